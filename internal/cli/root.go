@@ -1,0 +1,123 @@
+// Package cli builds the kubectl-gitops command tree. It is the only place
+// that knows all plugins; plugins never import each other.
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/override"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/promote"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/trace"
+)
+
+// DisplayName turns the executable name into the command users type:
+// kubectl-gitops -> "kubectl gitops", flux-gitops -> "flux gitops".
+// Anything else (a renamed binary, `go run`) reads as "kubectl gitops".
+func DisplayName(argv0 string) string {
+	base := strings.TrimSuffix(filepath.Base(argv0), ".exe")
+	switch {
+	case strings.HasPrefix(base, "flux-"):
+		return "flux " + strings.TrimPrefix(base, "flux-")
+	case strings.HasPrefix(base, "kubectl-"):
+		return "kubectl " + strings.ReplaceAll(strings.TrimPrefix(base, "kubectl-"), "_", "-")
+	}
+	return "kubectl gitops"
+}
+
+// Options configure the root command; tests set Clock and streams.
+type Options struct {
+	// DisplayName is how usage text names the tool ("kubectl gitops" or "flux gitops").
+	DisplayName string
+	Streams     genericiooptions.IOStreams
+	// Clock defaults to the real clock.
+	Clock clock.PassiveClock
+}
+
+// NewRootCmd builds a fresh command tree; nothing is global, so every test
+// gets its own.
+func NewRootCmd(o Options) *cobra.Command {
+	if o.DisplayName == "" {
+		o.DisplayName = "kubectl gitops"
+	}
+	flags := genericclioptions.NewConfigFlags(true)
+	root := &cobra.Command{
+		Use:   "gitops",
+		Short: "Override, promote and trace Flux HelmReleases through Git",
+		Long: `Override, promote and trace Flux HelmReleases through Git.
+
+  override  write HelmRelease value overrides into the GitOps repo and commit them
+  promote   move chart versions and values from one environment to the next
+  trace     follow a commit through Flux to running pods`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Annotations: map[string]string{
+			cobra.CommandDisplayNameAnnotation: o.DisplayName,
+		},
+		// Unknown subcommands must fail, not print help and exit 0.
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	root.SetIn(o.Streams.In)
+	root.SetOut(o.Streams.Out)
+	root.SetErr(o.Streams.ErrOut)
+	flags.AddFlags(root.PersistentFlags())
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w\nSee '%s --help' for usage", err, c.CommandPath()))
+	})
+
+	f := kube.NewFactory(flags, o.Clock)
+	root.AddCommand(
+		override.NewCmd(f, o.Streams),
+		promote.NewCmd(f, o.Streams),
+		trace.NewCmd(f, o.Streams),
+		newVersionCmd(o.Streams),
+	)
+	return root
+}
+
+func newVersionCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print the version, commit, build date and Go version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			info := version.Get()
+			switch output {
+			case "":
+				_, err := fmt.Fprintf(streams.Out, "kubectl-gitops %s (commit %s, built %s, %s, %s)\n",
+					info.Version, info.Commit, info.Date, info.GoVersion, info.Platform)
+				return err
+			case "json":
+				b, err := json.MarshalIndent(info, "", "  ")
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintln(streams.Out, string(b))
+				return err
+			case "yaml":
+				b, err := yaml.Marshal(info)
+				if err != nil {
+					return err
+				}
+				_, err = streams.Out.Write(b)
+				return err
+			}
+			return exitcode.Errorf(exitcode.Usage, "unknown output format %q: use -o json or -o yaml", output)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json or yaml")
+	return cmd
+}

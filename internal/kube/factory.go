@@ -1,0 +1,113 @@
+// Package kube builds Kubernetes clients lazily from the standard kubectl
+// flags (--kubeconfig, --context, -n, --as, ...).
+//
+// Nothing here touches a kubeconfig until a command asks for a client, so
+// `kubectl gitops --help`, `version` and the purely Git-side commands never
+// pay for it, and a broken kubeconfig becomes an error, not a panic.
+package kube
+
+import (
+	"fmt"
+	"sync"
+
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+)
+
+// Factory is what plugins get from the root command: clients for the
+// cluster named by the kubectl flags, and the clock to read time from.
+type Factory interface {
+	// ToRESTConfig returns the REST config for the selected context.
+	ToRESTConfig() (*rest.Config, error)
+	// Namespace returns the namespace from -n, or else the context's, and
+	// whether it was set explicitly.
+	Namespace() (string, bool, error)
+	// Kubernetes returns a typed clientset.
+	Kubernetes() (kubernetes.Interface, error)
+	// Dynamic returns a dynamic client.
+	Dynamic() (dynamic.Interface, error)
+	// Clock is the source of "now" for ages, timeouts and stage durations.
+	Clock() clock.PassiveClock
+	// Flags are the kubectl flags the factory reads (for completion and plugins
+	// that need the raw getter).
+	Flags() *genericclioptions.ConfigFlags
+}
+
+// NewFactory returns a Factory over flags. clk may be nil for the real clock.
+func NewFactory(flags *genericclioptions.ConfigFlags, clk clock.PassiveClock) Factory {
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	return &factory{flags: flags, clock: clk}
+}
+
+type factory struct {
+	flags *genericclioptions.ConfigFlags
+	clock clock.PassiveClock
+
+	once    sync.Once
+	cfg     *rest.Config
+	cfgErr  error
+	kcOnce  sync.Once
+	kc      kubernetes.Interface
+	kcErr   error
+	dynOnce sync.Once
+	dyn     dynamic.Interface
+	dynErr  error
+}
+
+func (f *factory) Flags() *genericclioptions.ConfigFlags { return f.flags }
+func (f *factory) Clock() clock.PassiveClock             { return f.clock }
+
+func (f *factory) ToRESTConfig() (*rest.Config, error) {
+	f.once.Do(func() {
+		cfg, err := f.flags.ToRESTConfig()
+		if err != nil {
+			f.cfgErr = fmt.Errorf("loading kubeconfig: %w (set --kubeconfig or KUBECONFIG, and --context)", err)
+			return
+		}
+		// Trace lists many kinds at once; the client-go default of 5 QPS
+		// would make it wait on its own rate limiter.
+		cfg.QPS, cfg.Burst = 50, 100
+		f.cfg = cfg
+	})
+	return f.cfg, f.cfgErr
+}
+
+func (f *factory) Namespace() (string, bool, error) {
+	ns, explicit, err := f.flags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return "", false, fmt.Errorf("reading namespace from kubeconfig: %w", err)
+	}
+	if f.flags.Namespace != nil && *f.flags.Namespace != "" {
+		return *f.flags.Namespace, true, nil
+	}
+	return ns, explicit, nil
+}
+
+func (f *factory) Kubernetes() (kubernetes.Interface, error) {
+	f.kcOnce.Do(func() {
+		cfg, err := f.ToRESTConfig()
+		if err != nil {
+			f.kcErr = err
+			return
+		}
+		f.kc, f.kcErr = kubernetes.NewForConfig(cfg)
+	})
+	return f.kc, f.kcErr
+}
+
+func (f *factory) Dynamic() (dynamic.Interface, error) {
+	f.dynOnce.Do(func() {
+		cfg, err := f.ToRESTConfig()
+		if err != nil {
+			f.dynErr = err
+			return
+		}
+		f.dyn, f.dynErr = dynamic.NewForConfig(cfg)
+	})
+	return f.dyn, f.dynErr
+}

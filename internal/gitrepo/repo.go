@@ -1,0 +1,84 @@
+// Package gitrepo runs the git operations the plugins share: finding the
+// checkout, committing one file, pushing with rebase-and-retry, reading
+// remotes and ancestry.
+//
+// It drives the real git binary rather than a Go reimplementation so that
+// the user's own configuration (author, hooks, credentials helpers, signing,
+// CRLF settings) applies exactly as it does at their prompt.
+package gitrepo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// ErrNotRepo is returned by Open when dir is not inside a Git work tree.
+var ErrNotRepo = errors.New("not a git repository")
+
+// Repo is a Git work tree on disk.
+type Repo struct {
+	// Root is the absolute path of the top of the work tree.
+	Root string
+	// Env is added to git's environment (tests pin author and dates here).
+	Env []string
+}
+
+// Open finds the work tree containing dir.
+func Open(ctx context.Context, dir string) (*Repo, error) {
+	r := &Repo{Root: dir}
+	out, err := r.Git(ctx, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (use --repo to point at a checkout of your GitOps repo)", dir, ErrNotRepo)
+	}
+	r.Root = strings.TrimSpace(out)
+	return r, nil
+}
+
+// Git runs git with args in the work tree and returns its standard output.
+// The error includes git's standard error, which is what the user needs.
+func (r *Repo) Git(ctx context.Context, args ...string) (string, error) {
+	return r.GitInput(ctx, nil, args...)
+}
+
+// GitInput is Git with stdin.
+func (r *Repo) GitInput(ctx context.Context, stdin []byte, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = r.Root
+	cmd.Env = append(cmd.Environ(), r.Env...)
+	// Never let git stop to ask for a password or an editor: a plugin run in
+	// CI would hang forever.
+	cmd.Env = append(cmd.Env, "GIT_TERMINAL_PROMPT=0", "GIT_EDITOR=true")
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = strings.TrimSpace(stdout.String())
+		}
+		return stdout.String(), &Error{Args: args, Stderr: msg, Err: err}
+	}
+	return stdout.String(), nil
+}
+
+// Error is a failed git invocation.
+type Error struct {
+	Args   []string
+	Stderr string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Stderr == "" {
+		return fmt.Sprintf("git %s: %v", strings.Join(e.Args, " "), e.Err)
+	}
+	return fmt.Sprintf("git %s: %s", strings.Join(e.Args, " "), e.Stderr)
+}
+
+func (e *Error) Unwrap() error { return e.Err }

@@ -369,6 +369,17 @@ func (e *editor) replace(h holder, v any) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		if eol := e.s.lineEnd(colon); sp.end <= eol {
+			// The old value sat on the key's line: drop it, but keep a
+			// comment there on the key's line, and start the block below.
+			cut := sp.end
+			for cut < eol && (e.s.src[cut] == ' ' || e.s.src[cut] == '\t') && !bytes.HasPrefix(e.s.src[cut:], []byte(" #")) {
+				cut++
+			}
+			tail := string(e.s.src[cut:eol])
+			out := e.splice(colon, eol, prefixSpace(tail)+e.s.eol+e.lines(lines))
+			return out, nil
+		}
 		return e.splice(colon, sp.end, e.s.eol+e.lines(lines)), nil
 	}
 	// A sequence item.
@@ -646,4 +657,12 @@ func Get(src []byte, doc int, p Path) (any, bool, error) {
 	}
 	v, ok := lookup(docs[doc], p)
 	return v, ok, nil
+}
+
+func prefixSpace(comment string) string {
+	comment = strings.TrimLeft(comment, " \t")
+	if comment == "" {
+		return ""
+	}
+	return " " + comment
 }

@@ -468,13 +468,30 @@ func Summary(ops []yamledit.Op, redact func(yamledit.Path) bool) string {
 		switch {
 		case op.Unset:
 			parts = append(parts, "unset "+op.Path.String())
-		case redact != nil && redact(op.Path):
-			parts = append(parts, op.Path.String()+"=<redacted>")
 		default:
-			parts = append(parts, op.Path.String()+"="+Short(op.Value))
+			// A new map reads better as the leaves the user typed:
+			// image.tag=1.22 rather than image={tag: "1.22"}.
+			flatten(op.Path, op.Value, func(p yamledit.Path, v any) {
+				if redact != nil && redact(p) {
+					parts = append(parts, p.String()+"=<redacted>")
+					return
+				}
+				parts = append(parts, p.String()+"="+Short(v))
+			})
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+func flatten(p yamledit.Path, v any, emit func(yamledit.Path, any)) {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) == 0 {
+		emit(p, v)
+		return
+	}
+	for _, k := range sortedKeys(m) {
+		flatten(append(append(yamledit.Path{}, p...), k), m[k], emit)
+	}
 }
 
 // Short renders a value compactly on one line.

@@ -120,9 +120,9 @@ func TestParsePath(t *testing.T) {
 func TestSummary(t *testing.T) {
 	ops := []yamledit.Op{{Path: yamledit.Path{"image", "tag"}, Value: "1.22"}, {Path: yamledit.Path{"replicaCount"}, Value: int64(5)},
 		{Path: yamledit.Path{"db", "password"}, Value: "s3cret"}, {Path: yamledit.Path{"debug"}, Unset: true},
-		{Path: yamledit.Path{"r"}, Value: map[string]any{"a": []any{int64(1)}}}}
+		{Path: yamledit.Path{"r"}, Value: map[string]any{"a": []any{int64(1)}, "b": map[string]any{"c": "x"}}}}
 	got := Summary(ops, func(p yamledit.Path) bool { return p[0] == "db" })
-	if want := "image.tag=1.22, replicaCount=5, db.password=<redacted>, unset debug, r={a: [1]}"; got != want {
+	if want := "image.tag=1.22, replicaCount=5, db.password=<redacted>, unset debug, r.a=[1], r.b.c=x"; got != want {
 		t.Errorf("Summary = %q, want %q", got, want)
 	}
 }

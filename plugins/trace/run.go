@@ -197,4 +197,3 @@ func (o *Options) requestReconcile(ctx context.Context, s *snapshot) {
 		}
 	}
 }
-

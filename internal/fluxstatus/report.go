@@ -193,3 +193,25 @@ type RevisionRef struct {
 	Subject     string    `json:"subject,omitempty"`
 	CommittedAt time.Time `json:"committedAt"`
 }
+
+// UnmarshalJSON reads an object back, keeping the document's key order.
+func (e *Evidence) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	*e = nil
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		var v string
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		*e = append(*e, KV{Key: kt.(string), Value: v})
+	}
+	_, err := dec.Token()
+	return err
+}

@@ -49,7 +49,15 @@ type Options struct {
 
 // NewCmd returns the trace command.
 func NewCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	return newCmd(f, streams, nil)
+}
+
+// newCmd lets tests adjust the options (hooks) before Run.
+func newCmd(f kube.Factory, streams genericiooptions.IOStreams, hook func(*Options)) *cobra.Command {
 	o := &Options{factory: f, streams: streams, Timeout: 5 * time.Minute, Output: "table", RepoDir: "."}
+	if hook != nil {
+		hook(o)
+	}
 	cmd := &cobra.Command{
 		Use:   "trace [REVISION]",
 		Short: "Follow a commit through Flux to running pods",
@@ -79,11 +87,14 @@ yet (still in progress at --timeout with --wait/--watch), 1 other errors.`,
 
   # For CI
   kubectl gitops trace "$GITHUB_SHA" --wait -o json > trace.json`,
-		Args: cobra.MaximumNArgs(1),
+		Args:          cobra.MaximumNArgs(1),
+		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			// From here on errors are not about usage: do not print it.
+			cmd.SilenceUsage = true
 			if err := o.Complete(cmd.Context(), args); err != nil {
 				return err
 			}

@@ -125,7 +125,7 @@ func TestGoreleaserKrewsSectionMatches(t *testing.T) {
 func TestCheckTextRejects(t *testing.T) {
 	ok := "Override, promote and trace Flux HelmReleases"
 	tests := []struct {
-		name                  string
+		name                 string
 		short, desc, caveats string
 	}{
 		{name: "short of 51", short: strings.Repeat("x", 51), desc: "d"},

@@ -8,16 +8,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 )
 
 // Options are the flags and arguments of promote.
@@ -135,13 +134,8 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 	if o.getenv == nil {
 		o.getenv = os.Getenv
 	}
-	o.color = o.getenv("NO_COLOR") == "" && isTerminal(o.Out)
+	o.color = term.Color(o.Out, o.getenv)
 	return nil
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // Validate checks the flags alone; it touches neither disk nor cluster.

@@ -2,10 +2,10 @@ package promote
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -15,6 +15,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 )
 
 // doc is one YAML document of a manifest file in an environment.
@@ -66,14 +68,16 @@ func (o *object) lookup(keys ...string) (*yaml.Node, *doc) {
 // scanner reads the manifests of a checkout once, however many
 // environments share them.
 type scanner struct {
+	ctx   context.Context
+	repo  *gitrepo.Repo
 	root  string
 	files map[string][]*doc // by slash path
 	// kustNS caches the namespace a directory's kustomization sets.
 	kustNS map[string]string
 }
 
-func newScanner(root string) *scanner {
-	return &scanner{root: root, files: map[string][]*doc{}, kustNS: map[string]string{}}
+func newScanner(ctx context.Context, repo *gitrepo.Repo) *scanner {
+	return &scanner{ctx: ctx, repo: repo, root: repo.Root, files: map[string][]*doc{}, kustNS: map[string]string{}}
 }
 
 // envDocs returns the documents of env's own paths and of its bases.
@@ -95,36 +99,20 @@ func (s *scanner) envDocs(env *envs.Environment) (own, base []*doc, err error) {
 	return own, base, nil
 }
 
+// docsUnder reads the YAML files git tracks under rel. Untracked files
+// are left out, as override does: Flux only sees what is committed.
 func (s *scanner) docsUnder(rel string) ([]*doc, error) {
+	files, err := manifest.TrackedFiles(s.ctx, s.repo, rel)
+	if err != nil {
+		return nil, err
+	}
 	var out []*doc
-	full := filepath.Join(s.root, filepath.FromSlash(rel))
-	err := filepath.WalkDir(full, func(p string, d fs.DirEntry, err error) error {
+	for _, f := range files {
+		docs, err := s.file(f)
 		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != full && strings.HasPrefix(d.Name(), ".") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		ext := path.Ext(d.Name())
-		if ext != ".yaml" && ext != ".yml" {
-			return nil
-		}
-		r, err := filepath.Rel(s.root, p)
-		if err != nil {
-			return err
-		}
-		docs, err := s.file(filepath.ToSlash(r))
-		if err != nil {
-			return err
+			return nil, err
 		}
 		out = append(out, docs...)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading manifests under %s: %w", rel, err)
 	}
 	return out, nil
 }

@@ -6,22 +6,24 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
-// edit sets one scalar field of one document.
+// edit sets one field of one document.
 type edit struct {
 	File     string
 	DocIndex int
-	Keys     []string
-	Old, New string
+	Path     yamledit.Path
+	Old      string // "" when the field is created
+	New      any
 	// What names the field for people: "GitRepository sample-app-chart spec.ref.tag".
 	What string
 }
@@ -58,7 +60,7 @@ func (o *Options) open(ctx context.Context) (*workspace, error) {
 	if cfg.Inferred {
 		fmt.Fprint(o.ErrOut, cfg.Describe())
 	}
-	return &workspace{repo: repo, cfg: cfg, scan: newScanner(repo.Root)}, nil
+	return &workspace{repo: repo, cfg: cfg, scan: newScanner(ctx, repo)}, nil
 }
 
 // release finds HelmRelease name in env, with a suggestion when it is not
@@ -112,8 +114,8 @@ func (o *Options) runPromote(ctx context.Context) error {
 		return err
 	}
 	if len(newData) == 0 {
-		fmt.Fprintf(o.Out, "%s already has %s at %s %s from %s; nothing to promote.\n",
-			p.To.Name, p.Release, p.Target.Kind, p.Target.Display(), p.From.Name)
+		fmt.Fprintf(o.Out, "%s already has %s at %s (%s %s), as asked; nothing to promote.\n",
+			p.To.Name, p.Release, p.Target.Display(), p.Target.Kind, p.Target.Name)
 		return nil
 	}
 	files := sortedKeys(newData)
@@ -128,7 +130,9 @@ func (o *Options) runPromote(ctx context.Context) error {
 	}
 	o.printPlan(p)
 	for _, f := range files {
-		printDiff(o.Out, f, oldData[f], newData[f], o.color)
+		if _, err := diff.Unified(o.Out, f, oldData[f], newData[f], diff.Options{Color: o.color}); err != nil {
+			return err
+		}
 	}
 	if o.DryRun {
 		fmt.Fprintln(o.Out, "Dry run: nothing written.")
@@ -219,13 +223,17 @@ func (o *Options) plan(w *workspace) (*plan, error) {
 		if n == nil {
 			return nil, exitcode.Errorf(exitcode.NotFound, "--values %s: %s's HelmRelease %s does not set spec.values.%s, so there is nothing to carry", key, from.Name, o.Release, key)
 		}
-		if n.Kind != yaml.ScalarNode {
-			return nil, exitcode.Errorf(exitcode.Usage, "--values %s: %s sets it to a %s; carry its leaves one by one (e.g. --values %s.<key>)", key, from.Name, kindName(n.Kind), key)
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return nil, fmt.Errorf("--values %s: reading it in %s: %w", key, from.Name, err)
 		}
-		if cur, _ := dstHR.lookup(keys...); cur != nil && cur.Kind == yaml.ScalarNode && cur.Value == n.Value {
-			continue
+		if cur, _ := dstHR.lookup(keys...); cur != nil {
+			var cv any
+			if cur.Decode(&cv) == nil && reflect.DeepEqual(cv, v) {
+				continue
+			}
 		}
-		e, err := fieldEdit(dstHR, keys, n.Value, "HelmRelease "+o.Release+" spec.values."+key, to, srcHR)
+		e, err := fieldEdit(dstHR, keys, v, "HelmRelease "+o.Release+" spec.values."+key, to, srcHR)
 		if err != nil {
 			return nil, err
 		}
@@ -234,30 +242,30 @@ func (o *Options) plan(w *workspace) (*plan, error) {
 	return p, nil
 }
 
-// fieldEdit makes the edit that sets keys of obj in env to v. It refuses
-// to write into a shared base or into a document the source environment
-// also reads: that would promote every environment at once.
-func fieldEdit(obj *object, keys []string, v, what string, env *envs.Environment, srcObj *object) (edit, error) {
+// fieldEdit makes the edit that sets keys of obj in env to v. It writes
+// where the environment already sets the field, else into the
+// environment's own document of the object (a kustomize patch, usually).
+// It refuses to write into a shared base or into a document the source
+// environment also reads: that would promote every environment at once.
+func fieldEdit(obj *object, keys []string, v any, what string, env *envs.Environment, srcObj *object) (edit, error) {
 	var holder *doc
-	var old *yaml.Node
+	old := ""
 	for i := len(obj.Own) - 1; i >= 0 && holder == nil; i-- {
 		if n := nodeAt(obj.Own[i].Root, keys...); n != nil {
-			holder, old = obj.Own[i], n
+			holder, old = obj.Own[i], n.Value
 		}
 	}
 	if holder == nil {
-		if n, d := obj.lookup(keys...); n != nil {
+		if len(obj.Own) == 0 {
+			_, d := obj.lookup(keys...)
+			if d == nil && len(obj.Base) > 0 {
+				d = obj.Base[0]
+			}
 			return edit{}, exitcode.Errorf(exitcode.Conflict,
-				"%s of %s is set in the shared base %s, which every environment reads; add a patch for it under %s (or move the object there) and promote again",
-				what, env.Name, d.File, strings.Join(env.Paths, " or "))
+				"%s of %s comes from the shared base %s, which every environment reads; add a patch for %s %s under %s and promote again",
+				what, env.Name, d.File, obj.Kind, obj.Name, strings.Join(env.Paths, " or "))
 		}
-		where := "its manifests"
-		if len(obj.Own) > 0 {
-			where = obj.Own[len(obj.Own)-1].File
-		}
-		return edit{}, exitcode.Errorf(exitcode.Conflict,
-			"%s is not set in %s's %s; add the field there once by hand (promote edits existing fields only, to keep the file as you wrote it)",
-			what, env.Name, where)
+		holder = obj.Own[len(obj.Own)-1]
 	}
 	if srcObj != nil {
 		for _, d := range append(append([]*doc{}, srcObj.Own...), srcObj.Base...) {
@@ -267,11 +275,16 @@ func fieldEdit(obj *object, keys []string, v, what string, env *envs.Environment
 			}
 		}
 	}
-	return edit{File: holder.File, DocIndex: holder.Index, Keys: keys, Old: old.Value, New: v, What: what}, nil
+	path := make(yamledit.Path, len(keys))
+	for i, k := range keys {
+		path[i] = k
+	}
+	return edit{File: holder.File, DocIndex: holder.Index, Path: path, Old: old, New: v, What: what}, nil
 }
 
-// applyEdits computes the new content of every file the edits touch.
-// Files whose bytes end up unchanged are left out.
+// applyEdits computes the new content of every file the edits touch,
+// through the byte-minimal editor that override uses. Files whose bytes end
+// up unchanged are left out.
 func applyEdits(root string, edits []edit) (newData, oldData map[string][]byte, err error) {
 	newData, oldData = map[string][]byte{}, map[string][]byte{}
 	for _, e := range edits {
@@ -282,28 +295,9 @@ func applyEdits(root string, edits []edit) (newData, oldData map[string][]byte, 
 			}
 			oldData[e.File] = data
 		}
-		// Re-parse after every edit: an earlier edit may have moved the
-		// bytes of this one.
-		docs, err := parseDocs(e.File, data)
+		out, _, err := yamledit.Apply(data, e.DocIndex, nil, []yamledit.Op{{Path: e.Path, Value: e.New}})
 		if err != nil {
-			return nil, nil, err
-		}
-		var d *doc
-		for _, x := range docs {
-			if x.Index == e.DocIndex {
-				d = x
-			}
-		}
-		var n *yaml.Node
-		if d != nil {
-			n = nodeAt(d.Root, e.Keys...)
-		}
-		if n == nil {
-			return nil, nil, fmt.Errorf("%s: %s vanished while editing", e.File, e.What)
-		}
-		out, err := replaceScalar(data, n, parentInFlow(d.Root, e.Keys...), e.New)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %s: %w", e.File, e.What, err)
+			return nil, nil, exitcode.Wrap(exitcode.Conflict, fmt.Errorf("%s: %s: %w", e.File, e.What, err))
 		}
 		newData[e.File] = out
 	}
@@ -342,7 +336,7 @@ func gitStrategyNotes(src, dst *chartSource, fromEnv, toEnv, version string) []s
 func (o *Options) printPlan(p *plan) {
 	fmt.Fprintf(o.Out, "Promote %s from %s to %s:\n", p.Release, p.From.Name, p.To.Name)
 	for _, e := range p.Edits {
-		fmt.Fprintf(o.Out, "  %s (%s): %s -> %s\n", e.What, e.File, e.Old, e.New)
+		fmt.Fprintf(o.Out, "  %s (%s): %s\n", e.What, e.File, e.change())
 	}
 	for _, n := range p.Notes {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
@@ -364,7 +358,7 @@ func (o *Options) message(p *plan) string {
 	b.WriteString(o.subject(p))
 	b.WriteString("\n\n")
 	for _, e := range p.Edits {
-		fmt.Fprintf(&b, "%s: %s -> %s\n", e.What, e.Old, e.New)
+		fmt.Fprintf(&b, "%s: %s\n", e.What, e.change())
 	}
 	return b.String()
 }
@@ -390,4 +384,15 @@ func (p *plan) trailers(srcCommit string) []string {
 		"Promoted-Version: " + p.Target.RefType + " " + p.Version,
 		"Promoted-Source-Commit: " + srcCommit,
 	}
+}
+
+func (e edit) change() string {
+	nv := fmt.Sprint(e.New)
+	if _, ok := e.New.(map[string]any); ok {
+		nv = "(a map)"
+	}
+	if e.Old == "" {
+		return "set to " + nv
+	}
+	return e.Old + " -> " + nv
 }

@@ -373,3 +373,15 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+const (
+	ansiYellow = "\x1b[33m"
+	ansiReset  = "\x1b[0m"
+)
+
+func paint(on bool, code, s string) string {
+	if !on {
+		return s
+	}
+	return code + s + ansiReset
+}

@@ -187,7 +187,11 @@ func Snapshot(rel *release.Release, action v2.ReleaseAction) *v2.Snapshot {
 		Action:     action,
 		// Flux digests the whole release observation; the manifest and
 		// config are what make it change, so they are what is hashed here.
-		Digest:       digestJSON(struct{ Name, Namespace, Manifest string; Version int; Config map[string]any }{rel.Name, rel.Namespace, rel.Manifest, rel.Version, rel.Config}),
+		Digest: digestJSON(struct {
+			Name, Namespace, Manifest string
+			Version                   int
+			Config                    map[string]any
+		}{rel.Name, rel.Namespace, rel.Manifest, rel.Version, rel.Config}),
 		ConfigDigest: DigestValues(rel.Config),
 	}
 	if rel.Info != nil {

@@ -439,6 +439,34 @@ func TestReconcileTransitions(t *testing.T) {
 			},
 		},
 		{
+			name: "install fails with retries left: uninstall remediation, then requeue",
+			setup: func(e *env) {
+				e.helm.installErr = errors.New("timeout waiting for: [Deployment/sample-app/sample-app status: 'InProgress']")
+				e.change(func(hr *v2.HelmRelease) {
+					hr.Spec.Install = &v2.Install{Remediation: &v2.InstallRemediation{Retries: 1}}
+				})
+			},
+			want: want{
+				requeue: true,
+				conditions: map[string]cond{
+					meta.ReadyCondition:       {"False", v2.UninstallSucceededReason, "Helm uninstall remediation for release " + relName + ".v1 with chart " + chartAt + " succeeded"},
+					v2.ReleasedCondition:      {"False", v2.InstallFailedReason, "Helm install failed for release " + relName + " with chart " + chartAt + ": timeout waiting for: [Deployment/sample-app/sample-app status: 'InProgress']"},
+					v2.RemediatedCondition:    {"True", v2.UninstallSucceededReason, "Helm uninstall remediation for release " + relName + ".v1 with chart " + chartAt + " succeeded"},
+					meta.ReconcilingCondition: {"True", meta.ProgressingWithRetryReason, "Helm uninstall remediation for release " + relName + ".v1 with chart " + chartAt + " succeeded"},
+				},
+				history:  []snap{{1, "failed", v2.ReleaseActionInstall, chartRevision}},
+				failures: 1, installFailures: 1,
+				lastAction: v2.ReleaseActionInstall, lastRevision: chartRevision, values: v1Values,
+				observedGeneration: 0, lastAttemptedGen: -1,
+				helmChart: "flux-system/sample-app-sample-app",
+				events: []recordedEvent{
+					{Type: "Warning", Reason: v2.InstallFailedReason, Message: "Helm install failed for release " + relName + " with chart " + chartAt + ": timeout waiting for: [Deployment/sample-app/sample-app status: 'InProgress']"},
+					{Type: "Normal", Reason: v2.UninstallSucceededReason, Message: "Helm uninstall remediation for release " + relName + ".v1 with chart " + chartAt + " succeeded"},
+				},
+				helmCalls: []string{"install", "uninstall"},
+			},
+		},
+		{
 			name: "a render error stores nothing: Released=False, retried with backoff, no counters for remediation",
 			setup: func(e *env) {
 				e.helm.renderErr = errors.New(`template: sample-app/templates/deployment.yaml:3: function "nope" not defined`)

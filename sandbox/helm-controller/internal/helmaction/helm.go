@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
@@ -31,37 +32,50 @@ type Helm struct {
 	LastLogs int
 
 	mu   sync.Mutex
-	logs []string
+	logs map[string][]string // by storage namespace/release name
 }
 
 var _ controller.Releaser = (*Helm)(nil)
+var _ controller.LogSource = (*Helm)(nil)
 
-func (h *Helm) logf(format string, args ...any) {
-	line := fmt.Sprintf(format, args...)
-	h.mu.Lock()
-	h.logs = append(h.logs, line)
-	if n := h.LastLogs; n > 0 && len(h.logs) > n {
-		h.logs = h.logs[len(h.logs)-n:]
-	}
-	h.mu.Unlock()
-	if h.Logf != nil {
-		h.Logf("%s", line)
+func logKey(t controller.Target) string { return t.StorageNamespace + "/" + t.ReleaseName }
+
+// logger returns Helm's debug log function for one release, keeping its last
+// lines apart from other releases reconciled at the same time.
+func (h *Helm) logger(t controller.Target) func(string, ...any) {
+	k := logKey(t)
+	return func(format string, args ...any) {
+		line := time.Now().UTC().Format(time.RFC3339Nano) + " " + fmt.Sprintf(format, args...)
+		h.mu.Lock()
+		if h.logs == nil {
+			h.logs = map[string][]string{}
+		}
+		l := append(h.logs[k], line)
+		if n := h.LastLogs; n > 0 && len(l) > n {
+			l = l[len(l)-n:]
+		}
+		h.logs[k] = l
+		h.mu.Unlock()
+		if h.Logf != nil {
+			h.Logf("%s: %s", k, fmt.Sprintf(format, args...))
+		}
 	}
 }
 
-// Logs returns and clears the Helm log lines of the last actions.
-func (h *Helm) Logs() []string {
+// Logs returns and forgets the last Helm log lines of a release.
+func (h *Helm) Logs(t controller.Target) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	l := h.logs
-	h.logs = nil
+	l := h.logs[logKey(t)]
+	delete(h.logs, logKey(t))
 	return l
 }
 
 func (h *Helm) configuration(t controller.Target) (*action.Configuration, error) {
 	getter := newRESTClientGetter(h.Config, t.Namespace)
+	logf := h.logger(t)
 	cfg := new(action.Configuration)
-	if err := cfg.Init(getter, t.StorageNamespace, "secret", h.logf); err != nil {
+	if err := cfg.Init(getter, t.StorageNamespace, "secret", logf); err != nil {
 		return nil, fmt.Errorf("failed to initialise Helm for release %s/%s: %w", t.Namespace, t.ReleaseName, err)
 	}
 	cfg.Releases.MaxHistory = t.MaxHistory
@@ -76,7 +90,7 @@ func (h *Helm) configuration(t controller.Target) (*action.Configuration, error)
 	}
 	// Replace Helm's polling readiness check with a kstatus-like one that
 	// watches, so Released=True means the rollout finished, as with Flux.
-	cfg.KubeClient = &kstatusClient{Client: kc, clientset: cs, logf: h.logf}
+	cfg.KubeClient = &kstatusClient{Client: kc, clientset: cs, logf: logf}
 	return cfg, nil
 }
 

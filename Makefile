@@ -26,5 +26,8 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+release-check: ## goreleaser check + snapshot, krew and flux plugin installs (RELEASE_ALL_PLATFORMS=1 for all six)
+	$(GO) test -tags release -count=1 -v -timeout 60m ./test/release/
+
 bench: ## Benchmarks (figures as ratios against baselines in the same run)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

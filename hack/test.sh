@@ -4,3 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 make lint
 go test ./...
+# Release: goreleaser snapshot, krew and flux plugin installs (see test/release).
+make release-check

@@ -90,7 +90,9 @@ func NewRootCmd(o Options) *cobra.Command {
 		promote.NewCmd(f, o.Streams),
 		trace.NewCmd(f, o.Streams),
 		newVersionCmd(o.Streams),
+		newCompletionCmd(o.DisplayName, o.Streams),
 	)
+	wireCompletion(root, f)
 	return root
 }
 

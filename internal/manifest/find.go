@@ -87,7 +87,8 @@ type NotFoundError struct {
 	// Suggestions are documents of the same kind with a similar name, or the
 	// same name in another namespace, best first.
 	Suggestions []Doc
-	// Malformed are files that could have held the object but do not parse.
+	// Malformed are files that mention the kind and the name but do not
+	// parse: the object is likely in one of them.
 	Malformed []*SyntaxError
 }
 
@@ -239,5 +240,10 @@ func Find(ctx context.Context, r *gitrepo.Repo, q Query) (Doc, *Index, error) {
 		return Doc{}, ix, werr
 	}
 	_, err = wide.Lookup(q)
+	if nf, ok := err.(*NotFoundError); ok {
+		// The broken files worth naming are those that mention the name:
+		// the object is most likely in one of them.
+		nf.Malformed = ix.Malformed
+	}
 	return Doc{}, wide, err
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxstatus"
 )
 
 const rev013 = "v0.1.3@sha1:1111111111111111111111111111111111111111"
@@ -73,7 +74,7 @@ func TestClusterChecker(t *testing.T) {
 		{name: "latest release failed", mutate: func(hr, g, c *unstructured.Unstructured) []runtime.Object {
 			_ = unstructured.SetNestedSlice(hr.Object, []any{map[string]any{"status": "failed", "chartVersion": "0.1.3"}}, "status", "history")
 			return []runtime.Object{hr, g, c}
-		}, want: "is failed, not deployed"},
+		}, want: "has no deployed Helm release"},
 		{name: "spec not reconciled yet", mutate: func(hr, g, c *unstructured.Unstructured) []runtime.Object {
 			_ = unstructured.SetNestedField(hr.Object, int64(1), "status", "observedGeneration")
 			return []runtime.Object{hr, g, c}
@@ -105,7 +106,7 @@ func TestClusterChecker(t *testing.T) {
 			}
 			scheme := runtime.NewScheme()
 			client := dynfake.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{
-				gvrHelmRelease: "HelmReleaseList", gvrGitRepo: "GitRepositoryList", gvrHelmChart: "HelmChartList", gvrOCIRepo: "OCIRepositoryList",
+				gvrHelmRelease: "HelmReleaseList", fluxstatus.DeploymentGVR: "DeploymentList", gvrGitRepo: "GitRepositoryList", gvrHelmChart: "HelmChartList", gvrOCIRepo: "OCIRepositoryList",
 			}, objs...)
 			s := src
 			if tt.src != nil {

@@ -8,7 +8,9 @@ import (
 )
 
 func TestTarget(t *testing.T) {
-	hr := func(v string) *chartSource { return &chartSource{Kind: kindHelmRepository, RefType: refVersion, Value: v} }
+	hr := func(v string) *chartSource {
+		return &chartSource{Kind: kindHelmRepository, RefType: refVersion, Value: v}
+	}
 	git := func(ref, v string) *chartSource { return &chartSource{Kind: kindGitRepository, RefType: ref, Value: v} }
 	oci := func(ref, v string) *chartSource { return &chartSource{Kind: kindOCIRepository, RefType: ref, Value: v} }
 	digest := "sha256:" + strings.Repeat("ab", 32)

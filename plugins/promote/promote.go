@@ -95,9 +95,23 @@ func (w *workspace) release(env *envs.Environment, name, ns string) (*object, []
 		return nil, nil, nil, exitcode.Wrap(exitcode.Conflict, fmt.Errorf("environment %s: %w", env.Name, err))
 	}
 	if hr.Namespace == "" {
-		hr.Namespace = env.Namespace
+		hr.Namespace = w.envNamespace(env)
 	}
 	return hr, own, base, nil
+}
+
+// envNamespace is where an environment puts objects that do not say: its
+// namespace in .gitops.yaml, else what its overlay's kustomization sets.
+func (w *workspace) envNamespace(env *envs.Environment) string {
+	if env.Namespace != "" {
+		return env.Namespace
+	}
+	for _, p := range env.Paths {
+		if ns := w.scan.kustomizeNamespace(p); ns != "" {
+			return ns
+		}
+	}
+	return ""
 }
 
 func (o *Options) runPromote(ctx context.Context) error {
@@ -266,6 +280,9 @@ func fieldEdit(obj *object, keys []string, v any, what string, env *envs.Environ
 				what, env.Name, d.File, obj.Kind, obj.Name, strings.Join(env.Paths, " or "))
 		}
 		holder = obj.Own[len(obj.Own)-1]
+		if n, d := obj.lookup(keys...); n != nil {
+			old = n.Value + " (from " + d.File + ")"
+		}
 	}
 	if srcObj != nil {
 		for _, d := range append(append([]*doc{}, srcObj.Own...), srcObj.Base...) {

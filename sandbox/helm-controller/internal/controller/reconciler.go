@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	v2 "github.com/fluxcd/helm-controller/api/v2"
@@ -243,6 +244,9 @@ func (r *Reconciler) runActions(ctx context.Context, hr *v2.HelmRelease, chrt *c
 			return ctrl.Result{}, reconcile.TerminalError(err)
 		}
 		if next == ActionNone {
+			if hr.Status.Inventory == nil && latest != nil {
+				r.recordInventory(hr, latest, chrt)
+			}
 			MarkInSync(hr)
 			return ctrl.Result{RequeueAfter: hr.GetRequeueAfter()}, nil
 		}
@@ -288,6 +292,9 @@ func (r *Reconciler) runActions(ctx context.Context, hr *v2.HelmRelease, chrt *c
 			return ctrl.Result{}, fmt.Errorf("cannot read release history after %s: %w", next, herr)
 		}
 		res.Stored = RecordReleases(hr, before, after, releaseAction(next))
+		if res.Stored && len(after) > 0 {
+			r.recordInventory(hr, after[0], chrt)
+		}
 		r.emit(hr, ApplyResult(hr, d, res))
 
 		if res.Err != nil && !res.Stored && !next.isRemediation() {
@@ -370,4 +377,19 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, hr *v2.HelmRelease) er
 		return fmt.Errorf("failed to remove finalizer: %w", err)
 	}
 	return nil
+}
+
+// recordInventory sets status.inventory from a stored release; failures to
+// build it are events, not reconcile errors, as in helm-controller.
+func (r *Reconciler) recordInventory(hr *v2.HelmRelease, rel *release.Release, chrt *chart.Chart) {
+	inv, warnings, err := BuildInventory(rel, chrt, r.Client.RESTMapper())
+	if err != nil {
+		r.emit(hr, []Event{{Type: corev1.EventTypeWarning, Reason: v2.InventoryBuildFailedReason,
+			Message: fmt.Sprintf("failed to build inventory for %s/%s: %s", hr.Namespace, hr.Name, err)}})
+		return
+	}
+	if len(warnings) > 0 {
+		r.emit(hr, []Event{{Type: corev1.EventTypeWarning, Reason: v2.NamespaceCheckSkippedReason, Message: strings.Join(warnings, "; ")}})
+	}
+	hr.Status.Inventory = inv
 }

@@ -291,7 +291,8 @@ func (r *Reconciler) runActions(ctx context.Context, hr *v2.HelmRelease, chrt *c
 		if herr != nil {
 			return ctrl.Result{}, fmt.Errorf("cannot read release history after %s: %w", next, herr)
 		}
-		res.Stored = RecordReleases(hr, before, after, releaseAction(next))
+		newAction, updatedAction := snapshotActions(next)
+		res.Stored = RecordReleases(hr, before, after, newAction, updatedAction)
 		if res.Stored && len(after) > 0 {
 			r.recordInventory(hr, after[0], chrt)
 		}
@@ -342,11 +343,19 @@ func (r *Reconciler) actionTarget(hr *v2.HelmRelease, a Action) Target {
 	}
 }
 
-func releaseAction(a Action) v2.ReleaseAction {
-	if a == ActionInstall {
-		return v2.ReleaseActionInstall
+// snapshotActions are the history actions helm-controller records for the
+// new and the updated releases of an action (see RecordReleases).
+func snapshotActions(a Action) (newAction, updatedAction v2.ReleaseAction) {
+	switch a {
+	case ActionInstall:
+		return v2.ReleaseActionInstall, ""
+	case ActionUpgrade:
+		return v2.ReleaseActionUpgrade, ""
+	case ActionRollback:
+		return "", v2.ReleaseActionRollback
+	default:
+		return "", ""
 	}
-	return v2.ReleaseActionUpgrade
 }
 
 // reconcileDelete uninstalls the release and deletes the HelmChart unless

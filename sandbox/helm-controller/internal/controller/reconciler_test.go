@@ -243,7 +243,7 @@ func TestReconcileTransitions(t *testing.T) {
 				},
 				history: []snap{
 					{2, "deployed", v2.ReleaseActionUpgrade, chartRevision},
-					{1, "superseded", v2.ReleaseActionInstall, chartRevision},
+					{1, "superseded", "", chartRevision},
 				},
 				lastAction: v2.ReleaseActionUpgrade, lastRevision: chartRevision, values: v2Values,
 				requeueAfter: time.Minute, observedGeneration: -1, lastAttemptedGen: -1,
@@ -267,7 +267,7 @@ func TestReconcileTransitions(t *testing.T) {
 				},
 				history: []snap{
 					{2, "deployed", v2.ReleaseActionUpgrade, chartRevision2},
-					{1, "superseded", v2.ReleaseActionInstall, chartRevision},
+					{1, "superseded", "", chartRevision},
 				},
 				lastAction: v2.ReleaseActionUpgrade, lastRevision: chartRevision2, values: v1Values,
 				requeueAfter: time.Minute, observedGeneration: -1, lastAttemptedGen: -1,
@@ -346,9 +346,9 @@ func TestReconcileTransitions(t *testing.T) {
 					meta.ReconcilingCondition: {"True", meta.ProgressingWithRetryReason, "Helm rollback to previous release " + relName + ".v1 with chart " + chartAt + " succeeded"},
 				},
 				history: []snap{
-					{3, "deployed", v2.ReleaseActionUpgrade, chartRevision},
+					{3, "deployed", "", chartRevision}, // Flux leaves a rollback release's action empty
 					{2, "failed", v2.ReleaseActionUpgrade, chartRevision},
-					{1, "superseded", v2.ReleaseActionInstall, chartRevision},
+					{1, "superseded", v2.ReleaseActionRollback, chartRevision},
 				},
 				failures: 1, upgradeFailures: 1,
 				lastAction: v2.ReleaseActionUpgrade, lastRevision: chartRevision, values: badValues,
@@ -384,11 +384,11 @@ func TestReconcileTransitions(t *testing.T) {
 					meta.StalledCondition:  {"True", reasonRetriesExceeded, "Failed to upgrade after 2 attempt(s)"},
 				},
 				history: []snap{
-					{5, "deployed", v2.ReleaseActionUpgrade, chartRevision},
+					{5, "deployed", "", chartRevision},
 					{4, "failed", v2.ReleaseActionUpgrade, chartRevision},
-					{3, "superseded", v2.ReleaseActionUpgrade, chartRevision},
+					{3, "superseded", v2.ReleaseActionRollback, chartRevision},
 					{2, "failed", v2.ReleaseActionUpgrade, chartRevision},
-					{1, "superseded", v2.ReleaseActionInstall, chartRevision},
+					{1, "superseded", v2.ReleaseActionRollback, chartRevision},
 				},
 				failures: 2, upgradeFailures: 2,
 				lastAction: v2.ReleaseActionUpgrade, lastRevision: chartRevision, values: badValues,
@@ -416,7 +416,7 @@ func TestReconcileTransitions(t *testing.T) {
 				history: []snap{
 					{3, "deployed", v2.ReleaseActionUpgrade, chartRevision},
 					{2, "failed", v2.ReleaseActionUpgrade, chartRevision},
-					{1, "superseded", v2.ReleaseActionInstall, chartRevision},
+					{1, "superseded", "", chartRevision},
 				},
 				lastAction: v2.ReleaseActionUpgrade, lastRevision: chartRevision, values: v2Values,
 				requeueAfter: time.Minute, observedGeneration: -1, lastAttemptedGen: -1,

@@ -65,8 +65,15 @@ func NewRootCmd(o Options) *cobra.Command {
 		Annotations: map[string]string{
 			cobra.CommandDisplayNameAnnotation: o.DisplayName,
 		},
-		// Unknown subcommands must fail, not print help and exit 0.
-		Args: cobra.NoArgs,
+		// Unknown subcommands must fail with a usage error, not print help
+		// and exit 0.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return exitcode.Errorf(exitcode.Usage, "unknown command %q for %q\nRun '%s --help' for usage",
+					args[0], cmd.CommandPath(), cmd.CommandPath())
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetIn(o.Streams.In)
@@ -83,7 +90,9 @@ func NewRootCmd(o Options) *cobra.Command {
 		promote.NewCmd(f, o.Streams),
 		trace.NewCmd(f, o.Streams),
 		newVersionCmd(o.Streams),
+		newCompletionCmd(o.DisplayName, o.Streams),
 	)
+	wireCompletion(root, f)
 	return root
 }
 

@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+)
+
+// The scripts must name the executable the shell runs, never the root's
+// Use ("gitops"), which is what cobra's default command would write.
+func TestCompletionScriptsNameTheProgram(t *testing.T) {
+	for _, tt := range []struct{ display, program string }{
+		{"kubectl gitops", "kubectl-gitops"},
+		{"flux gitops", "flux-gitops"},
+	} {
+		for shell, marker := range map[string]string{
+			"bash":       "-F __start_" + tt.program + " " + tt.program,
+			"zsh":        "#compdef " + tt.program,
+			"fish":       "complete -c " + tt.program,
+			"powershell": "Register-ArgumentCompleter -CommandName '" + tt.program + "'",
+		} {
+			out, _, err := run(t, tt.display, "completion", shell)
+			if err != nil {
+				t.Fatalf("%s completion %s: %v", tt.display, shell, err)
+			}
+			if !strings.Contains(out, marker) {
+				t.Errorf("%s completion %s lacks %q", tt.display, shell, marker)
+			}
+			if !strings.Contains(out, "__complete") {
+				t.Errorf("%s completion %s does not call __complete", tt.display, shell)
+			}
+			if strings.Contains(out, "__start_gitops") || strings.Contains(out, "#compdef gitops\n") {
+				t.Errorf("%s completion %s names the bare root command 'gitops'", tt.display, shell)
+			}
+		}
+	}
+}
+
+func TestCompletionUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{"completion"}, {"completion", "tcsh"}, {"completion", "bash", "zsh"}} {
+		_, _, err := run(t, "kubectl gitops", args...)
+		if code := exitcode.From(err); code != exitcode.Usage {
+			t.Errorf("%v: exit %d (%v), want %d", args, code, err, exitcode.Usage)
+		}
+	}
+}
+
+func TestCompleteSubcommandsAndShells(t *testing.T) {
+	out, _, err := run(t, "kubectl gitops", "__complete", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"override\t", "promote\t", "trace\t", "version\t", "completion\t"} {
+		if !strings.Contains(out, "\n"+want) && !strings.HasPrefix(out, want) {
+			t.Errorf("__complete '' lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, err = run(t, "kubectl gitops", "__complete", "completion", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); strings.Join(lines[:len(lines)-1], ",") != "bash,zsh,fish,powershell" {
+		t.Errorf("__complete completion '': got\n%s", out)
+	}
+}
+
+// HelmRelease names come from the repo in the working directory (or
+// --repo, once a command has one).
+func TestCompleteHelmReleaseNames(t *testing.T) {
+	dir := t.TempDir()
+	for file, content := range map[string]string{
+		"staging/app.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: sample-app\n  namespace: staging\n",
+		"prod/api.yaml":    "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: sample-api\n  namespace: prod\n",
+	} {
+		p := filepath.Join(dir, file)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	for _, sub := range []string{"override", "trace"} {
+		out, _, err := run(t, "kubectl gitops", "__complete", sub, "sample-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "sample-api\tnamespace prod, prod/api.yaml\nsample-app\tnamespace staging, staging/app.yaml\n:4\n"
+		if !strings.HasPrefix(out, want) {
+			t.Errorf("__complete %s sample-a:\n got %q\nwant prefix %q", sub, out, want)
+		}
+		out, _, err = run(t, "kubectl gitops", "__complete", sub, "-n", "prod", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "sample-api\tnamespace prod, prod/api.yaml\n:4\n"; !strings.HasPrefix(out, want) {
+			t.Errorf("__complete %s -n prod '':\n got %q\nwant prefix %q", sub, out, want)
+		}
+	}
+}
+
+// Without a reachable cluster, -n completion offers nothing and says so to
+// the shell (NoFileComp) instead of hanging or printing an error.
+func TestCompleteNamespaceWithoutCluster(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "config")
+	// Port 1 on loopback refuses at once; nothing listens there.
+	cfg := `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+users: [{name: u, user: {token: t}}]
+current-context: c
+`
+	if err := os.WriteFile(kubeconfig, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := run(t, "kubectl gitops", "__complete", "--kubeconfig", kubeconfig, "version", "-n", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, ":4\n") {
+		t.Errorf("__complete -n '' without a cluster: got %q, want only the :4 directive", out)
+	}
+}

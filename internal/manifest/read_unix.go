@@ -46,4 +46,3 @@ func readInto(path string, buf []byte) ([]byte, error) {
 		buf = buf[:len(buf)+n]
 	}
 }
-

@@ -8,7 +8,7 @@ PKG := github.com/kubectl-gitops/kubectl-gitops/internal/version
 LDFLAGS := -s -w -X $(PKG).version=$(VERSION) -X $(PKG).commit=$(COMMIT) -X $(PKG).date=$(DATE)
 BIN := bin/kubectl-gitops
 
-.PHONY: build test unit e2e demo lint sandbox-up sandbox-down sandbox-env release-check bench
+.PHONY: build test unit e2e demo lint sandbox-bin sandbox-up sandbox-down sandbox-env sandbox-status release-check bench
 
 build: ## Build bin/kubectl-gitops
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-gitops
@@ -26,6 +26,26 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# The local Flux cluster (docs/sandbox.md). Recipes are silent so `eval "$$(make -s sandbox-env)"` works.
+SANDBOX := bin/sandbox
+
+sandbox-bin:
+	@cd sandbox && $(GO) build -o ../$(SANDBOX) ./cmd/sandbox
+
+sandbox-up: sandbox-bin ## Build what is missing and start the local cluster; prints the exports
+	@$(SANDBOX) up
+
+sandbox-down: sandbox-bin ## Stop everything the sandbox started and remove its state
+	@$(SANDBOX) down
+
+sandbox-env: sandbox-bin ## Print the exports of the running sandbox
+	@$(SANDBOX) env
+
+sandbox-status: sandbox-bin ## Health and memory of each sandbox component
+	@$(SANDBOX) status
+
+e2e: ## End-to-end tests on the running sandbox
+	$(GO) test -tags e2e -count=1 -timeout 30m ./test/e2e/...
 release-check: ## goreleaser check + snapshot, krew and flux plugin installs (RELEASE_ALL_PLATFORMS=1 for all six)
 	$(GO) test -tags release -count=1 -v -timeout 60m ./test/release/
 

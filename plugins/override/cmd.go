@@ -1,22 +1,83 @@
-// Package override implements `kubectl gitops override`.
+// Package override implements `kubectl gitops override`: write HelmRelease
+// value overrides into the GitOps repo, byte-minimally, and commit (and
+// push) them.
 package override
 
 import (
-	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 )
 
-// NewCmd returns the override command. Placeholder until the plugin lands.
+const example = `  # Pin the image tag and scale out; commit on the current branch
+  %[1]s override sample-app -n sample-app --set image.tag=1.22 --set replicaCount=5
+
+  # Show the change as a diff, change nothing
+  %[1]s override sample-app --set image.tag=1.22 --dry-run
+
+  # Commit and push (rebasing over concurrent pushes), or push a new branch for review
+  %[1]s override sample-app --set image.tag=1.22 --push
+  %[1]s override sample-app --set image.tag=1.22 --branch pin-1.22 -m "Pin 1.22 while 1.23 is investigated"
+
+  # Helm's flags and typing: strings, JSON, files (deep-merged), and removal
+  %[1]s override sample-app --set-string image.tag=1.0 --set-json 'resources={"limits":{"cpu":"500m"}}'
+  %[1]s override sample-app -f prod-values.yaml --unset podAnnotations.team
+
+  # Pick one of several matching HelmReleases (a base and an overlay)
+  %[1]s override podinfo --path clusters/prod --set replicaCount=3`
+
+// NewCmd returns the override command.
 func NewCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	return &cobra.Command{
-		Use:   "override",
-		Short: "override (not built yet)",
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("override is not built yet")
+	o := NewOptions(streams)
+	cmd := &cobra.Command{
+		Use:   "override HELMRELEASE [-n NAMESPACE] [--set K=V]... [flags]",
+		Short: "Write HelmRelease value overrides into the GitOps repo and commit them",
+		Long: `Write HelmRelease value overrides into the GitOps repo and commit them.
+
+Finds the HelmRelease in the Git checkout (every tracked YAML file, every
+document; the namespace may come from the nearest kustomization.yaml), applies
+the values with Helm's --set syntax and typing under spec.values, and changes
+only the bytes that carry the new values: comments, quoting, key order,
+blank lines, other documents and line endings stay as they were. The file is
+then committed on its own (other uncommitted changes are left alone), and
+with --push pushed, rebuilding the commit over concurrent pushes.`,
+		Example: fmt.Sprintf(example, "kubectl gitops"),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return exitcode.Errorf(exitcode.Usage, "want exactly one HELMRELEASE name, got %d\nSee '%s --help' for usage", len(args), cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(f, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w\nSee '%s --help' for usage", err, cmd.CommandPath()))
+			}
+			return o.Run(cmd.Context())
 		},
 	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Repo, "repo", "", "Git checkout of the GitOps repo (default: the repository containing the current directory)")
+	fl.StringVar(&o.Path, "path", "", "File or directory the HelmRelease must be in, to pick among several matches")
+	fl.StringArrayVar(&o.Set, "set", nil, "Set a value, Helm --set syntax and typing (a.b=1, list[0].name=x, a\\.b=y); repeatable")
+	fl.StringArrayVar(&o.SetString, "set-string", nil, "Set a STRING value (no typing); repeatable")
+	fl.StringArrayVar(&o.SetJSON, "set-json", nil, "Set a JSON value (a={\"b\":1}); repeatable")
+	fl.StringArrayVarP(&o.Files, "values", "f", nil, "Deep-merge a values YAML file ('-' for stdin); repeatable")
+	fl.StringArrayVar(&o.Unset, "unset", nil, "Remove a key or list item (a.b, list[1]); applied before the other flags; repeatable")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "Print the diff and change nothing")
+	fl.BoolVar(&o.NoCommit, "no-commit", false, "Write the file but do not commit")
+	fl.BoolVar(&o.Push, "push", false, "Push the commit to the branch's upstream (or origin), rebuilding it over concurrent pushes")
+	fl.StringVar(&o.Branch, "branch", "", "Commit on this new branch (switching to it) and push it")
+	fl.StringVarP(&o.Message, "message", "m", "", "Commit message (default: \"override NS/NAME: KEY=VALUE, ...\")")
+	fl.BoolVar(&o.AllowDirty, "allow-dirty", false, "Edit and commit the file even if it has uncommitted changes (they are committed too)")
+	fl.StringVarP(&o.Output, "output", "o", "", "Print the result as json or yaml instead of text")
+	_ = cmd.MarkFlagFilename("values", "yaml", "yml")
+	_ = cmd.MarkFlagDirname("repo")
+	return cmd
 }

@@ -1,22 +1,206 @@
-// Package promote implements `kubectl gitops promote`.
+// Package promote implements `kubectl gitops promote`: move a HelmRelease's
+// chart version (and chosen values) from one environment of a GitOps
+// repository to the next, as one Git commit, and show where every
+// environment stands with --status.
 package promote
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 )
 
-// NewCmd returns the promote command. Placeholder until the plugin lands.
+// Options are the flags and arguments of promote.
+type Options struct {
+	genericiooptions.IOStreams
+
+	// Repo is a directory inside the GitOps checkout (default ".").
+	Repo string
+	// Release is the HelmRelease name (optional with --status).
+	Release string
+	// Namespace narrows the HelmRelease lookup (-n); "" means any, or the
+	// environment's namespace from .gitops.yaml.
+	Namespace string
+	From, To  string
+	// Version sets the target explicitly instead of copying the source's.
+	Version string
+	// Values are spec.values keys (image.tag) carried from the source.
+	Values          []string
+	DryRun          bool
+	NoCommit        bool
+	Push            bool
+	Branch          string
+	RequireDeployed bool
+	AllowDowngrade  bool
+	Message         string
+	Status          bool
+	Output          string
+	// Remote is the Git remote to push to ("" = the branch's upstream
+	// remote, else origin).
+	Remote string
+
+	factory kube.Factory
+	// checker answers --require-deployed; tests replace it.
+	checker deployChecker
+	// color is decided in Complete: a TTY and no NO_COLOR.
+	color bool
+	// getenv reads NO_COLOR; tests replace it.
+	getenv func(string) string
+}
+
+// NewOptions returns Options writing to streams.
+func NewOptions(f kube.Factory, streams genericiooptions.IOStreams) *Options {
+	return &Options{IOStreams: streams, Repo: ".", factory: f, getenv: os.Getenv}
+}
+
+// NewCmd returns the promote command.
 func NewCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	return &cobra.Command{
-		Use:   "promote",
-		Short: "promote (not built yet)",
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("promote is not built yet")
+	return newCmd(NewOptions(f, streams))
+}
+
+func newCmd(o *Options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "promote HELMRELEASE --from ENV --to ENV | --status [HELMRELEASE]",
+		Short: "Move a HelmRelease's chart version and values from one environment to the next",
+		Long: `Move a HelmRelease's chart version (and chosen values) from one environment of the GitOps
+repository to the next, as one Git commit.
+
+The version is promoted where Flux reads it: spec.chart.spec.version for a HelmRepository chart,
+the environment's GitRepository spec.ref (tag, semver or commit) for a chart from Git, and the
+OCIRepository spec.ref (tag, semver or digest) for a chartRef. Environments come from .gitops.yaml
+at the repository root, or are inferred from the apps/base + apps/<env>, <app>/overlays/<env> and
+clusters/<env> layouts (see docs/promote.md).`,
+		Example: `  # Promote what staging runs to production, commit and push
+  kubectl gitops promote sample-app --from staging --to production --push
+
+  # Promote an explicit version and carry the image tag, on a branch for review
+  kubectl gitops promote sample-app --from staging --to production --version v0.1.3 \
+    --values image.tag --branch promote-sample-app-0.1.3
+
+  # Only if staging really runs it, Ready, in its cluster
+  kubectl gitops promote sample-app --from staging --to production --require-deployed
+
+  # Where does every environment stand?
+  kubectl gitops promote --status`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w\nSee '%s --help' for usage", err, cmd.CommandPath()))
+			}
+			return o.Run(cmd.Context())
 		},
 	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Repo, "repo", o.Repo, "Directory inside the GitOps repository checkout")
+	fl.StringVar(&o.From, "from", "", "Environment to promote from")
+	fl.StringVar(&o.To, "to", "", "Environment to promote to")
+	fl.StringVar(&o.Version, "version", "", "Version, tag, commit or digest to set in the target (default: the source environment's)")
+	fl.StringArrayVar(&o.Values, "values", nil, "spec.values key to carry from the source environment, e.g. image.tag (repeatable)")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "Print what would change; write nothing")
+	fl.BoolVar(&o.NoCommit, "no-commit", false, "Write the files but do not commit")
+	fl.BoolVar(&o.Push, "push", false, "Push the commit (fetching and rebasing when the remote moved)")
+	fl.StringVar(&o.Branch, "branch", "", "Commit on a new branch NAME, push it and print the pull/merge request URL")
+	fl.BoolVar(&o.RequireDeployed, "require-deployed", false, "Refuse unless the source environment's cluster runs this version, Ready")
+	fl.BoolVar(&o.AllowDowngrade, "allow-downgrade", false, "Allow setting a lower version than the target has")
+	fl.StringVarP(&o.Message, "message", "m", "", "Commit message (trailers are added)")
+	fl.BoolVar(&o.Status, "status", false, "Print each environment's chart source, version and differing values")
+	fl.StringVarP(&o.Output, "output", "o", "", "Output format of --status: json or yaml")
+	fl.StringVar(&o.Remote, "remote", "", "Git remote to push to (default: the branch's upstream remote, or origin)")
+	return cmd
+}
+
+// Complete fills in what the flags leave implicit.
+func (o *Options) Complete(cmd *cobra.Command, args []string) error {
+	if len(args) == 1 {
+		o.Release = args[0]
+	}
+	if o.factory != nil {
+		if f := o.factory.Flags(); f != nil && f.Namespace != nil {
+			o.Namespace = *f.Namespace
+		}
+	}
+	if o.checker == nil && o.factory != nil {
+		o.checker = &clusterChecker{factory: o.factory}
+	}
+	if o.getenv == nil {
+		o.getenv = os.Getenv
+	}
+	o.color = term.Color(o.Out, o.getenv)
+	return nil
+}
+
+// Validate checks the flags alone; it touches neither disk nor cluster.
+func (o *Options) Validate() error {
+	if o.Status {
+		if o.From != "" || o.To != "" || o.Version != "" || len(o.Values) > 0 || o.Push || o.Branch != "" ||
+			o.NoCommit || o.DryRun || o.RequireDeployed || o.Message != "" || o.AllowDowngrade {
+			return errors.New("--status only reads: it takes an optional HELMRELEASE and -o, not promotion flags")
+		}
+		if o.Output != "" && o.Output != "json" && o.Output != "yaml" {
+			return fmt.Errorf("unknown output format %q: use -o json or -o yaml", o.Output)
+		}
+		return nil
+	}
+	var missing []string
+	if o.Release == "" {
+		missing = append(missing, "HELMRELEASE")
+	}
+	if o.From == "" {
+		missing = append(missing, "--from")
+	}
+	if o.To == "" {
+		missing = append(missing, "--to")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing %s (or use --status to see where environments stand)", strings.Join(missing, ", "))
+	}
+	if o.From == o.To {
+		return fmt.Errorf("--from and --to are both %q: promote moves a version between two environments", o.From)
+	}
+	if o.Output != "" {
+		return errors.New("-o applies to --status only")
+	}
+	if o.NoCommit && (o.Push || o.Branch != "") {
+		return errors.New("--no-commit cannot be combined with --push or --branch: there would be nothing to push")
+	}
+	if o.DryRun && (o.NoCommit || o.Push || o.Branch != "") {
+		return errors.New("--dry-run writes nothing: drop --no-commit, --push and --branch")
+	}
+	if o.Branch != "" && (strings.ContainsAny(o.Branch, " ~^:?*[\\") || strings.HasPrefix(o.Branch, "-") || strings.Contains(o.Branch, "..")) {
+		return fmt.Errorf("--branch %q is not a valid Git branch name", o.Branch)
+	}
+	seen := map[string]bool{}
+	for _, k := range o.Values {
+		if k == "" || strings.HasPrefix(k, ".") || strings.HasSuffix(k, ".") || strings.Contains(k, "..") {
+			return fmt.Errorf("--values %q is not a dotted key like image.tag", k)
+		}
+		if strings.Contains(k, "=") {
+			return fmt.Errorf("--values %q: give only the key; promote copies the value from --from (use override to set a value)", k)
+		}
+		if seen[k] {
+			return fmt.Errorf("--values %q given twice", k)
+		}
+		seen[k] = true
+	}
+	return nil
+}
+
+// Run promotes, or prints the status matrix.
+func (o *Options) Run(ctx context.Context) error {
+	if o.Status {
+		return o.runStatus(ctx)
+	}
+	return o.runPromote(ctx)
 }

@@ -1,22 +1,190 @@
-// Package trace implements `kubectl gitops trace`.
+// Package trace implements `kubectl gitops trace`: follow a commit from Git
+// through Flux to running pods.
 package trace
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 )
 
-// NewCmd returns the trace command. Placeholder until the plugin lands.
+// Options hold the flags and what Complete resolved from them.
+type Options struct {
+	Revision      string
+	RepoDir       string
+	HelmReleases  []string
+	AllNamespaces bool
+	Watch         bool
+	Wait          bool
+	Timeout       time.Duration
+	Reconcile     bool
+	Output        string
+
+	factory kube.Factory
+	streams genericiooptions.IOStreams
+
+	repo      *gitrepo.Repo
+	commit    *gitrepo.Commit
+	remotes   []gitrepo.Remote
+	namespace string
+	hrKeys    []types.NamespacedName
+	dyn       dynamic.Interface
+	facts     *factCache
+	color     bool
+	// onRedraw, when set (tests, benchmarks), is called after each redraw
+	// in --watch with the time the triggering watch event arrived.
+	onRedraw func(eventAt time.Time)
+}
+
+// NewCmd returns the trace command.
 func NewCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	return &cobra.Command{
-		Use:   "trace",
-		Short: "trace (not built yet)",
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("trace is not built yet")
+	return newCmd(f, streams, nil)
+}
+
+// newCmd lets tests adjust the options (hooks) before Run.
+func newCmd(f kube.Factory, streams genericiooptions.IOStreams, hook func(*Options)) *cobra.Command {
+	o := &Options{factory: f, streams: streams, Timeout: 5 * time.Minute, Output: "table", RepoDir: "."}
+	if hook != nil {
+		hook(o)
+	}
+	cmd := &cobra.Command{
+		Use:   "trace [REVISION]",
+		Short: "Follow a commit through Flux to running pods",
+		Long: `Follow a commit through Flux to running pods.
+
+REVISION is a commit of the Git checkout at --repo (a full or short SHA, a
+branch, a tag; default HEAD). Flux sources whose URL is one of the checkout's
+remotes are traced, with everything downstream of them: HelmCharts built from
+them, HelmReleases using those charts or applied by Kustomizations from them,
+and the Deployments, ReplicaSets and Pods of those releases.
+
+For each HelmRelease it reports the stages source fetched -> chart built ->
+release upgraded -> rollout complete, with state, timings, evidence, and when
+stuck a diagnosis with the fix.
+
+Exit codes: 0 deployed everywhere, 3 nothing matches (no source, release or
+revision), 4 failed (or will never deploy without a change), 5 not deployed
+yet (still in progress at --timeout with --wait/--watch), 1 other errors.`,
+		Example: `  # Is my last commit live yet?
+  kubectl gitops trace
+
+  # Fetch it now instead of waiting for the interval, and wait until it is live
+  kubectl gitops trace --reconcile --wait --timeout 3m
+
+  # A live view of one release, for a given commit of another checkout
+  kubectl gitops trace a1ec31c --repo ../sample-app --helmrelease sample-app/sample-app --watch
+
+  # For CI
+  kubectl gitops trace "$GITHUB_SHA" --wait -o json > trace.json`,
+		Args:          cobra.MaximumNArgs(1),
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			// From here on errors are not about usage: do not print it.
+			cmd.SilenceUsage = true
+			if err := o.Complete(cmd.Context(), args); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
 		},
 	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.RepoDir, "repo", o.RepoDir, "Git checkout the revision belongs to")
+	fl.StringArrayVar(&o.HelmReleases, "helmrelease", nil, "Only this HelmRelease, as NAMESPACE/NAME or NAME (repeatable)")
+	fl.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Trace HelmReleases in all namespaces")
+	fl.BoolVarP(&o.Watch, "watch", "w", false, "Redraw a live view as stages complete, until deployed, failed or --timeout")
+	fl.BoolVar(&o.Wait, "wait", false, "Block until deployed or failed, or --timeout; then print the result")
+	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long --watch and --wait wait")
+	fl.BoolVar(&o.Reconcile, "reconcile", false, "Ask Flux to reconcile the sources and releases involved now (like flux reconcile)")
+	fl.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml")
+	return cmd
 }
+
+// Validate checks the flags alone.
+func (o *Options) Validate() error {
+	switch o.Output {
+	case "table", "json", "yaml":
+	default:
+		return exitcode.Errorf(exitcode.Usage, "unknown output format %q: use -o table, json or yaml", o.Output)
+	}
+	if o.Watch && o.Output != "table" {
+		return exitcode.Errorf(exitcode.Usage, "--watch draws a table; use --wait with -o %s", o.Output)
+	}
+	if o.Timeout <= 0 {
+		return exitcode.Errorf(exitcode.Usage, "--timeout must be positive, got %s", o.Timeout)
+	}
+	if o.AllNamespaces && len(o.HelmReleases) > 0 {
+		for _, h := range o.HelmReleases {
+			if !strings.Contains(h, "/") {
+				return exitcode.Errorf(exitcode.Usage, "--helmrelease %s needs a namespace with -A: use NAMESPACE/%s", h, h)
+			}
+		}
+	}
+	return nil
+}
+
+// Complete resolves the revision, remotes, namespace and client.
+func (o *Options) Complete(ctx context.Context, args []string) error {
+	o.Revision = "HEAD"
+	if len(args) == 1 {
+		o.Revision = args[0]
+	}
+	repo, err := gitrepo.Open(ctx, o.RepoDir)
+	if err != nil {
+		return exitcode.Wrap(exitcode.NotFound, err)
+	}
+	o.repo = repo
+	if o.commit, err = repo.ResolveCommit(ctx, o.Revision); err != nil {
+		return exitcode.Wrap(exitcode.NotFound, err)
+	}
+	if o.remotes, err = repo.Remotes(ctx); err != nil {
+		return fmt.Errorf("reading the remotes of %s: %w", repo.Root, err)
+	}
+	if len(o.remotes) == 0 {
+		return exitcode.Errorf(exitcode.NotFound, "%s has no remotes: Flux sources are found by URL, so add the remote Flux clones (git remote add origin URL)", repo.Root)
+	}
+	if !o.AllNamespaces {
+		ns, _, err := o.factory.Namespace()
+		if err != nil {
+			return err
+		}
+		o.namespace = ns
+	}
+	for _, h := range o.HelmReleases {
+		ns, name, ok := strings.Cut(h, "/")
+		if !ok {
+			ns, name = o.namespace, h
+		}
+		if ns == "" || name == "" {
+			return exitcode.Errorf(exitcode.Usage, "--helmrelease %q: want NAMESPACE/NAME", h)
+		}
+		o.hrKeys = append(o.hrKeys, types.NamespacedName{Namespace: ns, Name: name})
+	}
+	if len(o.hrKeys) > 0 {
+		// Explicit releases may live anywhere.
+		o.namespace = ""
+	}
+	if o.dyn == nil {
+		if o.dyn, err = o.factory.Dynamic(); err != nil {
+			return err
+		}
+	}
+	o.facts = newFactCache(repo, o.commit)
+	o.color = colorEnabled(o.streams.Out)
+	return nil
+}
+
+func (o *Options) out() io.Writer { return o.streams.Out }

@@ -1,0 +1,276 @@
+package fluxstatus
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+)
+
+// GVRs of what the fetcher reads.
+var (
+	GitRepositoryGVR = schema.GroupVersionResource{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"}
+	HelmChartGVR     = schema.GroupVersionResource{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "helmcharts"}
+	HelmReleaseGVR   = schema.GroupVersionResource{Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"}
+	KustomizationGVR = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
+	DeploymentGVR    = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	ReplicaSetGVR    = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}
+	PodGVR           = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+	EventGVR         = schema.GroupVersionResource{Version: "v1", Resource: "events"}
+)
+
+var kindOf = map[schema.GroupVersionResource]string{
+	GitRepositoryGVR: KindGitRepository, HelmChartGVR: KindHelmChart, HelmReleaseGVR: KindHelmRelease,
+	KustomizationGVR: KindKustomization, DeploymentGVR: KindDeployment, ReplicaSetGVR: KindReplicaSet,
+	PodGVR: KindPod, EventGVR: KindEvent,
+}
+
+// Target is one list (and, in --watch, one watch): a resource in a
+// namespace ("" for all) with optional selectors.
+type Target struct {
+	GVR           schema.GroupVersionResource
+	Namespace     string
+	LabelSelector string
+	FieldSelector string
+}
+
+// Key identifies the target.
+func (t Target) Key() string {
+	return t.GVR.String() + "|" + t.Namespace + "|" + t.LabelSelector + "|" + t.FieldSelector
+}
+
+// FetchOptions say what to read.
+type FetchOptions struct {
+	// Namespace restricts HelmReleases to one namespace ("" = all).
+	// Sources, HelmCharts and Kustomizations are always read from all
+	// namespaces: they usually live in flux-system, away from the releases.
+	Namespace string
+	// MatchSource picks the GitRepositories to trace (by URL).
+	MatchSource func(*sourcev1.GitRepository) bool
+	// HelmReleases, when set, restricts the workloads read to these.
+	HelmReleases []types.NamespacedName
+}
+
+// Fetched is the result of Fetch.
+type Fetched struct {
+	Cluster *Cluster
+	// Sources are the GitRepositories MatchSource picked.
+	Sources []types.NamespacedName
+	// Targets were listed, with the resourceVersion of each list, so that
+	// --watch can start watching exactly where the lists ended.
+	Targets          []Target
+	ResourceVersions map[string]string
+}
+
+// Fetch reads what a trace needs with a number of API requests that depends
+// on the releases involved, never on the size of the cluster: one list per
+// Flux kind, one event list per (namespace, kind) involved, one Deployment
+// list per namespace of an affected release, and a ReplicaSet and a Pod list
+// per Deployment, each narrowed by label selectors. RBAC refusals are
+// recorded per kind and the rest goes on.
+func Fetch(ctx context.Context, dyn dynamic.Interface, o FetchOptions) (*Fetched, error) {
+	f := &Fetched{Cluster: &Cluster{}, ResourceVersions: map[string]string{}}
+	var mu sync.Mutex
+	list := func(t Target) error {
+		var ri dynamic.ResourceInterface = dyn.Resource(t.GVR)
+		if t.Namespace != "" {
+			ri = dyn.Resource(t.GVR).Namespace(t.Namespace)
+		}
+		ul, err := ri.List(ctx, metav1.ListOptions{LabelSelector: t.LabelSelector, FieldSelector: t.FieldSelector})
+		mu.Lock()
+		defer mu.Unlock()
+		kind := kindOf[t.GVR]
+		f.Targets = append(f.Targets, t)
+		switch {
+		case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
+			f.Cluster.SetForbidden(kind, apiMessage(err))
+			return nil
+		case apierrors.IsNotFound(err):
+			// The CRD is not installed: nothing of that kind exists.
+			if t.GVR.Group != "" && strings.HasSuffix(t.GVR.Group, "fluxcd.io") {
+				f.Cluster.SetForbidden(kind, fmt.Sprintf("%s is not served by this cluster (is Flux installed?)", t.GVR.GroupResource()))
+			}
+			return nil
+		case err != nil:
+			return fmt.Errorf("listing %s: %w", t.GVR.GroupResource(), err)
+		}
+		f.ResourceVersions[t.Key()] = ul.GetResourceVersion()
+		for i := range ul.Items {
+			u := &ul.Items[i]
+			u.SetKind(kind)
+			u.SetManagedFields(nil)
+			if err := f.Cluster.Add(u); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	parallel := func(ts []Target) error {
+		errs := make([]error, len(ts))
+		var wg sync.WaitGroup
+		for i, t := range ts {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = list(t) }()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
+	if err := list(Target{GVR: GitRepositoryGVR}); err != nil {
+		return nil, err
+	}
+	for i := range f.Cluster.GitRepositories {
+		gr := &f.Cluster.GitRepositories[i]
+		if o.MatchSource == nil || o.MatchSource(gr) {
+			f.Sources = append(f.Sources, types.NamespacedName{Namespace: gr.Namespace, Name: gr.Name})
+		}
+	}
+	if len(f.Sources) == 0 && !f.Cluster.forbidden(KindGitRepository) {
+		return f, nil
+	}
+	if err := parallel([]Target{{GVR: HelmChartGVR}, {GVR: KustomizationGVR}, {GVR: HelmReleaseGVR, Namespace: o.Namespace}}); err != nil {
+		return nil, err
+	}
+
+	affected := AffectedHelmReleases(f.Cluster, f.Sources)
+	if len(o.HelmReleases) > 0 {
+		want := map[types.NamespacedName]bool{}
+		for _, k := range o.HelmReleases {
+			want[k] = true
+		}
+		var keep []*helmv2.HelmRelease
+		for _, hr := range affected {
+			if want[types.NamespacedName{Namespace: hr.Namespace, Name: hr.Name}] {
+				keep = append(keep, hr)
+			}
+		}
+		affected = keep
+	}
+	if err := parallel(f.secondTargets(affected)); err != nil {
+		return nil, err
+	}
+	// Third round: ReplicaSets and Pods of each Deployment, by its selector.
+	var third []Target
+	for i := range f.Cluster.Deployments {
+		d := &f.Cluster.Deployments[i]
+		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+		if err != nil || sel.Empty() {
+			continue
+		}
+		third = append(third,
+			Target{GVR: ReplicaSetGVR, Namespace: d.Namespace, LabelSelector: sel.String()},
+			Target{GVR: PodGVR, Namespace: d.Namespace, LabelSelector: sel.String()})
+	}
+	if err := parallel(dedupe(third)); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// secondTargets: events of the Flux objects involved and the Deployments of
+// the affected releases.
+func (f *Fetched) secondTargets(affected []*helmv2.HelmRelease) []Target {
+	var ts []Target
+	events := map[[2]string]bool{}
+	addEvents := func(ns, kind string) {
+		if ns != "" && !events[[2]string{ns, kind}] {
+			events[[2]string{ns, kind}] = true
+			ts = append(ts, Target{GVR: EventGVR, Namespace: ns, FieldSelector: "involvedObject.kind=" + kind})
+		}
+	}
+	for _, s := range f.Sources {
+		addEvents(s.Namespace, KindGitRepository)
+	}
+	byNS := map[string][]string{}
+	for _, hr := range affected {
+		addEvents(hr.Namespace, KindHelmRelease)
+		if k, ok := HelmChartKey(hr); ok {
+			addEvents(k.Namespace, KindHelmChart)
+		}
+		ns := hr.Namespace
+		if hr.Spec.TargetNamespace != "" {
+			ns = hr.Spec.TargetNamespace
+		}
+		byNS[ns] = append(byNS[ns], hr.Name)
+		if hr.Status.Inventory != nil {
+			for _, e := range hr.Status.Inventory.Entries {
+				if p := strings.Split(e.ID, "_"); len(p) == 4 && p[3] == KindDeployment && p[0] != ns {
+					byNS[p[0]] = append(byNS[p[0]], hr.Name)
+				}
+			}
+		}
+	}
+	for _, l := range links(f.Cluster, f.Sources, nil) {
+		if l.kustomization != nil {
+			addEvents(l.kustomization.Namespace, KindKustomization)
+		}
+	}
+	for _, ns := range sortedMapKeys(byNS) {
+		names := uniq(byNS[ns])
+		addEvents(ns, KindPod)
+		// Chunk the set so a selector stays a reasonable size.
+		for len(names) > 0 {
+			n := min(len(names), 50)
+			ts = append(ts, Target{GVR: DeploymentGVR, Namespace: ns,
+				LabelSelector: "helm.toolkit.fluxcd.io/name in (" + strings.Join(names[:n], ",") + ")"})
+			names = names[n:]
+		}
+	}
+	return ts
+}
+
+func apiMessage(err error) string {
+	if s, ok := err.(apierrors.APIStatus); ok {
+		return s.Status().Message
+	}
+	return err.Error()
+}
+
+func dedupe(ts []Target) []Target {
+	seen := map[string]bool{}
+	var out []Target
+	for _, t := range ts {
+		if !seen[t.Key()] {
+			seen[t.Key()] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func uniq(s []string) []string {
+	sort.Strings(s)
+	var out []string
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func sortedMapKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func isForbidden(err error) bool { return apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) }
+func isNotFound(err error) bool  { return apierrors.IsNotFound(err) }

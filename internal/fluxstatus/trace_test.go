@@ -1,0 +1,406 @@
+package fluxstatus
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	"github.com/fluxcd/pkg/apis/meta"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+var (
+	now       = time.Date(2026, 11, 25, 18, 1, 20, 0, time.UTC)
+	chartSrc  = types.NamespacedName{Namespace: "flux-system", Name: "sample-app-helm-chart"}
+	gitopsSrc = types.NamespacedName{Namespace: "flux-system", Name: "flux-app-delivery"}
+	sampleApp = types.NamespacedName{Namespace: "sample-app", Name: "sample-app"}
+	c12, p12  = shaC[:12], shaP[:12]
+	l12       = shaL[:12]
+)
+
+func cond(ty, status, reason, msg string) metav1.Condition {
+	return metav1.Condition{Type: ty, Status: metav1.ConditionStatus(status), Reason: reason, Message: msg,
+		LastTransitionTime: metav1.NewTime(now.Add(-30 * time.Second))}
+}
+
+func setCond(conds *[]metav1.Condition, c metav1.Condition) {
+	for i := range *conds {
+		if (*conds)[i].Type == c.Type {
+			(*conds)[i] = c
+			return
+		}
+	}
+	*conds = append(*conds, c)
+}
+
+// sourceAt moves the GitRepository, the HelmChart and the deployed release
+// to revision sha (Revision strategy fixture).
+func sourceAt(c *Cluster, sha string) {
+	c.GitRepositories[0].Status.Artifact.Revision = "main@sha1:" + sha
+	c.HelmCharts[0].Status.ObservedSourceArtifactRevision = "main@sha1:" + sha
+	c.HelmCharts[0].Status.Artifact.Revision = "0.1.2+" + sha[:12]
+	c.HelmReleases[0].Status.History[0].ChartVersion = "0.1.2+" + sha[:12]
+	c.HelmReleases[0].Status.LastAttemptedRevision = "0.1.2+" + sha[:12]
+	c.Events = nil
+}
+
+// chartVersionStrategy turns the Revision fixture into ChartVersion, chart 0.1.2.
+func chartVersionStrategy(c *Cluster) {
+	c.HelmCharts[0].Spec.ReconcileStrategy = "ChartVersion"
+	c.HelmCharts[0].Status.Artifact.Revision = "0.1.2"
+	c.HelmReleases[0].Spec.Chart.Spec.ReconcileStrategy = "ChartVersion"
+	c.HelmReleases[0].Status.History[0].ChartVersion = "0.1.2"
+	c.HelmReleases[0].Status.LastAttemptedRevision = "0.1.2"
+}
+
+// failedUpgrade: history gets a failed v4 with the commit's chart; v3 (the
+// parent's) stays deployed.
+func failedUpgrade(c *Cluster, stalled bool) {
+	hr := &c.HelmReleases[0]
+	hr.Status.History[0].ChartVersion = "0.1.2+" + p12
+	failed := *hr.Status.History[0]
+	failed.Version, failed.Status, failed.ChartVersion = 4, "failed", "0.1.2+"+c12
+	hr.Status.History = append(helmv2.Snapshots{&failed}, hr.Status.History...)
+	hr.Status.Failures, hr.Status.UpgradeFailures = 1, 1
+	msg := "Helm upgrade failed for release sample-app/sample-app with chart sample-app@0.1.2+" + c12 + ": Deployment.apps \"sample-app\" is invalid: spec.template.spec.containers[0].resources.limits[memory]: Invalid value: \"not-a-quantity\""
+	setCond(&hr.Status.Conditions, cond("Released", "False", "UpgradeFailed", msg))
+	setCond(&hr.Status.Conditions, cond("Ready", "False", "UpgradeFailed", msg))
+	setCond(&hr.Status.Conditions, cond("Remediated", "True", "RollbackSucceeded", "Helm rollback to previous release sample-app/sample-app.v3 with chart sample-app@0.1.2+"+p12+" succeeded"))
+	if stalled {
+		setCond(&hr.Status.Conditions, cond("Stalled", "True", "RetriesExceeded", "Failed to upgrade after 3 attempt(s)"))
+	}
+}
+
+type want struct {
+	state    State
+	deployed bool
+	stages   map[string]State
+	diags    []string
+	// msgHas: substrings a diagnosis message must contain.
+	msgHas []string
+	by     string // DeployedBy SHA prefix
+}
+
+func TestTrace(t *testing.T) {
+	tests := []struct {
+		name    string
+		fixture string
+		sources []types.NamespacedName
+		mutate  func(*Cluster, *Commit)
+		want    want
+	}{
+		{
+			name: "revision strategy deployed", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			want: want{state: Done, deployed: true, stages: map[string]State{StageSource: Done, StageChart: Done, StageRelease: Done, StageRollout: Done}},
+		},
+		{
+			name: "superseded commit counts as deployed, by the later commit", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) { sourceAt(c, shaL) },
+			want:   want{state: Done, deployed: true, by: l12, stages: map[string]State{StageSource: Done, StageChart: Done, StageRelease: Done}},
+		},
+		{
+			name: "not fetched yet says when the next fetch is due", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				sourceAt(c, shaP)
+				c.GitRepositories[0].Status.Artifact.LastUpdateTime = metav1.NewTime(now.Add(-40 * time.Second))
+				c.GitRepositories[0].Status.Conditions[0].LastTransitionTime = metav1.NewTime(now.Add(-40 * time.Second))
+			},
+			want: want{state: Waiting, stages: map[string]State{StageSource: Waiting, StageChart: Waiting, StageRelease: Waiting, StageRollout: Waiting},
+				diags: []string{DiagNotFetchedYet}, msgHas: []string{"next fetch due in ~20s"}},
+		},
+		{
+			name: "not pushed", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, m *Commit) { sourceAt(c, shaP); m.Pushed = false },
+			want:   want{state: Waiting, diags: []string{DiagNotPushed}},
+		},
+		{
+			name: "revision not in the checkout", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, m *Commit) { sourceAt(c, "dddddddddddddddddddddddddddddddddddddddd") },
+			want:   want{state: Waiting, diags: []string{DiagNotInCheckout}},
+		},
+		{
+			name: "commit on another branch", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, m *Commit) { sourceAt(c, shaL); m.Relations[shaL] = Diverged },
+			want:   want{state: Failed, diags: []string{DiagNotOnBranch}, msgHas: []string{"branch main"}},
+		},
+		{
+			name: "source failing", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				sourceAt(c, shaP)
+				setCond(&c.GitRepositories[0].Status.Conditions, cond("FetchFailed", "True", "AuthenticationFailed", "failed to checkout and determine revision: authentication required"))
+			},
+			want: want{state: Failed, stages: map[string]State{StageSource: Failed, StageRelease: Waiting}, diags: []string{DiagSourceFailed}, msgHas: []string{"authentication required"}},
+		},
+		{
+			name: "suspended source", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) { sourceAt(c, shaP); c.GitRepositories[0].Spec.Suspend = true },
+			want:   want{state: Waiting, diags: []string{DiagSuspended}, msgHas: []string{"suspended"}},
+		},
+		{
+			name: "suspended HelmRelease", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				c.HelmReleases[0].Status.History[0].ChartVersion = "0.1.2+" + p12
+				c.HelmReleases[0].Spec.Suspend = true
+			},
+			want: want{state: Waiting, stages: map[string]State{StageChart: Done, StageRelease: Waiting}, diags: []string{DiagSuspended}},
+		},
+		{
+			name: "ChartVersion strategy, version unchanged: diagnosed", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, m *Commit) {
+				chartVersionStrategy(c)
+				m.ChartBuilds = map[string]string{"charts/sample-app@0.1.2": shaP}
+			},
+			want: want{state: Failed, stages: map[string]State{StageSource: Done, StageChart: Failed, StageRelease: Waiting, StageRollout: Waiting},
+				diags: []string{DiagChartVersionUnchanged}, msgHas: []string{"Chart.yaml still says version 0.1.2", "reconcileStrategy: Revision"}},
+		},
+		{
+			name: "ChartVersion strategy, version bumped by the commit", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, m *Commit) {
+				chartVersionStrategy(c)
+				c.HelmCharts[0].Status.Artifact.Revision = "0.1.3"
+				c.HelmReleases[0].Status.History[0].ChartVersion = "0.1.3"
+				m.ChartBuilds = map[string]string{"charts/sample-app@0.1.3": shaC}
+			},
+			want: want{state: Done, deployed: true, stages: map[string]State{StageChart: Done, StageRelease: Done}},
+		},
+		{
+			name: "commit touched no watched path", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, m *Commit) {
+				chartVersionStrategy(c)
+				m.Paths = []string{"README.md", "docs/x.md"}
+			},
+			want: want{state: Done, deployed: true, stages: map[string]State{StageSource: Done, StageChart: NotNeeded, StageRelease: NotNeeded, StageRollout: NotNeeded},
+				diags: []string{DiagNoWatchedPath}},
+		},
+		{
+			name: "ignored path under the chart does not count", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, m *Commit) {
+				chartVersionStrategy(c)
+				ig := "/*\n!/charts/\ncharts/**/*.md\n*.md\n"
+				c.GitRepositories[0].Spec.Ignore = &ig
+				m.Paths = []string{"charts/sample-app/NOTES.md"}
+			},
+			want: want{deployed: true, diags: []string{DiagNoWatchedPath}},
+		},
+		{
+			name: "upgrade failed, retries exhausted, rolled back", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) { failedUpgrade(c, true) },
+			want: want{state: Failed, stages: map[string]State{StageChart: Done, StageRelease: Failed, StageRollout: Waiting},
+				diags: []string{DiagRolledBack, DiagReleaseFailed}, msgHas: []string{"not-a-quantity", "v3"}},
+		},
+		{
+			name: "upgrade failed, Flux retries", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) { failedUpgrade(c, false) },
+			want:   want{state: InProgress, stages: map[string]State{StageRelease: InProgress}, diags: []string{DiagRolledBack, DiagRetrying}},
+		},
+		{
+			name: "pods never ready: ImagePullBackOff with the pod event", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				hr := &c.HelmReleases[0]
+				hr.Status.History[0].ChartVersion = "0.1.2+" + p12
+				setCond(&hr.Status.Conditions, cond("Ready", "Unknown", "Progressing", "Running 'upgrade' action with timeout of 5m0s"))
+				setCond(&hr.Status.Conditions, cond("Reconciling", "True", "Progressing", "Running 'upgrade' action with timeout of 5m0s"))
+				d := &c.Deployments[0]
+				d.Status.ReadyReplicas, d.Status.UpdatedReplicas, d.Status.AvailableReplicas, d.Status.Replicas = 2, 1, 2, 4
+				d.Status.Conditions[1].Reason = "ReplicaSetUpdated"
+				c.Pods[0].Status.Phase = corev1.PodPending
+				c.Pods[0].Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "Back-off pulling image \"nginx:9.99\""}}}}
+				c.Events = append(c.Events, corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "sample-app", Name: "e2"},
+					InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: c.Pods[0].Name, Namespace: "sample-app"},
+					Type:           "Warning", Reason: "Failed", Message: "Failed to pull image \"nginx:9.99\": not found", LastTimestamp: metav1.NewTime(now)})
+			},
+			want: want{state: InProgress, stages: map[string]State{StageRelease: InProgress, StageRollout: InProgress},
+				diags: []string{DiagRolloutStuck}, msgHas: []string{"ImagePullBackOff", "Failed to pull image"}},
+		},
+		{
+			name: "Deployments forbidden: the rest still traced", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				c.Deployments = nil
+				c.SetForbidden(KindDeployment, `deployments.apps is forbidden: User "dev" cannot list resource "deployments"`)
+			},
+			want: want{state: Forbidden, stages: map[string]State{StageSource: Done, StageChart: Done, StageRelease: Done, StageRollout: Forbidden}},
+		},
+		{
+			name: "GitOps repo commit through a Kustomization", fixture: "kustomization.yaml", sources: []types.NamespacedName{gitopsSrc},
+			want: want{state: Done, deployed: true, stages: map[string]State{StageSource: Done, StageKustomization: Done, StageChart: NotNeeded, StageRelease: Done, StageRollout: Done}},
+		},
+		{
+			name: "GitOps repo commit applied, HelmRelease not reconciled yet", fixture: "kustomization.yaml", sources: []types.NamespacedName{gitopsSrc},
+			mutate: func(c *Cluster, _ *Commit) { c.HelmReleases[0].Generation = 3 },
+			want:   want{state: Waiting, stages: map[string]State{StageKustomization: Done, StageRelease: Waiting, StageRollout: Waiting}},
+		},
+		{
+			name: "GitOps repo commit not applied yet", fixture: "kustomization.yaml", sources: []types.NamespacedName{gitopsSrc},
+			mutate: func(c *Cluster, _ *Commit) { c.Kustomizations[0].Status.LastAppliedRevision = "main@sha1:" + shaP },
+			want:   want{state: Waiting, stages: map[string]State{StageKustomization: Waiting, StageRelease: Waiting}},
+		},
+		{
+			name: "GitOps repo commit applied by hand (no Kustomization)", fixture: "kustomization.yaml", sources: []types.NamespacedName{gitopsSrc},
+			mutate: func(c *Cluster, _ *Commit) { c.Kustomizations = nil },
+			want:   want{state: Done, deployed: true, stages: map[string]State{StageSource: Done, StageRelease: Done}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, commit := loadFixture(t, tt.fixture, fixtureVars)
+			if tt.mutate != nil {
+				tt.mutate(c, commit)
+			}
+			r := Trace(c, commit, Options{Now: now, Sources: tt.sources})
+			if len(r.Releases) != 1 {
+				t.Fatalf("releases = %d, want 1; diagnoses %+v", len(r.Releases), r.Diagnoses)
+			}
+			rel := r.Releases[0]
+			dump := func() string {
+				var b strings.Builder
+				for _, s := range rel.Stages {
+					b.WriteString("\n  " + s.Name + ": " + string(s.State) + " " + s.Reason + " " + s.Message)
+				}
+				for _, d := range rel.Diagnoses {
+					b.WriteString("\n  ! " + d.Code + ": " + d.Message)
+				}
+				return b.String()
+			}
+			if tt.want.state != "" && rel.State != tt.want.state {
+				t.Errorf("state = %q, want %q%s", rel.State, tt.want.state, dump())
+			}
+			if rel.Deployed != tt.want.deployed {
+				t.Errorf("deployed = %v, want %v%s", rel.Deployed, tt.want.deployed, dump())
+			}
+			for name, st := range tt.want.stages {
+				found := false
+				for _, s := range rel.Stages {
+					if s.Name == name {
+						found = true
+						if s.State != st {
+							t.Errorf("stage %s = %q, want %q%s", name, s.State, st, dump())
+						}
+					}
+				}
+				if !found {
+					t.Errorf("no stage %s%s", name, dump())
+				}
+			}
+			var codes, msgs []string
+			for _, d := range rel.Diagnoses {
+				codes = append(codes, d.Code)
+				msgs = append(msgs, d.Message+" "+d.Fix)
+			}
+			if strings.Join(codes, ",") != strings.Join(tt.want.diags, ",") {
+				t.Errorf("diagnoses = %v, want %v%s", codes, tt.want.diags, dump())
+			}
+			for _, s := range tt.want.msgHas {
+				if !strings.Contains(strings.Join(msgs, "\n"), s) {
+					t.Errorf("no diagnosis mentions %q%s", s, dump())
+				}
+			}
+			if tt.want.by != "" && (rel.DeployedBy == nil || !strings.HasPrefix(rel.DeployedBy.SHA, tt.want.by)) {
+				t.Errorf("deployedBy = %+v, want %s", rel.DeployedBy, tt.want.by)
+			}
+			if tt.want.by == "" && rel.DeployedBy != nil {
+				t.Errorf("deployedBy = %+v, want none", rel.DeployedBy)
+			}
+		})
+	}
+}
+
+func TestTraceTimings(t *testing.T) {
+	c, commit := loadFixture(t, "revision-deployed.yaml", fixtureVars)
+	r := Trace(c, commit, Options{Now: now, Sources: []types.NamespacedName{chartSrc}})
+	st := map[string]Stage{}
+	for _, s := range r.Releases[0].Stages {
+		st[s.Name] = s
+	}
+	check := func(name, field string, got *time.Time, from, wantFrom string, want string) {
+		t.Helper()
+		if got == nil || got.Format(time.RFC3339) != want || from != wantFrom {
+			t.Errorf("%s %s = %v (%s), want %s (%s)", name, field, got, from, want, wantFrom)
+		}
+	}
+	src := st[StageSource]
+	check("source", "started", src.StartedAt, src.StartedFrom, FromGit, "2026-11-25T18:00:00Z")
+	// The NewArtifact event wins over status.artifact.lastUpdateTime.
+	check("source", "finished", src.FinishedAt, src.FinishedFrom, FromEvent, "2026-11-25T18:00:41Z")
+	ch := st[StageChart]
+	check("chart", "finished", ch.FinishedAt, ch.FinishedFrom, FromStatus, "2026-11-25T18:00:45Z")
+	rel := st[StageRelease]
+	// lastDeployed minus lastAttemptedReleaseActionDuration (8s).
+	check("release", "started", rel.StartedAt, rel.StartedFrom, FromStatus, "2026-11-25T18:00:47Z")
+	check("release", "finished", rel.FinishedAt, rel.FinishedFrom, FromStatus, "2026-11-25T18:00:55Z")
+	if rel.DurationSeconds == nil || *rel.DurationSeconds != 8 {
+		t.Errorf("release duration = %v, want 8", rel.DurationSeconds)
+	}
+	ro := st[StageRollout]
+	check("rollout", "started", ro.StartedAt, ro.StartedFrom, FromStatus, "2026-11-25T18:00:48Z")
+	if ro.Evidence.Get("readyPods") != "3/3" || ro.Evidence.Get("replicaSet") != "sample-app/sample-app-7d9f8c6b5" {
+		t.Errorf("rollout evidence = %v", ro.Evidence)
+	}
+}
+
+func TestNoReleases(t *testing.T) {
+	c, commit := loadFixture(t, "revision-deployed.yaml", fixtureVars)
+	r := Trace(c, commit, Options{Now: now, Sources: []types.NamespacedName{chartSrc}, Namespace: "other"})
+	if len(r.Releases) != 0 || r.Deployed || len(r.Diagnoses) != 1 || r.Diagnoses[0].Code != DiagNoRelease {
+		t.Fatalf("report = %+v", r)
+	}
+}
+
+func TestReleaseStatus(t *testing.T) {
+	c, _ := loadFixture(t, "revision-deployed.yaml", fixtureVars)
+	for _, tt := range []struct {
+		version string
+		state   State
+		dep     bool
+	}{
+		{"0.1.2+" + c12, Done, true},
+		{"0.1.2", Done, true}, // build metadata ignored when not asked for
+		{"0.1.3", Waiting, false},
+		{"", Done, true},
+	} {
+		st := ReleaseStatus(c, sampleApp, tt.version)
+		if st.State != tt.state || st.Deployed != tt.dep || !st.Found || st.HelmRevision != 3 {
+			t.Errorf("ReleaseStatus(%q) = %+v, want state %s deployed %v", tt.version, st, tt.state, tt.dep)
+		}
+	}
+	failedUpgrade(c, true)
+	if st := ReleaseStatus(c, sampleApp, "0.1.2+"+c12); st.State != Failed || st.Deployed {
+		t.Errorf("failed upgrade: %+v", st)
+	}
+	if st := ReleaseStatus(c, types.NamespacedName{Namespace: "x", Name: "y"}, ""); st.Found || st.State != Waiting {
+		t.Errorf("missing: %+v", st)
+	}
+	_ = meta.ReadyCondition
+}
+
+func TestIgnoreRules(t *testing.T) {
+	rules := parseIgnore("# comment\n/*\n!/charts/\n*.md\nbuild/\n")
+	for p, want := range map[string]bool{
+		"README.md":                     true,
+		"charts/sample-app/values.yaml": false,
+		"charts/sample-app/README.md":   true,
+		"ci/pipeline.yaml":              true,
+		"charts/x/build/out.yaml":       true,
+	} {
+		if got := rules.ignored(p); got != want {
+			t.Errorf("ignored(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
+
+func TestRevisionSHA(t *testing.T) {
+	for in, want := range map[string]string{
+		"main@sha1:" + shaC:         shaC,
+		"sha1:" + shaC:              shaC,
+		"refs/heads/x@sha1:" + shaC: shaC,
+		"0.1.2+" + c12:              c12,
+		"0.1.2":                     "",
+		"":                          "",
+	} {
+		if got := RevisionSHA(in); got != want {
+			t.Errorf("RevisionSHA(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

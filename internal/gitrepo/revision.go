@@ -1,0 +1,211 @@
+package gitrepo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Commit is one resolved commit.
+type Commit struct {
+	SHA         string
+	Subject     string
+	CommittedAt time.Time
+	Parents     []string
+}
+
+// ErrUnknownRevision: the revision does not name a commit in the checkout.
+var ErrUnknownRevision = errors.New("unknown revision")
+
+// ResolveCommit resolves rev (full or short SHA, branch, tag, HEAD, any
+// git revision expression) to a commit.
+func (r *Repo) ResolveCommit(ctx context.Context, rev string) (*Commit, error) {
+	if strings.HasPrefix(rev, "-") {
+		return nil, fmt.Errorf("%q: %w", rev, ErrUnknownRevision)
+	}
+	out, err := r.Git(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a commit in %s: %w (give a SHA, branch or tag; git fetch if it is new)", rev, r.Root, ErrUnknownRevision)
+	}
+	sha := strings.TrimSpace(out)
+	out, err = r.Git(ctx, "show", "-s", "--format=%H%x00%s%x00%cI%x00%P", sha)
+	if err != nil {
+		return nil, err
+	}
+	f := strings.SplitN(strings.TrimRight(out, "\n"), "\x00", 4)
+	if len(f) != 4 {
+		return nil, fmt.Errorf("git show %s: unexpected output %q", sha, out)
+	}
+	t, err := time.Parse(time.RFC3339, f[2])
+	if err != nil {
+		return nil, fmt.Errorf("commit %s date %q: %w", sha, f[2], err)
+	}
+	return &Commit{SHA: f[0], Subject: f[1], CommittedAt: t, Parents: strings.Fields(f[3])}, nil
+}
+
+// HasCommit reports whether sha (full or a prefix) names a commit here.
+func (r *Repo) HasCommit(ctx context.Context, sha string) (string, bool) {
+	out, err := r.Git(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", sha+"^{commit}")
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimSpace(out), true
+}
+
+// IsAncestor reports whether ancestor is an ancestor of (or equal to)
+// descendant, with git merge-base --is-ancestor.
+func (r *Repo) IsAncestor(ctx context.Context, ancestor, descendant string) (bool, error) {
+	_, err := r.Git(ctx, "merge-base", "--is-ancestor", ancestor, descendant)
+	if err == nil {
+		return true, nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 1 {
+		return false, nil
+	}
+	return false, err
+}
+
+// ChangedPaths lists the files commit sha changed against its first parent
+// (all its files for a root commit).
+func (r *Repo) ChangedPaths(ctx context.Context, sha string) ([]string, error) {
+	out, err := r.Git(ctx, "diff-tree", "--no-commit-id", "--name-only", "-r", "--root", "-m", "--first-parent", sha)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var paths []string
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !seen[l] {
+			seen[l] = true
+			paths = append(paths, l)
+		}
+	}
+	return paths, nil
+}
+
+// IsPushed reports whether any remote-tracking branch contains sha.
+func (r *Repo) IsPushed(ctx context.Context, sha string) (bool, error) {
+	out, err := r.Git(ctx, "for-each-ref", "--contains", sha, "--format=%(refname)", "refs/remotes/")
+	if err != nil {
+		return false, err
+	}
+	return strings.TrimSpace(out) != "", nil
+}
+
+// ShowFile returns the content of file p at commit sha, and false when the
+// file does not exist there.
+func (r *Repo) ShowFile(ctx context.Context, sha, p string) ([]byte, bool, error) {
+	out, err := r.Git(ctx, "cat-file", "-p", sha+":"+p)
+	if err != nil {
+		if _, e2 := r.Git(ctx, "cat-file", "-e", sha+":"+p); e2 != nil {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	return []byte(out), true, nil
+}
+
+// ChartVersionAt reads the version field of chartDir/Chart.yaml at sha.
+func (r *Repo) ChartVersionAt(ctx context.Context, sha, chartDir string) (string, error) {
+	b, ok, err := r.ShowFile(ctx, sha, path.Join(chartDir, "Chart.yaml"))
+	if err != nil || !ok {
+		return "", err
+	}
+	var c struct {
+		Version string `json:"version"`
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		return "", fmt.Errorf("%s/Chart.yaml at %s: %w", chartDir, sha[:12], err)
+	}
+	return c.Version, nil
+}
+
+// VersionIntroducedBy finds, looking back from rev, the oldest commit of the
+// newest unbroken run of commits whose chartDir/Chart.yaml says version: the
+// commit that set that version. With reconcileStrategy ChartVersion, Flux
+// packages a chart when the version changes, so that commit (or a later one
+// fetched with it) is what the chart was built from.
+func (r *Repo) VersionIntroducedBy(ctx context.Context, rev, chartDir, version string) (string, error) {
+	out, err := r.Git(ctx, "log", "--first-parent", "--format=%H", rev, "--", path.Join(chartDir, "Chart.yaml"))
+	if err != nil {
+		return "", err
+	}
+	intro := ""
+	for _, sha := range strings.Fields(out) {
+		v, err := r.ChartVersionAt(ctx, sha, chartDir)
+		if err != nil {
+			return "", err
+		}
+		if v != version {
+			break
+		}
+		intro = sha
+	}
+	return intro, nil
+}
+
+// HelmReleaseRef is a HelmRelease manifest found in a file.
+type HelmReleaseRef struct{ Namespace, Name string }
+
+// HelmReleasesIn lists the HelmRelease objects declared in the YAML file p at
+// sha (empty for files that are not YAML or hold none). A namespace missing
+// from the manifest is taken from a kustomization.yaml next to it.
+func (r *Repo) HelmReleasesIn(ctx context.Context, sha, p string) ([]HelmReleaseRef, error) {
+	if ext := path.Ext(p); ext != ".yaml" && ext != ".yml" {
+		return nil, nil
+	}
+	b, ok, err := r.ShowFile(ctx, sha, p)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var out []HelmReleaseRef
+	for _, doc := range splitYAML(string(b)) {
+		var m struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+			Metadata   struct {
+				Name      string `json:"name"`
+				Namespace string `json:"namespace"`
+			} `json:"metadata"`
+		}
+		if yaml.Unmarshal([]byte(doc), &m) != nil {
+			continue
+		}
+		if m.Kind == "HelmRelease" && strings.HasPrefix(m.APIVersion, "helm.toolkit.fluxcd.io/") {
+			out = append(out, HelmReleaseRef{Namespace: m.Metadata.Namespace, Name: m.Metadata.Name})
+		}
+	}
+	if len(out) > 0 {
+		kb, ok, _ := r.ShowFile(ctx, sha, path.Join(path.Dir(p), "kustomization.yaml"))
+		var k struct {
+			Namespace string `json:"namespace"`
+		}
+		if ok && yaml.Unmarshal(kb, &k) == nil && k.Namespace != "" {
+			for i := range out {
+				out[i].Namespace = k.Namespace
+			}
+		}
+	}
+	return out, nil
+}
+
+func splitYAML(s string) []string {
+	var docs []string
+	var cur strings.Builder
+	for _, line := range strings.SplitAfter(s, "\n") {
+		if strings.TrimRight(line, "\r\n") == "---" || strings.HasPrefix(line, "--- ") {
+			docs = append(docs, cur.String())
+			cur.Reset()
+			continue
+		}
+		cur.WriteString(line)
+	}
+	return append(docs, cur.String())
+}

@@ -1,0 +1,128 @@
+package helmvalues
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
+)
+
+func values(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := yaml.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestCompute(t *testing.T) {
+	cur := `
+image:
+  repository: nginx
+  tag: "1.21"
+replicaCount: 2
+list:
+  - name: a
+    v: 1
+  - name: b
+debug: true
+`
+	cases := []struct {
+		name     string
+		in       Input
+		want     []yamledit.Op
+		noEffect []string
+	}{
+		{"helm typing", Input{Set: []string{"image.tag=1.22", "replicaCount=5", "debug=false", "n=null", "z=0", "o=010"}}, []yamledit.Op{
+			{Path: yamledit.Path{"debug"}, Value: false},
+			{Path: yamledit.Path{"image", "tag"}, Value: "1.22"},
+			{Path: yamledit.Path{"n"}, Value: nil},
+			{Path: yamledit.Path{"o"}, Value: "010"},
+			{Path: yamledit.Path{"replicaCount"}, Value: int64(5)},
+			{Path: yamledit.Path{"z"}, Value: int64(0)},
+		}, nil},
+		{"set-string", Input{String: []string{"replicaCount=5"}}, []yamledit.Op{{Path: yamledit.Path{"replicaCount"}, Value: "5"}}, nil},
+		{"set-json", Input{JSON: []string{`resources={"limits":{"cpu":"1"}}`}}, []yamledit.Op{{Path: yamledit.Path{"resources"}, Value: map[string]any{"limits": map[string]any{"cpu": "1"}}}}, nil},
+		{"escaped dot", Input{Set: []string{`podAnnotations.prometheus\.io/scrape=true`}}, []yamledit.Op{{Path: yamledit.Path{"podAnnotations"}, Value: map[string]any{"prometheus.io/scrape": true}}}, nil},
+		{"list index keeps the rest", Input{Set: []string{"list[1].v=2"}}, []yamledit.Op{{Path: yamledit.Path{"list", 1, "v"}, Value: int64(2)}}, nil},
+		{"list append", Input{Set: []string{"list[2].name=c"}}, []yamledit.Op{{Path: yamledit.Path{"list", 2}, Value: map[string]any{"name": "c"}}}, nil},
+		{"list literal replaces", Input{Set: []string{"list={x}"}}, []yamledit.Op{{Path: yamledit.Path{"list"}, Value: []any{"x"}}}, nil},
+		{"no effect", Input{Set: []string{"replicaCount=2"}, String: []string{"image.tag=1.21"}}, nil, []string{"--set replicaCount=2", "--set-string image.tag=1.21"}},
+		{"unset", Input{Unset: []string{"debug", "list[0]", "missing"}}, []yamledit.Op{{Path: yamledit.Path{"debug"}, Unset: true}, {Path: yamledit.Path{"list", 0}, Unset: true}}, []string{"--unset missing"}},
+		{"unset then replace", Input{Unset: []string{"image.tag"}, Set: []string{"image.tag.x=1"}}, []yamledit.Op{{Path: yamledit.Path{"image", "tag"}, Unset: true}, {Path: yamledit.Path{"image", "tag"}, Value: map[string]any{"x": int64(1)}}}, nil},
+		{"file deep merge", Input{Files: []File{{"f.yaml", []byte("image:\n  tag: \"2\"\nlist: []\n")}}}, []yamledit.Op{{Path: yamledit.Path{"image", "tag"}, Value: "2"}, {Path: yamledit.Path{"list"}, Value: []any{}}}, nil},
+		{"order: set wins over file", Input{Files: []File{{"f.yaml", []byte("replicaCount: 3\n")}}, Set: []string{"replicaCount=4"}}, []yamledit.Op{{Path: yamledit.Path{"replicaCount"}, Value: int64(4)}}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := Compute(values(t, cur), c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(res.Ops, c.want) {
+				t.Errorf("ops = %#v\nwant  %#v", res.Ops, c.want)
+			}
+			if !reflect.DeepEqual(res.NoEffect, c.noEffect) {
+				t.Errorf("no effect = %v, want %v", res.NoEffect, c.noEffect)
+			}
+		})
+	}
+}
+
+func TestComputeErrors(t *testing.T) {
+	cur := map[string]any{"image": map[string]any{"tag": "x"}, "l": []any{"a"}}
+	for _, c := range []struct {
+		in       Input
+		conflict bool
+	}{
+		{Input{Set: []string{"image.tag.x=1"}}, true},
+		{Input{Set: []string{"image=1"}}, true},
+		{Input{Set: []string{"l.x=1"}}, true},
+		{Input{Set: []string{"image.tag[0]=1"}}, true},
+		{Input{Set: []string{"novalue"}}, false},
+		{Input{Set: []string{"a[x]=1"}}, false},
+		{Input{JSON: []string{"a={bad"}}, false},
+		{Input{Unset: []string{"a=b"}}, false},
+		{Input{Files: []File{{"f", []byte("- a list")}}}, false},
+	} {
+		_, err := Compute(cur, c.in)
+		var ce *ConflictError
+		var ue *UsageError
+		if c.conflict && !errors.As(err, &ce) || !c.conflict && !errors.As(err, &ue) {
+			t.Errorf("%+v: got %v (%T)", c.in, err, err)
+		}
+	}
+	// A null may replace a map: that is how Helm users drop a default.
+	if res, err := Compute(cur, Input{Set: []string{"image=null"}}); err != nil || len(res.Ops) != 1 || res.Ops[0].Value != nil {
+		t.Errorf("image=null: %v %v", res, err)
+	}
+}
+
+func TestParsePath(t *testing.T) {
+	for in, want := range map[string]yamledit.Path{
+		"a":         {"a"},
+		"a.b":       {"a", "b"},
+		`a\.b.c`:    {"a.b", "c"},
+		"l[2].name": {"l", 2, "name"},
+		"l[0][1]":   {"l", 0, 1},
+	} {
+		got, err := ParsePath(in)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("ParsePath(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+}
+
+func TestSummary(t *testing.T) {
+	ops := []yamledit.Op{{Path: yamledit.Path{"image", "tag"}, Value: "1.22"}, {Path: yamledit.Path{"replicaCount"}, Value: int64(5)},
+		{Path: yamledit.Path{"db", "password"}, Value: "s3cret"}, {Path: yamledit.Path{"debug"}, Unset: true},
+		{Path: yamledit.Path{"r"}, Value: map[string]any{"a": []any{int64(1)}, "b": map[string]any{"c": "x"}}}}
+	got := Summary(ops, func(p yamledit.Path) bool { return p[0] == "db" })
+	if want := "image.tag=1.22, replicaCount=5, db.password=<redacted>, unset debug, r.a=[1], r.b.c=x"; got != want {
+		t.Errorf("Summary = %q, want %q", got, want)
+	}
+}

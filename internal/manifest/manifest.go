@@ -1,0 +1,340 @@
+// Package manifest finds Kubernetes objects in a Git checkout: every tracked
+// YAML file, every document in it, with kind, API group, name, namespace,
+// file, document index and line.
+//
+// It is built for one question asked fast ("where is HelmRelease podinfo in
+// this 5,000-file repo?"): files are read in parallel and only a file that
+// contains the bytes of the kind (and, for a lookup, the name) is parsed at
+// all. Parsing is the expensive part; most files of a GitOps repo never get
+// that far.
+//
+// What counts as "in the repo": the files git tracks (`git ls-files`), as
+// they are in the work tree now. Untracked files are left out on purpose:
+// Flux only ever sees committed files, and an override committed into a file
+// git does not know would be committed into nothing. A tracked file deleted
+// from the work tree is skipped.
+package manifest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+)
+
+// Doc is one YAML document that looks like a Kubernetes object.
+type Doc struct {
+	// Path is the file, relative to the repo root, with forward slashes.
+	Path string
+	// Index is the 0-based position of the document in its file.
+	Index int
+	// Line is the 1-based line where the document's content starts.
+	Line int
+
+	APIVersion string
+	// Group is the API group of APIVersion ("" for the core group).
+	Group string
+	Kind  string
+	Name  string
+	// Namespace comes from metadata.namespace, else from the nearest
+	// kustomization.yaml that sets one (see NamespaceFrom), else "".
+	Namespace string
+	// NamespaceFrom is "metadata", the repo-relative path of the
+	// kustomization file the namespace came from, or "" when unknown.
+	NamespaceFrom string
+}
+
+// Ref renders the document as "kind namespace/name (path, document N, line L)"
+// for candidate lists and error messages.
+func (d Doc) Ref() string {
+	ns := d.Namespace
+	if ns == "" {
+		ns = "<no namespace>"
+	}
+	return fmt.Sprintf("%s %s/%s (%s, document %d, line %d)", d.Kind, ns, d.Name, d.Path, d.Index+1, d.Line)
+}
+
+// SyntaxError is a file that could not be parsed as YAML.
+type SyntaxError struct {
+	Path string
+	Line int // 1-based, 0 when yaml.v3 did not say
+	Err  error
+}
+
+func (e *SyntaxError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: malformed YAML: %v", e.Path, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: malformed YAML: %v", e.Path, e.Err)
+}
+
+func (e *SyntaxError) Unwrap() error { return e.Err }
+
+// Index is the result of a scan.
+type Index struct {
+	// Root is the absolute directory the paths are relative to.
+	Root string
+	// Files is how many YAML files were considered.
+	Files int
+	// Parsed is how many of them passed the pre-filter and were parsed.
+	Parsed int
+	// Docs are the documents found, ordered by path and index.
+	Docs []Doc
+	// Malformed lists the files that passed the pre-filter but are not
+	// valid YAML. The documents before the error are still in Docs.
+	Malformed []*SyntaxError
+}
+
+// IsYAML reports whether a path names a YAML file by its extension.
+func IsYAML(p string) bool {
+	ext := strings.ToLower(path.Ext(p))
+	return ext == ".yaml" || ext == ".yml"
+}
+
+// TrackedFiles lists the YAML files git tracks in r, relative to r.Root with
+// forward slashes. pathspecs (optional) narrow the listing like they do for
+// `git ls-files`.
+func TrackedFiles(ctx context.Context, r *gitrepo.Repo, pathspecs ...string) ([]string, error) {
+	args := []string{"-c", "core.quotePath=off", "ls-files", "-z", "--cached", "--"}
+	if len(pathspecs) == 0 {
+		args = append(args, "*.yaml", "*.yml", "*.YAML", "*.YML")
+	} else {
+		args = append(args, pathspecs...)
+	}
+	out, err := r.Git(ctx, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing tracked files: %w", err)
+	}
+	var files []string
+	seen := map[string]bool{}
+	for _, f := range strings.Split(out, "\x00") {
+		if f == "" || seen[f] || !IsYAML(f) {
+			continue
+		}
+		seen[f] = true
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// ScanOptions tune Scan.
+type ScanOptions struct {
+	// MustContain is the cheap pre-filter: a file is parsed only when its
+	// bytes contain every one of these strings. Empty parses every file.
+	MustContain []string
+	// Workers bounds parallel reads and parses; 0 means GOMAXPROCS.
+	Workers int
+}
+
+// Scan reads files (relative to root) and returns every document that has a
+// kind. Files that do not exist are skipped (a tracked file deleted in the
+// work tree). The namespace of a document without metadata.namespace is
+// taken from the nearest kustomization file above it that sets one.
+func Scan(ctx context.Context, root string, files []string, opts ScanOptions) (*Index, error) {
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	needles := make([][]byte, len(opts.MustContain))
+	for i, s := range opts.MustContain {
+		needles[i] = []byte(s)
+	}
+	type result struct {
+		docs   []Doc
+		bad    *SyntaxError
+		parsed bool
+		err    error
+	}
+	results := make([]result, len(files))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				if ctx.Err() != nil {
+					continue
+				}
+				data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(files[i])))
+				if err != nil {
+					if !errors.Is(err, os.ErrNotExist) {
+						results[i].err = err
+					}
+					continue
+				}
+				if !containsAll(data, needles) {
+					continue
+				}
+				docs, bad := parseDocs(files[i], data)
+				results[i] = result{docs: docs, bad: bad, parsed: true}
+			}
+		}()
+	}
+	for i := range files {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ix := &Index{Root: root, Files: len(files)}
+	for _, r := range results {
+		if r.err != nil {
+			return nil, fmt.Errorf("reading manifests: %w", r.err)
+		}
+		if r.parsed {
+			ix.Parsed++
+		}
+		ix.Docs = append(ix.Docs, r.docs...)
+		if r.bad != nil {
+			ix.Malformed = append(ix.Malformed, r.bad)
+		}
+	}
+	ns := newKustomizeNamespaces(root)
+	for i := range ix.Docs {
+		d := &ix.Docs[i]
+		if d.Namespace == "" {
+			d.Namespace, d.NamespaceFrom = ns.lookup(path.Dir(d.Path))
+		}
+	}
+	return ix, nil
+}
+
+func containsAll(data []byte, needles [][]byte) bool {
+	for _, n := range needles {
+		if !bytes.Contains(data, n) {
+			return false
+		}
+	}
+	return true
+}
+
+// header is the part of an object every lookup needs. Decoding into it from
+// a node is cheap compared with the parse itself.
+type header struct {
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	Metadata   struct {
+		Name      string `yaml:"name"`
+		Namespace string `yaml:"namespace"`
+	} `yaml:"metadata"`
+}
+
+// parseDocs parses every document of one file. A syntax error stops the
+// file there: yaml.v3 cannot resynchronise after one.
+func parseDocs(p string, data []byte) ([]Doc, *SyntaxError) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []Doc
+	for idx := 0; ; idx++ {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if err == io.EOF {
+			return docs, nil
+		}
+		if err != nil {
+			return docs, &SyntaxError{Path: p, Line: ErrorLine(err), Err: err}
+		}
+		if len(n.Content) == 0 || n.Content[0].Kind != yaml.MappingNode {
+			continue
+		}
+		var h header
+		// A document whose header does not fit (say, kind is a map) is not
+		// an object we can look up; skip it rather than fail the file.
+		if n.Content[0].Decode(&h) != nil || h.Kind == "" {
+			continue
+		}
+		docs = append(docs, Doc{
+			Path: p, Index: idx, Line: n.Content[0].Line,
+			APIVersion: h.APIVersion, Group: Group(h.APIVersion), Kind: h.Kind,
+			Name: h.Metadata.Name, Namespace: h.Metadata.Namespace,
+			NamespaceFrom: map[bool]string{true: "metadata"}[h.Metadata.Namespace != ""],
+		})
+	}
+}
+
+// ErrorLine pulls the line number out of a yaml.v3 error ("yaml: line 7: ..."),
+// 0 when there is none.
+func ErrorLine(err error) int {
+	var te *yaml.TypeError
+	msg := err.Error()
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	i := strings.Index(msg, "line ")
+	if i < 0 {
+		return 0
+	}
+	n := 0
+	for _, c := range msg[i+5:] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// Group returns the API group of an apiVersion: "helm.toolkit.fluxcd.io" for
+// "helm.toolkit.fluxcd.io/v2", "" for "v1".
+func Group(apiVersion string) string {
+	if i := strings.LastIndex(apiVersion, "/"); i >= 0 {
+		return apiVersion[:i]
+	}
+	return ""
+}
+
+// kustomizeNamespaces answers "which namespace does the nearest
+// kustomization above this directory set?", reading each directory once.
+type kustomizeNamespaces struct {
+	root  string
+	cache map[string][2]string // dir -> {namespace, file}
+}
+
+func newKustomizeNamespaces(root string) *kustomizeNamespaces {
+	return &kustomizeNamespaces{root: root, cache: map[string][2]string{}}
+}
+
+var kustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+
+func (k *kustomizeNamespaces) lookup(dir string) (string, string) {
+	if v, ok := k.cache[dir]; ok {
+		return v[0], v[1]
+	}
+	var v [2]string
+	for _, name := range kustomizationNames {
+		rel := path.Join(dir, name)
+		data, err := os.ReadFile(filepath.Join(k.root, filepath.FromSlash(rel)))
+		if err != nil {
+			continue
+		}
+		var kz struct {
+			Namespace string `yaml:"namespace"`
+		}
+		if yaml.Unmarshal(data, &kz) == nil && kz.Namespace != "" {
+			v = [2]string{kz.Namespace, rel}
+		}
+		break
+	}
+	// A kustomization without a namespace leaves the question to the one
+	// that includes it, which in a conventional layout sits above.
+	if v[0] == "" && dir != "." && dir != "/" && dir != "" {
+		v[0], v[1] = k.lookup(path.Dir(dir))
+	}
+	k.cache[dir] = v
+	return v[0], v[1]
+}

@@ -1,0 +1,29 @@
+// Package term answers the questions printers ask about where their output
+// goes: is it a terminal, and may it be colored.
+package term
+
+import (
+	"io"
+	"os"
+
+	xterm "golang.org/x/term"
+)
+
+// IsTerminal reports whether w is a terminal.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && xterm.IsTerminal(int(f.Fd()))
+}
+
+// Color reports whether output to w should be colored: only on a terminal,
+// never when NO_COLOR is set to anything (https://no-color.org), never when
+// TERM is "dumb". getenv is os.Getenv outside tests.
+func Color(w io.Writer, getenv func(string) string) bool {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if getenv("NO_COLOR") != "" || getenv("TERM") == "dumb" {
+		return false
+	}
+	return IsTerminal(w)
+}

@@ -1,0 +1,689 @@
+// Package yamledit changes values in hand-written YAML files and leaves
+// every other byte alone.
+//
+// It parses with gopkg.in/yaml.v3 only to learn where nodes are, then
+// splices the new text into the original bytes. Nothing is re-encoded, so
+// comments, blank lines, quoting, key order, indentation, flow collections,
+// anchors, other documents, CRLF line endings and a missing final newline
+// all survive. New keys are indented like their siblings; new nested maps
+// and lists copy the indentation the document already uses.
+//
+// After every operation the result is decoded again and compared with what
+// the operation should have produced: the requested value at the path and
+// every other value of every document unchanged. If that ever fails the
+// edit is refused rather than written.
+package yamledit
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Path addresses a value: string elements are mapping keys, int elements
+// are sequence indexes.
+type Path []any
+
+func (p Path) String() string {
+	var b strings.Builder
+	for i, e := range p {
+		switch t := e.(type) {
+		case int:
+			fmt.Fprintf(&b, "[%d]", t)
+		default:
+			s := fmt.Sprint(t)
+			if i > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(strings.ReplaceAll(s, ".", `\.`))
+		}
+	}
+	return b.String()
+}
+
+// Op is one change below the base path.
+type Op struct {
+	Path Path
+	// Unset removes the key (or list item) instead of setting it.
+	Unset bool
+	// Value is nil, bool, int, int64, float64, string, map[string]any or
+	// []any.
+	Value any
+}
+
+// Change reports what one Op did.
+type Change struct {
+	Op Op
+	// Changed is false when the value was already as requested (or, for
+	// Unset, absent).
+	Changed bool
+	// Existed says whether the path had a value before; Old is that value.
+	Existed bool
+	Old     any
+	// Marker is the Flux image-automation marker comment found on the edited
+	// lines, such as `{"$imagepolicy": "flux-system:podinfo:tag"}`; the image
+	// automation controller will write over this override.
+	Marker string
+	// Line is the 1-based line of the edit in the result.
+	Line int
+}
+
+// PathError is an operation that cannot be carried out at a path.
+type PathError struct {
+	Path   Path
+	Reason string
+}
+
+func (e *PathError) Error() string { return fmt.Sprintf("%s: %s", e.Path, e.Reason) }
+
+// ErrVerify is returned when the edited text does not decode to what was
+// asked; it is a bug, and the input is left as it was.
+var ErrVerify = errors.New("the edit did not decode to the requested values")
+
+// Apply carries out ops in order on document doc (0-based, as yaml.v3's
+// decoder counts them) of src, below base (for a HelmRelease: spec, values).
+// Maps missing along base or an op's path are created.
+func Apply(src []byte, doc int, base Path, ops []Op) ([]byte, []Change, error) {
+	changes := make([]Change, 0, len(ops))
+	for _, op := range ops {
+		out, ch, err := apply1(src, doc, base, op)
+		if err != nil {
+			return nil, nil, err
+		}
+		src = out
+		changes = append(changes, ch)
+	}
+	return src, changes, nil
+}
+
+// editor carries one operation on one parsed source.
+type editor struct {
+	s      *source
+	sp     spans
+	layout layout
+	full   Path
+	marker string
+	line   int
+	// aliased holds the anchors that some alias uses: a node carrying one
+	// is shared, and editing it or below it would change every alias too.
+	aliased map[string]bool
+}
+
+func aliasedAnchors(n *yaml.Node) map[string]bool {
+	m := map[string]bool{}
+	var visit func(*yaml.Node)
+	visit = func(n *yaml.Node) {
+		if n.Kind == yaml.AliasNode {
+			m[n.Value] = true
+		}
+		for _, c := range n.Content {
+			visit(c)
+		}
+	}
+	visit(n)
+	return m
+}
+
+// holder is where a node hangs: the value of the i-th pair of a mapping or
+// the i-th item of a sequence (parent nil: the document root).
+type holder struct {
+	parent *yaml.Node
+	i      int
+}
+
+func (h holder) node() *yaml.Node {
+	if h.parent.Kind == yaml.MappingNode {
+		return h.parent.Content[2*h.i+1]
+	}
+	return h.parent.Content[h.i]
+}
+
+func apply1(src []byte, doc int, base Path, op Op) ([]byte, Change, error) {
+	ch := Change{Op: op}
+	s, err := parse(src)
+	if err != nil {
+		return nil, ch, err
+	}
+	if doc < 0 || doc >= len(s.docs) {
+		return nil, ch, fmt.Errorf("document %d does not exist (the file has %d)", doc+1, len(s.docs))
+	}
+	root := s.docs[doc]
+	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return nil, ch, fmt.Errorf("document %d is not a mapping", doc+1)
+	}
+	full := append(append(Path{}, base...), op.Path...)
+	before, err := decodeAll(src)
+	if err != nil {
+		return nil, ch, err
+	}
+	ch.Old, ch.Existed = lookup(before[doc], full)
+	if op.Unset && !ch.Existed {
+		return src, ch, nil
+	}
+	if !op.Unset && ch.Existed && equal(normalize(ch.Old), normalize(op.Value)) {
+		return src, ch, nil
+	}
+	sp, err := s.spansOf(root)
+	if err != nil {
+		return nil, ch, err
+	}
+	e := &editor{s: s, sp: sp, layout: layoutOf(root), full: full, aliased: aliasedAnchors(root)}
+	out, err := e.run(root.Content[0], op)
+	if err != nil {
+		return nil, ch, err
+	}
+	// Check the result: every document decodes as before except the one
+	// value that was asked for.
+	after, err := decodeAll(out)
+	if err != nil {
+		return nil, ch, fmt.Errorf("%w: %v", ErrVerify, err)
+	}
+	want, err := decodeAll(src)
+	if err != nil {
+		return nil, ch, err
+	}
+	want[doc] = setIn(want[doc], full, op)
+	if len(after) != len(want) || !equal(normalize(want), normalize(after)) {
+		return nil, ch, fmt.Errorf("%s: %w; the file was left unchanged (please report this with the file)", full, ErrVerify)
+	}
+	ch.Changed = true
+	ch.Marker = e.marker
+	ch.Line = e.line
+	return out, ch, nil
+}
+
+func (e *editor) run(top *yaml.Node, op Op) ([]byte, error) {
+	node := top
+	h := holder{}
+	for i, el := range e.full {
+		last := i == len(e.full)-1
+		if node.Kind == yaml.AliasNode {
+			return nil, &PathError{e.full[:i], fmt.Sprintf("is an alias of &%s; editing through it would change every place that uses the anchor, edit the anchor itself", node.Value)}
+		}
+		if node.Anchor != "" && e.aliased[node.Anchor] {
+			return nil, &PathError{e.full[:i], fmt.Sprintf("carries the anchor &%s that aliases elsewhere share; editing below it would change every alias too, so this one needs a hand edit", node.Anchor)}
+		}
+		rest := e.full[i:]
+		switch key := el.(type) {
+		case string:
+			switch {
+			case node.Kind == yaml.MappingNode:
+				j := findKey(node, key)
+				if j < 0 {
+					if !last && mergedKey(node, key) {
+						return nil, &PathError{e.full[:i+1], "comes from a YAML merge key (<<); setting below it here would hide the rest of the merged map, edit the merged anchor instead"}
+					}
+					return e.insertKey(node, h, key, build(rest[1:], op.Value))
+				}
+				if last {
+					if op.Unset {
+						return e.deletePair(node, h, j)
+					}
+					return e.replace(holder{node, j}, op.Value)
+				}
+				h, node = holder{node, j}, node.Content[2*j+1]
+			case isNull(node):
+				return e.replace(h, build(rest, op.Value))
+			default:
+				return nil, &PathError{e.full[:i], fmt.Sprintf("is %s, not a map: cannot set %s below it (unset it first if you mean to replace it)", describe(node), e.full)}
+			}
+		case int:
+			switch {
+			case node.Kind == yaml.SequenceNode:
+				if key >= len(node.Content) {
+					items := make([]any, key-len(node.Content)+1)
+					items[len(items)-1] = build(rest[1:], op.Value)
+					return e.appendItems(node, h, items)
+				}
+				if last {
+					if op.Unset {
+						return e.deleteItem(node, h, key)
+					}
+					return e.replace(holder{node, key}, op.Value)
+				}
+				h, node = holder{node, key}, node.Content[key]
+			case isNull(node):
+				return e.replace(h, build(rest, op.Value))
+			default:
+				return nil, &PathError{e.full[:i], fmt.Sprintf("is %s, not a list: cannot set %s below it", describe(node), e.full)}
+			}
+		default:
+			return nil, fmt.Errorf("path element %v of %s is neither a key nor an index", el, e.full)
+		}
+	}
+	return nil, &PathError{e.full, "empty path"}
+}
+
+func findKey(m *yaml.Node, key string) int {
+	for j := 0; j+1 < len(m.Content); j += 2 {
+		k := m.Content[j]
+		if k.Kind == yaml.ScalarNode && k.Value == key && k.Tag != "!!merge" {
+			return j / 2
+		}
+	}
+	return -1
+}
+
+func mergedKey(m *yaml.Node, key string) bool {
+	for j := 0; j+1 < len(m.Content); j += 2 {
+		if m.Content[j].Tag == "!!merge" {
+			var v map[string]any
+			if m.Decode(&v) == nil {
+				_, ok := v[key]
+				return ok
+			}
+		}
+	}
+	return false
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return fmt.Sprintf("the %s %q (line %d)", strings.TrimPrefix(n.ShortTag(), "!!"), n.Value, n.Line)
+	case yaml.SequenceNode:
+		return fmt.Sprintf("a list (line %d)", n.Line)
+	case yaml.MappingNode:
+		return fmt.Sprintf("a map (line %d)", n.Line)
+	}
+	return fmt.Sprintf("an alias (line %d)", n.Line)
+}
+
+// build nests v under the rest of a path: maps for keys, lists (padded with
+// nulls, as Helm pads them) for indexes.
+func build(rest Path, v any) any {
+	if len(rest) == 0 {
+		return v
+	}
+	inner := build(rest[1:], v)
+	switch k := rest[0].(type) {
+	case int:
+		l := make([]any, k+1)
+		l[k] = inner
+		return l
+	default:
+		return map[string]any{fmt.Sprint(k): inner}
+	}
+}
+
+func (e *editor) splice(start, end int, text string) []byte {
+	src := e.s.src
+	out := make([]byte, 0, len(src)-(end-start)+len(text))
+	out = append(out, src[:start]...)
+	out = append(out, text...)
+	out = append(out, src[end:]...)
+	e.line = bytes.Count(src[:start], []byte("\n")) + 1
+	if strings.HasPrefix(text, e.s.eol) {
+		e.line++
+	}
+	return out
+}
+
+// noteMarker remembers an image-automation marker on the lines [from, to].
+func (e *editor) noteMarker(from, to int) {
+	text := string(e.s.src[e.s.lineStart(from):e.s.lineEnd(to)])
+	if i := strings.Index(text, "$imagepolicy"); i >= 0 {
+		m := text[strings.LastIndex(text[:i], "#")+1:]
+		if j := strings.Index(m, "}"); j >= 0 {
+			m = m[:j+1]
+		}
+		e.marker = strings.TrimSpace(m)
+	}
+}
+
+func (e *editor) lines(lines []string) string { return strings.Join(lines, e.s.eol) }
+
+// replace writes v as the value held at h.
+func (e *editor) replace(h holder, v any) ([]byte, error) {
+	n := h.node()
+	if n.Anchor != "" && e.aliased[n.Anchor] {
+		return nil, &PathError{e.full, fmt.Sprintf("carries the anchor &%s, so aliases elsewhere share it; edit where it is used instead", n.Anchor)}
+	}
+	sp := e.sp[n]
+	p := h.parent
+	pflow := p.Style&yaml.FlowStyle != 0 || e.sp[p].inFlow
+	// A flow collection stays a flow collection.
+	// A flow collection stays a flow collection, except the empty `{}` or
+	// `[]` placeholder, which people write for "nothing yet".
+	keepFlow := n.Style&yaml.FlowStyle != 0 && len(n.Content) > 0 && isCollection(v)
+	from := sp.start
+	if p.Kind == yaml.MappingNode {
+		from = e.sp[p.Content[2*h.i]].start
+	}
+	e.noteMarker(from, sp.end)
+
+	if pflow || keepFlow {
+		text, err := flowText(v, n.Style)
+		if err != nil {
+			return nil, err
+		}
+		return e.splice(sp.start, sp.end, text), nil
+	}
+	blockOld := n.Kind != yaml.ScalarNode || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || (isNull(n) && sp.end == sp.start)
+	if p.Kind == yaml.MappingNode {
+		key := p.Content[2*h.i]
+		colon := e.s.colonAfter(e.sp[key].end)
+		if !isCollection(v) || isEmptyCollection(v) {
+			text, err := inlineText(v, n.Style)
+			if err != nil {
+				return nil, err
+			}
+			if blockOld || n.Kind == yaml.AliasNode {
+				return e.splice(colon, sp.end, " "+text), nil
+			}
+			return e.splice(sp.start, sp.end, text), nil
+		}
+		indent := key.Column - 1 + e.layout.unit
+		if _, ok := v.([]any); ok {
+			indent = key.Column - 1 + e.layout.seq
+		}
+		lines, err := e.layout.blockLines(v, indent)
+		if err != nil {
+			return nil, err
+		}
+		if eol := e.s.lineEnd(colon); sp.end <= eol {
+			// The old value sat on the key's line: drop it, but keep a
+			// comment there on the key's line, and start the block below.
+			cut := sp.end
+			for cut < eol && (e.s.src[cut] == ' ' || e.s.src[cut] == '\t') && !bytes.HasPrefix(e.s.src[cut:], []byte(" #")) {
+				cut++
+			}
+			tail := string(e.s.src[cut:eol])
+			out := e.splice(colon, eol, prefixSpace(tail)+e.s.eol+e.lines(lines))
+			return out, nil
+		}
+		return e.splice(colon, sp.end, e.s.eol+e.lines(lines)), nil
+	}
+	// A sequence item.
+	lead := ""
+	if sp.start > 0 && e.s.src[sp.start-1] == '-' {
+		lead = " " // an empty item ("-"): its position is right after the dash
+	}
+	if !isCollection(v) || isEmptyCollection(v) {
+		text, err := inlineText(v, n.Style)
+		if err != nil {
+			return nil, err
+		}
+		return e.splice(sp.start, sp.end, lead+text), nil
+	}
+	indent := p.Column - 1 + 2
+	lines, err := e.layout.blockLines(v, indent)
+	if err != nil {
+		return nil, err
+	}
+	lines[0] = lines[0][indent:]
+	return e.splice(sp.start, sp.end, lead+e.lines(lines)), nil
+}
+
+// insertKey adds key: v to mapping m (held at h).
+func (e *editor) insertKey(m *yaml.Node, h holder, key string, v any) ([]byte, error) {
+	if m.Style&yaml.FlowStyle != 0 {
+		if len(m.Content) == 0 {
+			if h.parent == nil {
+				return nil, &PathError{e.full, "the document is an empty flow map"}
+			}
+			return e.replace(h, map[string]any{key: v})
+		}
+		val, err := flowText(v, 0)
+		if err != nil {
+			return nil, err
+		}
+		return e.splice(e.sp[m.Content[len(m.Content)-1]].end, e.sp[m.Content[len(m.Content)-1]].end, ", "+keyText(key)+": "+val), nil
+	}
+	last := m.Content[len(m.Content)-1]
+	pos := e.s.lineEnd(e.sp[last].end)
+	lines, err := e.layout.pairLines(key, v, m.Content[0].Column-1)
+	if err != nil {
+		return nil, err
+	}
+	return e.splice(pos, pos, e.s.eol+e.lines(lines)), nil
+}
+
+// appendItems adds items to the end of sequence seq (held at h).
+func (e *editor) appendItems(seq *yaml.Node, h holder, items []any) ([]byte, error) {
+	if seq.Style&yaml.FlowStyle != 0 || len(seq.Content) == 0 {
+		if len(seq.Content) == 0 {
+			if h.parent == nil {
+				return nil, &PathError{e.full, "the document is an empty list"}
+			}
+			return e.replace(h, items)
+		}
+		var parts []string
+		for _, it := range items {
+			t, err := flowText(it, 0)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, t)
+		}
+		end := e.sp[seq.Content[len(seq.Content)-1]].end
+		return e.splice(end, end, ", "+strings.Join(parts, ", ")), nil
+	}
+	pos := e.s.lineEnd(e.sp[seq.Content[len(seq.Content)-1]].end)
+	lines, err := e.layout.blockLines(items, seq.Column-1)
+	if err != nil {
+		return nil, err
+	}
+	return e.splice(pos, pos, e.s.eol+e.lines(lines)), nil
+}
+
+// cutLines removes whole lines [lineStart(from), end of the line holding
+// to], keeping a missing final newline missing.
+func (e *editor) cutLines(from, to int) []byte {
+	start := e.s.lineStart(from)
+	end := e.s.nextLine(to)
+	if end == len(e.s.src) && !bytes.HasSuffix(e.s.src, []byte("\n")) && start > 0 {
+		start -= len(e.s.eol)
+		if start < 0 || !bytes.Equal(e.s.src[start:start+len(e.s.eol)], []byte(e.s.eol)) {
+			start = e.s.lineStart(from) - 1
+		}
+	}
+	return e.splice(start, end, "")
+}
+
+func (e *editor) deletePair(m *yaml.Node, h holder, j int) ([]byte, error) {
+	k, v := m.Content[2*j], m.Content[2*j+1]
+	e.noteMarker(e.sp[k].start, e.sp[v].end)
+	if v.Anchor != "" && e.aliased[v.Anchor] {
+		return nil, &PathError{e.full, fmt.Sprintf("carries the anchor &%s, so aliases elsewhere need it", v.Anchor)}
+	}
+	if len(m.Content) == 2 {
+		if h.parent == nil {
+			return nil, &PathError{e.full, "is the only key of the document"}
+		}
+		return e.replace(h, map[string]any{})
+	}
+	pairs := len(m.Content) / 2
+	if m.Style&yaml.FlowStyle != 0 {
+		if j+1 < pairs {
+			return e.splice(e.sp[k].start, e.sp[m.Content[2*j+2]].start, ""), nil
+		}
+		return e.splice(e.sp[m.Content[2*j-1]].end, e.sp[v].end, ""), nil
+	}
+	if !e.s.onlySpaceBefore(e.sp[k].start) {
+		// The first key of a map that is a list item shares the "- " line.
+		if j+1 < pairs {
+			return e.splice(e.sp[k].start, e.sp[m.Content[2*j+2]].start, ""), nil
+		}
+		return nil, &PathError{e.full, "cannot remove this key without reformatting its line"}
+	}
+	return e.cutLines(e.sp[k].start, e.sp[v].end), nil
+}
+
+func (e *editor) deleteItem(seq *yaml.Node, h holder, j int) ([]byte, error) {
+	n := seq.Content[j]
+	e.noteMarker(e.sp[n].start, e.sp[n].end)
+	if n.Anchor != "" && e.aliased[n.Anchor] {
+		return nil, &PathError{e.full, fmt.Sprintf("carries the anchor &%s, so aliases elsewhere need it", n.Anchor)}
+	}
+	if len(seq.Content) == 1 {
+		if h.parent == nil {
+			return nil, &PathError{e.full, "is the only item of the document"}
+		}
+		return e.replace(h, []any{})
+	}
+	if seq.Style&yaml.FlowStyle != 0 {
+		if j+1 < len(seq.Content) {
+			return e.splice(e.sp[n].start, e.sp[seq.Content[j+1]].start, ""), nil
+		}
+		return e.splice(e.sp[seq.Content[j-1]].end, e.sp[n].end, ""), nil
+	}
+	dash := e.sp[n].start - 1
+	for dash > 0 && e.s.src[dash] != '-' {
+		dash--
+	}
+	if !e.s.onlySpaceBefore(dash) {
+		return nil, &PathError{e.full, "cannot remove this item without reformatting its line"}
+	}
+	return e.cutLines(dash, e.sp[n].end), nil
+}
+
+// decodeAll decodes every document of src to plain Go values.
+func decodeAll(src []byte) ([]any, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	var out []any
+	for {
+		var v any
+		err := dec.Decode(&v)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, &SyntaxError{Err: err}
+		}
+		out = append(out, v)
+	}
+}
+
+// lookup finds the value at p in a decoded document.
+func lookup(v any, p Path) (any, bool) {
+	for _, el := range p {
+		switch k := el.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if v, ok = m[k]; !ok {
+				return nil, false
+			}
+		case int:
+			l, ok := v.([]any)
+			if !ok || k >= len(l) {
+				return nil, false
+			}
+			v = l[k]
+		}
+	}
+	return v, true
+}
+
+// setIn applies op at p to a decoded document, the way the byte edit should.
+func setIn(v any, p Path, op Op) any {
+	if len(p) == 0 {
+		return op.Value
+	}
+	switch k := p[0].(type) {
+	case string:
+		m, ok := v.(map[string]any)
+		if !ok {
+			m = map[string]any{}
+		}
+		if len(p) == 1 && op.Unset {
+			delete(m, k)
+			return m
+		}
+		m[k] = setIn(m[k], p[1:], op)
+		return m
+	case int:
+		l, _ := v.([]any)
+		if len(p) == 1 && op.Unset {
+			if k < len(l) {
+				l = append(l[:k:k], l[k+1:]...)
+			}
+			return l
+		}
+		for len(l) <= k {
+			l = append(l, nil)
+		}
+		l[k] = setIn(l[k], p[1:], op)
+		return l
+	}
+	return v
+}
+
+// normalize makes decoded values comparable: every integer becomes int64,
+// a whole float becomes int64 (JSON's 3 and YAML's 3 are the same value).
+func normalize(v any) any {
+	switch t := v.(type) {
+	case int:
+		return int64(t)
+	case uint64:
+		if t <= math.MaxInt64 {
+			return int64(t)
+		}
+		return strconv.FormatUint(t, 10)
+	case float64:
+		if t == math.Trunc(t) && math.Abs(t) < 1<<53 {
+			return int64(t)
+		}
+		return t
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[k] = normalize(x)
+		}
+		return out
+	case map[any]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[fmt.Sprintf("%T:%v", k, k)] = normalize(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = normalize(x)
+		}
+		return out
+	}
+	return v
+}
+
+func equal(a, b any) bool {
+	if fa, ok := a.(float64); ok && math.IsNaN(fa) {
+		fb, ok := b.(float64)
+		return ok && math.IsNaN(fb)
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// Get returns the value at p in document doc of src.
+func Get(src []byte, doc int, p Path) (any, bool, error) {
+	docs, err := decodeAll(src)
+	if err != nil {
+		return nil, false, err
+	}
+	if doc < 0 || doc >= len(docs) {
+		return nil, false, fmt.Errorf("document %d does not exist (the file has %d)", doc+1, len(docs))
+	}
+	v, ok := lookup(docs[doc], p)
+	return v, ok, nil
+}
+
+func prefixSpace(comment string) string {
+	comment = strings.TrimLeft(comment, " \t")
+	if comment == "" {
+		return ""
+	}
+	return " " + comment
+}

@@ -1,0 +1,259 @@
+package yamledit
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"gopkg.in/yaml.v3"
+)
+
+// layout is how this file indents: new lines copy it.
+type layout struct {
+	// unit is the indentation of a nested mapping relative to its key.
+	unit int
+	// seq is the indentation of a block sequence relative to the key that
+	// holds it (0 for the "indentless" style, usually 2).
+	seq int
+}
+
+// layoutOf learns the indentation the document already uses.
+func layoutOf(doc *yaml.Node) layout {
+	l := layout{unit: -1, seq: -1}
+	var visit func(n *yaml.Node)
+	visit = func(n *yaml.Node) {
+		if n.Kind == yaml.MappingNode && n.Style&yaml.FlowStyle == 0 {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				if v.Style&yaml.FlowStyle != 0 || v.Line == k.Line {
+					continue
+				}
+				switch v.Kind {
+				case yaml.MappingNode:
+					if l.unit < 0 && len(v.Content) > 0 && v.Content[0].Column > k.Column {
+						l.unit = v.Content[0].Column - k.Column
+					}
+				case yaml.SequenceNode:
+					if l.seq < 0 && v.Column >= k.Column {
+						l.seq = v.Column - k.Column
+					}
+				}
+			}
+		}
+		for _, c := range n.Content {
+			visit(c)
+		}
+	}
+	visit(doc)
+	if l.unit <= 0 {
+		l.unit = 2
+	}
+	if l.seq < 0 {
+		l.seq = l.unit
+	}
+	return l
+}
+
+func isCollection(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
+}
+
+func isEmptyCollection(v any) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		return len(t) == 0
+	case []any:
+		return len(t) == 0
+	}
+	return false
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// scalarText renders a scalar as YAML that decodes back to exactly v.
+// style is the style of the value being replaced: a string keeps the quotes
+// it had, so `tag: "1.21"` becomes `tag: "1.22"`, not `tag: '1.22'`.
+func scalarText(v any, style yaml.Style, flow bool) (string, error) {
+	switch t := v.(type) {
+	case nil:
+		return "null", nil
+	case bool:
+		return strconv.FormatBool(t), nil
+	case int:
+		return strconv.Itoa(t), nil
+	case int64:
+		return strconv.FormatInt(t, 10), nil
+	case float64:
+		switch {
+		case math.IsInf(t, 1):
+			return ".inf", nil
+		case math.IsInf(t, -1):
+			return "-.inf", nil
+		case math.IsNaN(t):
+			return ".nan", nil
+		case t == math.Trunc(t) && math.Abs(t) < 1e15:
+			return strconv.FormatFloat(t, 'f', -1, 64), nil
+		}
+		s := strconv.FormatFloat(t, 'g', -1, 64)
+		if !strings.ContainsAny(s, ".eEn") {
+			s += ".0"
+		}
+		return s, nil
+	case string:
+		return stringText(t, style, flow), nil
+	}
+	return "", fmt.Errorf("cannot write a value of type %T", v)
+}
+
+func stringText(s string, style yaml.Style, flow bool) string {
+	printable := true
+	for _, r := range s {
+		if !unicode.IsPrint(r) || r == '\n' {
+			printable = false
+			break
+		}
+	}
+	switch {
+	case style&yaml.SingleQuotedStyle != 0 && printable:
+		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	case style&yaml.DoubleQuotedStyle != 0:
+		return strconv.Quote(s)
+	case plainSafe(s, flow):
+		return s
+	case printable && !strings.Contains(s, `"`) && !strings.Contains(s, `\`):
+		return strconv.Quote(s)
+	case printable:
+		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	}
+	return strconv.Quote(s)
+}
+
+// plainSafe reports whether s can be written without quotes and still read
+// back as the same string, by YAML 1.2 (yaml.v3) and by the YAML 1.1 readers
+// Flux and Helm use (where yes, on, y are booleans). yaml.v3's encoder
+// already quotes whatever either would misread, so ask it.
+func plainSafe(s string, flow bool) bool {
+	if s == "" || strings.ContainsAny(s, "\n\r\t") {
+		return false
+	}
+	if flow && strings.ContainsAny(s, ",[]{}") {
+		return false
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	if enc.Encode(s) != nil || enc.Close() != nil {
+		return false
+	}
+	return b.String() == s+"\n"
+}
+
+func keyText(k string) string { return stringText(k, 0, true) }
+
+// flowText renders v on one line in flow style.
+func flowText(v any, style yaml.Style) (string, error) {
+	switch t := v.(type) {
+	case map[string]any:
+		parts := make([]string, 0, len(t))
+		for _, k := range sortedKeys(t) {
+			val, err := flowText(t[k], 0)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, keyText(k)+": "+val)
+		}
+		return "{" + strings.Join(parts, ", ") + "}", nil
+	case []any:
+		parts := make([]string, 0, len(t))
+		for _, item := range t {
+			val, err := flowText(item, 0)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, val)
+		}
+		return "[" + strings.Join(parts, ", ") + "]", nil
+	}
+	return scalarText(v, style, true)
+}
+
+// inlineText renders v where it follows "key: " or "- " in block context: a
+// scalar, or an empty collection.
+func inlineText(v any, style yaml.Style) (string, error) {
+	if isCollection(v) {
+		return flowText(v, style)
+	}
+	return scalarText(v, style, false)
+}
+
+// blockLines renders a non-empty collection as block lines indented by
+// indent spaces.
+func (l layout) blockLines(v any, indent int) ([]string, error) {
+	pad := strings.Repeat(" ", indent)
+	var out []string
+	switch t := v.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(t) {
+			lines, err := l.pairLines(k, t[k], indent)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, lines...)
+		}
+	case []any:
+		for _, item := range t {
+			if isCollection(item) && !isEmptyCollection(item) {
+				lines, err := l.blockLines(item, indent+2)
+				if err != nil {
+					return nil, err
+				}
+				lines[0] = pad + "- " + lines[0][indent+2:]
+				out = append(out, lines...)
+				continue
+			}
+			s, err := inlineText(item, 0)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, pad+"- "+s)
+		}
+	default:
+		return nil, fmt.Errorf("not a collection: %T", v)
+	}
+	return out, nil
+}
+
+// pairLines renders "key: value" at indent, nesting collections below.
+func (l layout) pairLines(k string, v any, indent int) ([]string, error) {
+	pad := strings.Repeat(" ", indent)
+	if isCollection(v) && !isEmptyCollection(v) {
+		child := indent + l.unit
+		if _, ok := v.([]any); ok {
+			child = indent + l.seq
+		}
+		lines, err := l.blockLines(v, child)
+		if err != nil {
+			return nil, err
+		}
+		return append([]string{pad + keyText(k) + ":"}, lines...), nil
+	}
+	s, err := inlineText(v, 0)
+	if err != nil {
+		return nil, err
+	}
+	return []string{pad + keyText(k) + ": " + s}, nil
+}

@@ -1,0 +1,613 @@
+package override
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
+)
+
+// HelmRelease identifies the kind this command edits.
+const (
+	kindHelmRelease  = "HelmRelease"
+	groupHelmRelease = "helm.toolkit.fluxcd.io"
+)
+
+var valuesPath = yamledit.Path{"spec", "values"}
+
+// Options hold the flags and what Complete derives from them.
+type Options struct {
+	genericiooptions.IOStreams
+	// Getenv reads the environment (NO_COLOR); os.Getenv outside tests.
+	Getenv func(string) string
+
+	Name      string
+	Namespace string // "" matches any namespace
+	Repo      string
+	Path      string
+
+	Set, SetString, SetJSON, Files, Unset []string
+
+	DryRun, NoCommit, Push, AllowDirty bool
+	Branch, Message, Output            string
+
+	input helmvalues.Input
+	cwd   string
+}
+
+// NewOptions returns Options writing to streams.
+func NewOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{IOStreams: streams, Getenv: os.Getenv}
+}
+
+// Complete fills in what the flags leave implicit: the name, the namespace
+// (only from an explicit -n: without it any namespace matches, and two
+// matches are an error), the repo directory, and the -f files' contents.
+func (o *Options) Complete(f kube.Factory, args []string) error {
+	o.Name = args[0]
+	if f != nil {
+		if ns := f.Flags().Namespace; ns != nil {
+			o.Namespace = *ns
+		}
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	o.cwd = cwd
+	if o.Repo == "" {
+		o.Repo = cwd
+	}
+	o.input = helmvalues.Input{Set: o.Set, String: o.SetString, JSON: o.SetJSON, Unset: o.Unset}
+	for _, name := range o.Files {
+		var data []byte
+		if name == "-" {
+			data, err = io.ReadAll(o.In)
+		} else {
+			data, err = os.ReadFile(name)
+		}
+		if err != nil {
+			return exitcode.Errorf(exitcode.Usage, "reading -f %s: %w", name, err)
+		}
+		o.input.Files = append(o.input.Files, helmvalues.File{Name: name, Data: data})
+	}
+	return nil
+}
+
+// Validate checks the flags against each other; it touches nothing.
+func (o *Options) Validate() error {
+	if o.Name == "" {
+		return errors.New("the HelmRelease name is empty")
+	}
+	if o.input.Empty() {
+		return errors.New("nothing to override: give at least one of --set, --set-string, --set-json, -f or --unset")
+	}
+	if o.NoCommit && (o.Push || o.Branch != "") {
+		return errors.New("--no-commit cannot be combined with --push or --branch: there would be nothing to push")
+	}
+	if o.Branch != "" && strings.HasPrefix(o.Branch, "-") {
+		return fmt.Errorf("--branch %q is not a branch name", o.Branch)
+	}
+	switch o.Output {
+	case "", "json", "yaml":
+	default:
+		return fmt.Errorf("unknown output format %q: use -o json or -o yaml", o.Output)
+	}
+	return nil
+}
+
+// Result is what -o json/yaml prints.
+type Result struct {
+	HelmRelease Ref      `json:"helmRelease"`
+	Path        string   `json:"path"`
+	Document    int      `json:"document"`
+	Line        int      `json:"line"`
+	Changes     []Change `json:"changes"`
+	Changed     bool     `json:"changed"`
+	DryRun      bool     `json:"dryRun,omitempty"`
+	Written     bool     `json:"written"`
+	Commit      string   `json:"commit,omitempty"`
+	Branch      string   `json:"branch,omitempty"`
+	Pushed      bool     `json:"pushed"`
+	Remote      string   `json:"remote,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"`
+}
+
+// Ref names a HelmRelease.
+type Ref struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// Change is one value written (Value "<redacted>" for values fed from
+// Secrets).
+type Change struct {
+	Path  string `json:"path"`
+	Unset bool   `json:"unset,omitempty"`
+	Value any    `json:"value,omitempty"`
+}
+
+const redacted = "<redacted>"
+
+// Run finds, edits, writes, commits and pushes.
+func (o *Options) Run(ctx context.Context) error {
+	repo, err := gitrepo.Open(ctx, o.Repo)
+	if err != nil {
+		return exitcode.Wrap(exitcode.Usage, err)
+	}
+	q := manifest.Query{Kind: kindHelmRelease, Group: groupHelmRelease, Name: o.Name, Namespace: o.Namespace}
+	if o.Path != "" {
+		if q.Path, err = o.repoRel(repo, o.Path); err != nil {
+			return exitcode.Wrap(exitcode.Usage, err)
+		}
+	}
+	res := &Result{DryRun: o.DryRun}
+	pushTo := ""
+	var remote, remoteBranch string
+	if (o.Push || o.Branch != "") && !o.DryRun {
+		if remote, remoteBranch, err = o.pushTarget(ctx, repo); err != nil {
+			return err
+		}
+		pushTo = remote + "/" + remoteBranch
+	}
+
+	ed, err := o.edit(ctx, repo, q)
+	if err != nil {
+		return err
+	}
+	doc := ed.doc
+	res.HelmRelease = Ref{Name: doc.Name, Namespace: doc.Namespace}
+	res.Path, res.Document, res.Line = doc.Path, doc.Index+1, doc.Line
+	for _, op := range ed.ops {
+		c := Change{Path: op.Path.String(), Unset: op.Unset}
+		if !op.Unset {
+			c.Value = ed.redactValue(op.Path, op.Value)
+		}
+		res.Changes = append(res.Changes, c)
+	}
+	res.Changed = ed.changed()
+	res.Warnings = ed.warnings
+
+	for _, w := range ed.warnings {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+	}
+	if o.DryRun {
+		return o.printDryRun(ed, res)
+	}
+	if !res.Changed {
+		return o.print(res, fmt.Sprintf("HelmRelease %s already has these values in %s: nothing to change\n", ed.ref(), doc.Path))
+	}
+	full := filepath.Join(repo.Root, filepath.FromSlash(doc.Path))
+	if o.Branch != "" {
+		if _, err := repo.Git(ctx, "switch", "--quiet", "-c", o.Branch); err != nil {
+			return exitcode.Wrap(exitcode.Conflict, fmt.Errorf("creating branch %s: %w", o.Branch, err))
+		}
+		res.Branch = o.Branch
+	}
+	if err := writeAtomic(full, ed.out); err != nil {
+		return err
+	}
+	res.Written = true
+	if o.NoCommit {
+		return o.print(res, fmt.Sprintf("wrote %s (HelmRelease %s: %s); not committed\n", doc.Path, ed.ref(), ed.summary()))
+	}
+	sha, err := repo.CommitFile(ctx, doc.Path, o.message(ed), trailer())
+	if err != nil {
+		return fmt.Errorf("%w; the edited file is written but not committed", err)
+	}
+	res.Commit = sha
+	if pushTo == "" {
+		return o.print(res, fmt.Sprintf("committed %s: %s\n", short(sha), firstLine(o.message(ed))))
+	}
+
+	redo := func(ctx context.Context) (bool, error) {
+		// The remote moved on: apply the same flags to what is there now.
+		q2 := q
+		q2.Path = doc.Path
+		again, err := o.edit(ctx, repo, q2)
+		if err != nil {
+			return false, err
+		}
+		if !again.changed() {
+			return false, nil
+		}
+		if err := writeAtomic(full, again.out); err != nil {
+			return false, err
+		}
+		sha, err := repo.CommitFile(ctx, doc.Path, o.message(again), trailer())
+		if err != nil {
+			return false, err
+		}
+		res.Commit = sha
+		return true, nil
+	}
+	pr, err := repo.Push(ctx, gitrepo.PushOptions{Remote: remote, RemoteBranch: remoteBranch, SetUpstream: o.Branch != "", Redo: redo})
+	if err != nil {
+		if errors.Is(err, gitrepo.ErrPushRejected) || errors.Is(err, gitrepo.ErrRebaseConflict) {
+			return exitcode.Wrap(exitcode.Conflict, err)
+		}
+		return err
+	}
+	res.Pushed = !pr.AlreadyThere
+	res.Remote = pushTo
+	res.Commit = pr.Head
+	msg := fmt.Sprintf("committed %s and pushed to %s: %s\n", short(pr.Head), pushTo, firstLine(o.message(ed)))
+	switch {
+	case pr.AlreadyThere:
+		msg = fmt.Sprintf("%s already has these values (pushed by someone else meanwhile): nothing pushed\n", pushTo)
+	case pr.Rebased:
+		msg = fmt.Sprintf("committed %s on top of concurrent changes (%d attempts) and pushed to %s: %s\n", short(pr.Head), pr.Attempts, pushTo, firstLine(o.message(ed)))
+	}
+	return o.print(res, msg)
+}
+
+// pushTarget checks, before anything is written, that a push can be what
+// the user expects: a branch to push, a remote, and no commits of theirs
+// that the push would carry along unasked.
+func (o *Options) pushTarget(ctx context.Context, repo *gitrepo.Repo) (string, string, error) {
+	branch, err := repo.CurrentBranch(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	if o.Branch != "" {
+		if _, err := repo.Git(ctx, "check-ref-format", "--branch", o.Branch); err != nil {
+			return "", "", exitcode.Errorf(exitcode.Usage, "--branch %q is not a valid branch name", o.Branch)
+		}
+		if _, err := repo.Git(ctx, "rev-parse", "--verify", "--quiet", "refs/heads/"+o.Branch); err == nil {
+			return "", "", exitcode.Errorf(exitcode.Conflict, "branch %s already exists; pick another --branch name", o.Branch)
+		}
+		remote := "origin"
+		if branch != "" {
+			if r, _, err := repo.Upstream(ctx, branch); err == nil {
+				remote = r
+			}
+		}
+		if _, err := repo.Git(ctx, "remote", "get-url", remote); err != nil {
+			return "", "", exitcode.Errorf(exitcode.Usage, "no remote %q to push the branch to: add one with `git remote add %s URL`", remote, remote)
+		}
+		return remote, o.Branch, nil
+	}
+	if branch == "" {
+		return "", "", exitcode.Errorf(exitcode.Usage, "HEAD is detached: check out the branch to push to, or use --branch NAME")
+	}
+	remote, rb, err := repo.Upstream(ctx, branch)
+	if err != nil {
+		return "", "", exitcode.Wrap(exitcode.Usage, err)
+	}
+	if n, err := repo.Ahead(ctx, remote, rb); err == nil && n > 0 {
+		return "", "", exitcode.Errorf(exitcode.Conflict, "branch %s has %d commit(s) not on %s/%s; --push would publish them too: push them first, or use --branch", branch, n, remote, rb)
+	}
+	return remote, rb, nil
+}
+
+// edited is one computed override, not yet written.
+type edited struct {
+	doc      manifest.Doc
+	src, out []byte
+	ops      []yamledit.Op
+	changes  []yamledit.Change
+	secrets  []yamledit.Path
+	warnings []string
+}
+
+func (e *edited) changed() bool { return !bytesEqual(e.src, e.out) }
+
+func (e *edited) ref() string {
+	if e.doc.Namespace == "" {
+		return e.doc.Name
+	}
+	return e.doc.Namespace + "/" + e.doc.Name
+}
+
+// redact reports whether p is at or below a value fed from a Secret.
+func (e *edited) redact(p yamledit.Path) bool {
+	for _, s := range e.secrets {
+		if hasPrefix(p, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactValue masks the parts of v (the value at p) fed from Secrets.
+func (e *edited) redactValue(p yamledit.Path, v any) any {
+	if e.redact(p) {
+		return redacted
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	out := make(map[string]any, len(m))
+	for k, x := range m {
+		out[k] = e.redactValue(append(append(yamledit.Path{}, p...), k), x)
+	}
+	return out
+}
+
+func (e *edited) summary() string {
+	var ops []yamledit.Op
+	for i, op := range e.ops {
+		if e.changes[i].Changed {
+			ops = append(ops, op)
+		}
+	}
+	return helmvalues.Summary(ops, e.redact)
+}
+
+func hasPrefix(p, prefix yamledit.Path) bool {
+	if len(prefix) > len(p) {
+		return false
+	}
+	for i := range prefix {
+		if fmt.Sprint(p[i]) != fmt.Sprint(prefix[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// edit finds the HelmRelease and computes the new file; it writes nothing.
+func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query) (*edited, error) {
+	doc, _, err := manifest.Find(ctx, repo, q)
+	if err != nil {
+		var nf *manifest.NotFoundError
+		var amb *manifest.AmbiguousError
+		switch {
+		case errors.As(err, &nf) && len(nf.Malformed) > 0:
+			return nil, exitcode.Wrap(exitcode.Error, err)
+		case errors.As(err, &nf):
+			return nil, exitcode.Wrap(exitcode.NotFound, fmt.Errorf("%w; check the name, -n and --repo", err))
+		case errors.As(err, &amb):
+			return nil, exitcode.Wrap(exitcode.Conflict, err)
+		}
+		return nil, err
+	}
+	full := filepath.Join(repo.Root, filepath.FromSlash(doc.Path))
+	src, err := os.ReadFile(full)
+	if err != nil {
+		return nil, err
+	}
+	ed := &edited{doc: doc, src: src, out: src}
+	if !o.DryRun {
+		if err := checkWritable(full, doc.Path); err != nil {
+			return nil, err
+		}
+		if !o.NoCommit && !o.AllowDirty {
+			dirty, err := repo.Dirty(ctx, doc.Path)
+			if err != nil {
+				return nil, err
+			}
+			if dirty {
+				return nil, exitcode.Errorf(exitcode.Conflict, "%s has uncommitted changes; commit or stash them first, or pass --allow-dirty to commit them along with the override", doc.Path)
+			}
+		}
+	}
+	cur, _, err := yamledit.Get(src, doc.Index, valuesPath)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", doc.Path, err)
+	}
+	var current map[string]any
+	switch t := cur.(type) {
+	case nil:
+	case map[string]any:
+		current = t
+	default:
+		return nil, exitcode.Errorf(exitcode.Conflict, "%s: spec.values of HelmRelease %s is not a map (line %d); fix it by hand first", doc.Path, ed.ref(), doc.Line)
+	}
+	ed.secrets = secretTargets(src, doc.Index)
+	hv, err := helmvalues.Compute(current, o.input)
+	if err != nil {
+		var ue *helmvalues.UsageError
+		var ce *helmvalues.ConflictError
+		switch {
+		case errors.As(err, &ue):
+			return nil, exitcode.Wrap(exitcode.Usage, err)
+		case errors.As(err, &ce):
+			return nil, exitcode.Wrap(exitcode.Conflict, fmt.Errorf("type conflict in HelmRelease %s (%s): %w", ed.ref(), doc.Path, err))
+		}
+		return nil, err
+	}
+	ed.ops = hv.Ops
+	for _, ne := range hv.NoEffect {
+		ed.warnings = append(ed.warnings, fmt.Sprintf("%s has no effect: HelmRelease %s already has that value", ne, ed.ref()))
+	}
+	ed.out, ed.changes, err = yamledit.Apply(src, doc.Index, valuesPath, hv.Ops)
+	if err != nil {
+		var pe *yamledit.PathError
+		if errors.As(err, &pe) {
+			return nil, exitcode.Wrap(exitcode.Conflict, fmt.Errorf("%s: spec.values.%w", doc.Path, err))
+		}
+		return nil, fmt.Errorf("%s: %w", doc.Path, err)
+	}
+	for _, c := range ed.changes {
+		if c.Marker != "" {
+			ed.warnings = append(ed.warnings, fmt.Sprintf("%s:%d: spec.values.%s carries the image automation marker %s: Flux image automation will overwrite this override on its next update; remove the marker to keep the override",
+				doc.Path, c.Line, c.Op.Path, c.Marker))
+		}
+	}
+	return ed, nil
+}
+
+// secretTargets lists the values paths fed from Secrets through
+// spec.valuesFrom[].targetPath: their values are never printed.
+func secretTargets(src []byte, doc int) []yamledit.Path {
+	v, ok, err := yamledit.Get(src, doc, yamledit.Path{"spec", "valuesFrom"})
+	if err != nil || !ok {
+		return nil
+	}
+	list, _ := v.([]any)
+	var out []yamledit.Path
+	for _, item := range list {
+		m, _ := item.(map[string]any)
+		if m["kind"] != "Secret" {
+			continue
+		}
+		tp, _ := m["targetPath"].(string)
+		if tp == "" {
+			continue
+		}
+		if p, err := helmvalues.ParsePath(tp); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (o *Options) printDryRun(ed *edited, res *Result) error {
+	shown := ed.out
+	// Values fed from Secrets are masked in the diff too.
+	if len(ed.secrets) > 0 {
+		ops := make([]yamledit.Op, len(ed.ops))
+		for i, op := range ed.ops {
+			ops[i] = op
+			if !op.Unset {
+				ops[i].Value = ed.redactValue(op.Path, op.Value)
+			}
+		}
+		if out, _, err := yamledit.Apply(ed.src, ed.doc.Index, valuesPath, ops); err == nil {
+			shown = out
+		}
+	}
+	if o.Output != "" {
+		return o.print(res, "")
+	}
+	changed, err := diff.Unified(o.Out, ed.doc.Path, ed.src, shown, diff.Options{Color: term.Color(o.Out, o.Getenv)})
+	if err != nil {
+		return err
+	}
+	if !changed {
+		_, err = fmt.Fprintf(o.Out, "HelmRelease %s already has these values in %s: nothing to change\n", ed.ref(), ed.doc.Path)
+	}
+	return err
+}
+
+func (o *Options) print(res *Result, text string) error {
+	switch o.Output {
+	case "json":
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(o.Out, string(b))
+		return err
+	case "yaml":
+		b, err := yaml.Marshal(res)
+		if err != nil {
+			return err
+		}
+		_, err = o.Out.Write(b)
+		return err
+	}
+	_, err := io.WriteString(o.Out, text)
+	return err
+}
+
+func (o *Options) message(ed *edited) string {
+	if o.Message != "" {
+		return o.Message
+	}
+	return fmt.Sprintf("override %s: %s", ed.ref(), ed.summary())
+}
+
+func trailer() string {
+	return "Changed-with: kubectl-gitops override " + version.Get().Version
+}
+
+// repoRel turns a --path (relative to the current directory, or absolute)
+// into a path relative to the repo root.
+func (o *Options) repoRel(repo *gitrepo.Repo, p string) (string, error) {
+	abs := p
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(o.cwd, p)
+	}
+	// The repo root comes from git with symlinks resolved (/tmp on macOS).
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = r
+	}
+	rel, err := filepath.Rel(repo.Root, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("--path %s is outside the repository %s", p, repo.Root)
+	}
+	return filepath.ToSlash(rel), nil
+}
+
+func checkWritable(full, rel string) error {
+	st, err := os.Stat(full)
+	if err != nil {
+		return err
+	}
+	// Checked on the mode bits, not by trying: root can write anything, and
+	// the rename of the atomic write would replace a read-only file anyway.
+	if st.Mode().Perm()&0o200 == 0 {
+		return exitcode.Errorf(exitcode.Conflict, "%s is read-only (mode %04o); make it writable (chmod u+w) if it is meant to be edited", rel, st.Mode().Perm())
+	}
+	return nil
+}
+
+// writeAtomic replaces path with data through a temporary file in the same
+// directory and a rename, keeping the file's mode: a crash leaves the old
+// file or the new one, never half of each.
+func writeAtomic(path string, data []byte) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,327 @@
+package promote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+)
+
+// doc is one YAML document of a manifest file in an environment.
+type doc struct {
+	File  string // slash path relative to the repo root
+	Index int    // position of the document in its file
+	Root  *yaml.Node
+	Kind  string
+	Group string // API group of apiVersion, "" for core
+	Name  string
+	// Namespace is metadata.namespace, or else the namespace the nearest
+	// kustomization.yaml sets; "" when unknown.
+	Namespace string
+}
+
+func (d *doc) String() string {
+	return fmt.Sprintf("%s %s (%s)", d.Kind, d.qualified(), d.File)
+}
+
+func (d *doc) qualified() string {
+	if d.Namespace == "" {
+		return d.Name
+	}
+	return d.Namespace + "/" + d.Name
+}
+
+// object is the documents that make up one Kubernetes object in one
+// environment: the environment's own documents (a full manifest or
+// kustomize patches), then the shared base ones.
+type object struct {
+	Kind, Name, Namespace string
+	Own                   []*doc
+	Base                  []*doc
+}
+
+// lookup returns the node at keys, looking through the environment's own
+// documents (the last patch wins, as in kustomize) before its bases.
+func (o *object) lookup(keys ...string) (*yaml.Node, *doc) {
+	for _, layer := range [][]*doc{o.Own, o.Base} {
+		for i := len(layer) - 1; i >= 0; i-- {
+			if n := nodeAt(layer[i].Root, keys...); n != nil {
+				return n, layer[i]
+			}
+		}
+	}
+	return nil, nil
+}
+
+// scanner reads the manifests of a checkout once, however many
+// environments share them.
+type scanner struct {
+	ctx   context.Context
+	repo  *gitrepo.Repo
+	root  string
+	files map[string][]*doc // by slash path
+	// kustNS caches the namespace a directory's kustomization sets.
+	kustNS map[string]string
+}
+
+func newScanner(ctx context.Context, repo *gitrepo.Repo) *scanner {
+	return &scanner{ctx: ctx, repo: repo, root: repo.Root, files: map[string][]*doc{}, kustNS: map[string]string{}}
+}
+
+// envDocs returns the documents of env's own paths and of its bases.
+func (s *scanner) envDocs(env *envs.Environment) (own, base []*doc, err error) {
+	for _, p := range env.Paths {
+		d, err := s.docsUnder(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		own = append(own, d...)
+	}
+	for _, p := range env.Bases {
+		d, err := s.docsUnder(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		base = append(base, d...)
+	}
+	return own, base, nil
+}
+
+// docsUnder reads the YAML files git tracks under rel. Untracked files
+// are left out, as override does: Flux only sees what is committed.
+func (s *scanner) docsUnder(rel string) ([]*doc, error) {
+	files, err := manifest.TrackedFiles(s.ctx, s.repo, rel)
+	if err != nil {
+		return nil, err
+	}
+	var out []*doc
+	for _, f := range files {
+		docs, err := s.file(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, docs...)
+	}
+	return out, nil
+}
+
+func (s *scanner) file(rel string) ([]*doc, error) {
+	if docs, ok := s.files[rel]; ok {
+		return docs, nil
+	}
+	data, err := os.ReadFile(filepath.Join(s.root, filepath.FromSlash(rel)))
+	if err != nil {
+		return nil, err
+	}
+	docs, err := parseDocs(rel, data)
+	if err != nil {
+		return nil, err
+	}
+	// A base's documents are shared by several environments, so only what
+	// the file's own directory says counts here; the environment's
+	// namespace is applied by the caller.
+	defNS := s.kustomizeNamespace(path.Dir(rel))
+	for _, d := range docs {
+		if d.Namespace == "" {
+			d.Namespace = defNS
+		}
+	}
+	s.files[rel] = docs
+	return docs, nil
+}
+
+// kustomizeNamespace is the namespace set by the kustomization.yaml of dir
+// or of its nearest parent that has one.
+func (s *scanner) kustomizeNamespace(dir string) string {
+	if ns, ok := s.kustNS[dir]; ok {
+		return ns
+	}
+	ns := ""
+	found := false
+	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		data, err := os.ReadFile(filepath.Join(s.root, filepath.FromSlash(dir), name))
+		if err != nil {
+			continue
+		}
+		found = true
+		var k struct {
+			Namespace string `yaml:"namespace"`
+		}
+		if yaml.Unmarshal(data, &k) == nil {
+			ns = k.Namespace
+		}
+		break
+	}
+	if !found && dir != "." && dir != "" {
+		ns = s.kustomizeNamespace(path.Dir(dir))
+	}
+	s.kustNS[dir] = ns
+	return ns
+}
+
+// parseDocs splits a file into documents. A file that is not YAML at all
+// is an error: silently skipping it could hide the HelmRelease asked for.
+func parseDocs(rel string, data []byte) ([]*doc, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var out []*doc
+	for i := 0; ; i++ {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w (fix the YAML or move the file out of the environment's paths)", rel, i+1, err)
+		}
+		if len(n.Content) == 0 || n.Content[0].Kind != yaml.MappingNode {
+			continue
+		}
+		root := n.Content[0]
+		d := &doc{File: rel, Index: i, Root: root, Kind: scalarAt(root, "kind"), Name: scalarAt(root, "metadata", "name"), Namespace: scalarAt(root, "metadata", "namespace")}
+		if av := scalarAt(root, "apiVersion"); strings.Contains(av, "/") {
+			d.Group = av[:strings.Index(av, "/")]
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// nodeAt walks mapping keys from n.
+func nodeAt(n *yaml.Node, keys ...string) *yaml.Node {
+	for _, k := range keys {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+			}
+		}
+		n = next
+	}
+	return n
+}
+
+func scalarAt(n *yaml.Node, keys ...string) string {
+	v := nodeAt(n, keys...)
+	if v == nil || v.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return v.Value
+}
+
+// Flux API groups of the kinds promote reads.
+const (
+	helmGroup   = "helm.toolkit.fluxcd.io"
+	sourceGroup = "source.toolkit.fluxcd.io"
+)
+
+// findObject collects the documents of kind/name in an environment. ns ""
+// matches any namespace; a document whose namespace is unknown (left to a
+// kustomization outside the environment) matches any ns.
+func findObject(own, base []*doc, group, kind, name, ns string) (*object, error) {
+	o := &object{Kind: kind, Name: name, Namespace: ns}
+	nsSeen := map[string][]string{}
+	match := func(d *doc) bool {
+		return d.Kind == kind && d.Group == group && d.Name == name && (ns == "" || d.Namespace == "" || d.Namespace == ns)
+	}
+	for _, d := range own {
+		if match(d) {
+			o.Own = append(o.Own, d)
+			nsSeen[d.Namespace] = append(nsSeen[d.Namespace], d.File)
+		}
+	}
+	for _, d := range base {
+		if match(d) {
+			o.Base = append(o.Base, d)
+			if len(o.Own) == 0 {
+				nsSeen[d.Namespace] = append(nsSeen[d.Namespace], d.File)
+			}
+		}
+	}
+	if len(nsSeen) > 1 {
+		var list []string
+		for n, files := range nsSeen {
+			if n == "" {
+				n = "(no namespace)"
+			}
+			list = append(list, fmt.Sprintf("%s in %s", n, strings.Join(files, ", ")))
+		}
+		sort.Strings(list)
+		return nil, fmt.Errorf("%w: %s %s exists in several namespaces: %s; pick one with -n", errAmbiguous, kind, name, strings.Join(list, "; "))
+	}
+	if o.Namespace == "" {
+		for n := range nsSeen {
+			o.Namespace = n
+		}
+	}
+	if len(o.Own)+len(o.Base) == 0 {
+		return nil, errNotFound
+	}
+	return o, nil
+}
+
+var (
+	errAmbiguous = errors.New("ambiguous")
+	errNotFound  = errors.New("not found")
+)
+
+// names lists the distinct names of a kind among docs, for suggestions.
+func names(docs []*doc, group, kind string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range docs {
+		if d.Kind == kind && d.Group == group && d.Name != "" && !seen[d.Name] {
+			seen[d.Name] = true
+			out = append(out, d.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// suggest returns the candidate closest to name when it is close enough to
+// be a typo.
+func suggest(name string, candidates []string) string {
+	best, bestD := "", len(name)/2+2
+	for _, c := range candidates {
+		if d := distance(name, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

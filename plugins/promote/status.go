@@ -1,0 +1,387 @@
+package promote
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+)
+
+// statusReport is the matrix of --status, and its -o json|yaml form.
+type statusReport struct {
+	Environments     []string        `json:"environments"`
+	EnvironmentsFrom string          `json:"environmentsFrom"`
+	HelmReleases     []releaseStatus `json:"helmReleases"`
+}
+
+type releaseStatus struct {
+	Name string `json:"name"`
+	// Drift is true when some environment's version or values differ from
+	// the environment before it.
+	Drift        bool        `json:"drift"`
+	Environments []envStatus `json:"environments"`
+}
+
+type envStatus struct {
+	Environment string       `json:"environment"`
+	Present     bool         `json:"present"`
+	Namespace   string       `json:"namespace,omitempty"`
+	Source      *chartSource `json:"source,omitempty"`
+	// Values are the spec.values leaves (dotted keys) that are not the
+	// same in every environment; "" value means unset here.
+	Values map[string]string `json:"values,omitempty"`
+	// VersionDrift: the version differs from the previous environment that
+	// has this HelmRelease. ValuesDrift lists the keys that do.
+	VersionDrift bool     `json:"versionDrift,omitempty"`
+	ValuesDrift  []string `json:"valuesDrift,omitempty"`
+	Error        string   `json:"error,omitempty"`
+
+	allValues map[string]string
+}
+
+func (o *Options) runStatus(ctx context.Context) error {
+	w, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := buildStatus(w, o.Release, o.Namespace)
+	if err != nil {
+		return err
+	}
+	switch o.Output {
+	case "json":
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(o.Out, string(b))
+		return err
+	case "yaml":
+		b, err := sigsyaml.Marshal(rep)
+		if err != nil {
+			return err
+		}
+		_, err = o.Out.Write(b)
+		return err
+	}
+	return printStatus(o.Out, rep, o.color)
+}
+
+// envIndex is one environment's HelmRelease documents by name.
+type envIndex struct {
+	env       *envs.Environment
+	own, base []*doc
+	releases  map[string]bool
+}
+
+func buildStatus(w *workspace, only, ns string) (*statusReport, error) {
+	rep := &statusReport{Environments: w.cfg.Names(), EnvironmentsFrom: w.cfg.Source}
+	var idx []envIndex
+	all := map[string]bool{}
+	for i := range w.cfg.Environments {
+		env := &w.cfg.Environments[i]
+		own, base, err := w.scan.envDocs(env)
+		if err != nil {
+			return nil, err
+		}
+		// Keep only the kinds status reads: fewer documents to search per
+		// HelmRelease, which matters with hundreds of them.
+		own, base = relevant(own), relevant(base)
+		ix := envIndex{env: env, own: own, base: base, releases: map[string]bool{}}
+		for _, d := range append(append([]*doc{}, own...), base...) {
+			if d.Kind == "HelmRelease" && d.Group == helmGroup && d.Name != "" && (ns == "" || d.Namespace == "" || d.Namespace == ns) {
+				ix.releases[d.Name] = true
+				all[d.Name] = true
+			}
+		}
+		idx = append(idx, ix)
+	}
+	if only != "" && !all[only] {
+		var cands []string
+		for n := range all {
+			cands = append(cands, n)
+		}
+		msg := fmt.Sprintf("HelmRelease %s not found in any environment (%s)", only, strings.Join(rep.Environments, ", "))
+		if s := suggest(only, cands); s != "" {
+			msg += "; did you mean " + s + "?"
+		}
+		return nil, exitcode.Errorf(exitcode.NotFound, "%s", msg)
+	}
+	namesSorted := make([]string, 0, len(all))
+	for n := range all {
+		if only == "" || n == only {
+			namesSorted = append(namesSorted, n)
+		}
+	}
+	sort.Strings(namesSorted)
+	for _, name := range namesSorted {
+		rs := releaseStatus{Name: name}
+		for _, ix := range idx {
+			es := envStatus{Environment: ix.env.Name}
+			if !ix.releases[name] {
+				rs.Environments = append(rs.Environments, es)
+				continue
+			}
+			es.Present = true
+			q := ns
+			if q == "" {
+				q = ix.env.Namespace
+			}
+			hr, err := findObject(ix.own, ix.base, helmGroup, "HelmRelease", name, q)
+			if err != nil {
+				es.Error = err.Error()
+				rs.Environments = append(rs.Environments, es)
+				continue
+			}
+			if hr.Namespace == "" {
+				hr.Namespace = w.envNamespace(ix.env)
+			}
+			es.Namespace = hr.Namespace
+			src, err := resolveSource(hr, ix.own, ix.base)
+			if err != nil {
+				es.Error = err.Error()
+			}
+			es.Source = src
+			es.allValues = flattenValues(hr)
+			rs.Environments = append(rs.Environments, es)
+		}
+		markDrift(&rs)
+		rep.HelmReleases = append(rep.HelmReleases, rs)
+	}
+	return rep, nil
+}
+
+func relevant(docs []*doc) []*doc {
+	out := docs[:0:0]
+	for _, d := range docs {
+		if d.Group == helmGroup || d.Group == sourceGroup {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// markDrift compares each environment with the previous one that has the
+// release, and keeps only the values that are not the same everywhere.
+func markDrift(rs *releaseStatus) {
+	keys := map[string]bool{}
+	for _, es := range rs.Environments {
+		for k := range es.allValues {
+			keys[k] = true
+		}
+	}
+	differing := map[string]bool{}
+	for k := range keys {
+		first, seen := "", false
+		for _, es := range rs.Environments {
+			if !es.Present {
+				continue
+			}
+			v := es.allValues[k]
+			if seen && v != first {
+				differing[k] = true
+				break
+			}
+			first, seen = v, true
+		}
+	}
+	var prev *envStatus
+	for i := range rs.Environments {
+		es := &rs.Environments[i]
+		if !es.Present {
+			continue
+		}
+		if len(differing) > 0 {
+			es.Values = map[string]string{}
+			for k := range differing {
+				es.Values[k] = es.allValues[k]
+			}
+		}
+		if prev != nil {
+			if es.Source != nil && prev.Source != nil && (es.Source.Kind != prev.Source.Kind || es.Source.Display() != prev.Source.Display()) {
+				es.VersionDrift = true
+			}
+			for k := range differing {
+				if es.allValues[k] != prev.allValues[k] {
+					es.ValuesDrift = append(es.ValuesDrift, k)
+				}
+			}
+			sort.Strings(es.ValuesDrift)
+			if es.VersionDrift || len(es.ValuesDrift) > 0 {
+				rs.Drift = true
+			}
+		}
+		prev = es
+	}
+}
+
+// flattenValues merges spec.values of the base documents and then of the
+// environment's own patches (as kustomize's strategic merge would for
+// maps) into dotted leaves.
+func flattenValues(hr *object) map[string]string {
+	out := map[string]string{}
+	for _, layer := range [][]*doc{hr.Base, hr.Own} {
+		for _, d := range layer {
+			if v := nodeAt(d.Root, "spec", "values"); v != nil {
+				flatten("", v, out)
+			}
+		}
+	}
+	return out
+}
+
+func flatten(prefix string, n *yaml.Node, out map[string]string) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			if prefix != "" {
+				k = prefix + "." + k
+			}
+			// A map replaces what a lower layer had at a leaf.
+			delete(out, k)
+			flatten(k, n.Content[i+1], out)
+		}
+	case yaml.SequenceNode:
+		// Lists are replaced whole by a patch, so compare them whole.
+		var parts []string
+		for _, c := range n.Content {
+			if c.Kind == yaml.ScalarNode {
+				parts = append(parts, c.Value)
+			} else {
+				b, _ := yaml.Marshal(c)
+				parts = append(parts, strings.TrimSpace(string(b)))
+			}
+		}
+		out[prefix] = "[" + strings.Join(parts, ", ") + "]"
+	case yaml.AliasNode:
+		if n.Alias != nil {
+			flatten(prefix, n.Alias, out)
+		}
+	default:
+		out[prefix] = n.Value
+	}
+}
+
+// maxValuesShown keeps the text matrix readable; -o json has them all.
+const maxValuesShown = 4
+
+func printStatus(w io.Writer, rep *statusReport, color bool) error {
+	type cell struct {
+		text  string
+		drift bool
+	}
+	rows := [][]cell{{{text: "HELMRELEASE"}, {text: "ENVIRONMENT"}, {text: "NAMESPACE"}, {text: "SOURCE"}, {text: "VERSION"}, {text: "VALUES"}}}
+	anyDrift := false
+	for _, rs := range rep.HelmReleases {
+		for i, es := range rs.Environments {
+			name := ""
+			if i == 0 {
+				name = rs.Name
+			}
+			r := []cell{{text: name}, {text: es.Environment}}
+			switch {
+			case !es.Present:
+				r = append(r, cell{text: "-"}, cell{text: "-"}, cell{text: "(not in this environment)"}, cell{})
+			case es.Source == nil:
+				r = append(r, cell{text: orDash(es.Namespace)}, cell{text: "?"}, cell{text: "error: " + es.Error}, cell{})
+			default:
+				src := es.Source.Kind + "/" + es.Source.Name
+				ver := es.Source.Display()
+				if es.VersionDrift {
+					ver += " *"
+					anyDrift = true
+				}
+				var vals []string
+				keys := make([]string, 0, len(es.Values))
+				for k := range es.Values {
+					keys = append(keys, k)
+				}
+				sort.Strings(keys)
+				drifted := map[string]bool{}
+				for _, k := range es.ValuesDrift {
+					drifted[k] = true
+				}
+				for i, k := range keys {
+					if i == maxValuesShown {
+						vals = append(vals, fmt.Sprintf("(+%d more)", len(keys)-i))
+						break
+					}
+					v := es.Values[k]
+					if v == "" {
+						v = "(unset)"
+					}
+					s := k + "=" + strconv.Quote(v)[1:len(strconv.Quote(v))-1]
+					if drifted[k] {
+						s += " *"
+						anyDrift = true
+					}
+					vals = append(vals, s)
+				}
+				r = append(r, cell{text: orDash(es.Namespace)}, cell{text: src}, cell{text: ver, drift: es.VersionDrift},
+					cell{text: strings.Join(vals, ", "), drift: len(es.ValuesDrift) > 0})
+			}
+			rows = append(rows, r)
+		}
+	}
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			widths[i] = max(widths[i], len([]rune(c.text)))
+		}
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		var line strings.Builder
+		for i, c := range r {
+			text := c.text
+			if i < len(r)-1 {
+				text += strings.Repeat(" ", widths[i]-len([]rune(c.text))+2)
+			}
+			if c.drift {
+				// Paint the text, not the padding, so columns stay aligned.
+				text = paint(color, ansiYellow, c.text) + text[len(c.text):]
+			}
+			line.WriteString(text)
+		}
+		b.WriteString(strings.TrimRight(line.String(), " "))
+		b.WriteByte('\n')
+	}
+	if anyDrift {
+		b.WriteString("* differs from the environment before it\n")
+	}
+	if len(rep.HelmReleases) == 0 {
+		b.Reset()
+		fmt.Fprintf(&b, "No HelmReleases in %s.\n", strings.Join(rep.Environments, ", "))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+const (
+	ansiYellow = "\x1b[33m"
+	ansiReset  = "\x1b[0m"
+)
+
+func paint(on bool, code, s string) string {
+	if !on {
+		return s
+	}
+	return code + s + ansiReset
+}

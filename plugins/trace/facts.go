@@ -1,0 +1,134 @@
+package trace
+
+import (
+	"context"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxstatus"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+)
+
+// factCache answers the model's questions about the commit with git, once
+// per revision: commits never change, so in --watch a redraw only runs git
+// for revisions it has not seen.
+type factCache struct {
+	repo   *gitrepo.Repo
+	commit *gitrepo.Commit
+
+	mu        sync.Mutex
+	base      *fluxstatus.Commit
+	relations map[string]fluxstatus.Relation
+	subjects  map[string]string
+	builds    map[string]string
+}
+
+func newFactCache(repo *gitrepo.Repo, c *gitrepo.Commit) *factCache {
+	return &factCache{repo: repo, commit: c, relations: map[string]fluxstatus.Relation{},
+		subjects: map[string]string{}, builds: map[string]string{}}
+}
+
+// facts returns the commit's facts for the questions q.
+func (fc *factCache) facts(ctx context.Context, input string, q fluxstatus.Questions) (*fluxstatus.Commit, error) {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if fc.base == nil {
+		c := &fluxstatus.Commit{Input: input, SHA: fc.commit.SHA, Subject: fc.commit.Subject, CommittedAt: fc.commit.CommittedAt}
+		var err error
+		if c.Paths, err = fc.repo.ChangedPaths(ctx, c.SHA); err != nil {
+			return nil, err
+		}
+		if c.Pushed, err = fc.repo.IsPushed(ctx, c.SHA); err != nil {
+			return nil, err
+		}
+		for _, p := range c.Paths {
+			hrs, err := fc.repo.HelmReleasesIn(ctx, c.SHA, p)
+			if err != nil {
+				return nil, err
+			}
+			for _, h := range hrs {
+				c.HelmReleases = append(c.HelmReleases, types.NamespacedName{Namespace: h.Namespace, Name: h.Name})
+			}
+		}
+		fc.base = c
+	}
+	for _, rev := range q.Revisions {
+		if err := fc.relate(ctx, rev); err != nil {
+			return nil, err
+		}
+	}
+	for _, b := range q.ChartBuilds {
+		key := b.Key() + "|" + b.Observed
+		intro, ok := fc.builds[key]
+		if !ok {
+			if _, has := fc.repo.HasCommit(ctx, b.Observed); has {
+				var err error
+				if intro, err = fc.repo.VersionIntroducedBy(ctx, b.Observed, b.Path, b.Version); err != nil {
+					return nil, err
+				}
+			}
+			fc.builds[key] = intro
+		}
+		if intro != "" {
+			if err := fc.relate(ctx, intro); err != nil {
+				return nil, err
+			}
+		}
+	}
+	out := *fc.base
+	out.Relations = make(map[string]fluxstatus.Relation, len(fc.relations))
+	for k, v := range fc.relations {
+		out.Relations[k] = v
+	}
+	out.Subjects = make(map[string]string, len(fc.subjects))
+	for k, v := range fc.subjects {
+		out.Subjects[k] = v
+	}
+	out.ChartBuilds = map[string]string{}
+	for _, b := range q.ChartBuilds {
+		if intro := fc.builds[b.Key()+"|"+b.Observed]; intro != "" {
+			out.ChartBuilds[b.Key()] = intro
+		}
+	}
+	return &out, nil
+}
+
+func (fc *factCache) relate(ctx context.Context, rev string) error {
+	if _, ok := fc.relations[rev]; ok {
+		return nil
+	}
+	full, ok := fc.repo.HasCommit(ctx, rev)
+	if !ok {
+		fc.relations[rev] = fluxstatus.Unknown
+		return nil
+	}
+	var rel fluxstatus.Relation
+	switch {
+	case full == fc.commit.SHA:
+		rel = fluxstatus.Same
+	default:
+		in, err := fc.repo.IsAncestor(ctx, fc.commit.SHA, full)
+		if err != nil {
+			return err
+		}
+		if in {
+			rel = fluxstatus.Contains
+			break
+		}
+		behind, err := fc.repo.IsAncestor(ctx, full, fc.commit.SHA)
+		if err != nil {
+			return err
+		}
+		rel = fluxstatus.Diverged
+		if behind {
+			rel = fluxstatus.Behind
+		}
+	}
+	fc.relations[rev] = rel
+	fc.relations[full] = rel
+	if c, err := fc.repo.ResolveCommit(ctx, full); err == nil {
+		fc.subjects[full] = c.Subject
+	}
+	return nil
+}

@@ -1,0 +1,199 @@
+package trace
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxstatus"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+)
+
+// ReconcileAnnotation is what `flux reconcile` sets to ask for a reconcile now.
+const ReconcileAnnotation = "reconcile.fluxcd.io/requestedAt"
+
+// Run traces the commit once, or until deployed/failed with --watch/--wait.
+func (o *Options) Run(ctx context.Context) error {
+	snap, err := o.compute(ctx)
+	if err != nil {
+		return err
+	}
+	if o.Reconcile {
+		o.requestReconcile(ctx, snap)
+		if snap, err = o.compute(ctx); err != nil {
+			return err
+		}
+	}
+	if err := o.notFound(snap); err != nil {
+		return err
+	}
+	if !o.Watch && !o.Wait {
+		if err := o.print(snap.report, false); err != nil {
+			return err
+		}
+		return resultError(snap.report)
+	}
+	return o.watchLoop(ctx, snap)
+}
+
+// snapshot is one computation: what was fetched and what it means.
+type snapshot struct {
+	fetched *fluxstatus.Fetched
+	report  *fluxstatus.Report
+}
+
+func (o *Options) compute(ctx context.Context) (*snapshot, error) {
+	f, err := fluxstatus.Fetch(ctx, o.dyn, fluxstatus.FetchOptions{
+		Namespace:    o.namespace,
+		MatchSource:  o.matchSource,
+		HelmReleases: o.hrKeys,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading Flux objects: %w (check --context and that Flux is installed)", err)
+	}
+	facts, err := o.facts.facts(ctx, o.Revision, fluxstatus.Ask(f.Cluster, f.Sources))
+	if err != nil {
+		return nil, fmt.Errorf("checking the commit against the cluster's revisions in %s: %w", o.repo.Root, err)
+	}
+	rep := fluxstatus.Trace(f.Cluster, facts, fluxstatus.Options{
+		Now:          o.factory.Clock().Now(),
+		Sources:      f.Sources,
+		HelmReleases: o.hrKeys,
+		Namespace:    o.namespace,
+	})
+	return &snapshot{fetched: f, report: rep}, nil
+}
+
+func (o *Options) matchSource(gr *sourcev1.GitRepository) bool {
+	for _, r := range o.remotes {
+		if gitrepo.SameRepository(r.URL, gr.Spec.URL) {
+			return true
+		}
+	}
+	return false
+}
+
+// notFound turns "nothing to trace" into a NotFound error that says why.
+func (o *Options) notFound(s *snapshot) error {
+	c := s.fetched.Cluster
+	if len(s.fetched.Sources) == 0 {
+		if msg, ok := c.Forbidden[fluxstatus.KindGitRepository]; ok {
+			return exitcode.Errorf(exitcode.NotFound, "cannot read GitRepositories: %s (ask for list on gitrepositories.source.toolkit.fluxcd.io)", msg)
+		}
+		var remotes, urls []string
+		for _, r := range o.remotes {
+			remotes = append(remotes, r.URL)
+		}
+		for _, gr := range c.GitRepositories {
+			urls = append(urls, gr.Namespace+"/"+gr.Name+"="+gr.Spec.URL)
+		}
+		seen := "none"
+		if len(urls) > 0 {
+			seen = strings.Join(urls, ", ")
+		}
+		return exitcode.Errorf(exitcode.NotFound, "no Flux GitRepository fetches this checkout: remotes %s; GitRepositories in the cluster: %s (use --repo to pick the checkout Flux watches, or --context for the cluster)",
+			strings.Join(remotes, ", "), seen)
+	}
+	if len(s.report.Releases) == 0 {
+		where := "namespace " + o.namespace
+		if o.namespace == "" {
+			where = "any namespace"
+		}
+		if len(o.hrKeys) > 0 {
+			var ks []string
+			for _, k := range o.hrKeys {
+				ks = append(ks, k.String())
+			}
+			where = strings.Join(ks, ", ")
+		}
+		_ = o.print(s.report, false)
+		return exitcode.Errorf(exitcode.NotFound, "no HelmRelease in %s uses %s (as a chart source or through a Kustomization); try -A", where, sourceNames(s.fetched.Sources))
+	}
+	return nil
+}
+
+func sourceNames(ss []types.NamespacedName) string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, "GitRepository "+s.String())
+	}
+	return strings.Join(out, ", ")
+}
+
+// resultError maps the report to the exit code contract.
+func resultError(r *fluxstatus.Report) error {
+	switch {
+	case r.Deployed:
+		return nil
+	case r.State == fluxstatus.Failed:
+		return exitcode.Errorf(exitcode.Failed, "commit %s failed to deploy: %s", short(r.Revision.SHA), firstDiagnosis(r))
+	default:
+		return exitcode.Errorf(exitcode.Pending, "commit %s is not deployed yet (%s); use --wait to block until it is", short(r.Revision.SHA), r.State)
+	}
+}
+
+func firstDiagnosis(r *fluxstatus.Report) string {
+	for _, rel := range r.Releases {
+		for _, d := range rel.Diagnoses {
+			return d.Message
+		}
+	}
+	return string(r.State)
+}
+
+// requestReconcile sets the reconcile annotation on the sources, the
+// HelmCharts, Kustomizations and HelmReleases involved, as `flux reconcile`
+// does, so nobody waits for the intervals. Refusals are warnings.
+func (o *Options) requestReconcile(ctx context.Context, s *snapshot) {
+	now := o.factory.Clock().Now().UTC().Format(time.RFC3339Nano)
+	patch := []byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, ReconcileAnnotation, now))
+	type obj struct {
+		gvr       schema.GroupVersionResource
+		kind      string
+		namespace string
+		name      string
+	}
+	var objs []obj
+	for _, src := range s.fetched.Sources {
+		objs = append(objs, obj{fluxstatus.GitRepositoryGVR, "GitRepository", src.Namespace, src.Name})
+	}
+	seen := map[string]bool{}
+	for _, rel := range s.report.Releases {
+		key := types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name}
+		for _, hr := range s.fetched.Cluster.HelmReleases {
+			if hr.Namespace != key.Namespace || hr.Name != key.Name {
+				continue
+			}
+			if k, ok := fluxstatus.HelmChartKey(&hr); ok && !seen["hc"+k.String()] {
+				seen["hc"+k.String()] = true
+				objs = append(objs, obj{fluxstatus.HelmChartGVR, "HelmChart", k.Namespace, k.Name})
+			}
+		}
+		for _, st := range rel.Stages {
+			if st.Name == fluxstatus.StageKustomization {
+				if ns, name, ok := strings.Cut(st.Evidence.Get("kustomization"), "/"); ok && !seen["ks"+ns+name] {
+					seen["ks"+ns+name] = true
+					objs = append(objs, obj{fluxstatus.KustomizationGVR, "Kustomization", ns, name})
+				}
+			}
+		}
+		objs = append(objs, obj{fluxstatus.HelmReleaseGVR, "HelmRelease", rel.Namespace, rel.Name})
+	}
+	for _, ob := range objs {
+		_, err := o.dyn.Resource(ob.gvr).Namespace(ob.namespace).Patch(ctx, ob.name, types.MergePatchType, patch, metav1.PatchOptions{})
+		if err != nil {
+			fmt.Fprintf(o.streams.ErrOut, "warning: could not request a reconcile of %s %s/%s: %v\n", ob.kind, ob.namespace, ob.name, err)
+			continue
+		}
+		if o.Output == "table" {
+			fmt.Fprintf(o.streams.ErrOut, "requested reconcile of %s %s/%s\n", ob.kind, ob.namespace, ob.name)
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"text/tabwriter"
+	"time"
+)
+
+// Down stops every process the sandbox started (their whole process groups) and removes the state
+// directory. It is safe to run when nothing is running, and after a crash left stale pid files.
+func (s *State) Down(ctx context.Context, out io.Writer) error {
+	if !s.exists() {
+		if _, err := os.Stat(s.Dir); err == nil {
+			return fmt.Errorf("%s was not made by the sandbox (no %s file); not touching it", s.Dir, marker)
+		}
+		fmt.Fprintf(out, "no sandbox in %s\n", s.Dir)
+		return nil
+	}
+	n := len(s.owned())
+	if err := s.stopAll(ctx, 15*time.Second); err != nil {
+		return fmt.Errorf("stopping the sandbox in %s: %w", s.Dir, err)
+	}
+	if err := os.RemoveAll(s.Dir); err != nil {
+		return fmt.Errorf("removing %s: %w", s.Dir, err)
+	}
+	fmt.Fprintf(out, "stopped %d processes and removed %s\n", n, s.Dir)
+	return nil
+}
+
+// Status prints each component with its pid, health and memory, and fails if any is not healthy.
+func (s *State) Status(ctx context.Context, out io.Writer) error {
+	if !s.exists() {
+		return fmt.Errorf("no sandbox in %s (run `make sandbox-up`)", s.Dir)
+	}
+	i, err := s.readInfo()
+	if err != nil {
+		return fmt.Errorf("the sandbox in %s did not finish starting: %w", s.Dir, err)
+	}
+	pids, _ := s.readPidFiles()
+	byName := map[string]pidFile{}
+	for _, p := range pids {
+		byName[p.Name] = p
+	}
+	names := append([]string(nil), i.Components...)
+	sort.Strings(names)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "COMPONENT\tPID\tSTATE\tRSS MiB\tPEAK MiB")
+	bad := 0
+	var sumCur, sumPeak int
+	for _, n := range names {
+		p := byName[n]
+		state := "healthy"
+		switch {
+		case p.PID == 0 || !s.alive(p.PID):
+			state = "not running"
+		default:
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if u := i.Health[n]; u != "" {
+				if err := s.probe(cctx, i, u); err != nil {
+					state = "unhealthy: " + err.Error()
+				}
+			}
+			cancel()
+		}
+		if state != "healthy" {
+			bad++
+		}
+		cur, peak := rss(p.PID)
+		sumCur += cur
+		sumPeak += peak
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\n", n, p.PID, state, cur/1024, peak/1024)
+	}
+	fmt.Fprintf(tw, "total\t\t\t%d\t%d\n", sumCur/1024, sumPeak/1024)
+	tw.Flush()
+	if bad > 0 {
+		return fmt.Errorf("%d of %d components are not healthy; logs are in %s", bad, len(names), s.path("logs"))
+	}
+	return nil
+}

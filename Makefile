@@ -46,6 +46,8 @@ sandbox-status: sandbox-bin ## Health and memory of each sandbox component
 
 e2e: ## End-to-end tests on the running sandbox
 	$(GO) test -tags e2e -count=1 -timeout 30m ./test/e2e/...
+release-check: ## goreleaser check + snapshot, krew and flux plugin installs (RELEASE_ALL_PLATFORMS=1 for all six)
+	$(GO) test -tags release -count=1 -v -timeout 60m ./test/release/
 
 bench: ## Benchmarks (figures as ratios against baselines in the same run)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -35,7 +35,12 @@ To complete the %[1]s executable itself:
 
 Completes subcommands, flags, HelmRelease names from the repo, environment
 names and -n namespaces from the cluster.`, program),
-		Args:                  cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs)(cmd, args); err != nil {
+				return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w: name one of %s", err, strings.Join(shells, ", ")))
+			}
+			return nil
+		},
 		ValidArgs:             shells,
 		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {

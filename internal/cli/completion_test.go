@@ -17,7 +17,7 @@ func TestCompletionScriptsNameTheProgram(t *testing.T) {
 		{"flux gitops", "flux-gitops"},
 	} {
 		for shell, marker := range map[string]string{
-			"bash":       "complete -o default -F __start_" + strings.ReplaceAll(tt.program, "-", "_") + " " + tt.program,
+			"bash":       "-F __start_" + tt.program + " " + tt.program,
 			"zsh":        "#compdef " + tt.program,
 			"fish":       "complete -c " + tt.program,
 			"powershell": "Register-ArgumentCompleter -CommandName '" + tt.program + "'",

@@ -111,6 +111,24 @@ type editor struct {
 	full   Path
 	marker string
 	line   int
+	// aliased holds the anchors that some alias uses: a node carrying one
+	// is shared, and editing it or below it would change every alias too.
+	aliased map[string]bool
+}
+
+func aliasedAnchors(n *yaml.Node) map[string]bool {
+	m := map[string]bool{}
+	var visit func(*yaml.Node)
+	visit = func(n *yaml.Node) {
+		if n.Kind == yaml.AliasNode {
+			m[n.Value] = true
+		}
+		for _, c := range n.Content {
+			visit(c)
+		}
+	}
+	visit(n)
+	return m
 }
 
 // holder is where a node hangs: the value of the i-th pair of a mapping or
@@ -156,7 +174,7 @@ func apply1(src []byte, doc int, base Path, op Op) ([]byte, Change, error) {
 	if err != nil {
 		return nil, ch, err
 	}
-	e := &editor{s: s, sp: sp, layout: layoutOf(root), full: full}
+	e := &editor{s: s, sp: sp, layout: layoutOf(root), full: full, aliased: aliasedAnchors(root)}
 	out, err := e.run(root.Content[0], op)
 	if err != nil {
 		return nil, ch, err
@@ -188,6 +206,9 @@ func (e *editor) run(top *yaml.Node, op Op) ([]byte, error) {
 		last := i == len(e.full)-1
 		if node.Kind == yaml.AliasNode {
 			return nil, &PathError{e.full[:i], fmt.Sprintf("is an alias of &%s; editing through it would change every place that uses the anchor, edit the anchor itself", node.Value)}
+		}
+		if node.Anchor != "" && e.aliased[node.Anchor] {
+			return nil, &PathError{e.full[:i], fmt.Sprintf("carries the anchor &%s that aliases elsewhere share; editing below it would change every alias too, so this one needs a hand edit", node.Anchor)}
 		}
 		rest := e.full[i:]
 		switch key := el.(type) {
@@ -324,7 +345,7 @@ func (e *editor) lines(lines []string) string { return strings.Join(lines, e.s.e
 // replace writes v as the value held at h.
 func (e *editor) replace(h holder, v any) ([]byte, error) {
 	n := h.node()
-	if n.Anchor != "" {
+	if n.Anchor != "" && e.aliased[n.Anchor] {
 		return nil, &PathError{e.full, fmt.Sprintf("carries the anchor &%s, so aliases elsewhere share it; edit where it is used instead", n.Anchor)}
 	}
 	sp := e.sp[n]
@@ -472,7 +493,7 @@ func (e *editor) cutLines(from, to int) []byte {
 func (e *editor) deletePair(m *yaml.Node, h holder, j int) ([]byte, error) {
 	k, v := m.Content[2*j], m.Content[2*j+1]
 	e.noteMarker(e.sp[k].start, e.sp[v].end)
-	if v.Anchor != "" {
+	if v.Anchor != "" && e.aliased[v.Anchor] {
 		return nil, &PathError{e.full, fmt.Sprintf("carries the anchor &%s, so aliases elsewhere need it", v.Anchor)}
 	}
 	if len(m.Content) == 2 {
@@ -501,7 +522,7 @@ func (e *editor) deletePair(m *yaml.Node, h holder, j int) ([]byte, error) {
 func (e *editor) deleteItem(seq *yaml.Node, h holder, j int) ([]byte, error) {
 	n := seq.Content[j]
 	e.noteMarker(e.sp[n].start, e.sp[n].end)
-	if n.Anchor != "" {
+	if n.Anchor != "" && e.aliased[n.Anchor] {
 		return nil, &PathError{e.full, fmt.Sprintf("carries the anchor &%s, so aliases elsewhere need it", n.Anchor)}
 	}
 	if len(seq.Content) == 1 {

@@ -38,6 +38,8 @@ import (
 	"strings"
 	"testing"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/kubectl-gitops/kubectl-gitops/krew"
 )
 
@@ -118,7 +120,9 @@ func lastLine(s string) string {
 func (e *env) snapshot(t *testing.T, all bool) {
 	args := []string{"release", "--snapshot", "--clean", "--skip=publish"}
 	if !all {
-		args = append(args, "--single-target")
+		// `goreleaser release` has no --single-target (only `build` does):
+		// run it on a copy of the configuration narrowed to this platform.
+		args = append(args, "--config", singleTargetConfig(t, filepath.Join(e.root, ".goreleaser.yaml")))
 	}
 	e.run(t, e.root, nil, e.tools["goreleaser"], args...)
 	var meta struct {
@@ -131,6 +135,38 @@ func (e *env) snapshot(t *testing.T, all bool) {
 	if e.meta.Version == "" || !strings.Contains(e.meta.Version, "snapshot") {
 		t.Fatalf("metadata.json version %q, want a snapshot version", e.meta.Version)
 	}
+}
+
+// singleTargetConfig writes .goreleaser.yaml with every build narrowed to
+// runtime.GOOS/GOARCH, and returns its path.
+func singleTargetConfig(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	builds, _ := cfg["builds"].([]any)
+	if len(builds) == 0 {
+		t.Fatalf("%s has no builds", path)
+	}
+	for _, b := range builds {
+		build := b.(map[string]any)
+		build["goos"] = []string{runtime.GOOS}
+		build["goarch"] = []string{runtime.GOARCH}
+	}
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	single := filepath.Join(t.TempDir(), "goreleaser-single-target.yaml")
+	if err := os.WriteFile(single, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return single
 }
 
 func readJSON(t *testing.T, path string, v any) {

@@ -146,7 +146,9 @@ type ScanOptions struct {
 func Scan(ctx context.Context, root string, files []string, opts ScanOptions) (*Index, error) {
 	workers := opts.Workers
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		// Reading is mostly waiting on syscalls, which do not hold a P:
+		// more readers than cores keeps the cores busy.
+		workers = max(4, 2*runtime.GOMAXPROCS(0))
 	}
 	needles := make([][]byte, len(opts.MustContain))
 	for i, s := range opts.MustContain {
@@ -165,11 +167,15 @@ func Scan(ctx context.Context, root string, files []string, opts ScanOptions) (*
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []byte // reused: only the documents' strings outlive a file
 			for i := range jobs {
 				if ctx.Err() != nil {
 					continue
 				}
-				data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(files[i])))
+				data, err := readInto(filepath.Join(root, filepath.FromSlash(files[i])), buf)
+				if len(data) > 0 {
+					buf = data
+				}
 				if err != nil {
 					if !errors.Is(err, os.ErrNotExist) {
 						results[i].err = err

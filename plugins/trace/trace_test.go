@@ -183,7 +183,10 @@ func newCluster(t testing.TB, objs []*unstructured.Unstructured) *cluster {
 	c.PrependWatchReactor("*", func(a k8stesting.Action) (bool, watch.Interface, error) {
 		c.requests.Add(1)
 		w, err := c.Tracker().Watch(a.GetResource(), a.GetNamespace())
-		c.watches <- a.GetResource().Resource
+		select {
+		case c.watches <- a.GetResource().Resource:
+		default: // only the first ones matter to awaitWatches
+		}
 		return true, w, err
 	})
 	return c

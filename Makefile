@@ -10,8 +10,9 @@ BIN := bin/kubectl-gitops
 
 .PHONY: build test unit e2e demo lint sandbox-bin sandbox-up sandbox-down sandbox-env sandbox-status release-check bench
 
-build: ## Build bin/kubectl-gitops
+build: ## Build bin/kubectl-gitops and bin/kubectl_complete-gitops
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-gitops
+	$(GO) build -trimpath -ldflags '-s -w' -o bin/kubectl_complete-gitops ./cmd/kubectl_complete-gitops
 
 unit: ## Unit tests (no cluster)
 	$(GO) test ./...
@@ -25,6 +26,7 @@ demo: build ## The founding story on the local cluster
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags release ./test/release/
 
 # The local Flux cluster (docs/sandbox.md). Recipes are silent so `eval "$$(make -s sandbox-env)"` works.
 SANDBOX := bin/sandbox
@@ -46,6 +48,8 @@ sandbox-status: sandbox-bin ## Health and memory of each sandbox component
 
 e2e: ## End-to-end tests on the running sandbox
 	$(GO) test -tags e2e -count=1 -timeout 30m ./test/e2e/...
+release-check: ## goreleaser check + snapshot, krew and flux plugin installs (RELEASE_ALL_PLATFORMS=1 for all six)
+	$(GO) test -tags release -count=1 -v -timeout 60m ./test/release/
 
 bench: ## Benchmarks (figures as ratios against baselines in the same run)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

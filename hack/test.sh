@@ -14,6 +14,9 @@ if [ -f sandbox/helm-controller/go.mod ]; then
 fi
 go vet -tags e2e ./test/...
 
+# Release: goreleaser snapshot, krew and flux plugin installs (see test/release).
+make release-check
+
 # A cluster of its own, so a sandbox kept for `make demo` is neither reused nor stopped by the tests.
 export GITOPS_SANDBOX_DIR="${GITOPS_SANDBOX_TEST_DIR:-${TMPDIR:-/tmp}/kubectl-gitops-sandbox-test}"
 trap 'make -s sandbox-down' EXIT

@@ -35,6 +35,16 @@ if [[ -x "$out" ]]; then
   exit 0
 fi
 
+# One build per tool at a time: a second caller waits, then finds it built.
+if command -v flock >/dev/null; then
+  exec 9>"$cache/.lock-$name"
+  flock 9
+  if [[ -x "$out" ]]; then
+    echo "$out"
+    exit 0
+  fi
+fi
+
 echo "hack/tools.sh: building $name $version into $cache (once per version)" >&2
 tmp="$(mktemp -d "$cache/.build-$name-XXXXXX")"
 trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT

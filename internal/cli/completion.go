@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -35,7 +36,12 @@ To complete the %[1]s executable itself:
 
 Completes subcommands, flags, HelmRelease names from the repo, environment
 names and -n namespaces from the cluster.`, program),
-		Args:                  cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs)(cmd, args); err != nil {
+				return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w: name one of %s", err, strings.Join(shells, ", ")))
+			}
+			return nil
+		},
 		ValidArgs:             shells,
 		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -68,19 +74,31 @@ from PATH, which ships next to %s in every release archive.
 }
 
 // wireCompletion registers the dynamic completions that commands have not
-// set themselves: -n namespaces from the cluster on every command, and
-// HelmRelease names from the repo for the commands that take one. A plugin
-// that sets its own ValidArgsFunction keeps it.
+// set themselves: -n namespaces from the cluster on every command,
+// HelmRelease names from the repo where a command takes one, and
+// environment names for promote's --from and --to. A plugin that registers
+// its own keeps it.
 func wireCompletion(root *cobra.Command, f kube.Factory) {
-	// Error only if the flag is missing or already registered, neither of
-	// which can happen with the flags NewRootCmd adds.
+	// Registration errors only mean the flag is absent or already has a
+	// completion, and either way the command's own choice stands.
 	_ = root.RegisterFlagCompletionFunc("namespace", completion.Namespaces(f))
-	releases := completion.HelmReleaseNames(completion.ScanHelmReleases, completion.RepoDir)
+	ctx := context.Background()
+	releases := completion.HelmReleaseNames(completion.RepoHelmReleases(ctx), completion.RepoDir)
+	environments := completion.Environments(completion.RepoEnvironments(ctx), completion.RepoDir)
 	for _, c := range root.Commands() {
 		switch c.Name() {
-		case "override", "trace", "promote":
+		case "override", "promote": // override HELMRELEASE, promote HELMRELEASE
 			if c.ValidArgsFunction == nil {
 				c.ValidArgsFunction = releases
+			}
+		case "trace": // trace [REVISION] --helmrelease NAME
+			_ = c.RegisterFlagCompletionFunc("helmrelease", func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				return releases(cmd, nil, toComplete)
+			})
+		}
+		if c.Name() == "promote" {
+			for _, flag := range []string{"from", "to"} {
+				_ = c.RegisterFlagCompletionFunc(flag, environments)
 			}
 		}
 	}

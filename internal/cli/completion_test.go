@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,7 +18,7 @@ func TestCompletionScriptsNameTheProgram(t *testing.T) {
 		{"flux gitops", "flux-gitops"},
 	} {
 		for shell, marker := range map[string]string{
-			"bash":       "complete -o default -F __start_" + strings.ReplaceAll(tt.program, "-", "_") + " " + tt.program,
+			"bash":       "-F __start_" + tt.program + " " + tt.program,
 			"zsh":        "#compdef " + tt.program,
 			"fish":       "complete -c " + tt.program,
 			"powershell": "Register-ArgumentCompleter -CommandName '" + tt.program + "'",
@@ -84,21 +85,77 @@ func TestCompleteHelmReleaseNames(t *testing.T) {
 		}
 	}
 	t.Chdir(dir)
-	for _, sub := range []string{"override", "trace"} {
-		out, _, err := run(t, "kubectl gitops", "__complete", sub, "sample-a")
+	for _, args := range [][]string{{"override"}, {"promote"}, {"trace", "--helmrelease"}} {
+		out, _, err := run(t, "kubectl gitops", append(append([]string{"__complete"}, args...), "sample-a")...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := "sample-api\tnamespace prod, prod/api.yaml\nsample-app\tnamespace staging, staging/app.yaml\n:4\n"
 		if !strings.HasPrefix(out, want) {
-			t.Errorf("__complete %s sample-a:\n got %q\nwant prefix %q", sub, out, want)
+			t.Errorf("__complete %v sample-a:\n got %q\nwant prefix %q", args, out, want)
 		}
-		out, _, err = run(t, "kubectl gitops", "__complete", sub, "-n", "prod", "")
+		out, _, err = run(t, "kubectl gitops", append(append([]string{"__complete", "-n", "prod"}, args...), "")...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if want := "sample-api\tnamespace prod, prod/api.yaml\n:4\n"; !strings.HasPrefix(out, want) {
-			t.Errorf("__complete %s -n prod '':\n got %q\nwant prefix %q", sub, out, want)
+			t.Errorf("__complete -n prod %v '':\n got %q\nwant prefix %q", args, out, want)
+		}
+	}
+}
+
+func git(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+}
+
+// In a Git checkout, completion reads what git tracks, through the shared
+// manifest scanner: a namespace set by a kustomization counts, an untracked
+// file does not, and --repo points at another checkout.
+func TestCompleteFromGitCheckout(t *testing.T) {
+	repo := t.TempDir()
+	files := map[string]string{
+		"apps/staging/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: staging\nresources: [release.yaml]\n",
+		"apps/staging/release.yaml":       "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: sample-app\n",
+		"apps/prod/release.yaml":          "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: sample-app\n  namespace: prod\n",
+		".gitops.yaml":                    "environments:\n  - name: staging\n    paths: [apps/staging]\n  - name: prod\n    paths: [apps/prod]\n",
+	}
+	for file, content := range files {
+		p := filepath.Join(repo, file)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git(t, repo, "init", "-q", "-b", "main")
+	git(t, repo, "add", ".")
+	git(t, repo, "commit", "-q", "-m", "init")
+	if err := os.WriteFile(filepath.Join(repo, "untracked.yaml"), []byte("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: sample-untracked\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir()) // not a checkout: --repo must be what counts
+
+	out, _, err := run(t, "kubectl gitops", "__complete", "override", "--repo", repo, "sample")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "sample-app\tnamespace prod, apps/prod/release.yaml\nsample-app\tnamespace staging, apps/staging/release.yaml\n:4\n"
+	if !strings.HasPrefix(out, want) {
+		t.Errorf("__complete override --repo R sample:\n got %q\nwant prefix %q", out, want)
+	}
+	for _, flag := range []string{"--from", "--to"} {
+		out, _, err = run(t, "kubectl gitops", "__complete", "promote", "--repo", repo, flag, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "prod\nstaging\n:4\n"; !strings.HasPrefix(out, want) {
+			t.Errorf("__complete promote %s '':\n got %q\nwant prefix %q", flag, out, want)
 		}
 	}
 }

@@ -49,7 +49,7 @@ func HelmReleaseNames(list HelmReleaseLister, dir func(cmd *cobra.Command) strin
 		}
 		releases, err := list(dir(cmd))
 		if err != nil {
-			cobra.CompDebugln(fmt.Sprintf("listing HelmReleases: %v", err), true)
+			cobra.CompDebugln(fmt.Sprintf("listing HelmReleases: %v", err), false)
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		ns := ""
@@ -85,7 +85,7 @@ func Namespaces(f kube.Factory) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		client, err := f.Kubernetes()
 		if err != nil {
-			cobra.CompDebugln(fmt.Sprintf("namespace completion: %v", err), true)
+			cobra.CompDebugln(fmt.Sprintf("namespace completion: %v", err), false)
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		ctx := cmd.Context()
@@ -96,7 +96,7 @@ func Namespaces(f kube.Factory) cobra.CompletionFunc {
 		defer cancel()
 		list, err := client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 		if err != nil {
-			cobra.CompDebugln(fmt.Sprintf("namespace completion: listing namespaces: %v", err), true)
+			cobra.CompDebugln(fmt.Sprintf("namespace completion: listing namespaces: %v", err), false)
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		var out []cobra.Completion
@@ -119,7 +119,7 @@ func Environments(list EnvironmentLister, dir func(cmd *cobra.Command) string) c
 	return func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		envs, err := list(dir(cmd))
 		if err != nil {
-			cobra.CompDebugln(fmt.Sprintf("listing environments: %v", err), true)
+			cobra.CompDebugln(fmt.Sprintf("listing environments: %v", err), false)
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		var out []cobra.Completion

@@ -336,7 +336,10 @@ func isCollection(v any) bool {
 	return false
 }
 
-// same is deep equality with numbers compared by value.
+// Equal is deep equality of decoded values with numbers compared by value
+// (YAML's int 3, --set's int64 3 and JSON's float64 3 are equal).
+func Equal(a, b any) bool { return same(a, b) }
+
 func same(a, b any) bool {
 	switch x := a.(type) {
 	case map[string]any:

@@ -58,6 +58,8 @@ func TestApply(t *testing.T) {
 		{"anchored value refused", "a: &t 1\nb: *t\n", 0, []Op{set(int64(2), "a")}, "error:anchor &t"},
 		{"merge key: leaf set overrides", "base: &b\n  x: 1\nv:\n  <<: *b\n  y: 2\n", 0, []Op{set(int64(5), "v", "x")}, "base: &b\n  x: 1\nv:\n  <<: *b\n  y: 2\n  x: 5\n"},
 		{"merge key: deeper set refused", "base: &b\n  x:\n    a: 1\nv:\n  <<: *b\n", 0, []Op{set(int64(5), "v", "x", "b")}, "error:merge"},
+		{"unused anchor is just a value", "a: &t 1\nb: 2\n", 0, []Op{set(int64(2), "a")}, "a: 2\nb: 2\n"},
+		{"below a shared anchor refused", "d: &r\n  cpu: 1\nw: *r\n", 0, []Op{set(int64(2), "d", "cpu")}, "error:anchor &r"},
 		{"tagged value", "a: !!str 2\n", 0, []Op{set(int64(3), "a")}, "a: 3\n"},
 		{"unicode before value", "ä: {é: 1, f: x}\n", 0, []Op{set("z", "ä", "f")}, "ä: {é: 1, f: z}\n"},
 		{"same value is no-op", "a: \"1\"\n", 0, []Op{set("1", "a")}, "a: \"1\"\n"},

@@ -176,9 +176,9 @@ func (o *Options) Run(ctx context.Context) error {
 	res.HelmRelease = Ref{Name: doc.Name, Namespace: doc.Namespace}
 	res.Path, res.Document, res.Line = doc.Path, doc.Index+1, doc.Line
 	for _, op := range ed.ops {
-		c := Change{Path: op.Path.String(), Unset: op.Unset, Value: op.Value}
-		if !op.Unset && ed.redact(op.Path) {
-			c.Value = redacted
+		c := Change{Path: op.Path.String(), Unset: op.Unset}
+		if !op.Unset {
+			c.Value = ed.redactValue(op.Path, op.Value)
 		}
 		res.Changes = append(res.Changes, c)
 	}
@@ -316,13 +316,30 @@ func (e *edited) ref() string {
 	return e.doc.Namespace + "/" + e.doc.Name
 }
 
+// redact reports whether p is at or below a value fed from a Secret.
 func (e *edited) redact(p yamledit.Path) bool {
 	for _, s := range e.secrets {
-		if hasPrefix(p, s) || hasPrefix(s, p) {
+		if hasPrefix(p, s) {
 			return true
 		}
 	}
 	return false
+}
+
+// redactValue masks the parts of v (the value at p) fed from Secrets.
+func (e *edited) redactValue(p yamledit.Path, v any) any {
+	if e.redact(p) {
+		return redacted
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	out := make(map[string]any, len(m))
+	for k, x := range m {
+		out[k] = e.redactValue(append(append(yamledit.Path{}, p...), k), x)
+	}
+	return out
 }
 
 func (e *edited) summary() string {
@@ -461,8 +478,8 @@ func (o *Options) printDryRun(ed *edited, res *Result) error {
 		ops := make([]yamledit.Op, len(ed.ops))
 		for i, op := range ed.ops {
 			ops[i] = op
-			if !op.Unset && ed.redact(op.Path) {
-				ops[i].Value = redacted
+			if !op.Unset {
+				ops[i].Value = ed.redactValue(op.Path, op.Value)
 			}
 		}
 		if out, _, err := yamledit.Apply(ed.src, ed.doc.Index, valuesPath, ops); err == nil {

@@ -64,7 +64,10 @@ func NewOptions(f kube.Factory, streams genericiooptions.IOStreams) *Options {
 
 // NewCmd returns the promote command.
 func NewCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := NewOptions(f, streams)
+	return newCmd(NewOptions(f, streams))
+}
+
+func newCmd(o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "promote HELMRELEASE --from ENV --to ENV | --status [HELMRELEASE]",
 		Short: "Move a HelmRelease's chart version and values from one environment to the next",

@@ -10,11 +10,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxstatus"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 )
 
@@ -78,34 +80,36 @@ func (c *clusterChecker) Check(ctx context.Context, env *envs.Environment, name,
 		return exitcode.Errorf(exitcode.Failed, "refusing to promote: in %s, %s; promote without --require-deployed to skip this check",
 			where, fmt.Sprintf(format, args...))
 	}
-	hr, err := dc.Resource(gvrHelmRelease).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return refuse("HelmRelease %s/%s does not exist", namespace, name)
-	}
+	// The HelmRelease side (deployed, Ready for its generation, Deployments
+	// rolled out) is trace's status model; the source side below is what
+	// only promote needs.
+	key := types.NamespacedName{Namespace: namespace, Name: name}
+	fc, err := fluxstatus.FetchRelease(ctx, dc, key)
 	if err != nil {
-		return fmt.Errorf("reading HelmRelease %s/%s in %s: %w", namespace, name, where, err)
+		return fmt.Errorf("reading HelmRelease %s in %s: %w", key, where, err)
 	}
-	gen, _, _ := unstructured.NestedInt64(hr.Object, "metadata", "generation")
-	obs, _, _ := unstructured.NestedInt64(hr.Object, "status", "observedGeneration")
-	if obs < gen {
-		return refuse("HelmRelease %s/%s has not reconciled its latest spec yet (generation %d, observed %d)", namespace, name, gen, obs)
+	want := ""
+	if v, ok := exactVersion(src.Value); ok && (src.Kind == kindHelmRepository || src.Kind == kindHelmChart) {
+		want = v.Original()
 	}
-	if st, reason, msg := condition(hr, "Ready"); st != "True" {
-		if rst, rreason, rmsg := condition(hr, "Released"); rst == "False" {
-			reason, msg = rreason, rmsg
-		}
-		return refuse("HelmRelease %s/%s is not Ready (%s: %s)", namespace, name, reason, msg)
+	st := fluxstatus.ReleaseStatus(fc, key, want)
+	switch {
+	case !st.Found && st.State == fluxstatus.Forbidden:
+		return exitcode.Errorf(exitcode.Failed, "cannot check %s: reading HelmRelease %s is forbidden (%s); promote without --require-deployed or get read access", where, key, st.Message)
+	case !st.Found:
+		return refuse("HelmRelease %s does not exist", key)
+	case fc.HelmReleases[0].Status.ObservedGeneration < fc.HelmReleases[0].Generation:
+		return refuse("HelmRelease %s has not reconciled its latest spec yet (generation %d, observed %d)", key,
+			fc.HelmReleases[0].Generation, fc.HelmReleases[0].Status.ObservedGeneration)
+	case st.ChartVersion == "":
+		return refuse("HelmRelease %s has no deployed Helm release (%s: %s)", key, orNA(st.Reason), orNA(st.Message))
+	case !st.Deployed:
+		return refuse("HelmRelease %s runs chart version %s, not %s", key, st.ChartVersion, want)
+	case st.State != fluxstatus.Done:
+		return refuse("HelmRelease %s is not Ready (%s: %s)", key, orNA(st.Reason), orNA(st.Message))
 	}
-	hist, _, _ := unstructured.NestedSlice(hr.Object, "status", "history")
-	if len(hist) == 0 {
-		return refuse("HelmRelease %s/%s has no release history", namespace, name)
-	}
-	latest, _ := hist[0].(map[string]any)
-	status, _ := latest["status"].(string)
-	chartVersion, _ := latest["chartVersion"].(string)
-	if status != "deployed" {
-		return refuse("the latest release of %s/%s is %s, not deployed (chart %s)", namespace, name, status, chartVersion)
-	}
+	chartVersion := st.ChartVersion
+	hcRef := fc.HelmReleases[0].Status.HelmChart
 
 	switch src.Kind {
 	case kindHelmRepository, kindHelmChart:
@@ -138,7 +142,6 @@ func (c *clusterChecker) Check(ctx context.Context, env *envs.Environment, name,
 		if src.Kind == kindGitRepository {
 			// The chart deployed must be the one built from that revision:
 			// with the ChartVersion strategy a new commit may build nothing.
-			hcRef, _, _ := unstructured.NestedString(hr.Object, "status", "helmChart")
 			hcNS, hcName, ok := strings.Cut(hcRef, "/")
 			if !ok {
 				return refuse("HelmRelease %s/%s does not name its HelmChart yet", namespace, name)
@@ -160,18 +163,11 @@ func (c *clusterChecker) Check(ctx context.Context, env *envs.Environment, name,
 	return nil
 }
 
-func condition(u *unstructured.Unstructured, typ string) (status, reason, message string) {
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	for _, c := range conds {
-		m, _ := c.(map[string]any)
-		if m["type"] == typ {
-			status, _ = m["status"].(string)
-			reason, _ = m["reason"].(string)
-			message, _ = m["message"].(string)
-			return
-		}
+func orNA(s string) string {
+	if s == "" {
+		return "no details"
 	}
-	return "Unknown", "NoCondition", "no " + typ + " condition yet"
+	return s
 }
 
 // versionMatches reports whether a deployed chart version satisfies a

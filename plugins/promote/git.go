@@ -19,12 +19,19 @@ const pushAttempts = 4
 // checkClean refuses to edit files with uncommitted changes: the commit
 // would carry someone's unfinished work along with the promotion.
 func checkClean(ctx context.Context, r *gitrepo.Repo, files []string) error {
-	out, err := r.Git(ctx, append([]string{"status", "--porcelain", "--"}, files...)...)
-	if err != nil {
-		return err
+	var dirty []string
+	for _, f := range files {
+		d, err := r.Dirty(ctx, f)
+		if err != nil {
+			return err
+		}
+		if d {
+			dirty = append(dirty, f)
+		}
 	}
-	if s := strings.TrimSpace(out); s != "" {
-		return exitcode.Errorf(exitcode.Conflict, "files promote must edit have uncommitted changes:\n%s\ncommit or stash them first", s)
+	if len(dirty) > 0 {
+		return exitcode.Errorf(exitcode.Conflict, "%s: uncommitted changes in the files promote must edit; commit or stash them first, then promote again",
+			strings.Join(dirty, ", "))
 	}
 	return nil
 }
@@ -59,65 +66,34 @@ func commit(ctx context.Context, r *gitrepo.Repo, files []string, msg string, tr
 	return strings.TrimSpace(out), err
 }
 
-// upstream returns the remote and branch to push to.
-func (o *Options) upstream(ctx context.Context, r *gitrepo.Repo) (remote, branch string, err error) {
-	cur, err := r.Git(ctx, "symbolic-ref", "--short", "HEAD")
-	if err != nil {
-		return "", "", exitcode.Errorf(exitcode.Conflict, "HEAD is detached: check out the branch to promote on before --push")
-	}
-	branch = strings.TrimSpace(cur)
-	remote = o.Remote
-	if remote == "" {
-		if out, err := r.Git(ctx, "config", "branch."+branch+".remote"); err == nil {
-			remote = strings.TrimSpace(out)
-		}
-	}
-	if remote == "" {
-		remote = "origin"
-	}
-	if out, err := r.Git(ctx, "config", "branch."+branch+".merge"); err == nil && strings.TrimSpace(out) != "" {
-		branch = strings.TrimPrefix(strings.TrimSpace(out), "refs/heads/")
-	}
-	return remote, branch, nil
-}
-
-// push pushes HEAD to its upstream, fetching and rebasing when the remote
-// moved, a bounded number of times.
+// push pushes HEAD to its upstream with override's fetch-rebase-retry.
 func (o *Options) push(ctx context.Context, r *gitrepo.Repo) error {
-	remote, branch, err := o.upstream(ctx, r)
+	branch, err := r.CurrentBranch(ctx)
 	if err != nil {
 		return err
 	}
-	var last error
-	for attempt := 1; attempt <= pushAttempts; attempt++ {
-		_, err := r.Git(ctx, "push", "-q", remote, "HEAD:refs/heads/"+branch)
-		if err == nil {
-			fmt.Fprintf(o.Out, "Pushed to %s/%s.\n", remote, branch)
-			return nil
-		}
-		last = err
-		if !rejected(err) {
-			return fmt.Errorf("pushing to %s: %w (the commit is made locally; push it by hand)", remote, err)
-		}
-		if _, err := r.Git(ctx, "fetch", "-q", remote, branch); err != nil {
-			return fmt.Errorf("fetching %s/%s after a rejected push: %w", remote, branch, err)
-		}
-		if _, err := r.Git(ctx, "rebase", "-q", "FETCH_HEAD"); err != nil {
-			_, _ = r.Git(ctx, "rebase", "--abort")
-			return exitcode.Errorf(exitcode.Conflict, "%s/%s changed the same lines since you pulled: %v; the promotion commit is still local: pull, resolve and push by hand", remote, branch, err)
-		}
-		fmt.Fprintf(o.ErrOut, "%s/%s moved; rebased the promotion on it (attempt %d of %d).\n", remote, branch, attempt, pushAttempts)
+	if branch == "" {
+		return exitcode.Errorf(exitcode.Conflict, "HEAD is detached: the promotion is committed at HEAD but there is no branch to push; check out a branch and cherry-pick it")
 	}
-	return exitcode.Errorf(exitcode.Conflict, "push to %s/%s still rejected after %d attempts: %v; the commit is local, push it by hand", remote, branch, pushAttempts, last)
-}
-
-func rejected(err error) bool {
-	var ge *gitrepo.Error
-	if !errors.As(err, &ge) {
-		return false
+	remote, remoteBranch, err := r.Upstream(ctx, branch)
+	if err != nil {
+		return err
 	}
-	s := ge.Stderr
-	return strings.Contains(s, "[rejected]") || strings.Contains(s, "non-fast-forward") || strings.Contains(s, "fetch first") || strings.Contains(s, "cannot lock ref")
+	if o.Remote != "" {
+		remote = o.Remote
+	}
+	res, err := r.Push(ctx, gitrepo.PushOptions{Remote: remote, RemoteBranch: remoteBranch, Attempts: pushAttempts})
+	if err != nil {
+		if errors.Is(err, gitrepo.ErrRebaseConflict) || errors.Is(err, gitrepo.ErrPushRejected) {
+			return exitcode.Wrap(exitcode.Conflict, err)
+		}
+		return err
+	}
+	if res.Rebased {
+		fmt.Fprintf(o.ErrOut, "%s/%s had moved on; rebased the promotion on top (%d attempts).\n", remote, remoteBranch, res.Attempts)
+	}
+	fmt.Fprintf(o.Out, "Pushed %s to %s/%s.\n", shortRef(res.Head), remote, remoteBranch)
+	return nil
 }
 
 // startBranch creates branch name at HEAD and checks it out; it returns the
@@ -139,20 +115,15 @@ func startBranch(ctx context.Context, r *gitrepo.Repo, name string) (string, err
 // pushBranch pushes the promotion branch, switches back to where the user
 // was, and prints where to open the pull or merge request.
 func (o *Options) pushBranch(ctx context.Context, r *gitrepo.Repo, orig string) error {
-	remote := o.Remote
-	if remote == "" {
-		if out, err := r.Git(ctx, "config", "branch."+orig+".remote"); err == nil {
-			remote = strings.TrimSpace(out)
-		}
+	remote, base, err := r.Upstream(ctx, orig)
+	if err != nil {
+		_, _ = r.Git(ctx, "checkout", "-q", orig)
+		return fmt.Errorf("%w; the promotion is committed on branch %s, push it by hand", err, o.Branch)
 	}
-	if remote == "" {
-		remote = "origin"
+	if o.Remote != "" {
+		remote = o.Remote
 	}
-	base := orig
-	if out, err := r.Git(ctx, "config", "branch."+orig+".merge"); err == nil && strings.TrimSpace(out) != "" {
-		base = strings.TrimPrefix(strings.TrimSpace(out), "refs/heads/")
-	}
-	_, pushErr := r.Git(ctx, "push", "-q", "-u", remote, o.Branch)
+	_, pushErr := r.Push(ctx, gitrepo.PushOptions{Remote: remote, RemoteBranch: o.Branch, Attempts: 1, SetUpstream: true})
 	if _, err := r.Git(ctx, "checkout", "-q", orig); err != nil {
 		return fmt.Errorf("switching back to %s: %w", orig, err)
 	}
@@ -160,7 +131,9 @@ func (o *Options) pushBranch(ctx context.Context, r *gitrepo.Repo, orig string) 
 		return fmt.Errorf("pushing branch %s to %s: %w (the branch is committed locally; push it by hand)", o.Branch, remote, pushErr)
 	}
 	fmt.Fprintf(o.Out, "Pushed branch %s to %s; %s is checked out again.\n", o.Branch, remote, orig)
-	remoteURL, _ := r.Git(ctx, "remote", "get-url", remote)
+	// The URL as configured, not as insteadOf rewrites it: the forge's
+	// address is what the user wrote.
+	remoteURL, _ := r.Git(ctx, "config", "--get", "remote."+remote+".url")
 	if u := requestURL(strings.TrimSpace(remoteURL), base, o.Branch); u != "" {
 		fmt.Fprintf(o.Out, "Open a pull/merge request: %s\n", u)
 	} else {

@@ -60,7 +60,11 @@ func (o *Options) open(ctx context.Context) (*workspace, error) {
 	if cfg.Inferred {
 		fmt.Fprint(o.ErrOut, cfg.Describe())
 	}
-	return &workspace{repo: repo, cfg: cfg, scan: newScanner(ctx, repo)}, nil
+	w := &workspace{repo: repo, cfg: cfg, scan: newScanner(ctx, repo)}
+	if err := w.scan.load(cfg); err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
 // release finds HelmRelease name in env, with a suggestion when it is not
@@ -95,9 +99,23 @@ func (w *workspace) release(env *envs.Environment, name, ns string) (*object, []
 		return nil, nil, nil, exitcode.Wrap(exitcode.Conflict, fmt.Errorf("environment %s: %w", env.Name, err))
 	}
 	if hr.Namespace == "" {
-		hr.Namespace = env.Namespace
+		hr.Namespace = w.envNamespace(env)
 	}
 	return hr, own, base, nil
+}
+
+// envNamespace is where an environment puts objects that do not say: its
+// namespace in .gitops.yaml, else what its overlay's kustomization sets.
+func (w *workspace) envNamespace(env *envs.Environment) string {
+	if env.Namespace != "" {
+		return env.Namespace
+	}
+	for _, p := range env.Paths {
+		if ns := w.scan.kustomizeNamespace(p); ns != "" {
+			return ns
+		}
+	}
+	return ""
 }
 
 func (o *Options) runPromote(ctx context.Context) error {
@@ -266,6 +284,9 @@ func fieldEdit(obj *object, keys []string, v any, what string, env *envs.Environ
 				what, env.Name, d.File, obj.Kind, obj.Name, strings.Join(env.Paths, " or "))
 		}
 		holder = obj.Own[len(obj.Own)-1]
+		if n, d := obj.lookup(keys...); n != nil {
+			old = n.Value + " (from " + d.File + ")"
+		}
 	}
 	if srcObj != nil {
 		for _, d := range append(append([]*doc{}, srcObj.Own...), srcObj.Base...) {

@@ -143,7 +143,7 @@ func buildStatus(w *workspace, only, ns string) (*statusReport, error) {
 				continue
 			}
 			if hr.Namespace == "" {
-				hr.Namespace = ix.env.Namespace
+				hr.Namespace = w.envNamespace(ix.env)
 			}
 			es.Namespace = hr.Namespace
 			src, err := resolveSource(hr, ix.own, ix.base)

@@ -164,12 +164,17 @@ type cluster struct {
 	*dynamicfake.FakeDynamicClient
 	requests atomic.Int64
 	watches  chan string
+	rv       atomic.Int64
 }
 
 func newCluster(t testing.TB, objs []*unstructured.Unstructured) *cluster {
 	t.Helper()
 	ros := make([]runtime.Object, len(objs))
 	for i, o := range objs {
+		// The fake tracker keeps objects as given: give them the
+		// resourceVersion a real API server would, so the RetryWatcher
+		// can follow them.
+		o.SetResourceVersion("1")
 		ros[i] = o
 	}
 	c := &cluster{FakeDynamicClient: dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), listKinds, ros...),
@@ -183,7 +188,10 @@ func newCluster(t testing.TB, objs []*unstructured.Unstructured) *cluster {
 	c.PrependWatchReactor("*", func(a k8stesting.Action) (bool, watch.Interface, error) {
 		c.requests.Add(1)
 		w, err := c.Tracker().Watch(a.GetResource(), a.GetNamespace())
-		c.watches <- a.GetResource().Resource
+		select {
+		case c.watches <- a.GetResource().Resource:
+		default: // only the first ones matter to awaitWatches
+		}
 		return true, w, err
 	})
 	return c
@@ -191,6 +199,7 @@ func newCluster(t testing.TB, objs []*unstructured.Unstructured) *cluster {
 
 func (c *cluster) set(t testing.TB, u *unstructured.Unstructured) {
 	t.Helper()
+	u.SetResourceVersion(strconv.FormatInt(c.rv.Add(1)+1, 10))
 	if err := c.Tracker().Update(gvrOf[u.GetKind()], u, u.GetNamespace()); err != nil {
 		t.Fatal(err)
 	}

@@ -119,6 +119,16 @@ func (w *watchSet) ensure(ctx context.Context, f *fluxstatus.Fetched) {
 		go func() {
 			defer w.wg.Done()
 			w.run(ctx, t, f.ResourceVersions[t.Key()])
+			if ctx.Err() != nil {
+				return
+			}
+			// The watch ended (expired resourceVersion, an error event):
+			// forget it and re-compute; the next ensure restarts it from the
+			// fresh list's resourceVersion, so no change is lost.
+			w.mu.Lock()
+			delete(w.running, t.Key())
+			w.mu.Unlock()
+			w.notify()
 		}()
 	}
 }
@@ -169,10 +179,17 @@ func (w *watchSet) run(ctx context.Context, t fluxstatus.Target, rv string) {
 			if ev.Type == watch.Bookmark {
 				continue
 			}
-			select {
-			case w.trigger <- time.Now():
-			default: // a re-computation is already due; it will see this change too
+			w.notify()
+			if ev.Type == watch.Error {
+				return
 			}
 		}
+	}
+}
+
+func (w *watchSet) notify() {
+	select {
+	case w.trigger <- time.Now():
+	default: // a re-computation is already due; it will see this change too
 	}
 }

@@ -30,6 +30,14 @@ type result struct {
 }
 
 func startTrace(t *testing.T, c *cluster, clk *clocktesting.FakeClock, hook func(*Options), args ...string) (<-chan result, context.CancelFunc) {
+	return startTraceTB(t, c, clk, hook, args...)
+}
+
+func startTraceB(b *testing.B, c *cluster, hook func(*Options), args ...string) (<-chan result, context.CancelFunc) {
+	return startTraceTB(b, c, nil, hook, args...)
+}
+
+func startTraceTB(t testing.TB, c *cluster, clk *clocktesting.FakeClock, hook func(*Options), args ...string) (<-chan result, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan result, 1)
 	go func() {

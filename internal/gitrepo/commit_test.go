@@ -220,3 +220,23 @@ func TestPushRedo(t *testing.T) {
 		t.Errorf("HEAD = %s, want the original commit %s back", head, orig)
 	}
 }
+
+func TestPushGivesUpAfterAttempts(t *testing.T) {
+	ctx := context.Background()
+	_, rs := remoteAndClones(t, 2)
+	a, b := rs[0], rs[1]
+	write(t, a.Root, "a.yaml", "a: A\n")
+	write(t, b.Root, "b.yaml", "b: B\n")
+	a.CommitFile(ctx, "a.yaml", "a")
+	b.CommitFile(ctx, "b.yaml", "b")
+	if _, err := a.Push(ctx, PushOptions{Remote: "origin", RemoteBranch: "main"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.Push(ctx, PushOptions{Remote: "origin", RemoteBranch: "main", Attempts: 1})
+	if !errors.Is(err, ErrPushRejected) || res.Attempts != 1 || !strings.Contains(err.Error(), "kept locally") {
+		t.Fatalf("want ErrPushRejected after 1 attempt, got %+v %v", res, err)
+	}
+	if got := git(t, b.Root, "log", "-1", "--format=%s"); got != "b" {
+		t.Errorf("local commit lost: HEAD is %q", got)
+	}
+}

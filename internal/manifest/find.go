@@ -223,17 +223,25 @@ func Find(ctx context.Context, r *gitrepo.Repo, q Query) (Doc, *Index, error) {
 	if p := cleanRel(q.Path); p != "" && p != "." {
 		specs = []string{p}
 	}
-	files, err := TrackedFiles(ctx, r, specs...)
+	// git grep (multithreaded, in C) narrows thousands of files to the few
+	// that mention both the kind and the name; only those are parsed.
+	candidates, err := GrepFiles(ctx, r, []string{q.Kind, q.Name}, specs...)
 	if err != nil {
 		return Doc{}, nil, err
 	}
-	ix, err := Scan(ctx, r.Root, files, ScanOptions{MustContain: []string{q.Kind, q.Name}})
+	ix, err := Scan(ctx, r.Root, candidates, ScanOptions{MustContain: []string{q.Kind, q.Name}})
 	if err != nil {
 		return Doc{}, nil, err
 	}
 	d, err := ix.Lookup(q)
 	if _, nf := err.(*NotFoundError); !nf {
 		return d, ix, err
+	}
+	// Not found: the slow path counts every file and parses every one of
+	// the kind, to say what was searched and suggest near names.
+	files, err := TrackedFiles(ctx, r, specs...)
+	if err != nil {
+		return Doc{}, nil, err
 	}
 	wide, werr := Scan(ctx, r.Root, files, ScanOptions{MustContain: []string{q.Kind}})
 	if werr != nil {

@@ -3,10 +3,11 @@
 // file, document index and line.
 //
 // It is built for one question asked fast ("where is HelmRelease podinfo in
-// this 5,000-file repo?"): files are read in parallel and only a file that
-// contains the bytes of the kind (and, for a lookup, the name) is parsed at
-// all. Parsing is the expensive part; most files of a GitOps repo never get
-// that far.
+// this 5,000-file repo?"): Find lets `git grep --all-match` pick the files
+// that contain both the kind and the name, and parses only those. Scan, for
+// callers that want every object of a kind, reads files in parallel and
+// parses only those containing the bytes asked for. Parsing is the
+// expensive part; most files of a GitOps repo never get that far.
 //
 // What counts as "in the repo": the files git tracks (`git ls-files`), as
 // they are in the work tree now. Untracked files are left out on purpose:
@@ -22,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -130,6 +132,40 @@ func TrackedFiles(ctx context.Context, r *gitrepo.Repo, pathspecs ...string) ([]
 	return files, nil
 }
 
+// GrepFiles lists the tracked YAML files (under pathspecs, when given) whose
+// work-tree content contains every one of the fixed strings, using
+// `git grep --all-match`. It is the fast pre-filter for a lookup.
+func GrepFiles(ctx context.Context, r *gitrepo.Repo, all []string, pathspecs ...string) ([]string, error) {
+	args := []string{"-c", "grep.fallbackToNoIndex=false", "grep", "-l", "-z", "-F", "--all-match", "--no-color"}
+	for _, s := range all {
+		args = append(args, "-e", s)
+	}
+	args = append(args, "--")
+	if len(pathspecs) == 0 {
+		args = append(args, "*.yaml", "*.yml", "*.YAML", "*.YML")
+	} else {
+		args = append(args, pathspecs...)
+	}
+	out, err := r.Git(ctx, args...)
+	if err != nil {
+		// git grep exits 1 when nothing matches.
+		var ge *gitrepo.Error
+		var ee *exec.ExitError
+		if errors.As(err, &ge) && errors.As(ge.Err, &ee) && ee.ExitCode() == 1 && ge.Stderr == "" {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("searching tracked files: %w", err)
+	}
+	var files []string
+	for _, f := range strings.Split(out, "\x00") {
+		if f != "" && IsYAML(f) {
+			files = append(files, f)
+		}
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
 // ScanOptions tune Scan.
 type ScanOptions struct {
 	// MustContain is the cheap pre-filter: a file is parsed only when its
@@ -146,7 +182,9 @@ type ScanOptions struct {
 func Scan(ctx context.Context, root string, files []string, opts ScanOptions) (*Index, error) {
 	workers := opts.Workers
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		// Reading is mostly waiting on syscalls, which do not hold a P:
+		// more readers than cores keeps the cores busy.
+		workers = max(4, 2*runtime.GOMAXPROCS(0))
 	}
 	needles := make([][]byte, len(opts.MustContain))
 	for i, s := range opts.MustContain {
@@ -165,11 +203,15 @@ func Scan(ctx context.Context, root string, files []string, opts ScanOptions) (*
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []byte // reused: only the documents' strings outlive a file
 			for i := range jobs {
 				if ctx.Err() != nil {
 					continue
 				}
-				data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(files[i])))
+				data, err := readInto(filepath.Join(root, filepath.FromSlash(files[i])), buf)
+				if len(data) > 0 {
+					buf = data
+				}
 				if err != nil {
 					if !errors.Is(err, os.ErrNotExist) {
 						results[i].err = err

@@ -23,6 +23,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -159,6 +160,9 @@ func apply1(src []byte, doc int, base Path, op Op) ([]byte, Change, error) {
 		return nil, ch, fmt.Errorf("document %d is not a mapping", doc+1)
 	}
 	full := append(append(Path{}, base...), op.Path...)
+	if err := checkText(full, op.Value); err != nil {
+		return nil, ch, err
+	}
 	before, err := decodeAll(src)
 	if err != nil {
 		return nil, ch, err
@@ -215,8 +219,17 @@ func (e *editor) run(top *yaml.Node, op Op) ([]byte, error) {
 		case string:
 			switch {
 			case node.Kind == yaml.MappingNode:
+				if e.complexKeys(node) {
+					return nil, &PathError{e.full[:i], "is a map written with explicit (?) or non-scalar keys, which this editor does not change"}
+				}
 				j := findKey(node, key)
+				if j < 0 && sameTextKey(node, key) {
+					return nil, &PathError{e.full[:i+1], "exists as a key that is not a string (a number or bool); Helm sees it as the same key, so write it as a string by hand first"}
+				}
 				if j < 0 {
+					if op.Unset {
+						return nil, &PathError{e.full[:i+1], "comes from a YAML merge key (<<) or an alias; it cannot be removed here, edit the merged anchor"}
+					}
 					if !last && mergedKey(node, key) {
 						return nil, &PathError{e.full[:i+1], "comes from a YAML merge key (<<); setting below it here would hide the rest of the merged map, edit the merged anchor instead"}
 					}
@@ -261,14 +274,27 @@ func (e *editor) run(top *yaml.Node, op Op) ([]byte, error) {
 	return nil, &PathError{e.full, "empty path"}
 }
 
+// findKey returns the index of the pair whose key is the string key.
 func findKey(m *yaml.Node, key string) int {
 	for j := 0; j+1 < len(m.Content); j += 2 {
 		k := m.Content[j]
-		if k.Kind == yaml.ScalarNode && k.Value == key && k.Tag != "!!merge" {
+		if k.Kind == yaml.ScalarNode && k.Value == key && k.ShortTag() == "!!str" {
 			return j / 2
 		}
 	}
 	return -1
+}
+
+// sameTextKey reports whether m has a non-string key spelled like key
+// (9000: as opposed to "9000":).
+func sameTextKey(m *yaml.Node, key string) bool {
+	for j := 0; j+1 < len(m.Content); j += 2 {
+		k := m.Content[j]
+		if k.Kind == yaml.ScalarNode && k.Value == key && k.ShortTag() != "!!str" {
+			return true
+		}
+	}
+	return false
 }
 
 func mergedKey(m *yaml.Node, key string) bool {
@@ -441,6 +467,9 @@ func (e *editor) insertKey(m *yaml.Node, h holder, key string, v any) ([]byte, e
 	}
 	last := m.Content[len(m.Content)-1]
 	pos := e.s.lineEnd(e.sp[last].end)
+	if err := e.blockAtEOF(last, pos); err != nil {
+		return nil, err
+	}
 	lines, err := e.layout.pairLines(key, v, m.Content[0].Column-1)
 	if err != nil {
 		return nil, err
@@ -469,6 +498,9 @@ func (e *editor) appendItems(seq *yaml.Node, h holder, items []any) ([]byte, err
 		return e.splice(end, end, ", "+strings.Join(parts, ", ")), nil
 	}
 	pos := e.s.lineEnd(e.sp[seq.Content[len(seq.Content)-1]].end)
+	if err := e.blockAtEOF(seq.Content[len(seq.Content)-1], pos); err != nil {
+		return nil, err
+	}
 	lines, err := e.layout.blockLines(items, seq.Column-1)
 	if err != nil {
 		return nil, err
@@ -560,8 +592,37 @@ func decodeAll(src []byte) ([]any, error) {
 		if err != nil {
 			return nil, &SyntaxError{Err: err}
 		}
-		out = append(out, v)
+		out = append(out, stringKeys(v))
 	}
+}
+
+// stringKeys turns maps with some non-string keys (yaml.v3 decodes those to
+// map[any]any) into map[string]any, spelling the non-string keys so that
+// they can never equal a string key: paths only ever name string keys.
+func stringKeys(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			t[k] = stringKeys(x)
+		}
+		return t
+	case map[any]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			if s, ok := k.(string); ok {
+				out[s] = stringKeys(x)
+			} else {
+				out[fmt.Sprintf("\x00%T:%v", k, k)] = stringKeys(x)
+			}
+		}
+		return out
+	case []any:
+		for i, x := range t {
+			t[i] = stringKeys(x)
+		}
+		return t
+	}
+	return v
 }
 
 // lookup finds the value at p in a decoded document.
@@ -686,4 +747,69 @@ func prefixSpace(comment string) string {
 		return ""
 	}
 	return " " + comment
+}
+
+// checkText refuses keys and strings that are not valid UTF-8: YAML text
+// cannot hold them.
+func checkText(p Path, v any) error {
+	for _, el := range p {
+		if k, ok := el.(string); ok && !utf8.ValidString(k) {
+			return &PathError{p, "the key " + strconv.Quote(k) + " is not valid UTF-8"}
+		}
+	}
+	switch t := v.(type) {
+	case string:
+		if !utf8.ValidString(t) {
+			return &PathError{p, "the value " + strconv.Quote(t) + " is not valid UTF-8"}
+		}
+	case map[string]any:
+		for k, x := range t {
+			if err := checkText(append(append(Path{}, p...), k), x); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, x := range t {
+			if err := checkText(append(append(Path{}, p...), i), x); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// complexKeys reports whether m uses explicit keys ("? key") or keys that
+// are null, collections or aliases: rare, and not worth the risk of
+// getting their layout wrong.
+func (e *editor) complexKeys(m *yaml.Node) bool {
+	for j := 0; j+1 < len(m.Content); j += 2 {
+		k := m.Content[j]
+		if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!null" {
+			return true
+		}
+		i := e.sp[k].start - 1
+		for i >= 0 && (e.s.src[i] == ' ' || e.s.src[i] == '\t') {
+			i--
+		}
+		if i >= 0 && e.s.src[i] == '?' {
+			return true
+		}
+	}
+	return false
+}
+
+// blockAtEOF refuses to add lines after a block scalar (| or >) that ends
+// the file without a final newline: the line break the new line needs
+// would become part of the scalar's value.
+func (e *editor) blockAtEOF(n *yaml.Node, pos int) error {
+	if pos != len(e.s.src) || bytes.HasSuffix(e.s.src, []byte("\n")) {
+		return nil
+	}
+	for len(n.Content) > 0 {
+		n = n.Content[len(n.Content)-1]
+	}
+	if n.Kind == yaml.ScalarNode && n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return &PathError{e.full, "the file ends in a block scalar (| or >) without a final newline; add one, then retry"}
+	}
+	return nil
 }

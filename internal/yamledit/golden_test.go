@@ -117,4 +117,3 @@ func goldenOutput(t *testing.T, file string, src []byte, doc int, in helmvalues.
 	}
 	return b.String()
 }
-

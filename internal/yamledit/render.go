@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -115,6 +116,9 @@ func scalarText(v any, style yaml.Style, flow bool) (string, error) {
 		}
 		return s, nil
 	case string:
+		if !utf8.ValidString(t) {
+			return "", fmt.Errorf("the value %q is not valid UTF-8, which YAML cannot hold as text", t)
+		}
 		return stringText(t, style, flow), nil
 	}
 	return "", fmt.Errorf("cannot write a value of type %T", v)
@@ -151,7 +155,9 @@ func plainSafe(s string, flow bool) bool {
 	if s == "" || strings.ContainsAny(s, "\n\r\t") {
 		return false
 	}
-	if flow && strings.ContainsAny(s, ",[]{}") {
+	// Inside [ ] and { } yaml.v3 reads fewer plain scalars than it writes
+	// outside them; quote anything with an indicator character.
+	if flow && strings.ContainsAny(s, ",[]{}?:#&*!|>'\"%@`") {
 		return false
 	}
 	var b bytes.Buffer

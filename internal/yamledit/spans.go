@@ -119,13 +119,21 @@ func (s *source) scalarEnd(n *yaml.Node, sp span) (int, error) {
 		}
 	case n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
 		end := s.lineEnd(i)
+		content := -1 // indentation of the block's content
 		for l := s.nextLine(i); l < len(src); l = s.nextLine(l) {
 			le := s.lineEnd(l)
 			if strings.TrimSpace(string(src[l:le])) == "" {
+				// Spaces beyond the content indentation are content.
+				if content >= 0 && le-l > content {
+					end = le
+				}
 				continue
 			}
 			if s.indentOf(l) <= sp.indent {
 				break
+			}
+			if content < 0 {
+				content = s.indentOf(l)
 			}
 			end = le
 		}

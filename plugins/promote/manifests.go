@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -68,10 +71,12 @@ func (o *object) lookup(keys ...string) (*yaml.Node, *doc) {
 // scanner reads the manifests of a checkout once, however many
 // environments share them.
 type scanner struct {
-	ctx   context.Context
-	repo  *gitrepo.Repo
-	root  string
-	files map[string][]*doc // by slash path
+	ctx  context.Context
+	repo *gitrepo.Repo
+	root string
+	// tracked are the files load listed; files their documents.
+	tracked []string
+	files   map[string][]*doc // by slash path
 	// kustNS caches the namespace a directory's kustomization sets.
 	kustNS map[string]string
 }
@@ -99,47 +104,91 @@ func (s *scanner) envDocs(env *envs.Environment) (own, base []*doc, err error) {
 	return own, base, nil
 }
 
-// docsUnder reads the YAML files git tracks under rel. Untracked files
-// are left out, as override does: Flux only sees what is committed.
-func (s *scanner) docsUnder(rel string) ([]*doc, error) {
-	files, err := manifest.TrackedFiles(s.ctx, s.repo, rel)
-	if err != nil {
-		return nil, err
-	}
-	var out []*doc
-	for _, f := range files {
-		docs, err := s.file(f)
-		if err != nil {
-			return nil, err
+// load lists the YAML files git tracks under every environment's paths
+// and bases (one git call), and parses, in parallel, those that can hold a
+// Flux object. Untracked files are left out, as override does: Flux only
+// sees what is committed.
+func (s *scanner) load(cfg *envs.Config) error {
+	var specs []string
+	seen := map[string]bool{}
+	for _, e := range cfg.Environments {
+		for _, p := range append(append([]string{}, e.Paths...), e.Bases...) {
+			if !seen[p] {
+				seen[p] = true
+				specs = append(specs, p)
+			}
 		}
-		out = append(out, docs...)
 	}
-	return out, nil
+	files, err := manifest.TrackedFiles(s.ctx, s.repo, specs...)
+	if err != nil {
+		return err
+	}
+	s.tracked = files
+	parsed := make([][]*doc, len(files))
+	errs := make([]error, len(files))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				parsed[i], errs[i] = s.parseFile(files[i])
+			}
+		}()
+	}
+	for i := range files {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	for i, f := range files {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		defNS := ""
+		if len(parsed[i]) > 0 {
+			// A base's documents are shared by several environments, so
+			// only what the file's own directory says counts here.
+			defNS = s.kustomizeNamespace(path.Dir(f))
+		}
+		for _, d := range parsed[i] {
+			if d.Namespace == "" {
+				d.Namespace = defNS
+			}
+		}
+		s.files[f] = parsed[i]
+	}
+	return nil
 }
 
-func (s *scanner) file(rel string) ([]*doc, error) {
-	if docs, ok := s.files[rel]; ok {
-		return docs, nil
-	}
+// fluxMarker is in the apiVersion of every kind promote reads; files
+// without it are not parsed at all.
+var fluxMarker = []byte("toolkit.fluxcd.io")
+
+func (s *scanner) parseFile(rel string) ([]*doc, error) {
 	data, err := os.ReadFile(filepath.Join(s.root, filepath.FromSlash(rel)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // tracked but deleted in the work tree
+	}
 	if err != nil {
 		return nil, err
 	}
-	docs, err := parseDocs(rel, data)
-	if err != nil {
-		return nil, err
+	if !bytes.Contains(data, fluxMarker) {
+		return nil, nil
 	}
-	// A base's documents are shared by several environments, so only what
-	// the file's own directory says counts here; the environment's
-	// namespace is applied by the caller.
-	defNS := s.kustomizeNamespace(path.Dir(rel))
-	for _, d := range docs {
-		if d.Namespace == "" {
-			d.Namespace = defNS
+	return parseDocs(rel, data)
+}
+
+// docsUnder returns the documents of the loaded files under rel.
+func (s *scanner) docsUnder(rel string) ([]*doc, error) {
+	var out []*doc
+	for _, f := range s.tracked {
+		if rel == "." || f == rel || strings.HasPrefix(f, rel+"/") {
+			out = append(out, s.files[f]...)
 		}
 	}
-	s.files[rel] = docs
-	return docs, nil
+	return out, nil
 }
 
 // kustomizeNamespace is the namespace set by the kustomization.yaml of dir

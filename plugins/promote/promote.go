@@ -60,7 +60,11 @@ func (o *Options) open(ctx context.Context) (*workspace, error) {
 	if cfg.Inferred {
 		fmt.Fprint(o.ErrOut, cfg.Describe())
 	}
-	return &workspace{repo: repo, cfg: cfg, scan: newScanner(ctx, repo)}, nil
+	w := &workspace{repo: repo, cfg: cfg, scan: newScanner(ctx, repo)}
+	if err := w.scan.load(cfg); err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
 // release finds HelmRelease name in env, with a suggestion when it is not

@@ -160,7 +160,18 @@ func TestPromoteGolden(t *testing.T) {
 				t.Fatalf("work tree not clean after the commit:\n%s", s)
 			}
 			show := git(t, work, "show", "--format=%B", "HEAD")
-			golden(t, "promote-"+tt.name, scrubPaths("$ promote "+strings.Join(tt.args, " ")+"\n"+stdout+"--- stderr\n"+stderr+"--- git show HEAD\n"+show))
+			// The hashes change with every edit of a fixture: check them
+			// here, then name them in the golden file.
+			head, parent := strings.TrimSpace(git(t, work, "rev-parse", "HEAD")), strings.TrimSpace(git(t, work, "rev-parse", "HEAD~1"))
+			if !strings.Contains(show, "Promoted-Source-Commit: "+parent+"\n") {
+				t.Fatalf("the source commit trailer is not %s:\n%s", parent, show)
+			}
+			if !strings.Contains(stdout, "Committed "+head[:12]+": ") {
+				t.Fatalf("stdout does not name the new commit %s:\n%s", head[:12], stdout)
+			}
+			out := "$ promote " + strings.Join(tt.args, " ") + "\n" + stdout + "--- stderr\n" + stderr + "--- git show HEAD\n" + show
+			out = strings.NewReplacer(parent, "<HEAD~1>", head[:12], "<HEAD>").Replace(out)
+			golden(t, "promote-"+tt.name, scrubPaths(out))
 		})
 	}
 }

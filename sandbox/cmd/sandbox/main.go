@@ -122,6 +122,12 @@ func buildNamed(ctx context.Context, c build.Cache, names []string) error {
 		byName[m.Name] = m
 	}
 	for _, n := range names {
+		if n == "assets" {
+			if _, _, err := cluster.Assets(ctx, c); err != nil {
+				return err
+			}
+			continue
+		}
 		m, ok := byName[n]
 		if !ok {
 			return usageError{fmt.Errorf("no module %q to build", n)}

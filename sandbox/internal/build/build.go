@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -97,6 +98,16 @@ func (c Cache) Ensure(ctx context.Context, m Module) (time.Duration, error) {
 	if c.Built(m) {
 		return 0, nil
 	}
+	// Several checkouts may share the cache (each helper's worktree runs `make sandbox-up`): one builds a
+	// module while the others wait for it, instead of building it twice or removing each other's files.
+	unlock, err := c.lock(ctx, m.Name+"-"+m.Version)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	if c.Built(m) {
+		return 0, nil
+	}
 	start := time.Now()
 	fmt.Fprintf(c.Log, "building %s %s (cold builds take minutes; the result is cached)\n", m.Name, m.Version)
 	if err := c.Prepare(ctx, m); err != nil {
@@ -126,6 +137,38 @@ func (c Cache) Ensure(ctx context.Context, m Module) (time.Duration, error) {
 	fmt.Fprintf(c.Log, "built %s %s in %s\n", m.Name, m.Version, d)
 	return d, nil
 }
+
+// lock takes an exclusive flock on locks/<name>.lock under the cache, waiting for another process that holds
+// it. The lock goes away with the process, so a killed build never leaves the cache locked.
+func (c Cache) lock(ctx context.Context, name string) (func(), error) {
+	dir := filepath.Join(c.Dir, "locks")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, name+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		fmt.Fprintf(c.Log, "waiting for another process building %s\n", name)
+		done := make(chan error, 1)
+		go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				f.Close()
+				return nil, fmt.Errorf("locking the cache for %s: %w", name, err)
+			}
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		}
+	}
+	return func() { f.Close() }, nil
+}
+
+// Lock is lock for callers that fill other parts of the cache.
+func (c Cache) Lock(ctx context.Context, name string) (func(), error) { return c.lock(ctx, name) }
 
 // Prepare writes the throwaway module of m and resolves its dependencies, without building.
 func (c Cache) Prepare(ctx context.Context, m Module) error {

@@ -60,18 +60,8 @@ func Prepare(ctx context.Context, c build.Cache, helmControllerSrc, helmControll
 	b.KustomizeController = bin(build.KustomizeController(), "kustomize-controller")
 
 	var err error
-	if b.KwokStages, err = kwokStages(ctx, c); err != nil {
+	if b.KwokStages, b.CRDs, err = Assets(ctx, c); err != nil {
 		return b, err
-	}
-	crdDirs := []func(context.Context, build.Cache) (string, error){sourceCRDs, kustomizeCRDs, helmReleaseCRD}
-	for _, f := range crdDirs {
-		dir, err := f(ctx, c)
-		if err != nil {
-			return b, err
-		}
-		files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-		sort.Strings(files)
-		b.CRDs = append(b.CRDs, files...)
 	}
 
 	switch {
@@ -92,6 +82,23 @@ func Prepare(ctx context.Context, c build.Cache, helmControllerSrc, helmControll
 	return b, nil
 }
 
+// Assets returns kwok's stage file and the Flux CRDs, extracting or generating them into the cache once.
+func Assets(ctx context.Context, c build.Cache) (kwok string, crds []string, err error) {
+	if kwok, err = kwokStages(ctx, c); err != nil {
+		return "", nil, err
+	}
+	for _, f := range []func(context.Context, build.Cache) (string, error){sourceCRDs, kustomizeCRDs, helmReleaseCRD} {
+		dir, err := f(ctx, c)
+		if err != nil {
+			return "", nil, err
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+		sort.Strings(files)
+		crds = append(crds, files...)
+	}
+	return kwok, crds, nil
+}
+
 // Modules lists the third-party modules by name, for `sandbox build NAME...`.
 func Modules() []build.Module {
 	return []build.Module{build.Etcd(), build.Kubernetes(), build.Kwok(), build.SourceController(), build.KustomizeController(), build.ControllerGen()}
@@ -104,8 +111,19 @@ func cachedDir(c build.Cache, name string, fill func(dir string) error) (string,
 	if _, err := os.Stat(final); err == nil {
 		return final, nil
 	}
+	unlock, err := c.Lock(context.Background(), strings.ReplaceAll(name, "/", "_"))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if _, err := os.Stat(final); err == nil {
+		return final, nil
+	}
 	tmp := final + fmt.Sprintf(".tmp%d", os.Getpid())
 	os.RemoveAll(tmp)
+	if err := os.MkdirAll(filepath.Dir(tmp), 0o755); err != nil {
+		return "", err
+	}
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return "", err
 	}
@@ -249,6 +267,14 @@ func buildLocal(ctx context.Context, c build.Cache, src string) (string, error) 
 	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return "", err
+	}
+	unlock, err := c.Lock(ctx, filepath.Base(out))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if _, err := os.Stat(out); err == nil {
+		return out, nil
 	}
 	fmt.Fprintf(c.Log, "building the HelmRelease reconciler from %s\n", src)
 	tmp := out + fmt.Sprintf(".tmp%d", os.Getpid())

@@ -6,13 +6,49 @@ import (
 	"io"
 	"os"
 	"sort"
+	"syscall"
 	"text/tabwriter"
 	"time"
 )
 
+// lock serialises up and down on one state directory (two checkouts running `make sandbox-up` at once must
+// not clean away each other's half-started cluster). The lock file sits next to the directory, which down
+// removes; the kernel drops the lock when the process ends.
+func (s *State) lock(ctx context.Context, out io.Writer) (func(), error) {
+	f, err := os.OpenFile(s.Dir+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("locking %s: %w", s.Dir, err)
+	}
+	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		fmt.Fprintf(out, "waiting for another sandbox up/down on %s\n", s.Dir)
+		done := make(chan error, 1)
+		go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				f.Close()
+				return nil, err
+			}
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		}
+	}
+	return func() { f.Close() }, nil
+}
+
 // Down stops every process the sandbox started (their whole process groups) and removes the state
 // directory. It is safe to run when nothing is running, and after a crash left stale pid files.
 func (s *State) Down(ctx context.Context, out io.Writer) error {
+	unlock, err := s.lock(ctx, out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.down(ctx, out)
+}
+
+func (s *State) down(ctx context.Context, out io.Writer) error {
 	if !s.exists() {
 		if _, err := os.Stat(s.Dir); err == nil {
 			return fmt.Errorf("%s was not made by the sandbox (no %s file); not touching it", s.Dir, marker)

@@ -107,6 +107,11 @@ func (s *State) probe(ctx context.Context, i info, u string) error {
 // Up starts a sandbox in s. If one is already running and healthy it only prints the exports; if a broken
 // or stopped one is found (stale pid files after a crash or a reboot), it is cleaned away first.
 func (s *State) Up(ctx context.Context, o UpOptions) (err error) {
+	unlock, err := s.lock(ctx, o.Out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if s.exists() {
 		if herr := s.Healthy(ctx); herr == nil {
 			fmt.Fprintf(o.Out, "sandbox already running in %s\n", s.Dir)
@@ -114,7 +119,7 @@ func (s *State) Up(ctx context.Context, o UpOptions) (err error) {
 		} else {
 			fmt.Fprintf(o.Out, "found a stopped or broken sandbox in %s (%v); cleaning it up\n", s.Dir, herr)
 		}
-		if err := s.Down(ctx, io.Discard); err != nil {
+		if err := s.down(ctx, io.Discard); err != nil {
 			return err
 		}
 	} else if entries, err := os.ReadDir(s.Dir); err == nil && len(entries) > 0 {
@@ -133,7 +138,7 @@ func (s *State) Up(ctx context.Context, o UpOptions) (err error) {
 		if err != nil {
 			fmt.Fprintf(o.Out, "sandbox up failed; stopping what was started (logs were in %s)\n", s.path("logs"))
 			s.saveLogs(o.Out)
-			if derr := s.Down(context.Background(), io.Discard); derr != nil {
+			if derr := s.down(context.Background(), io.Discard); derr != nil {
 				err = errors.Join(err, derr)
 			}
 		}

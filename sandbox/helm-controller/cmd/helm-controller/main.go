@@ -24,6 +24,7 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -41,29 +42,44 @@ func main() {
 	}
 }
 
-func run(args []string) error {
-	fs := pflag.NewFlagSet(controllerName, pflag.ContinueOnError)
-	// The sandbox may pass any flag of the real helm-controller; those this
-	// stand-in has no use for are accepted and ignored rather than fatal.
-	fs.ParseErrorsAllowlist = pflag.ParseErrorsAllowlist{UnknownFlags: true}
-	var (
-		metricsAddr       = fs.String("metrics-addr", ":8080", "The address the metric endpoint binds to.")
-		healthAddr        = fs.String("health-addr", ":9440", "The address the health endpoint binds to.")
-		eventsAddr        = fs.String("events-addr", "", "The address of the events receiver (accepted; events go to the API server only).")
-		leaderElection    = fs.Bool("enable-leader-election", false, "Enable leader election for controller manager.")
-		watchAll          = fs.Bool("watch-all-namespaces", true, "Watch for custom resources in all namespaces, if set to false it will only watch the runtime namespace.")
-		concurrent        = fs.Int("concurrent", 4, "The number of concurrent HelmRelease reconciles.")
-		logLevel          = fs.String("log-level", "info", "Log verbosity level: debug, info or error.")
-		_                 = fs.String("log-encoding", "json", "Log encoding format: json or console.")
-		requeueDependency = fs.Duration("requeue-dependency", 5*time.Second, "The interval at which failing dependencies are reevaluated.")
-		helmLogLines      = fs.Int("helm-log-lines", 10, "Helm log lines kept for failure events.")
-	)
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("bad flags: %w", err)
-	}
+// options are the flags this stand-in reads.
+type options struct {
+	metricsAddr, healthAddr, eventsAddr, logLevel string
+	leaderElection, watchAll                      bool
+	concurrent, helmLogLines                      int
+	requeueDependency                             time.Duration
+}
 
+// parseFlags reads the real helm-controller's flags. The sandbox may pass any
+// of them; those this stand-in has no use for are accepted and ignored rather
+// than fatal.
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := pflag.NewFlagSet(controllerName, pflag.ContinueOnError)
+	fs.ParseErrorsAllowlist = pflag.ParseErrorsAllowlist{UnknownFlags: true}
+	fs.StringVar(&o.metricsAddr, "metrics-addr", ":8080", "The address the metric endpoint binds to.")
+	fs.StringVar(&o.healthAddr, "health-addr", ":9440", "The address the health endpoint binds to.")
+	fs.StringVar(&o.eventsAddr, "events-addr", "", "The address of the events receiver (accepted; events go to the API server only).")
+	fs.BoolVar(&o.leaderElection, "enable-leader-election", false, "Enable leader election for controller manager.")
+	fs.BoolVar(&o.watchAll, "watch-all-namespaces", true, "Watch for custom resources in all namespaces, if set to false it will only watch the runtime namespace.")
+	fs.IntVar(&o.concurrent, "concurrent", 4, "The number of concurrent HelmRelease reconciles.")
+	fs.StringVar(&o.logLevel, "log-level", "info", "Log verbosity level: debug, info or error.")
+	fs.String("log-encoding", "json", "Log encoding format (accepted; logs are JSON).")
+	fs.DurationVar(&o.requeueDependency, "requeue-dependency", 5*time.Second, "The interval at which failing dependencies are reevaluated.")
+	fs.IntVar(&o.helmLogLines, "helm-log-lines", 10, "Helm log lines kept for failure events.")
+	if err := fs.Parse(args); err != nil {
+		return o, fmt.Errorf("bad flags: %w", err)
+	}
+	return o, nil
+}
+
+func run(args []string) error {
+	o, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
 	level := zapcore.InfoLevel
-	switch *logLevel {
+	switch o.logLevel {
 	case "debug", "trace":
 		level = zapcore.DebugLevel
 	case "error":
@@ -71,8 +87,8 @@ func run(args []string) error {
 	}
 	ctrl.SetLogger(zap.New(zap.Level(level)))
 	log := ctrl.Log.WithName("setup")
-	if *eventsAddr != "" {
-		log.Info("--events-addr is accepted but not used: events are recorded in the API server only", "addr", *eventsAddr)
+	if o.eventsAddr != "" {
+		log.Info("--events-addr is accepted but not used: events are recorded in the API server only", "addr", o.eventsAddr)
 	}
 
 	runtimeNamespace := os.Getenv("RUNTIME_NAMESPACE")
@@ -89,13 +105,17 @@ func run(args []string) error {
 	}
 	opts := ctrl.Options{
 		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: *metricsAddr},
-		HealthProbeBindAddress:  *healthAddr,
-		LeaderElection:          *leaderElection,
+		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress:  o.healthAddr,
+		LeaderElection:          o.leaderElection,
 		LeaderElectionID:        "5b6ca942.fluxcd.io",
 		LeaderElectionNamespace: runtimeNamespace,
+		// Like helm-controller, read Secrets and ConfigMaps (valuesFrom) live
+		// instead of caching every one in the cluster, Helm's release
+		// Secrets included.
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}}},
 	}
-	if !*watchAll {
+	if !o.watchAll {
 		if runtimeNamespace == "" {
 			return fmt.Errorf("--watch-all-namespaces=false needs RUNTIME_NAMESPACE set to the namespace to watch")
 		}
@@ -126,22 +146,22 @@ func run(args []string) error {
 		Client: mgr.GetClient(),
 		Helm: &helmaction.Helm{
 			Config:   restCfg,
-			LastLogs: *helmLogLines,
+			LastLogs: o.helmLogLines,
 			Logf:     func(f string, a ...any) { helmLog.V(1).Info(fmt.Sprintf(f, a...)) },
 		},
 		Charts:                    controller.HTTPChartLoader{Client: &http.Client{Timeout: time.Minute}},
 		Recorder:                  recorder,
 		Clock:                     clock.RealClock{},
-		DependencyRequeueInterval: *requeueDependency,
+		DependencyRequeueInterval: o.requeueDependency,
 	}
 	_, ociErr := mgr.GetRESTMapper().RESTMapping(schema.GroupKind{Group: sourcev1.GroupVersion.Group, Kind: sourcev1.OCIRepositoryKind}, sourcev1.GroupVersion.Version)
 	if err := r.SetupWithManager(mgr, controller.SetupOptions{
-		MaxConcurrentReconciles: *concurrent,
+		MaxConcurrentReconciles: o.concurrent,
 		WatchOCIRepositories:    ociErr == nil,
 	}); err != nil {
 		return fmt.Errorf("unable to create controller: %w", err)
 	}
-	log.Info("starting manager", "watchAllNamespaces", *watchAll, "runtimeNamespace", runtimeNamespace)
+	log.Info("starting manager", "watchAllNamespaces", o.watchAll, "runtimeNamespace", runtimeNamespace)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		return fmt.Errorf("manager stopped: %w", err)
 	}

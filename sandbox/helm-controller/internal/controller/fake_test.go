@@ -57,7 +57,7 @@ func (f *fakeHelm) seed(t Target, name, version string, values map[string]any, s
 			FirstDeployed: helmtime.Time{Time: f.now}, LastDeployed: helmtime.Time{Time: f.now},
 			Status: status,
 		},
-		Manifest: fmt.Sprintf("# %s-%s %v", name, version, values),
+		Manifest: fmt.Sprintf("---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: %s\n  annotations:\n    values: %q\n", t.ReleaseName, fmt.Sprint(values)),
 	}
 	if len(rels) > 0 {
 		r.Info.FirstDeployed = rels[0].Info.FirstDeployed

@@ -9,14 +9,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
+	v2 "github.com/fluxcd/helm-controller/api/v2"
 	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/release"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -144,4 +149,63 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func TestBuildInventory(t *testing.T) {
+	mapper := apimeta.NewDefaultRESTMapper(nil)
+	mapper.Add(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, apimeta.RESTScopeNamespace)
+	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "Service"}, apimeta.RESTScopeNamespace)
+	mapper.Add(schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole"}, apimeta.RESTScopeRoot)
+	rel := &release.Release{Namespace: "apps", Manifest: `---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: other
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: system:web
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+  annotations:
+    helm.sh/hook: pre-upgrade
+---
+apiVersion: example.com/v1
+kind: Unknown
+metadata:
+  name: x
+`}
+	chrt := &chart.Chart{Metadata: &chart.Metadata{Name: "c"}, Files: []*chart.File{{Name: "crds/widgets.yaml", Data: []byte(
+		"apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n")}}}
+	inv, warnings, err := BuildInventory(rel, chrt, mapper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []v2.ResourceRef{
+		{ID: "apps_web_apps_Deployment", Version: "v1"},
+		{ID: "other_web__Service", Version: "v1"},
+		{ID: "_system__web_rbac.authorization.k8s.io_ClusterRole", Version: "v1"},
+		{ID: "_widgets.example.com_apiextensions.k8s.io_CustomResourceDefinition", Version: "v1"},
+	}
+	if len(inv.Entries) != len(want) {
+		t.Fatalf("entries = %+v, want %+v", inv.Entries, want)
+	}
+	for i := range want {
+		if inv.Entries[i] != want[i] {
+			t.Errorf("entry %d = %+v, want %+v", i, inv.Entries[i], want[i])
+		}
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "Unknown") {
+		t.Errorf("warnings = %v, want one about the unknown kind", warnings)
+	}
 }

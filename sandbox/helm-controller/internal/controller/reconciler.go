@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	v2 "github.com/fluxcd/helm-controller/api/v2"
@@ -243,6 +244,9 @@ func (r *Reconciler) runActions(ctx context.Context, hr *v2.HelmRelease, chrt *c
 			return ctrl.Result{}, reconcile.TerminalError(err)
 		}
 		if next == ActionNone {
+			if hr.Status.Inventory == nil && latest != nil {
+				r.recordInventory(hr, latest, chrt)
+			}
 			MarkInSync(hr)
 			return ctrl.Result{RequeueAfter: hr.GetRequeueAfter()}, nil
 		}
@@ -287,7 +291,11 @@ func (r *Reconciler) runActions(ctx context.Context, hr *v2.HelmRelease, chrt *c
 		if herr != nil {
 			return ctrl.Result{}, fmt.Errorf("cannot read release history after %s: %w", next, herr)
 		}
-		res.Stored = RecordReleases(hr, before, after, releaseAction(next))
+		newAction, updatedAction := snapshotActions(next)
+		res.Stored = RecordReleases(hr, before, after, newAction, updatedAction)
+		if res.Stored && len(after) > 0 {
+			r.recordInventory(hr, after[0], chrt)
+		}
 		r.emit(hr, ApplyResult(hr, d, res))
 
 		if res.Err != nil && !res.Stored && !next.isRemediation() {
@@ -335,11 +343,19 @@ func (r *Reconciler) actionTarget(hr *v2.HelmRelease, a Action) Target {
 	}
 }
 
-func releaseAction(a Action) v2.ReleaseAction {
-	if a == ActionInstall {
-		return v2.ReleaseActionInstall
+// snapshotActions are the history actions helm-controller records for the
+// new and the updated releases of an action (see RecordReleases).
+func snapshotActions(a Action) (newAction, updatedAction v2.ReleaseAction) {
+	switch a {
+	case ActionInstall:
+		return v2.ReleaseActionInstall, ""
+	case ActionUpgrade:
+		return v2.ReleaseActionUpgrade, ""
+	case ActionRollback:
+		return "", v2.ReleaseActionRollback
+	default:
+		return "", ""
 	}
-	return v2.ReleaseActionUpgrade
 }
 
 // reconcileDelete uninstalls the release and deletes the HelmChart unless
@@ -370,4 +386,19 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, hr *v2.HelmRelease) er
 		return fmt.Errorf("failed to remove finalizer: %w", err)
 	}
 	return nil
+}
+
+// recordInventory sets status.inventory from a stored release; failures to
+// build it are events, not reconcile errors, as in helm-controller.
+func (r *Reconciler) recordInventory(hr *v2.HelmRelease, rel *release.Release, chrt *chart.Chart) {
+	inv, warnings, err := BuildInventory(rel, chrt, r.Client.RESTMapper())
+	if err != nil {
+		r.emit(hr, []Event{{Type: corev1.EventTypeWarning, Reason: v2.InventoryBuildFailedReason,
+			Message: fmt.Sprintf("failed to build inventory for %s/%s: %s", hr.Namespace, hr.Name, err)}})
+		return
+	}
+	if len(warnings) > 0 {
+		r.emit(hr, []Event{{Type: corev1.EventTypeWarning, Reason: v2.NamespaceCheckSkippedReason, Message: strings.Join(warnings, "; ")}})
+	}
+	hr.Status.Inventory = inv
 }

@@ -91,7 +91,13 @@ type env struct {
 func newEnv(t *testing.T, objs ...client.Object) *env {
 	t.Helper()
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	c := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(objs...).
+	scheme := testScheme(t)
+	// Every kind of the scheme (Deployments included) is namespaced here.
+	mapper := apimeta.NewDefaultRESTMapper(nil)
+	for gvk := range scheme.AllKnownTypes() {
+		mapper.Add(gvk, apimeta.RESTScopeNamespace)
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithRESTMapper(mapper).WithObjects(objs...).
 		WithStatusSubresource(&v2.HelmRelease{}, &sourcev1.HelmChart{}).Build()
 	e := &env{t: t, c: c, helm: newFakeHelm(now), rec: &sliceRecorder{}}
 	e.r = &Reconciler{
@@ -179,7 +185,8 @@ type want struct {
 	lastAttemptedGen   int64 // -1: the current generation
 	lastHandled        string
 	helmChart          string
-	events             []recordedEvent // Type, Reason, Message; annotations if set
+	events             []recordedEvent  // Type, Reason, Message; annotations if set
+	inventory          []v2.ResourceRef // nil: do not check
 	helmCalls          []string
 }
 
@@ -210,6 +217,7 @@ func TestReconcileTransitions(t *testing.T) {
 					v2.ReleasedCondition: {"True", v2.InstallSucceededReason, "Helm install succeeded for release " + relName + ".v1 with chart " + chartAt},
 				},
 				history:            []snap{{1, "deployed", v2.ReleaseActionInstall, chartRevision}},
+				inventory:          []v2.ResourceRef{{ID: "sample-app_sample-app_apps_Deployment", Version: "v1"}},
 				lastAction:         v2.ReleaseActionInstall,
 				lastRevision:       chartRevision,
 				values:             v1Values,
@@ -235,7 +243,7 @@ func TestReconcileTransitions(t *testing.T) {
 				},
 				history: []snap{
 					{2, "deployed", v2.ReleaseActionUpgrade, chartRevision},
-					{1, "superseded", v2.ReleaseActionInstall, chartRevision},
+					{1, "superseded", "", chartRevision},
 				},
 				lastAction: v2.ReleaseActionUpgrade, lastRevision: chartRevision, values: v2Values,
 				requeueAfter: time.Minute, observedGeneration: -1, lastAttemptedGen: -1,
@@ -259,7 +267,7 @@ func TestReconcileTransitions(t *testing.T) {
 				},
 				history: []snap{
 					{2, "deployed", v2.ReleaseActionUpgrade, chartRevision2},
-					{1, "superseded", v2.ReleaseActionInstall, chartRevision},
+					{1, "superseded", "", chartRevision},
 				},
 				lastAction: v2.ReleaseActionUpgrade, lastRevision: chartRevision2, values: v1Values,
 				requeueAfter: time.Minute, observedGeneration: -1, lastAttemptedGen: -1,
@@ -338,9 +346,9 @@ func TestReconcileTransitions(t *testing.T) {
 					meta.ReconcilingCondition: {"True", meta.ProgressingWithRetryReason, "Helm rollback to previous release " + relName + ".v1 with chart " + chartAt + " succeeded"},
 				},
 				history: []snap{
-					{3, "deployed", v2.ReleaseActionUpgrade, chartRevision},
+					{3, "deployed", "", chartRevision}, // Flux leaves a rollback release's action empty
 					{2, "failed", v2.ReleaseActionUpgrade, chartRevision},
-					{1, "superseded", v2.ReleaseActionInstall, chartRevision},
+					{1, "superseded", v2.ReleaseActionRollback, chartRevision},
 				},
 				failures: 1, upgradeFailures: 1,
 				lastAction: v2.ReleaseActionUpgrade, lastRevision: chartRevision, values: badValues,
@@ -376,11 +384,11 @@ func TestReconcileTransitions(t *testing.T) {
 					meta.StalledCondition:  {"True", reasonRetriesExceeded, "Failed to upgrade after 2 attempt(s)"},
 				},
 				history: []snap{
-					{5, "deployed", v2.ReleaseActionUpgrade, chartRevision},
+					{5, "deployed", "", chartRevision},
 					{4, "failed", v2.ReleaseActionUpgrade, chartRevision},
-					{3, "superseded", v2.ReleaseActionUpgrade, chartRevision},
+					{3, "superseded", v2.ReleaseActionRollback, chartRevision},
 					{2, "failed", v2.ReleaseActionUpgrade, chartRevision},
-					{1, "superseded", v2.ReleaseActionInstall, chartRevision},
+					{1, "superseded", v2.ReleaseActionRollback, chartRevision},
 				},
 				failures: 2, upgradeFailures: 2,
 				lastAction: v2.ReleaseActionUpgrade, lastRevision: chartRevision, values: badValues,
@@ -408,7 +416,7 @@ func TestReconcileTransitions(t *testing.T) {
 				history: []snap{
 					{3, "deployed", v2.ReleaseActionUpgrade, chartRevision},
 					{2, "failed", v2.ReleaseActionUpgrade, chartRevision},
-					{1, "superseded", v2.ReleaseActionInstall, chartRevision},
+					{1, "superseded", "", chartRevision},
 				},
 				lastAction: v2.ReleaseActionUpgrade, lastRevision: chartRevision, values: v2Values,
 				requeueAfter: time.Minute, observedGeneration: -1, lastAttemptedGen: -1,
@@ -753,6 +761,17 @@ func checkResult(t *testing.T, e *env, w want) {
 			for k, v := range we.Annotations {
 				if ge.Annotations[k] != v {
 					t.Errorf("event[%d] annotation %s = %q, want %q", i, k, ge.Annotations[k], v)
+				}
+			}
+		}
+	}
+	if w.inventory != nil {
+		if st.Inventory == nil || len(st.Inventory.Entries) != len(w.inventory) {
+			t.Errorf("inventory = %+v, want %+v", st.Inventory, w.inventory)
+		} else {
+			for i := range w.inventory {
+				if st.Inventory.Entries[i] != w.inventory[i] {
+					t.Errorf("inventory[%d] = %+v, want %+v", i, st.Inventory.Entries[i], w.inventory[i])
 				}
 			}
 		}

@@ -210,11 +210,14 @@ func Snapshot(rel *release.Release, action v2.ReleaseAction) *v2.Snapshot {
 	return s
 }
 
-// RecordReleases updates status.history with what an action wrote to storage:
-// releases that are new since before get a snapshot with the action, and
-// snapshots of releases whose status changed (superseded) are refreshed. The
-// history stays newest first.
-func RecordReleases(hr *v2.HelmRelease, before, after []*release.Release, action v2.ReleaseAction) (stored bool) {
+// RecordReleases updates status.history with what an action wrote to storage,
+// the way helm-controller's storage observers do: a release new since before
+// gets a snapshot with newAction, and the snapshot of a release whose status
+// the action changed (superseded) is rewritten with updatedAction. Flux leaves
+// the action of superseded snapshots empty after an install or upgrade, and
+// after a rollback marks the updated snapshots "rollback" and leaves the new
+// one empty; this copies that. The history stays newest first.
+func RecordReleases(hr *v2.HelmRelease, before, after []*release.Release, newAction, updatedAction v2.ReleaseAction) (stored bool) {
 	old := map[int]*release.Release{}
 	for _, r := range before {
 		old[r.Version] = r
@@ -224,8 +227,10 @@ func RecordReleases(hr *v2.HelmRelease, before, after []*release.Release, action
 		if seen && prev.Info != nil && r.Info != nil && prev.Info.Status == r.Info.Status {
 			continue
 		}
+		act := updatedAction
 		if !seen {
 			stored = true
+			act = newAction
 		}
 		idx := -1
 		for i, s := range hr.Status.History {
@@ -235,10 +240,9 @@ func RecordReleases(hr *v2.HelmRelease, before, after []*release.Release, action
 		}
 		switch {
 		case idx >= 0:
-			act := hr.Status.History[idx].Action
 			hr.Status.History[idx] = Snapshot(r, act)
 		case !seen:
-			hr.Status.History = append(hr.Status.History, Snapshot(r, action))
+			hr.Status.History = append(hr.Status.History, Snapshot(r, act))
 		}
 	}
 	sort.SliceStable(hr.Status.History, func(i, j int) bool {

@@ -81,7 +81,10 @@ func composeValues(ctx context.Context, c client.Reader, hr *v2.HelmRelease) (ma
 		}
 		result = chartutil.MergeTables(values, result)
 	}
-	return chartutil.MergeTables(hr.GetValues(), result), nil
+	if v := hr.GetValues(); len(v) > 0 {
+		return chartutil.MergeTables(v, result), nil
+	}
+	return result, nil
 }
 
 // escapeSetValue keeps commas in a value from being read as separators of

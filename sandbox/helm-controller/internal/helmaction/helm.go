@@ -30,6 +30,9 @@ type Helm struct {
 	// LastLogs keeps this many of the last Helm log lines per action, for
 	// the "Last Helm logs" part of failure events.
 	LastLogs int
+	// NewConfiguration, when set, replaces the API-server-backed Helm
+	// configuration (tests use Helm's memory driver and fake kube client).
+	NewConfiguration func(t controller.Target, logf func(string, ...any)) (*action.Configuration, error)
 
 	mu   sync.Mutex
 	logs map[string][]string // by storage namespace/release name
@@ -72,8 +75,11 @@ func (h *Helm) Logs(t controller.Target) []string {
 }
 
 func (h *Helm) configuration(t controller.Target) (*action.Configuration, error) {
-	getter := newRESTClientGetter(h.Config, t.Namespace)
 	logf := h.logger(t)
+	if h.NewConfiguration != nil {
+		return h.NewConfiguration(t, logf)
+	}
+	getter := newRESTClientGetter(h.Config, t.Namespace)
 	cfg := new(action.Configuration)
 	if err := cfg.Init(getter, t.StorageNamespace, "secret", logf); err != nil {
 		return nil, fmt.Errorf("failed to initialise Helm for release %s/%s: %w", t.Namespace, t.ReleaseName, err)

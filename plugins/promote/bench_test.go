@@ -1,0 +1,150 @@
+package promote
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// generateFleet writes a GitOps repo with n HelmReleases in each of the
+// environments dev, staging and production (apps/base + apps/<env>
+// layout): every release has a base manifest and, per environment, a patch
+// with its own chart version and values, as in flux2-kustomize-helm-example.
+func generateFleet(tb testing.TB, n int) string {
+	tb.Helper()
+	gitEnv(tb)
+	root := tb.TempDir()
+	write := func(rel, content string) {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	write("apps/base/sources.yaml", `apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: charts
+  namespace: flux-system
+spec:
+  interval: 1h
+  url: https://charts.example.com
+`)
+	envNames := []string{"dev", "staging", "production"}
+	var baseRes []string
+	envRes := map[string][]string{}
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("app-%03d", i)
+		baseRes = append(baseRes, "  - "+name+".yaml")
+		write("apps/base/"+name+".yaml", fmt.Sprintf(`# %[1]s: owned by team %[2]d
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: %[1]s
+  namespace: apps
+spec:
+  interval: 10m
+  chart:
+    spec:
+      chart: %[1]s
+      version: "1.0.0"
+      sourceRef:
+        kind: HelmRepository
+        name: charts
+        namespace: flux-system
+  install:
+    remediation:
+      retries: 3
+  values:
+    replicaCount: 2
+    image:
+      repository: registry.example.com/%[1]s
+      tag: "1.0.0"
+    resources:
+      requests:
+        cpu: 50m
+        memory: 64Mi
+    ingress:
+      enabled: true
+      hosts:
+        - host: %[1]s.example.com
+`, name, i%17))
+		for e, env := range envNames {
+			envRes[env] = append(envRes[env], "  - path: "+name+".yaml")
+			minor := (i + e) % 5
+			if env == "production" && i%3 == 0 {
+				minor = max(minor-1, 0) // a third of production lags behind
+			}
+			write("apps/"+env+"/"+name+".yaml", fmt.Sprintf(`apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: %s
+  namespace: apps
+spec:
+  chart:
+    spec:
+      version: "1.%d.0"
+  values:
+    replicaCount: %d
+    image:
+      tag: "1.%d.0"
+`, name, minor, e+1, minor))
+		}
+	}
+	write("apps/base/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - sources.yaml\n"+strings.Join(baseRes, "\n")+"\n")
+	for _, env := range envNames {
+		write("apps/"+env+"/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base\npatches:\n"+strings.Join(envRes[env], "\n")+"\n")
+	}
+	git(tb, root, "init", "-q", "-b", "main")
+	git(tb, root, "add", "-A")
+	git(tb, root, "commit", "-q", "-m", "fleet")
+	return root
+}
+
+// BenchmarkStatus is `promote --status` on 500 HelmReleases in each of 3
+// environments (1,500 releases, 3,004 files): discovery, scan, matrix and
+// printing, the whole command.
+func BenchmarkStatus(b *testing.B) {
+	root := generateFleet(b, 500)
+	run := func() {
+		o := NewOptions(nil, genericiooptions.IOStreams{Out: io.Discard, ErrOut: io.Discard})
+		o.Repo, o.Status = root, true
+		if err := o.Run(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		run()
+	}
+}
+
+// TestStatusFleet checks what the benchmark measures: every release of
+// the generated fleet is in the matrix, and the lagging ones show drift.
+func TestStatusFleet(t *testing.T) {
+	root := generateFleet(t, 30)
+	stdout, stderr, code := run(t, root, nil, "--status")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if n := strings.Count(stdout, "\napp-"); n != 30 {
+		t.Fatalf("%d releases in the matrix, want 30", n)
+	}
+	if !strings.Contains(stdout, "version 1.0.0") || !strings.Contains(stdout, " *") {
+		t.Fatalf("matrix lacks versions or drift marks:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "inferred environments from the apps/base + apps/<env> layout") {
+		t.Fatalf("stderr: %s", stderr)
+	}
+	lines := strings.Split(stdout, "\n")
+	if !strings.HasPrefix(lines[1], "app-000      dev          apps") {
+		t.Fatalf("first row %q", lines[1])
+	}
+}

@@ -494,6 +494,10 @@ func (e *env) krewInstall(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// krew refuses uninstall without a local index (a git clone that
+	// `krew update` would fetch). An empty local repository stands in for it
+	// offline; install --manifest did not need one.
+	e.run(t, krewRoot, environ, "git", "init", "-q", filepath.Join(krewRoot, "index", "default"))
 	e.run(t, e.root, environ, e.tools["krew"], "uninstall", "gitops")
 	left, _ := filepath.Glob(filepath.Join(krewBin, "*"))
 	if len(left) != 0 {

@@ -146,7 +146,7 @@ func traceRelease(c *Cluster, commit *Commit, l *link, now time.Time) Release {
 	prev := src
 	releaseReady := false
 	if l.kustomization != nil {
-		ks := t.kustomizationStage(prev, needed)
+		ks := t.kustomizationStage(prev)
 		stages = append(stages, ks)
 		prev = ks
 	}
@@ -356,7 +356,7 @@ func (t *tracer) nextFetch(gr *sourcev1.GitRepository) string {
 
 // ---- manifests applied (Kustomization) ----
 
-func (t *tracer) kustomizationStage(prev Stage, needed bool) Stage {
+func (t *tracer) kustomizationStage(prev Stage) Stage {
 	ks := t.l.kustomization
 	s := Stage{Name: StageKustomization}
 	name := ks.Namespace + "/" + ks.Name
@@ -393,7 +393,6 @@ func (t *tracer) kustomizationStage(prev Stage, needed bool) Stage {
 	if isTrue(ks.Status.Conditions, "Reconciling") {
 		s.State, s.Reason = InProgress, "Progressing"
 	}
-	_ = needed
 	return s
 }
 

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
-	"github.com/fluxcd/pkg/apis/meta"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -372,7 +371,6 @@ func TestReleaseStatus(t *testing.T) {
 	if st := ReleaseStatus(c, types.NamespacedName{Namespace: "x", Name: "y"}, ""); st.Found || st.State != Waiting {
 		t.Errorf("missing: %+v", st)
 	}
-	_ = meta.ReadyCondition
 }
 
 func TestIgnoreRules(t *testing.T) {

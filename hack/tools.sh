@@ -2,7 +2,8 @@
 # hack/tools.sh NAME: print the path of a release tool, building it first if
 # the cache does not hold it yet.
 #
-#   goreleaser, krew, validate-krew-manifest  pinned in hack/tools/go.mod
+#   goreleaser, krew, validate-krew-manifest,
+#   cyclonedx-gomod (SBOMs)                   pinned in hack/tools/go.mod
 #   flux                                      the Flux CLI at the flux2/v2 version in go.mod
 #
 # Binaries live outside the work tree, keyed by version, so every worktree and
@@ -15,7 +16,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-gitops/tools"
 mkdir -p "$cache"
 
-name="${1:?usage: hack/tools.sh goreleaser|krew|validate-krew-manifest|flux}"
+name="${1:?usage: hack/tools.sh goreleaser|krew|validate-krew-manifest|cyclonedx-gomod|flux}"
 
 modversion() { # dir module
   go -C "$1" list -m -f '{{.Version}}' "$2"
@@ -25,8 +26,9 @@ case "$name" in
   goreleaser) mod=github.com/goreleaser/goreleaser/v2; pkg=$mod; dir="$root/hack/tools" ;;
   krew) mod=sigs.k8s.io/krew; pkg=$mod/cmd/krew; dir="$root/hack/tools" ;;
   validate-krew-manifest) mod=sigs.k8s.io/krew; pkg=$mod/cmd/validate-krew-manifest; dir="$root/hack/tools" ;;
+  cyclonedx-gomod) mod=github.com/CycloneDX/cyclonedx-gomod; pkg=$mod/cmd/cyclonedx-gomod; dir="$root/hack/tools" ;;
   flux) mod=github.com/fluxcd/flux2/v2; dir="$root" ;;
-  *) echo "hack/tools.sh: unknown tool $name (want goreleaser, krew, validate-krew-manifest or flux)" >&2; exit 2 ;;
+  *) echo "hack/tools.sh: unknown tool $name (want goreleaser, krew, validate-krew-manifest, cyclonedx-gomod or flux)" >&2; exit 2 ;;
 esac
 version="$(modversion "$dir" "$mod")"
 out="$cache/$name-$version"

@@ -70,6 +70,7 @@ func TestRelease(t *testing.T) {
 		{"goreleaser-snapshot", func(t *testing.T) { e.snapshot(t, allPlatforms) }},
 		{"archives", func(t *testing.T) { e.checkArchives(t, allPlatforms) }},
 		{"checksums", e.checkChecksums},
+		{"sbom", e.checkSBOM},
 		{"binary-stripped-and-versioned", e.checkBinary},
 		{"krew-manifest", e.checkKrewManifest},
 		{"validate-krew-manifest", e.validateKrewManifest},
@@ -103,7 +104,7 @@ func (e *env) run(t *testing.T, dir string, environ []string, name string, args 
 }
 
 func (e *env) buildTools(t *testing.T) {
-	for _, name := range []string{"goreleaser", "krew", "validate-krew-manifest", "flux"} {
+	for _, name := range []string{"goreleaser", "krew", "validate-krew-manifest", "cyclonedx-gomod", "flux"} {
 		path := strings.TrimSpace(lastLine(e.run(t, e.root, nil, filepath.Join(e.root, "hack/tools.sh"), name)))
 		if _, err := os.Stat(path); err != nil {
 			t.Fatalf("hack/tools.sh %s printed %q: %v", name, path, err)
@@ -124,7 +125,13 @@ func (e *env) snapshot(t *testing.T, all bool) {
 		// run it on a copy of the configuration narrowed to this platform.
 		args = append(args, "--config", singleTargetConfig(t, filepath.Join(e.root, ".goreleaser.yaml")))
 	}
-	e.run(t, e.root, nil, e.tools["goreleaser"], args...)
+	// goreleaser runs SBOM tools by name from PATH.
+	bin := t.TempDir()
+	if err := os.Symlink(e.tools["cyclonedx-gomod"], filepath.Join(bin, "cyclonedx-gomod")); err != nil {
+		t.Fatal(err)
+	}
+	environ := append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	e.run(t, e.root, environ, e.tools["goreleaser"], args...)
 	var meta struct {
 		Version string `json:"version"`
 		Tag     string `json:"tag"`
@@ -318,6 +325,36 @@ func (e *env) checkChecksums(t *testing.T) {
 		}
 		if want := sha256File(t, path); got != want {
 			t.Errorf("checksums.txt says %s for %s, the file hashes to %s", got, name, want)
+		}
+	}
+}
+
+func (e *env) checkSBOM(t *testing.T) {
+	for key := range e.archives {
+		goos, goarch, _ := strings.Cut(key, "/")
+		path := filepath.Join(e.dist, fmt.Sprintf("kubectl-gitops_%s_%s_%s.sbom.json", e.meta.Version, goos, goarch))
+		var bom struct {
+			BOMFormat  string `json:"bomFormat"`
+			Components []struct {
+				Name    string `json:"name"`
+				Version string `json:"version"`
+			} `json:"components"`
+		}
+		readJSON(t, path, &bom)
+		if bom.BOMFormat != "CycloneDX" {
+			t.Errorf("%s: bomFormat %q, want CycloneDX", filepath.Base(path), bom.BOMFormat)
+		}
+		found := false
+		for _, c := range bom.Components {
+			if c.Name == "k8s.io/client-go" && c.Version == "v0.36.4" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s does not list k8s.io/client-go v0.36.4 among %d components", filepath.Base(path), len(bom.Components))
+		}
+		if _, ok := e.checksum[filepath.Base(path)]; !ok {
+			t.Errorf("checksums.txt has no line for %s", filepath.Base(path))
 		}
 	}
 }

@@ -125,7 +125,8 @@ func (s *State) Up(ctx context.Context, o UpOptions) (err error) {
 	} else if entries, err := os.ReadDir(s.Dir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("%s exists, is not empty, and was not made by the sandbox; remove it or set GITOPS_SANDBOX_DIR to another directory", s.Dir)
 	}
-	for _, d := range []string{"run", "logs", "work", "data", "bin", "git"} {
+	// source-controller refuses a --storage-path that does not exist yet.
+	for _, d := range []string{"run", "logs", "work", "data/source-controller", "bin", "git"} {
 		if err := os.MkdirAll(s.path(d), 0o755); err != nil {
 			return fmt.Errorf("creating the state directory: %w", err)
 		}

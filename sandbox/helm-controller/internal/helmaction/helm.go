@@ -74,6 +74,14 @@ func (h *Helm) Logs(t controller.Target) []string {
 	return l
 }
 
+// startAction forgets earlier log lines of the release, so a failure event
+// carries the lines of its own action only (Flux keeps a buffer per action).
+func (h *Helm) startAction(t controller.Target) {
+	h.mu.Lock()
+	delete(h.logs, logKey(t))
+	h.mu.Unlock()
+}
+
 func (h *Helm) configuration(t controller.Target) (*action.Configuration, error) {
 	logf := h.logger(t)
 	if h.NewConfiguration != nil {
@@ -116,6 +124,7 @@ func (h *Helm) History(_ context.Context, t controller.Target) ([]*release.Relea
 
 // Install runs `helm install`.
 func (h *Helm) Install(ctx context.Context, t controller.Target, chrt *chart.Chart, values map[string]any) error {
+	h.startAction(t)
 	cfg, err := h.configuration(t)
 	if err != nil {
 		return err
@@ -134,6 +143,7 @@ func (h *Helm) Install(ctx context.Context, t controller.Target, chrt *chart.Cha
 
 // Upgrade runs `helm upgrade`.
 func (h *Helm) Upgrade(ctx context.Context, t controller.Target, chrt *chart.Chart, values map[string]any) error {
+	h.startAction(t)
 	cfg, err := h.configuration(t)
 	if err != nil {
 		return err
@@ -151,6 +161,7 @@ func (h *Helm) Upgrade(ctx context.Context, t controller.Target, chrt *chart.Cha
 
 // Rollback runs `helm rollback` to version.
 func (h *Helm) Rollback(_ context.Context, t controller.Target, version int) error {
+	h.startAction(t)
 	cfg, err := h.configuration(t)
 	if err != nil {
 		return err
@@ -166,6 +177,7 @@ func (h *Helm) Rollback(_ context.Context, t controller.Target, version int) err
 
 // Uninstall runs `helm uninstall`.
 func (h *Helm) Uninstall(_ context.Context, t controller.Target) error {
+	h.startAction(t)
 	cfg, err := h.configuration(t)
 	if err != nil {
 		return err

@@ -34,7 +34,7 @@ step "Push examples/sample-app-helm-chart and examples/flux-app-delivery to $GIT
 for repo in sample-app-helm-chart flux-app-delivery; do
   cp -r "examples/$repo" "$work/$repo"
   # The examples point at placeholder URLs; the cluster clones from its own Git server.
-  grep -rl 'https://github.com/example/' "$work/$repo" | xargs -r sed -i "s#https://github.com/example/#$GITOPS_SANDBOX_GIT_URL/#g"
+  { grep -rl 'https://github.com/example/' "$work/$repo" || true; } | xargs -r sed -i "s#https://github.com/example/#$GITOPS_SANDBOX_GIT_URL/#g"
   git -C "$work/$repo" init -q --initial-branch=main
   git -C "$work/$repo" add -A
   git -C "$work/$repo" commit -qm "import $repo"

@@ -92,7 +92,7 @@ func Compute(current map[string]any, in Input) (*Result, error) {
 		if err != nil {
 			return nil, &UsageError{Flag: "--unset", Arg: arg, Err: err}
 		}
-		if _, ok := lookup(cur, p); !ok {
+		if _, ok := yamledit.Lookup(cur, p); !ok {
 			res.NoEffect = append(res.NoEffect, "--unset "+arg)
 			continue
 		}
@@ -381,28 +381,6 @@ func number(v any) (float64, bool) {
 		return t, true
 	}
 	return 0, false
-}
-
-func lookup(v any, p yamledit.Path) (any, bool) {
-	for _, el := range p {
-		switch k := el.(type) {
-		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil, false
-			}
-			if v, ok = m[k]; !ok {
-				return nil, false
-			}
-		case int:
-			l, ok := v.([]any)
-			if !ok || k >= len(l) {
-				return nil, false
-			}
-			v = l[k]
-		}
-	}
-	return v, true
 }
 
 func unset(v any, p yamledit.Path) any {

@@ -167,7 +167,7 @@ func apply1(src []byte, doc int, base Path, op Op) ([]byte, Change, error) {
 	if err != nil {
 		return nil, ch, err
 	}
-	ch.Old, ch.Existed = lookup(before[doc], full)
+	ch.Old, ch.Existed = Lookup(before[doc], full)
 	if op.Unset && !ch.Existed {
 		return src, ch, nil
 	}
@@ -625,8 +625,9 @@ func stringKeys(v any) any {
 	return v
 }
 
-// lookup finds the value at p in a decoded document.
-func lookup(v any, p Path) (any, bool) {
+// Lookup finds the value at p in a decoded document (maps of string keys,
+// []any lists): the value and whether it is there.
+func Lookup(v any, p Path) (any, bool) {
 	for _, el := range p {
 		switch k := el.(type) {
 		case string:
@@ -737,7 +738,7 @@ func Get(src []byte, doc int, p Path) (any, bool, error) {
 	if doc < 0 || doc >= len(docs) {
 		return nil, false, fmt.Errorf("document %d does not exist (the file has %d)", doc+1, len(docs))
 	}
-	v, ok := lookup(docs[doc], p)
+	v, ok := Lookup(docs[doc], p)
 	return v, ok, nil
 }
 

@@ -90,7 +90,7 @@ func FuzzEdit(f *testing.F) {
 			}
 			return
 		}
-		got, found := lookup(after[doc], path)
+		got, found := Lookup(after[doc], path)
 		_, index := path[len(path)-1].(int)
 		switch {
 		case op.Unset && found && !index:
@@ -105,7 +105,7 @@ func FuzzEdit(f *testing.F) {
 	})
 }
 
-func hasKey(v any, p Path) bool { _, ok := lookup(v, p); return ok }
+func hasKey(v any, p Path) bool { _, ok := Lookup(v, p); return ok }
 
 // checkLines asserts that the old lines that changed all lie within the
 // deepest node of the path that existed before the edit.

@@ -32,6 +32,8 @@ const (
 	KindHelmRelease   = "HelmRelease"
 	KindKustomization = "Kustomization"
 	KindDeployment    = "Deployment"
+	KindStatefulSet   = "StatefulSet"
+	KindDaemonSet     = "DaemonSet"
 	KindReplicaSet    = "ReplicaSet"
 	KindPod           = "Pod"
 	KindEvent         = "Event"
@@ -44,6 +46,8 @@ type Cluster struct {
 	HelmReleases    []helmv2.HelmRelease
 	Kustomizations  []kustomizev1.Kustomization
 	Deployments     []appsv1.Deployment
+	StatefulSets    []appsv1.StatefulSet
+	DaemonSets      []appsv1.DaemonSet
 	ReplicaSets     []appsv1.ReplicaSet
 	Pods            []corev1.Pod
 	Events          []corev1.Event
@@ -83,6 +87,16 @@ func (c *Cluster) Add(u *unstructured.Unstructured) error {
 		var o appsv1.Deployment
 		if err = conv.FromUnstructured(u.Object, &o); err == nil {
 			c.Deployments = append(c.Deployments, o)
+		}
+	case KindStatefulSet:
+		var o appsv1.StatefulSet
+		if err = conv.FromUnstructured(u.Object, &o); err == nil {
+			c.StatefulSets = append(c.StatefulSets, o)
+		}
+	case KindDaemonSet:
+		var o appsv1.DaemonSet
+		if err = conv.FromUnstructured(u.Object, &o); err == nil {
+			c.DaemonSets = append(c.DaemonSets, o)
 		}
 	case KindReplicaSet:
 		var o appsv1.ReplicaSet
@@ -187,18 +201,4 @@ func HelmChartKey(hr *helmv2.HelmRelease) (types.NamespacedName, bool) {
 		ns = hr.Namespace
 	}
 	return types.NamespacedName{Namespace: ns, Name: hr.Namespace + "-" + hr.Name}, true
-}
-
-type (
-	appsDeployment = appsv1.Deployment
-	appsReplicaSet = appsv1.ReplicaSet
-)
-
-func findDeployCond(d *appsv1.Deployment, ty appsv1.DeploymentConditionType) *appsv1.DeploymentCondition {
-	for i := range d.Status.Conditions {
-		if d.Status.Conditions[i].Type == ty {
-			return &d.Status.Conditions[i]
-		}
-	}
-	return nil
 }

@@ -23,6 +23,8 @@ var (
 	HelmReleaseGVR   = schema.GroupVersionResource{Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"}
 	KustomizationGVR = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
 	DeploymentGVR    = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	StatefulSetGVR   = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}
+	DaemonSetGVR     = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "daemonsets"}
 	ReplicaSetGVR    = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}
 	PodGVR           = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
 	EventGVR         = schema.GroupVersionResource{Version: "v1", Resource: "events"}
@@ -30,8 +32,12 @@ var (
 
 var kindOf = map[schema.GroupVersionResource]string{
 	GitRepositoryGVR: KindGitRepository, HelmChartGVR: KindHelmChart, HelmReleaseGVR: KindHelmRelease,
-	KustomizationGVR: KindKustomization, DeploymentGVR: KindDeployment, ReplicaSetGVR: KindReplicaSet,
-	PodGVR: KindPod, EventGVR: KindEvent,
+	KustomizationGVR: KindKustomization, DeploymentGVR: KindDeployment, StatefulSetGVR: KindStatefulSet,
+	DaemonSetGVR: KindDaemonSet, ReplicaSetGVR: KindReplicaSet, PodGVR: KindPod, EventGVR: KindEvent,
+}
+
+var workloadGVR = map[string]schema.GroupVersionResource{
+	KindDeployment: DeploymentGVR, KindStatefulSet: StatefulSetGVR, KindDaemonSet: DaemonSetGVR,
 }
 
 // Target is one list (and, in --watch, one watch): a resource in a
@@ -73,10 +79,12 @@ type Fetched struct {
 
 // Fetch reads what a trace needs with a number of API requests that depends
 // on the releases involved, never on the size of the cluster: one list per
-// Flux kind, one event list per (namespace, kind) involved, one Deployment
-// list per namespace of an affected release, and a ReplicaSet and a Pod list
-// per Deployment, each narrowed by label selectors. RBAC refusals are
-// recorded per kind and the rest goes on.
+// Flux kind, one event list per (namespace, kind) involved, one list per
+// workload kind (Deployment, StatefulSet, DaemonSet) and namespace of an
+// affected release, and per workload a Pod list (plus a ReplicaSet list for
+// a Deployment), each narrowed by label selectors. A workload kind that no
+// affected release's status.inventory names is not listed. RBAC refusals
+// are recorded per kind and the rest goes on.
 func Fetch(ctx context.Context, dyn dynamic.Interface, o FetchOptions) (*Fetched, error) {
 	f := &Fetched{Cluster: &Cluster{}, ResourceVersions: map[string]string{}}
 	var mu sync.Mutex
@@ -163,17 +171,26 @@ func Fetch(ctx context.Context, dyn dynamic.Interface, o FetchOptions) (*Fetched
 	if err := parallel(f.secondTargets(affected)); err != nil {
 		return nil, err
 	}
-	// Third round: ReplicaSets and Pods of each Deployment, by its selector.
+	// Third round: the pods of each workload by its selector, and the
+	// ReplicaSets of each Deployment (they say which pods are new).
 	var third []Target
-	for i := range f.Cluster.Deployments {
-		d := &f.Cluster.Deployments[i]
-		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	add := func(ns string, ls *metav1.LabelSelector, gvrs ...schema.GroupVersionResource) {
+		sel, err := metav1.LabelSelectorAsSelector(ls)
 		if err != nil || sel.Empty() {
-			continue
+			return
 		}
-		third = append(third,
-			Target{GVR: ReplicaSetGVR, Namespace: d.Namespace, LabelSelector: sel.String()},
-			Target{GVR: PodGVR, Namespace: d.Namespace, LabelSelector: sel.String()})
+		for _, gvr := range gvrs {
+			third = append(third, Target{GVR: gvr, Namespace: ns, LabelSelector: sel.String()})
+		}
+	}
+	for _, d := range f.Cluster.Deployments {
+		add(d.Namespace, d.Spec.Selector, ReplicaSetGVR, PodGVR)
+	}
+	for _, s := range f.Cluster.StatefulSets {
+		add(s.Namespace, s.Spec.Selector, PodGVR)
+	}
+	for _, d := range f.Cluster.DaemonSets {
+		add(d.Namespace, d.Spec.Selector, PodGVR)
 	}
 	if err := parallel(dedupe(third)); err != nil {
 		return nil, err
@@ -181,7 +198,7 @@ func Fetch(ctx context.Context, dyn dynamic.Interface, o FetchOptions) (*Fetched
 	return f, nil
 }
 
-// secondTargets: events of the Flux objects involved and the Deployments of
+// secondTargets: events of the Flux objects involved and the workloads of
 // the affected releases.
 func (f *Fetched) secondTargets(affected []*helmv2.HelmRelease) []Target {
 	var ts []Target
@@ -195,7 +212,19 @@ func (f *Fetched) secondTargets(affected []*helmv2.HelmRelease) []Target {
 	for _, s := range f.Sources {
 		addEvents(s.Namespace, KindGitRepository)
 	}
+	// Per namespace the releases whose workloads may live there, and the
+	// workload kinds to list.
 	byNS := map[string][]string{}
+	kindsNS := map[string]map[string]bool{}
+	in := func(ns, name string, kinds ...string) {
+		byNS[ns] = append(byNS[ns], name)
+		if kindsNS[ns] == nil {
+			kindsNS[ns] = map[string]bool{}
+		}
+		for _, k := range kinds {
+			kindsNS[ns][k] = true
+		}
+	}
 	for _, hr := range affected {
 		addEvents(hr.Namespace, KindHelmRelease)
 		if k, ok := HelmChartKey(hr); ok {
@@ -205,12 +234,14 @@ func (f *Fetched) secondTargets(affected []*helmv2.HelmRelease) []Target {
 		if hr.Spec.TargetNamespace != "" {
 			ns = hr.Spec.TargetNamespace
 		}
-		byNS[ns] = append(byNS[ns], hr.Name)
-		if hr.Status.Inventory != nil {
-			for _, e := range hr.Status.Inventory.Entries {
-				if p := strings.Split(e.ID, "_"); len(p) == 4 && p[3] == KindDeployment && p[0] != ns {
-					byNS[p[0]] = append(byNS[p[0]], hr.Name)
-				}
+		if _, ok := inventoryKinds(hr); !ok {
+			in(ns, hr.Name, WorkloadKinds...)
+			continue
+		}
+		in(ns, hr.Name)
+		for _, e := range hr.Status.Inventory.Entries {
+			if p := strings.Split(e.ID, "_"); len(p) == 4 && p[2] == "apps" && workloadGVR[p[3]] != (schema.GroupVersionResource{}) {
+				in(p[0], hr.Name, p[3])
 			}
 		}
 	}
@@ -220,13 +251,20 @@ func (f *Fetched) secondTargets(affected []*helmv2.HelmRelease) []Target {
 		}
 	}
 	for _, ns := range sortedMapKeys(byNS) {
+		if len(kindsNS[ns]) == 0 {
+			continue // the inventories name no workload here
+		}
 		names := uniq(byNS[ns])
 		addEvents(ns, KindPod)
 		// Chunk the set so a selector stays a reasonable size.
 		for len(names) > 0 {
 			n := min(len(names), 50)
-			ts = append(ts, Target{GVR: DeploymentGVR, Namespace: ns,
-				LabelSelector: "helm.toolkit.fluxcd.io/name in (" + strings.Join(names[:n], ",") + ")"})
+			for _, kind := range WorkloadKinds {
+				if kindsNS[ns][kind] {
+					ts = append(ts, Target{GVR: workloadGVR[kind], Namespace: ns,
+						LabelSelector: labelHelmName + " in (" + strings.Join(names[:n], ",") + ")"})
+				}
+			}
 			names = names[n:]
 		}
 	}

@@ -20,7 +20,9 @@ type ReleaseState struct {
 	// deployed) has the wanted chart version.
 	Deployed bool
 	// Ready: the HelmRelease is Ready=True for its current generation and
-	// its Deployments are fully rolled out.
+	// its Deployments, StatefulSets and DaemonSets are fully rolled out (as
+	// kubectl rollout status judges each kind). A kind RBAC refuses is not
+	// checked: Ready=True (Helm waited for the workloads) stands in for it.
 	Ready bool
 	// State folds both: Done when Deployed && Ready, Failed when Flux gave up
 	// (Stalled or Released=False), InProgress while Flux works on it,
@@ -73,11 +75,10 @@ func ReleaseStatus(c *Cluster, key types.NamespacedName, chartVersion string) Re
 		st.Reason, st.Message = ready.Reason, ready.Message
 	}
 	if st.Ready {
-		t := &tracer{c: c, l: &link{hr: hr}, rel: &Release{}}
-		for _, d := range t.workloads() {
-			if ds := t.deploymentStatus(d); ds.state != Done {
+		for _, r := range c.rollouts(hr) {
+			if r.state != Done {
 				st.Ready = false
-				st.Reason, st.Message = "RolloutInProgress", ds.msg
+				st.Reason, st.Message = "RolloutInProgress", r.kind+" "+r.name+": "+r.msg
 			}
 		}
 	}
@@ -104,8 +105,10 @@ func ReleaseStatus(c *Cluster, key types.NamespacedName, chartVersion string) Re
 	return st
 }
 
-// FetchRelease reads one HelmRelease and its Deployments (2 requests at
-// most), for ReleaseStatus.
+// FetchRelease reads one HelmRelease and its workloads, for ReleaseStatus:
+// one get, then one list per workload kind its status.inventory names (all
+// three kinds when it has no inventory), narrowed by helm-controller's
+// labels. 4 requests at most; 2 for a release of Deployments only.
 func FetchRelease(ctx context.Context, dyn dynamic.Interface, key types.NamespacedName) (*Cluster, error) {
 	c := &Cluster{}
 	u, err := dyn.Resource(HelmReleaseGVR).Namespace(key.Namespace).Get(ctx, key.Name, metav1.GetOptions{})
@@ -128,20 +131,25 @@ func FetchRelease(ctx context.Context, dyn dynamic.Interface, key types.Namespac
 	if hr.Spec.TargetNamespace != "" {
 		ns = hr.Spec.TargetNamespace
 	}
-	ul, err := dyn.Resource(DeploymentGVR).Namespace(ns).List(ctx, metav1.ListOptions{
-		LabelSelector: "helm.toolkit.fluxcd.io/name=" + key.Name + ",helm.toolkit.fluxcd.io/namespace=" + key.Namespace})
-	switch {
-	case err == nil:
-		for i := range ul.Items {
-			ul.Items[i].SetKind(KindDeployment)
-			if err := c.Add(&ul.Items[i]); err != nil {
-				return nil, err
-			}
+	for _, kind := range WorkloadKinds {
+		if !mayHave(hr, kind) {
+			continue
 		}
-	case isForbidden(err):
-		c.SetForbidden(KindDeployment, apiMessage(err))
-	default:
-		return nil, fmt.Errorf("listing Deployments of HelmRelease %s: %w", key, err)
+		ul, err := dyn.Resource(workloadGVR[kind]).Namespace(ns).List(ctx, metav1.ListOptions{
+			LabelSelector: labelHelmName + "=" + key.Name + "," + labelHelmNamespace + "=" + key.Namespace})
+		switch {
+		case err == nil:
+			for i := range ul.Items {
+				ul.Items[i].SetKind(kind)
+				if err := c.Add(&ul.Items[i]); err != nil {
+					return nil, err
+				}
+			}
+		case isForbidden(err):
+			c.SetForbidden(kind, apiMessage(err))
+		default:
+			return nil, fmt.Errorf("listing %ss of HelmRelease %s: %w", kind, key, err)
+		}
 	}
 	return c, nil
 }

@@ -62,6 +62,23 @@ type Stage struct {
 	StartedFrom  string   `json:"startedFrom,omitempty"`
 	FinishedFrom string   `json:"finishedFrom,omitempty"`
 	Evidence     Evidence `json:"evidence,omitempty"`
+	// Workloads (rollout stage only) are the Deployments, StatefulSets and
+	// DaemonSets of the release, each with its own state.
+	Workloads []WorkloadRef `json:"workloads,omitempty"`
+}
+
+// WorkloadRef is one workload of a release as the rollout stage judged it.
+type WorkloadRef struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Revision holds the new pod template: the ReplicaSet of a Deployment,
+	// the ControllerRevision of a StatefulSet or DaemonSet.
+	Revision  string `json:"revision,omitempty"`
+	ReadyPods string `json:"readyPods"`
+	State     State  `json:"state"`
+	// Message says what the rollout waits for while it is not done.
+	Message string `json:"message,omitempty"`
 }
 
 // KV is one piece of evidence.
@@ -119,6 +136,7 @@ const (
 	DiagRetrying              = "ReleaseRetrying"
 	DiagRolledBack            = "RolledBack"
 	DiagRolloutStuck          = "RolloutStuck"
+	DiagRolloutOnDelete       = "RolloutOnDelete"
 	DiagNoWatchedPath         = "NoWatchedPathTouched"
 	DiagForbidden             = "Forbidden"
 	DiagNoRelease             = "NoHelmRelease"

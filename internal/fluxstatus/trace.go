@@ -642,14 +642,19 @@ func (t *tracer) rolloutStage(rel Stage, releaseDone bool) Stage {
 		s.State, s.Reason, s.Message = Waiting, "Waiting", "waits for the release"
 		return s
 	}
-	deps := t.workloads()
-	if len(deps) == 0 {
-		if t.c.forbidden(KindDeployment) {
-			s.State, s.Reason, s.Message = Forbidden, "Forbidden", t.c.Forbidden[KindDeployment]
-			return s
+	hr := t.l.hr
+	rs := t.c.rollouts(hr)
+	// Kinds RBAC kept from us that the release may own: their rollout
+	// cannot be confirmed, whatever the others say.
+	var hidden []string
+	for _, k := range WorkloadKinds {
+		if t.c.forbidden(k) && mayHave(hr, k) {
+			hidden = append(hidden, k)
 		}
+	}
+	if len(rs) == 0 && len(hidden) == 0 {
 		if releaseDone {
-			s.State, s.Reason, s.Message = NotNeeded, "NoWorkloads", "the release has no Deployments"
+			s.State, s.Reason, s.Message = NotNeeded, "NoWorkloads", "the release has no Deployments, StatefulSets or DaemonSets"
 		} else {
 			s.State, s.Reason, s.Message = Waiting, "Waiting", "waits for the release"
 		}
@@ -659,25 +664,44 @@ func (t *tracer) rolloutStage(rel Stage, releaseDone bool) Stage {
 	var started, finished time.Time
 	var readyTotal, wantTotal int32
 	var msgs []string
-	for _, d := range deps {
-		ds := t.deploymentStatus(d)
-		st = worse(st, ds.state)
-		readyTotal += ds.ready
-		wantTotal += ds.want
-		if ds.rs != "" {
-			s.Evidence.add("replicaSet", d.Namespace+"/"+ds.rs)
+	onlyDeployments := true
+	for _, r := range rs {
+		st = worse(st, r.state)
+		onlyDeployments = onlyDeployments && r.kind == KindDeployment
+		readyTotal += r.ready
+		wantTotal += r.want
+		if r.revision != "" {
+			s.Evidence.add(revisionEvidence[r.kind], r.namespace+"/"+r.revision)
 		}
-		if ds.started.After(started) {
-			started = ds.started
+		s.Workloads = append(s.Workloads, WorkloadRef{Kind: r.kind, Namespace: r.namespace, Name: r.name, Revision: r.revision,
+			ReadyPods: fmt.Sprintf("%d/%d", r.ready, r.want), State: r.state, Message: r.msg})
+		if r.started.After(started) {
+			started = r.started
 		}
-		if ds.finished.After(finished) {
-			finished = ds.finished
+		if r.finished.After(finished) {
+			finished = r.finished
 		}
-		if ds.msg != "" {
-			msgs = append(msgs, ds.msg)
+		if r.state == Done {
+			continue
 		}
+		msg := r.kind + " " + r.name + ": " + r.msg
+		if why := t.c.podTrouble(r.pods); why != "" {
+			msg += ": " + why
+			t.diag(DiagRolloutStuck, StageRollout, "rollout of "+r.kind+" "+r.namespace+"/"+r.name+" is stuck: "+why, podFix(why))
+		}
+		if r.onDelete {
+			t.diag(DiagRolloutOnDelete, StageRollout, r.kind+" "+r.namespace+"/"+r.name+" has updateStrategy OnDelete, so Kubernetes does not roll it: "+r.msg,
+				fmt.Sprintf("delete the pods still on the old revision (kubectl delete pod -n %s NAME; one at a time for a StatefulSet), or set updateStrategy to RollingUpdate", r.namespace))
+		}
+		msgs = append(msgs, msg)
 	}
-	s.Evidence.add("readyPods", fmt.Sprintf("%d/%d", readyTotal, wantTotal))
+	for _, k := range hidden {
+		st = worse(st, Forbidden)
+		msgs = append(msgs, t.c.Forbidden[k])
+	}
+	if len(rs) > 0 {
+		s.Evidence.add("readyPods", fmt.Sprintf("%d/%d", readyTotal, wantTotal))
+	}
 	if !started.IsZero() {
 		s.setStart(started, FromStatus)
 	} else {
@@ -686,7 +710,10 @@ func (t *tracer) rolloutStage(rel Stage, releaseDone bool) Stage {
 	s.State = st
 	switch st {
 	case Done:
-		s.Reason, s.Message = "NewReplicaSetAvailable", fmt.Sprintf("%d/%d pods ready", readyTotal, wantTotal)
+		s.Reason, s.Message = "RolloutComplete", fmt.Sprintf("%d/%d pods ready", readyTotal, wantTotal)
+		if onlyDeployments {
+			s.Reason = "NewReplicaSetAvailable" // what it always said for Deployments
+		}
 		if !finished.IsZero() {
 			s.setFinish(finished, FromStatus)
 		}
@@ -694,147 +721,18 @@ func (t *tracer) rolloutStage(rel Stage, releaseDone bool) Stage {
 			// Helm still waits on something else (hooks, other kinds).
 			s.State = InProgress
 		}
+		return s
+	case Forbidden:
+		s.Reason = "Forbidden"
+	case Failed:
+		s.Reason = "ProgressDeadlineExceeded"
+	case Waiting:
+		s.Reason = "OnDelete"
 	default:
 		s.Reason = "RolloutInProgress"
-		if st == Failed {
-			s.Reason = "ProgressDeadlineExceeded"
-		}
-		s.Message = strings.Join(msgs, "; ")
 	}
+	s.Message = strings.Join(msgs, "; ")
 	return s
-}
-
-type deployState struct {
-	state             State
-	ready, want       int32
-	rs, msg           string
-	started, finished time.Time
-}
-
-func (t *tracer) workloads() []*appsDeployment {
-	hr := t.l.hr
-	var out []*appsDeployment
-	inv := map[string]bool{}
-	if hr.Status.Inventory != nil {
-		for _, e := range hr.Status.Inventory.Entries {
-			inv[e.ID] = true
-		}
-	}
-	for i := range t.c.Deployments {
-		d := &t.c.Deployments[i]
-		id := d.Namespace + "_" + d.Name + "_apps_Deployment"
-		l := d.Labels
-		if inv[id] || (l["helm.toolkit.fluxcd.io/name"] == hr.Name && l["helm.toolkit.fluxcd.io/namespace"] == hr.Namespace) {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
-func (t *tracer) deploymentStatus(d *appsDeployment) deployState {
-	var ds deployState
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	ds.want = want
-	ds.ready = d.Status.ReadyReplicas
-	rev := d.Annotations["deployment.kubernetes.io/revision"]
-	var newRS *appsReplicaSet
-	for i := range t.c.ReplicaSets {
-		rs := &t.c.ReplicaSets[i]
-		if rs.Namespace == d.Namespace && ownedBy(rs.OwnerReferences, "Deployment", d.Name) && rs.Annotations["deployment.kubernetes.io/revision"] == rev {
-			newRS = rs
-		}
-	}
-	if newRS != nil {
-		ds.rs = newRS.Name
-		ds.started = newRS.CreationTimestamp.Time
-	}
-	complete := d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == want &&
-		d.Status.AvailableReplicas == want && d.Status.Replicas == want
-	prog := findDeployCond(d, "Progressing")
-	if complete {
-		ds.state = Done
-		if prog != nil && prog.Reason == "NewReplicaSetAvailable" {
-			ds.finished = prog.LastUpdateTime.Time
-		}
-		return ds
-	}
-	ds.state = InProgress
-	if prog != nil && prog.Reason == "ProgressDeadlineExceeded" {
-		ds.state = Failed
-	}
-	msg := fmt.Sprintf("Deployment %s: %d/%d pods ready, %d updated", d.Name, d.Status.ReadyReplicas, want, d.Status.UpdatedReplicas)
-	if why := t.podTrouble(d, newRS); why != "" {
-		msg += ": " + why
-		t.diag(DiagRolloutStuck, StageRollout, "rollout of Deployment "+d.Namespace+"/"+d.Name+" is stuck: "+why, podFix(why))
-	}
-	ds.msg = msg
-	return ds
-}
-
-// podTrouble explains why the pods of rs are not ready, with the pod's
-// latest Warning event when there is one.
-func (t *tracer) podTrouble(d *appsDeployment, rs *appsReplicaSet) string {
-	if rs == nil {
-		return ""
-	}
-	var pods []*corev1.Pod
-	for i := range t.c.Pods {
-		p := &t.c.Pods[i]
-		if p.Namespace == d.Namespace && ownedBy(p.OwnerReferences, "ReplicaSet", rs.Name) {
-			pods = append(pods, p)
-		}
-	}
-	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
-	for _, p := range pods {
-		why := ""
-		for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
-			if w := cs.State.Waiting; w != nil && w.Reason != "" && w.Reason != "ContainerCreating" && w.Reason != "PodInitializing" {
-				why = fmt.Sprintf("pod %s container %s: %s", p.Name, cs.Name, w.Reason)
-				if w.Message != "" {
-					why += " (" + firstLine(w.Message) + ")"
-				}
-				break
-			}
-		}
-		if why == "" {
-			for _, c := range p.Status.Conditions {
-				if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-					why = fmt.Sprintf("pod %s is %s: %s", p.Name, orWord(c.Reason, "not scheduled"), c.Message)
-				}
-			}
-		}
-		if why == "" && p.Status.Phase == corev1.PodPending {
-			why = "pod " + p.Name + " is Pending"
-		}
-		if why == "" {
-			continue
-		}
-		for _, ev := range t.c.eventsFor(KindPod, p.Namespace, p.Name) {
-			if ev.Type == corev1.EventTypeWarning {
-				why += "; event " + ev.Reason + ": " + firstLine(ev.Message)
-				break
-			}
-		}
-		return why
-	}
-	return ""
-}
-
-func podFix(why string) string {
-	switch {
-	case strings.Contains(why, "ImagePull") || strings.Contains(why, "ErrImage") || strings.Contains(why, "InvalidImageName"):
-		return "check image.repository and image.tag in the values (does that tag exist? can the node pull it?)"
-	case strings.Contains(why, "CrashLoopBackOff"):
-		return "the container starts and crashes: read its logs (kubectl logs --previous) and fix the app or its config"
-	case strings.Contains(why, "Unschedulable"):
-		return "no node fits the pods: lower resources.requests, or check nodeSelector, tolerations and affinity"
-	case strings.Contains(why, "CreateContainerConfigError"):
-		return "a ConfigMap or Secret the pod needs is missing"
-	}
-	return "kubectl describe the pod for details"
 }
 
 // ---- helpers ----

@@ -24,13 +24,18 @@ var fixtureVars = map[string]string{"C": shaC, "P": shaP, "L": shaL}
 // LoadFixture reads a multi-document YAML fixture: Kubernetes objects, plus
 // one "kind: CommitFacts" document with what the Git side would establish.
 // {{X}} and {{X12}} are replaced by vars[X] and its first 12 characters.
+// name may join files with "+": their documents are read as one fixture.
 func loadFixture(t testing.TB, name string, vars map[string]string) (*Cluster, *Commit) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
+	var docs []string
+	for _, n := range strings.Split(name, "+") {
+		b, err := os.ReadFile(filepath.Join("testdata", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, string(b))
 	}
-	c, commit, err := ParseFixture(string(b), vars)
+	c, commit, err := ParseFixture(strings.Join(docs, "\n---\n"), vars)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}

@@ -1,11 +1,13 @@
 package fluxstatus
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -81,6 +83,56 @@ type want struct {
 	// msgHas: substrings a diagnosis message must contain.
 	msgHas []string
 	by     string // DeployedBy SHA prefix
+	// rollout: evidence of the rollout stage; rolloutHas: substrings of its
+	// message.
+	rollout    map[string]string
+	rolloutHas []string
+}
+
+// withWorkloads is the Revision fixture whose release also runs a
+// StatefulSet and a DaemonSet.
+const withWorkloads = "revision-deployed.yaml+workloads.yaml"
+
+// inventoryAll lists the StatefulSet and the DaemonSet in the release's
+// inventory beside the Deployment.
+func inventoryAll(c *Cluster) {
+	inv := c.HelmReleases[0].Status.Inventory
+	inv.Entries = append(inv.Entries, helmv2.ResourceRef{ID: "sample-app_sample-db_apps_StatefulSet", Version: "v1"},
+		helmv2.ResourceRef{ID: "sample-app_sample-agent_apps_DaemonSet", Version: "v1"})
+}
+
+// onlyKinds drops the workloads of the other kinds (and the inventory's
+// Deployment entry when Deployments go).
+func onlyKinds(c *Cluster, kinds ...string) {
+	keep := map[string]bool{}
+	for _, k := range kinds {
+		keep[k] = true
+	}
+	if !keep[KindDeployment] {
+		c.Deployments, c.ReplicaSets = nil, nil
+		c.HelmReleases[0].Status.Inventory.Entries = c.HelmReleases[0].Status.Inventory.Entries[1:]
+	}
+	if !keep[KindStatefulSet] {
+		c.StatefulSets = nil
+	}
+	if !keep[KindDaemonSet] {
+		c.DaemonSets = nil
+	}
+}
+
+// stsRolling puts sample-db mid-rollout from revision sample-db-5b8c7d6e3 to
+// sample-db-6c9f7d8b4: updated of 3 pods run the new one (the highest
+// ordinals first, as the controller goes).
+func stsRolling(c *Cluster, updated int32) {
+	s := &c.StatefulSets[0]
+	s.Status.UpdatedReplicas, s.Status.CurrentReplicas = updated, 3-updated
+	s.Status.CurrentRevision = "sample-db-5b8c7d6e3"
+	for i := range c.Pods {
+		p := &c.Pods[i]
+		if strings.HasPrefix(p.Name, "sample-db-") && p.Name < "sample-db-"+strconv.Itoa(int(3-updated)) {
+			p.Labels["controller-revision-hash"] = "sample-db-5b8c7d6e3"
+		}
+	}
 }
 
 func TestTrace(t *testing.T) {
@@ -223,6 +275,140 @@ func TestTrace(t *testing.T) {
 			want: want{state: Forbidden, stages: map[string]State{StageSource: Done, StageChart: Done, StageRelease: Done, StageRollout: Forbidden}},
 		},
 		{
+			name: "StatefulSet and DaemonSet rolled out beside the Deployment", fixture: withWorkloads, sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) { inventoryAll(c) },
+			want: want{state: Done, deployed: true, stages: map[string]State{StageRelease: Done, StageRollout: Done},
+				rollout: map[string]string{"replicaSet": "sample-app/sample-app-7d9f8c6b5", "statefulSetRevision": "sample-app/sample-db-6c9f7d8b4",
+					"daemonSetRevision": "sample-app/sample-agent-5d8f9c7b6", "readyPods": "8/8"}},
+		},
+		{
+			name: "StatefulSet rolled out", fixture: withWorkloads, sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) { onlyKinds(c, KindStatefulSet) },
+			want: want{state: Done, deployed: true, stages: map[string]State{StageRollout: Done},
+				rollout: map[string]string{"statefulSetRevision": "sample-app/sample-db-6c9f7d8b4", "readyPods": "3/3"}},
+		},
+		{
+			name: "StatefulSet mid-rollout: 1 of 3 pods updated", fixture: withWorkloads, sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) { onlyKinds(c, KindStatefulSet); stsRolling(c, 1) },
+			want: want{state: InProgress, stages: map[string]State{StageRelease: Done, StageRollout: InProgress},
+				rolloutHas: []string{"StatefulSet sample-db: rolling update: 1 of 3 pods at revision sample-db-6c9f7d8b4"}},
+		},
+		{
+			name: "StatefulSet all pods updated, revision not current yet", fixture: withWorkloads, sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) { onlyKinds(c, KindStatefulSet); stsRolling(c, 3) },
+			want:   want{state: InProgress, stages: map[string]State{StageRollout: InProgress}, rolloutHas: []string{"rolling update: 3 of 3"}},
+		},
+		{
+			name: "StatefulSet with partition 2: done once the one pod above it is updated", fixture: withWorkloads, sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				onlyKinds(c, KindStatefulSet)
+				stsRolling(c, 1)
+				*c.StatefulSets[0].Spec.UpdateStrategy.RollingUpdate.Partition = 2
+			},
+			want: want{state: Done, deployed: true, stages: map[string]State{StageRollout: Done}, rollout: map[string]string{"readyPods": "3/3"}},
+		},
+		{
+			name: "StatefulSet with partition 1: 1 of 2 pods above it updated", fixture: withWorkloads, sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				onlyKinds(c, KindStatefulSet)
+				stsRolling(c, 1)
+				*c.StatefulSets[0].Spec.UpdateStrategy.RollingUpdate.Partition = 1
+			},
+			want: want{state: InProgress, stages: map[string]State{StageRollout: InProgress},
+				rolloutHas: []string{"partitioned rollout: 1 of 2 new pods updated (partition 1)"}},
+		},
+		{
+			name: "StatefulSet spec not observed yet", fixture: withWorkloads, sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) { onlyKinds(c, KindStatefulSet); c.StatefulSets[0].Generation = 3 },
+			want:   want{state: InProgress, stages: map[string]State{StageRollout: InProgress}, rolloutHas: []string{"observe the new spec"}},
+		},
+		{
+			name: "StatefulSet OnDelete: pods on the old revision wait to be deleted", fixture: withWorkloads, sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				onlyKinds(c, KindStatefulSet)
+				stsRolling(c, 0)
+				c.StatefulSets[0].Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType}
+			},
+			want: want{state: Waiting, stages: map[string]State{StageRelease: Done, StageRollout: Waiting},
+				diags: []string{DiagRolloutOnDelete}, msgHas: []string{"0 of 3 pods run revision sample-db-6c9f7d8b4", "delete the pods"}},
+		},
+		{
+			name: "StatefulSet OnDelete with every pod replaced is done", fixture: withWorkloads, sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				onlyKinds(c, KindStatefulSet)
+				c.StatefulSets[0].Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType}
+				c.StatefulSets[0].Status.CurrentRevision = "sample-db-5b8c7d6e3" // the controller never moves it with OnDelete
+			},
+			want: want{state: Done, deployed: true, stages: map[string]State{StageRollout: Done}},
+		},
+		{
+			name: "DaemonSet OnDelete: not rolled until pods are deleted", fixture: withWorkloads, sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				onlyKinds(c, KindDaemonSet)
+				c.DaemonSets[0].Spec.UpdateStrategy = appsv1.DaemonSetUpdateStrategy{Type: appsv1.OnDeleteDaemonSetStrategyType}
+				c.DaemonSets[0].Status.UpdatedNumberScheduled = 1
+			},
+			want: want{state: Waiting, stages: map[string]State{StageRollout: Waiting}, diags: []string{DiagRolloutOnDelete}, msgHas: []string{"DaemonSet sample-app/sample-agent has updateStrategy OnDelete"}},
+		},
+		{
+			name: "DaemonSet rolled out", fixture: withWorkloads, sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) { onlyKinds(c, KindDaemonSet) },
+			want: want{state: Done, deployed: true, stages: map[string]State{StageRollout: Done},
+				rollout: map[string]string{"daemonSetRevision": "sample-app/sample-agent-5d8f9c7b6", "readyPods": "2/2"}},
+		},
+		{
+			name: "DaemonSet with a pod in CrashLoopBackOff", fixture: withWorkloads, sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				onlyKinds(c, KindDaemonSet)
+				c.DaemonSets[0].Status.NumberReady, c.DaemonSets[0].Status.NumberAvailable = 1, 1
+				for i := range c.Pods {
+					if p := &c.Pods[i]; p.Name == "sample-agent-q9w4z" {
+						p.Status.Conditions[0].Status = corev1.ConditionFalse
+						p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "agent", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{
+							Reason: "CrashLoopBackOff", Message: "back-off 40s restarting failed container=agent"}}}}
+					}
+				}
+			},
+			want: want{state: InProgress, stages: map[string]State{StageRelease: Done, StageRollout: InProgress},
+				diags: []string{DiagRolloutStuck}, msgHas: []string{"rollout of DaemonSet sample-app/sample-agent is stuck: pod sample-agent-q9w4z container agent: CrashLoopBackOff", "kubectl logs --previous"},
+				rollout: map[string]string{"readyPods": "1/2"}, rolloutHas: []string{"DaemonSet sample-agent: 1 of 2 updated pods available"}},
+		},
+		{
+			name: "StatefulSets forbidden: the rest still traced", fixture: withWorkloads, sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				inventoryAll(c)
+				c.StatefulSets = nil
+				c.SetForbidden(KindStatefulSet, `statefulsets.apps is forbidden: User "dev" cannot list resource "statefulsets"`)
+			},
+			want: want{state: Forbidden, stages: map[string]State{StageSource: Done, StageChart: Done, StageRelease: Done, StageRollout: Forbidden},
+				rollout: map[string]string{"replicaSet": "sample-app/sample-app-7d9f8c6b5", "readyPods": "5/5"}, rolloutHas: []string{"statefulsets.apps is forbidden"}},
+		},
+		{
+			name: "StatefulSets forbidden but the inventory has none: rollout confirmed", fixture: withWorkloads, sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				c.StatefulSets = nil
+				c.SetForbidden(KindStatefulSet, `statefulsets.apps is forbidden`)
+			},
+			want: want{state: Done, deployed: true, stages: map[string]State{StageRollout: Done}},
+		},
+		{
+			name: "Deployment done, StatefulSet not: not done", fixture: withWorkloads, sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				onlyKinds(c, KindDeployment, KindStatefulSet)
+				c.StatefulSets[0].Status.ReadyReplicas = 2
+			},
+			want: want{state: InProgress, stages: map[string]State{StageRollout: InProgress}, rollout: map[string]string{"readyPods": "5/6"},
+				rolloutHas: []string{"StatefulSet sample-db: 2/3 pods ready"}},
+		},
+		{
+			name: "StatefulSet done, Deployment not: not done", fixture: withWorkloads, sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				onlyKinds(c, KindDeployment, KindStatefulSet)
+				c.Deployments[0].Status.UpdatedReplicas = 2
+			},
+			want: want{state: InProgress, stages: map[string]State{StageRollout: InProgress}, rolloutHas: []string{"Deployment sample-app: 3/3 pods ready, 2 updated"}},
+		},
+		{
 			name: "GitOps repo commit through a Kustomization", fixture: "kustomization.yaml", sources: []types.NamespacedName{gitopsSrc},
 			want: want{state: Done, deployed: true, stages: map[string]State{StageSource: Done, StageKustomization: Done, StageChart: NotNeeded, StageRelease: Done, StageRollout: Done}},
 		},
@@ -294,6 +480,22 @@ func TestTrace(t *testing.T) {
 			for _, s := range tt.want.msgHas {
 				if !strings.Contains(strings.Join(msgs, "\n"), s) {
 					t.Errorf("no diagnosis mentions %q%s", s, dump())
+				}
+			}
+			var ro Stage
+			for _, s := range rel.Stages {
+				if s.Name == StageRollout {
+					ro = s
+				}
+			}
+			for k, v := range tt.want.rollout {
+				if got := ro.Evidence.Get(k); got != v {
+					t.Errorf("rollout evidence %s = %q, want %q (%v)", k, got, v, ro.Evidence)
+				}
+			}
+			for _, sub := range tt.want.rolloutHas {
+				if !strings.Contains(ro.Message, sub) {
+					t.Errorf("rollout message %q lacks %q", ro.Message, sub)
 				}
 			}
 			if tt.want.by != "" && (rel.DeployedBy == nil || !strings.HasPrefix(rel.DeployedBy.SHA, tt.want.by)) {
@@ -400,5 +602,29 @@ func TestRevisionSHA(t *testing.T) {
 		if got := RevisionSHA(in); got != want {
 			t.Errorf("RevisionSHA(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestReleaseStatusWorkloads: promote --require-deployed waits for every
+// workload kind, not only Deployments.
+func TestReleaseStatusWorkloads(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		mutate func(*Cluster)
+		state  State
+		msg    string
+	}{
+		{"all rolled out", func(*Cluster) {}, Done, ""},
+		{"StatefulSet mid-rollout", func(c *Cluster) { stsRolling(c, 1) }, Waiting, "StatefulSet sample-db: rolling update: 1 of 3"},
+		{"DaemonSet pod not available", func(c *Cluster) { c.DaemonSets[0].Status.NumberAvailable = 1 }, Waiting, "DaemonSet sample-agent: 1 of 2 updated pods available"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := loadFixture(t, withWorkloads, fixtureVars)
+			tt.mutate(c)
+			st := ReleaseStatus(c, sampleApp, "")
+			if st.State != tt.state || st.Ready != (tt.state == Done) || !strings.Contains(st.Message, tt.msg) {
+				t.Errorf("ReleaseStatus = %+v, want state %s, message with %q", st, tt.state, tt.msg)
+			}
+		})
 	}
 }

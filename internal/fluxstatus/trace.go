@@ -675,7 +675,10 @@ func (t *tracer) rolloutStage(rel Stage, releaseDone bool) Stage {
 		}
 		s.Workloads = append(s.Workloads, WorkloadRef{Kind: r.kind, Namespace: r.namespace, Name: r.name, Revision: r.revision,
 			ReadyPods: fmt.Sprintf("%d/%d", r.ready, r.want), State: r.state, Message: r.msg})
-		if r.started.After(started) {
+		// The stage starts with the first workload that started rolling
+		// after the release began; one whose pods did not change (an old
+		// ReplicaSet, old pods) says nothing about this rollout.
+		if !r.started.IsZero() && (rel.StartedAt == nil || !r.started.Before(*rel.StartedAt)) && (started.IsZero() || r.started.Before(started)) {
 			started = r.started
 		}
 		if r.finished.After(finished) {

@@ -106,7 +106,7 @@ func TestClusterChecker(t *testing.T) {
 			}
 			scheme := runtime.NewScheme()
 			client := dynfake.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{
-				gvrHelmRelease: "HelmReleaseList", fluxstatus.DeploymentGVR: "DeploymentList", gvrGitRepo: "GitRepositoryList", gvrHelmChart: "HelmChartList", gvrOCIRepo: "OCIRepositoryList",
+				gvrHelmRelease: "HelmReleaseList", fluxstatus.DeploymentGVR: "DeploymentList", fluxstatus.StatefulSetGVR: "StatefulSetList", fluxstatus.DaemonSetGVR: "DaemonSetList", gvrGitRepo: "GitRepositoryList", gvrHelmChart: "HelmChartList", gvrOCIRepo: "OCIRepositoryList",
 			}, objs...)
 			s := src
 			if tt.src != nil {

@@ -116,24 +116,30 @@ var listKinds = map[schema.GroupVersionResource]string{
 	fluxstatus.GitRepositoryGVR: "GitRepositoryList", fluxstatus.HelmChartGVR: "HelmChartList",
 	fluxstatus.HelmReleaseGVR: "HelmReleaseList", fluxstatus.KustomizationGVR: "KustomizationList",
 	fluxstatus.DeploymentGVR: "DeploymentList", fluxstatus.ReplicaSetGVR: "ReplicaSetList",
+	fluxstatus.StatefulSetGVR: "StatefulSetList", fluxstatus.DaemonSetGVR: "DaemonSetList",
 	fluxstatus.PodGVR: "PodList", fluxstatus.EventGVR: "EventList",
 }
 
 var gvrOf = map[string]schema.GroupVersionResource{
 	"GitRepository": fluxstatus.GitRepositoryGVR, "HelmChart": fluxstatus.HelmChartGVR, "HelmRelease": fluxstatus.HelmReleaseGVR,
 	"Kustomization": fluxstatus.KustomizationGVR, "Deployment": fluxstatus.DeploymentGVR, "ReplicaSet": fluxstatus.ReplicaSetGVR,
+	"StatefulSet": fluxstatus.StatefulSetGVR, "DaemonSet": fluxstatus.DaemonSetGVR,
 	"Pod": fluxstatus.PodGVR, "Event": fluxstatus.EventGVR,
 }
 
 // fixtureObjects reads a fluxstatus fixture with the repo's real SHAs,
-// applying text edits first (old, new pairs).
+// applying text edits first (old, new pairs). name may join files with "+".
 func fixtureObjects(t testing.TB, name string, r *appRepo, edits ...string) []*unstructured.Unstructured {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "internal", "fluxstatus", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
+	var docs []string
+	for _, n := range strings.Split(name, "+") {
+		b, err := os.ReadFile(filepath.Join("..", "..", "internal", "fluxstatus", "testdata", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, string(b))
 	}
-	s := string(b)
+	s := strings.Join(docs, "\n---\n")
 	for i := 0; i+1 < len(edits); i += 2 {
 		s = strings.ReplaceAll(s, edits[i], edits[i+1])
 	}
@@ -354,6 +360,46 @@ func TestRequestsDoNotGrowWithClusterSize(t *testing.T) {
 	t.Logf("requests: %d with 1 HelmRelease, %d with 1,001", small.requests.Load(), big.requests.Load())
 	if small.requests.Load() != big.requests.Load() || small.requests.Load() > 15 {
 		t.Fatalf("requests: %d (small) vs %d (1,000 more HelmReleases); want equal and at most 15", small.requests.Load(), big.requests.Load())
+	}
+}
+
+// withWorkloads is the founding release also running a StatefulSet and a
+// DaemonSet, all three in its inventory.
+var withWorkloads = []string{"    - {id: sample-app_sample-app__Service, v: v1}",
+	"    - {id: sample-app_sample-app__Service, v: v1}\n    - {id: sample-app_sample-db_apps_StatefulSet, v: v1}\n    - {id: sample-app_sample-agent_apps_DaemonSet, v: v1}"}
+
+func TestGoldenWorkloads(t *testing.T) {
+	r := newAppRepo(t)
+	for _, format := range []string{"table", "json"} {
+		c := newCluster(t, fixtureObjects(t, "revision-deployed.yaml+workloads.yaml", r, withWorkloads...))
+		out, _, err := run(t, c, nil, r.C[:7], "--repo", r.dir, "-o", format)
+		if code := exitcode.From(err); code != exitcode.OK {
+			t.Fatalf("exit %d (%v), want 0\n%s", code, err, out)
+		}
+		golden(t, "workloads."+format, out)
+	}
+}
+
+// TestWorkloadRequests: a release with a Deployment, a StatefulSet and a
+// DaemonSet costs a fixed number of requests more than one with a
+// Deployment only (a list per kind, the pods of each), and that number does
+// not grow with 1,000 unrelated releases beside it.
+func TestWorkloadRequests(t *testing.T) {
+	r := newAppRepo(t)
+	count := func(objs []*unstructured.Unstructured) int64 {
+		c := newCluster(t, objs)
+		if _, _, err := run(t, c, nil, r.C, "--repo", r.dir, "-A"); err != nil {
+			t.Fatal(err)
+		}
+		return c.requests.Load()
+	}
+	deployOnly := count(fixtureObjects(t, "revision-deployed.yaml", r))
+	all := count(fixtureObjects(t, "revision-deployed.yaml+workloads.yaml", r, withWorkloads...))
+	big := count(append(fixtureObjects(t, "revision-deployed.yaml+workloads.yaml", r, withWorkloads...), filler(1000)...))
+	t.Logf("requests: %d (Deployment only), %d (+ StatefulSet and DaemonSet), %d (the same beside 1,000 releases)", deployOnly, all, big)
+	// +2 lists (StatefulSets, DaemonSets in the namespace), +2 pod lists.
+	if all != deployOnly+4 || big != all {
+		t.Fatalf("requests: %d, %d, %d; want %d, %d, %d", deployOnly, all, big, deployOnly, deployOnly+4, deployOnly+4)
 	}
 }
 

@@ -124,19 +124,19 @@ func (c *Cluster) deploymentRollout(d *appsv1.Deployment) rollout {
 		r.pods = c.podsOwnedBy(d.Namespace, KindReplicaSet, newRS.Name)
 	}
 	prog := findDeployCond(d, appsv1.DeploymentProgressing)
-	if d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == r.want &&
-		d.Status.AvailableReplicas == r.want && d.Status.Replicas == r.want {
-		r.state = Done
-		if prog != nil && prog.Reason == "NewReplicaSetAvailable" {
-			r.finished = prog.LastUpdateTime.Time
-		}
-		return r
+	waitsFor := ""
+	if d.Status.ObservedGeneration < d.Generation || d.Status.UpdatedReplicas != r.want ||
+		d.Status.AvailableReplicas != r.want || d.Status.Replicas != r.want {
+		waitsFor = fmt.Sprintf("%d/%d pods ready, %d updated", d.Status.ReadyReplicas, r.want, d.Status.UpdatedReplicas)
 	}
-	r.state = InProgress
-	if prog != nil && prog.Reason == "ProgressDeadlineExceeded" {
+	r = r.judged(waitsFor)
+	switch {
+	case prog == nil:
+	case r.state == Done && prog.Reason == "NewReplicaSetAvailable":
+		r.finished = prog.LastUpdateTime.Time
+	case r.state != Done && prog.Reason == "ProgressDeadlineExceeded":
 		r.state = Failed
 	}
-	r.msg = fmt.Sprintf("%d/%d pods ready, %d updated", d.Status.ReadyReplicas, r.want, d.Status.UpdatedReplicas)
 	return r
 }
 
@@ -152,32 +152,30 @@ func (c *Cluster) statefulSetRollout(s *appsv1.StatefulSet) rollout {
 	// StatefulSet pods carry the full ControllerRevision name.
 	r.started, r.finished = podTimes(pods, func(p *corev1.Pod) bool { return p.Labels[appsv1.ControllerRevisionHashLabelKey] == st.UpdateRevision })
 	r.pods = pods
+	return r.judged(statefulSetWaitsFor(s, r.onDelete))
+}
+
+func statefulSetWaitsFor(s *appsv1.StatefulSet, onDelete bool) string {
+	st, want := s.Status, replicas(s.Spec.Replicas)
 	var partition int32
-	if ru := s.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil && !r.onDelete {
+	if ru := s.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil && !onDelete {
 		partition = *ru.Partition
 	}
-	toUpdate := max(r.want-partition, 0)
+	toUpdate := max(want-partition, 0)
 	switch {
 	case st.ObservedGeneration == 0 || st.ObservedGeneration < s.Generation:
-		r.msg = "waiting for the StatefulSet controller to observe the new spec"
-	case r.onDelete && (st.UpdatedReplicas < r.want || st.ReadyReplicas < r.want):
-		r.msg = fmt.Sprintf("updateStrategy OnDelete: %d of %d pods run revision %s, %d ready; the others change only when deleted",
-			st.UpdatedReplicas, r.want, st.UpdateRevision, st.ReadyReplicas)
-	case st.ReadyReplicas < r.want:
-		r.msg = fmt.Sprintf("%d/%d pods ready, %d updated", st.ReadyReplicas, r.want, st.UpdatedReplicas)
+		return "waiting for the StatefulSet controller to observe the new spec"
+	case onDelete && (st.UpdatedReplicas < want || st.ReadyReplicas < want):
+		return fmt.Sprintf("updateStrategy OnDelete: %d of %d pods run revision %s, %d ready; the others change only when deleted",
+			st.UpdatedReplicas, want, st.UpdateRevision, st.ReadyReplicas)
+	case st.ReadyReplicas < want:
+		return fmt.Sprintf("%d/%d pods ready, %d updated", st.ReadyReplicas, want, st.UpdatedReplicas)
 	case st.UpdatedReplicas < toUpdate && partition > 0:
-		r.msg = fmt.Sprintf("partitioned rollout: %d of %d new pods updated (partition %d)", st.UpdatedReplicas, toUpdate, partition)
-	case st.UpdatedReplicas < toUpdate || partition == 0 && !r.onDelete && st.CurrentRevision != st.UpdateRevision:
-		r.msg = fmt.Sprintf("rolling update: %d of %d pods at revision %s", st.UpdatedReplicas, r.want, st.UpdateRevision)
-	default:
-		r.state = Done
-		return r
+		return fmt.Sprintf("partitioned rollout: %d of %d new pods updated (partition %d)", st.UpdatedReplicas, toUpdate, partition)
+	case st.UpdatedReplicas < toUpdate || partition == 0 && !onDelete && st.CurrentRevision != st.UpdateRevision:
+		return fmt.Sprintf("rolling update: %d of %d pods at revision %s", st.UpdatedReplicas, want, st.UpdateRevision)
 	}
-	r.state = InProgress
-	if r.onDelete {
-		r.state = Waiting
-	}
-	return r
+	return ""
 }
 
 // daemonSetRollout follows kubectl's DaemonSetStatusViewer: the spec is
@@ -201,23 +199,37 @@ func (c *Cluster) daemonSetRollout(d *appsv1.DaemonSet) rollout {
 	}
 	r.started, r.finished = podTimes(pods, isNew)
 	r.pods = pods
+	return r.judged(daemonSetWaitsFor(d, r.onDelete))
+}
+
+func daemonSetWaitsFor(d *appsv1.DaemonSet, onDelete bool) string {
+	st, want := d.Status, d.Status.DesiredNumberScheduled
 	switch {
 	case st.ObservedGeneration < d.Generation:
-		r.msg = "waiting for the DaemonSet controller to observe the new spec"
-	case r.onDelete && (st.UpdatedNumberScheduled < r.want || st.NumberAvailable < r.want):
-		r.msg = fmt.Sprintf("updateStrategy OnDelete: %d of %d pods updated, %d available; the others change only when deleted",
-			st.UpdatedNumberScheduled, r.want, st.NumberAvailable)
-	case st.UpdatedNumberScheduled < r.want:
-		r.msg = fmt.Sprintf("%d of %d new pods updated, %d ready", st.UpdatedNumberScheduled, r.want, st.NumberReady)
-	case st.NumberAvailable < r.want:
-		r.msg = fmt.Sprintf("%d of %d updated pods available, %d ready", st.NumberAvailable, r.want, st.NumberReady)
-	default:
-		r.state = Done
-		return r
+		return "waiting for the DaemonSet controller to observe the new spec"
+	case onDelete && (st.UpdatedNumberScheduled < want || st.NumberAvailable < want):
+		return fmt.Sprintf("updateStrategy OnDelete: %d of %d pods updated, %d available; the others change only when deleted",
+			st.UpdatedNumberScheduled, want, st.NumberAvailable)
+	case st.UpdatedNumberScheduled < want:
+		return fmt.Sprintf("%d of %d new pods updated, %d ready", st.UpdatedNumberScheduled, want, st.NumberReady)
+	case st.NumberAvailable < want:
+		return fmt.Sprintf("%d of %d updated pods available, %d ready", st.NumberAvailable, want, st.NumberReady)
 	}
-	r.state = InProgress
-	if r.onDelete {
+	return ""
+}
+
+// judged sets the state from what the rollout still waits for ("" when
+// nothing): a rollout with updateStrategy OnDelete waits on someone
+// deleting pods, so it is waiting, not in progress.
+func (r rollout) judged(waitsFor string) rollout {
+	r.msg = waitsFor
+	switch {
+	case waitsFor == "":
+		r.state = Done
+	case r.onDelete:
 		r.state = Waiting
+	default:
+		r.state = InProgress
 	}
 	return r
 }

@@ -253,14 +253,21 @@ func golden(t *testing.T, name, got string) {
 }
 
 func TestGoldenRevisionDeployed(t *testing.T) {
+	goldenDeployed(t, "revision-deployed", "revision-deployed.yaml")
+}
+
+// goldenDeployed traces the founding commit in the fixture, which must be
+// deployed, and compares table and json with <name>.<format>.golden.
+func goldenDeployed(t *testing.T, name, fixture string, edits ...string) {
+	t.Helper()
 	r := newAppRepo(t)
 	for _, format := range []string{"table", "json"} {
-		c := newCluster(t, fixtureObjects(t, "revision-deployed.yaml", r))
+		c := newCluster(t, fixtureObjects(t, fixture, r, edits...))
 		out, _, err := run(t, c, nil, r.C[:7], "--repo", r.dir, "-o", format)
 		if code := exitcode.From(err); code != exitcode.OK {
 			t.Fatalf("exit %d (%v), want 0\n%s", code, err, out)
 		}
-		golden(t, "revision-deployed."+format, out)
+		golden(t, name+"."+format, out)
 	}
 }
 
@@ -369,15 +376,7 @@ var withWorkloads = []string{"    - {id: sample-app_sample-app__Service, v: v1}"
 	"    - {id: sample-app_sample-app__Service, v: v1}\n    - {id: sample-app_sample-db_apps_StatefulSet, v: v1}\n    - {id: sample-app_sample-agent_apps_DaemonSet, v: v1}"}
 
 func TestGoldenWorkloads(t *testing.T) {
-	r := newAppRepo(t)
-	for _, format := range []string{"table", "json"} {
-		c := newCluster(t, fixtureObjects(t, "revision-deployed.yaml+workloads.yaml", r, withWorkloads...))
-		out, _, err := run(t, c, nil, r.C[:7], "--repo", r.dir, "-o", format)
-		if code := exitcode.From(err); code != exitcode.OK {
-			t.Fatalf("exit %d (%v), want 0\n%s", code, err, out)
-		}
-		golden(t, "workloads."+format, out)
-	}
+	goldenDeployed(t, "workloads", "revision-deployed.yaml+workloads.yaml", withWorkloads...)
 }
 
 // TestWorkloadRequests: a release with a Deployment, a StatefulSet and a

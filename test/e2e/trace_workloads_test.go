@@ -14,58 +14,34 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/test/e2e/e2eutil"
 )
 
-// Templates added to the founding chart: a StatefulSet of 2 and a DaemonSet (one pod on the sandbox's one
-// kwok node), each with selector labels of its own so the Deployment's selector does not catch their pods.
-const (
-	statefulSetTemplate = `apiVersion: apps/v1
-kind: StatefulSet
+// chartWorkload is a template for the founding chart: a workload of kind whose pods carry the label
+// app.kubernetes.io/component=<component> (so the Deployment's selector does not catch them) and run
+// image:{{ .Values.<tagValue> }}; spec is more of its spec, indented by two.
+func chartWorkload(kind, component, image, tagValue, spec string) string {
+	return `apiVersion: apps/v1
+kind: ` + kind + `
 metadata:
-  name: {{ include "sample-app.fullname" . }}-db
+  name: {{ include "sample-app.fullname" . }}-` + component + `
   labels:
     {{- include "sample-app.labels" . | nindent 4 }}
 spec:
-  replicas: 2
-  serviceName: {{ include "sample-app.fullname" . }}
-  selector:
+` + spec + `  selector:
     matchLabels:
       {{- include "sample-app.selectorLabels" . | nindent 6 }}
-      app.kubernetes.io/component: db
+      app.kubernetes.io/component: ` + component + `
   template:
     metadata:
       labels:
         {{- include "sample-app.selectorLabels" . | nindent 8 }}
-        app.kubernetes.io/component: db
+        app.kubernetes.io/component: ` + component + `
     spec:
       containers:
-        - name: db
-          image: "postgres:{{ .Values.dbTag }}"
-          resources:
-            requests: {cpu: 10m, memory: 32Mi}
-`
-	daemonSetTemplate = `apiVersion: apps/v1
-kind: DaemonSet
-metadata:
-  name: {{ include "sample-app.fullname" . }}-agent
-  labels:
-    {{- include "sample-app.labels" . | nindent 4 }}
-spec:
-  selector:
-    matchLabels:
-      {{- include "sample-app.selectorLabels" . | nindent 6 }}
-      app.kubernetes.io/component: agent
-  template:
-    metadata:
-      labels:
-        {{- include "sample-app.selectorLabels" . | nindent 8 }}
-        app.kubernetes.io/component: agent
-    spec:
-      containers:
-        - name: agent
-          image: "busybox:{{ .Values.agentTag }}"
+        - name: ` + component + `
+          image: "` + image + `:{{ .Values.` + tagValue + ` }}"
           resources:
             requests: {cpu: 10m, memory: 16Mi}
 `
-)
+}
 
 // A commit adds a StatefulSet and a DaemonSet to the chart; trace --wait follows the upgrade to their pods
 // (the sandbox's kube-controller-manager runs both controllers, kwok makes the pods Ready) and reports done
@@ -76,8 +52,10 @@ func TestTraceStatefulSetAndDaemonSet(t *testing.T) {
 	ns := e.Namespace(t)
 	f := e.DeployFounding(t, ns, e2eutil.FoundingOptions{ReconcileStrategy: "Revision"})
 	sha := f.App.Commit(t, "db and agent", func(dir string) {
-		e2eutil.WriteFile(t, dir, "charts/sample-app/templates/statefulset.yaml", statefulSetTemplate)
-		e2eutil.WriteFile(t, dir, "charts/sample-app/templates/daemonset.yaml", daemonSetTemplate)
+		// A StatefulSet of 2 and a DaemonSet (one pod on the sandbox's one kwok node).
+		e2eutil.WriteFile(t, dir, "charts/sample-app/templates/statefulset.yaml", chartWorkload("StatefulSet", "db", "postgres", "dbTag",
+			"  replicas: 2\n  serviceName: {{ include \"sample-app.fullname\" . }}\n"))
+		e2eutil.WriteFile(t, dir, "charts/sample-app/templates/daemonset.yaml", chartWorkload("DaemonSet", "agent", "busybox", "agentTag", ""))
 		e2eutil.ReplaceInFile(t, dir, "charts/sample-app/values.yaml", "podAnnotations: {}", "podAnnotations: {}\ndbTag: \"16\"\nagentTag: \"1.36\"")
 	})
 	res, rep := traceJSON(t, e, f.App.Clone, sha, "-n", ns, "--reconcile", "--wait", "--timeout", "3m")

@@ -67,7 +67,7 @@ REVISION is a commit of the Git checkout at --repo (a full or short SHA, a
 branch, a tag; default HEAD). Flux sources whose URL is one of the checkout's
 remotes are traced, with everything downstream of them: HelmCharts built from
 them, HelmReleases using those charts or applied by Kustomizations from them,
-and the Deployments, ReplicaSets and Pods of those releases.
+and the Deployments, StatefulSets, DaemonSets and Pods of those releases.
 
 For each HelmRelease it reports the stages source fetched -> chart built ->
 release upgraded -> rollout complete, with state, timings, evidence, and when

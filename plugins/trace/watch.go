@@ -103,7 +103,7 @@ type watchSet struct {
 func (w *watchSet) wait() { w.wg.Wait() }
 
 // ensure starts watches for targets not watched yet (an upgrade can bring
-// new Deployments and namespaces into the trace).
+// new workloads and namespaces into the trace).
 func (w *watchSet) ensure(ctx context.Context, f *fluxstatus.Fetched) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

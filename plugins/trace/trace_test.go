@@ -351,6 +351,29 @@ func TestForbiddenKindsStillTrace(t *testing.T) {
 	}
 }
 
+// TestForbiddenStatefulSets: RBAC refuses StatefulSets to a release that has
+// one; the trace says so for that kind and follows the rest.
+func TestForbiddenStatefulSets(t *testing.T) {
+	r := newAppRepo(t)
+	c := newCluster(t, fixtureObjects(t, "revision-deployed.yaml+workloads.yaml", r, withWorkloads...))
+	c.PrependReactor("list", "statefulsets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "statefulsets"}, "", errors.New(`User "dev" cannot list resource "statefulsets"`))
+	})
+	out, _, err := run(t, c, nil, r.C, "--repo", r.dir)
+	if code := exitcode.From(err); code != exitcode.Pending {
+		t.Fatalf("exit %d (%v), want Pending (cannot confirm the rollout)\n%s", code, err, out)
+	}
+	for _, s := range []string{"forbidden: cannot read StatefulSet", "release upgraded  done", "rollout complete  forbidden",
+		"statefulsets.apps is forbidden"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("output lacks %q:\n%s", s, out)
+		}
+	}
+	if strings.Contains(out, "cannot read Deployment") || strings.Contains(out, "cannot read DaemonSet") {
+		t.Errorf("only StatefulSets were refused:\n%s", out)
+	}
+}
+
 // TestRequestsDoNotGrowWithClusterSize: the same trace against a cluster
 // with 1,000 more HelmReleases (and their Deployments) makes the same
 // number of API requests.

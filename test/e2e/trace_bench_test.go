@@ -39,28 +39,7 @@ func TestTraceRequestsDoNotGrowOnRealCluster(t *testing.T) {
 	ns := e.Namespace(t)
 	f := e.DeployFounding(t, ns, e2eutil.FoundingOptions{ReconcileStrategy: "Revision"})
 
-	var n atomic.Int64
-	cfg := rest.CopyConfig(e.Config)
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt, &n} })
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fetch := func() (int64, time.Duration) {
-		n.Store(0)
-		start := time.Now()
-		res, err := fluxstatus.Fetch(context.Background(), dyn, fluxstatus.FetchOptions{
-			Namespace:   "", // all namespaces, as `trace -A` reads
-			MatchSource: func(gr *sourcev1.GitRepository) bool { return gitrepo.SameRepository(gr.Spec.URL, f.App.URL) },
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(fluxstatus.AffectedHelmReleases(res.Cluster, res.Sources)) != 1 {
-			t.Fatalf("want the founding HelmRelease, got sources %v", res.Sources)
-		}
-		return n.Load(), time.Since(start)
-	}
+	fetch := func() (int64, time.Duration) { return fetchRequests(t, e, f.App.URL) }
 	before, tookBefore := fetch()
 
 	filler := e.Namespace(t)
@@ -96,4 +75,29 @@ spec:
 	if after != before {
 		t.Fatalf("requests grew with the cluster: %d -> %d", before, after)
 	}
+}
+
+// fetchRequests runs the fetch behind `trace -A` of the app repo at url and returns the API requests it
+// made and how long it took; it fails the test unless exactly one HelmRelease is affected.
+func fetchRequests(t *testing.T, e *e2eutil.Env, url string) (int64, time.Duration) {
+	t.Helper()
+	var n atomic.Int64
+	cfg := rest.CopyConfig(e.Config)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt, &n} })
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res, err := fluxstatus.Fetch(context.Background(), dyn, fluxstatus.FetchOptions{
+		Namespace:   "", // all namespaces, as `trace -A` reads
+		MatchSource: func(gr *sourcev1.GitRepository) bool { return gitrepo.SameRepository(gr.Spec.URL, url) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fluxstatus.AffectedHelmReleases(res.Cluster, res.Sources)) != 1 {
+		t.Fatalf("want the founding HelmRelease, got sources %v", res.Sources)
+	}
+	return n.Load(), time.Since(start)
 }

@@ -51,6 +51,7 @@ func TestTraceStatefulSetAndDaemonSet(t *testing.T) {
 	e := e2eutil.Setup(t)
 	ns := e.Namespace(t)
 	f := e.DeployFounding(t, ns, e2eutil.FoundingOptions{ReconcileStrategy: "Revision"})
+	deployOnly, _ := fetchRequests(t, e, f.App.URL)
 	sha := f.App.Commit(t, "db and agent", func(dir string) {
 		// A StatefulSet of 2 and a DaemonSet (one pod on the sandbox's one kwok node).
 		e2eutil.WriteFile(t, dir, "charts/sample-app/templates/statefulset.yaml", chartWorkload("StatefulSet", "db", "postgres", "dbTag",
@@ -61,6 +62,12 @@ func TestTraceStatefulSetAndDaemonSet(t *testing.T) {
 	res, rep := traceJSON(t, e, f.App.Clone, sha, "-n", ns, "--reconcile", "--wait", "--timeout", "3m")
 	wantExit(t, res, exitcode.OK)
 	first := checkWorkloads(t, e, rep, ns)
+	// Two more lists (StatefulSets, DaemonSets in the namespace) and the pods of each.
+	if all, _ := fetchRequests(t, e, f.App.URL); all != deployOnly+4 {
+		t.Errorf("API requests per trace fetch: %d with a Deployment, %d with a StatefulSet and a DaemonSet too; want %d", deployOnly, all, deployOnly+4)
+	} else {
+		t.Logf("API requests per trace fetch: %d with a Deployment, %d with a StatefulSet and a DaemonSet too", deployOnly, all)
+	}
 
 	sha = f.App.Commit(t, "db 17, agent 1.37", func(dir string) {
 		e2eutil.ReplaceInFile(t, dir, "charts/sample-app/values.yaml", `dbTag: "16"`, `dbTag: "17"`)

@@ -436,7 +436,7 @@ func measureRedraw(b *testing.B, e *e2eutil.Env, f *e2eutil.Founding, bin string
 	first := <-views.ch
 	var rep fluxstatus.Report
 	if err := json.Unmarshal(first.text, &rep); err != nil || rep.Deployed {
-		b.Fatalf("first --watch view: deployed=%v err=%v\n%s", rep.Deployed, err, first.text)
+		b.Fatalf("first --watch view: deployed=%v err=%v\n%s\nstderr: %s", rep.Deployed, err, first.text, views.stderr())
 	}
 	<-rvs.ch // the current resourceVersion
 

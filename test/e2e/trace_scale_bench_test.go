@@ -5,7 +5,7 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -32,14 +32,15 @@ import (
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxstatus"
 	"github.com/kubectl-gitops/kubectl-gitops/test/e2e/e2eutil"
 )
 
 // The scale the trace benchmark fills the cluster to (issue 4): 1,000 HelmReleases, each with a
-// Deployment of 10 pods that kwok runs, spread over 10 namespaces, one of them the traced release's own.
+// Deployment of 10 pods that kwok runs, spread over 10 namespaces. A smaller fill for trying the
+// benchmark out: go test ... -args -trace-scale-releases=50
+var scaleReleasesFlag = flag.Int("trace-scale-releases", 1000, "HelmReleases (with 10 pods each) BenchmarkTraceAtScale adds")
+
 const (
-	scaleReleases   = 1000
 	scaleReplicas   = 10
 	scaleNamespaces = 10
 	scaleRuns       = 7 // timed runs of each command, alternating
@@ -86,7 +87,7 @@ func BenchmarkTraceAtScale(b *testing.B) {
 		gBefore, fBefore := measure("empty")
 		start := time.Now()
 		filled := fillCluster(b, e)
-		b.Logf("filled: %d HelmReleases, %d Deployments, %d pods Ready in %s", scaleReleases, scaleReleases,
+		b.Logf("filled: %d HelmReleases, %d Deployments, %d pods Ready in %s", *scaleReleasesFlag, *scaleReleasesFlag,
 			filled, time.Since(start).Round(time.Second))
 		gAfter, fAfter := measure("full")
 		if gAfter.requests() != gBefore.requests() {
@@ -107,8 +108,8 @@ func BenchmarkTraceAtScale(b *testing.B) {
 		b.Logf("\n%s", scaleTable([]row{
 			{"kubectl gitops trace, empty cluster", gBefore},
 			{"flux trace, empty cluster", fBefore},
-			{"kubectl gitops trace, 1,000 HRs + 10,000 pods", gAfter},
-			{"flux trace, 1,000 HRs + 10,000 pods", fAfter},
+			{fmt.Sprintf("kubectl gitops trace, +%d HRs, +%d pods", *scaleReleasesFlag, *scaleReleasesFlag*scaleReplicas), gAfter},
+			{fmt.Sprintf("flux trace, +%d HRs, +%d pods", *scaleReleasesFlag, *scaleReleasesFlag*scaleReplicas), fAfter},
 		}, redraw, baseline))
 	}
 }
@@ -283,7 +284,7 @@ func fillCluster(b *testing.B, e *e2eutil.Env) int {
 	for i := 0; i < scaleNamespaces; i++ {
 		namespaces = append(namespaces, e.Namespace(b))
 	}
-	for i := 0; i < scaleReleases; i++ {
+	for i := 0; i < *scaleReleasesFlag; i++ {
 		ns := namespaces[i%scaleNamespaces]
 		objs = append(objs, fillerRelease(ns, i), fillerDeployment(ns, i))
 	}
@@ -315,10 +316,10 @@ func fillCluster(b *testing.B, e *e2eutil.Env) int {
 		n := e2eutil.Int(u, "status", "readyReplicas")
 		total += n - ready[key]
 		ready[key] = n
-		return total == scaleReleases*scaleReplicas, nil
+		return total == int64(*scaleReleasesFlag*scaleReplicas), nil
 	})
 	if err != nil {
-		b.Fatalf("waiting for %d filler pods to be Ready: %v (%d Ready)", scaleReleases*scaleReplicas, err, total)
+		b.Fatalf("waiting for %d filler pods to be Ready: %v (%d Ready)", *scaleReleasesFlag*scaleReplicas, err, total)
 	}
 	return int(total)
 }
@@ -430,13 +431,14 @@ func measureRedraw(b *testing.B, e *e2eutil.Env, f *e2eutil.Founding, bin string
 	}
 	sha := f.App.Commit(b, "not fetched while suspended", nil)
 
-	views := startLines(b, ctx, proxy, f.App.Clone, true, bin, "trace", sha, "-n", f.NS, "--watch", "-o", "json", "--timeout", "1h")
-	rvs := startLines(b, ctx, proxy, f.App.Clone, false, "kubectl", "get", "helmrelease", e2eutil.HelmRelease, "-n", f.NS,
-		"--watch", "-o", "jsonpath={.metadata.resourceVersion}{\"\\n\"}")
+	// A view ends with the legend line; kubectl prints one line per event.
+	endOfView := func(l string) bool { return strings.HasPrefix(l, "Times in UTC") }
+	views := startLines(b, ctx, proxy, f.App.Clone, endOfView, bin, "trace", sha, "-n", f.NS, "--watch", "--timeout", "1h")
+	rvs := startLines(b, ctx, proxy, f.App.Clone, func(string) bool { return true },
+		"kubectl", "get", "helmrelease", e2eutil.HelmRelease, "-n", f.NS, "--watch", "-o", "jsonpath={.metadata.resourceVersion}{\"\\n\"}")
 	first := <-views.ch
-	var rep fluxstatus.Report
-	if err := json.Unmarshal(first.text, &rep); err != nil || rep.Deployed {
-		b.Fatalf("first --watch view: deployed=%v err=%v\n%s\nstderr: %s", rep.Deployed, err, first.text, views.stderr())
+	if !strings.Contains(string(first.text), "Suspended: GitRepository") {
+		b.Fatalf("first --watch view does not show the suspended source:\n%s\nstderr: %s", first.text, views.stderr())
 	}
 	<-rvs.ch // the current resourceVersion
 
@@ -453,7 +455,7 @@ func measureRedraw(b *testing.B, e *e2eutil.Env, f *e2eutil.Founding, bin string
 			b.Fatalf("status write %d: no view redrawn within 30s (stderr: %s)", i, views.stderr())
 		}
 		r, ok := rvs.next(start, 30*time.Second)
-		for ok && string(r.text) != written.GetResourceVersion() {
+		for ok && strings.TrimSpace(string(r.text)) != written.GetResourceVersion() {
 			r, ok = rvs.next(start, 30*time.Second)
 		}
 		if !ok {
@@ -498,9 +500,9 @@ func (s lineStream) stderr() string {
 	return s.err.String()
 }
 
-// startLines starts argv through the proxy and sends each line of its output (or, with jsonDocs, each
-// JSON document) with the time it was read. The process is killed when ctx ends.
-func startLines(b *testing.B, ctx context.Context, proxy *countingProxy, dir string, jsonDocs bool, argv ...string) lineStream {
+// startLines starts argv through the proxy and sends its output in pieces, each ending with a line for
+// which end is true, with the time that line was read. The process is killed when ctx ends.
+func startLines(b *testing.B, ctx context.Context, proxy *countingProxy, dir string, end func(string) bool, argv ...string) lineStream {
 	b.Helper()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
@@ -521,19 +523,14 @@ func startLines(b *testing.B, ctx context.Context, proxy *countingProxy, dir str
 	b.Cleanup(func() { _ = cmd.Wait() })
 	go func() {
 		defer close(s.ch)
-		if jsonDocs {
-			dec := json.NewDecoder(out)
-			for {
-				var raw json.RawMessage
-				if err := dec.Decode(&raw); err != nil {
-					return
-				}
-				s.ch <- line{at: time.Now(), text: raw}
-			}
-		}
+		var piece []byte
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			s.ch <- line{at: time.Now(), text: slices.Clone(sc.Bytes())}
+			piece = append(append(piece, sc.Bytes()...), '\n')
+			if end(sc.Text()) {
+				s.ch <- line{at: time.Now(), text: piece}
+				piece = nil
+			}
 		}
 	}()
 	return s

@@ -51,10 +51,16 @@ var revisionEvidence = map[string]string{
 }
 
 // inventoryKinds returns the workload kinds hr's status.inventory lists and
-// whether it has an inventory at all. Without one (helm-controller before
-// Flux 2.6) any kind may be there.
+// whether that inventory can be trusted to name them all. It cannot without
+// an inventory (helm-controller before Flux 2.6), nor while helm-controller
+// works on a release (not Ready for the current generation, or
+// Reconciling): the inventory is written after a Helm action, so what an
+// upgrade adds, and may be stuck on, is not in it yet. Then any kind may be
+// there.
 func inventoryKinds(hr *helmv2.HelmRelease) (map[string]bool, bool) {
-	if hr.Status.Inventory == nil {
+	settled := isTrue(hr.Status.Conditions, "Ready") && !isTrue(hr.Status.Conditions, "Reconciling") &&
+		hr.Status.ObservedGeneration >= hr.Generation
+	if hr.Status.Inventory == nil || !settled {
 		return nil, false
 	}
 	kinds := map[string]bool{}

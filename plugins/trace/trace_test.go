@@ -374,6 +374,30 @@ func TestForbiddenStatefulSets(t *testing.T) {
 	}
 }
 
+// TestUpgradeAddingStatefulSet: while helm-controller upgrades a release
+// its inventory still names what the previous release applied (a
+// Deployment); the StatefulSet the upgrade adds is listed all the same, and
+// its unschedulable pod diagnosed.
+func TestUpgradeAddingStatefulSet(t *testing.T) {
+	r := newAppRepo(t)
+	c := newCluster(t, fixtureObjects(t, "revision-deployed.yaml+workloads.yaml", r,
+		`  - {type: Ready, status: "True", reason: UpgradeSucceeded,`, `  - {type: Reconciling, status: "True", reason: Progressing, message: "Running 'upgrade' action with timeout of 5m0s"}
+  - {type: Ready, status: "Unknown", reason: Progressing,`,
+		"  readyReplicas: 3\n  availableReplicas: 3\n  currentReplicas: 3", "  readyReplicas: 2\n  availableReplicas: 2\n  currentReplicas: 3",
+		`  phase: Running
+  conditions: [{type: Ready, status: "True", lastTransitionTime: "2026-11-25T18:01:06Z"}]`, `  phase: Pending
+  conditions: [{type: PodScheduled, status: "False", reason: Unschedulable, message: "0/1 nodes are available: 1 Insufficient cpu."}]`))
+	out, _, err := run(t, c, nil, r.C, "--repo", r.dir)
+	if code := exitcode.From(err); code != exitcode.Pending {
+		t.Fatalf("exit %d (%v), want Pending\n%s", code, err, out)
+	}
+	for _, s := range []string{"RolloutStuck: rollout of StatefulSet sample-app/sample-db is stuck: pod sample-db-0 is Unschedulable: 0/1 nodes are available"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("output lacks %q:\n%s", s, out)
+		}
+	}
+}
+
 // TestRequestsDoNotGrowWithClusterSize: the same trace against a cluster
 // with 1,000 more HelmReleases (and their Deployments) makes the same
 // number of API requests.

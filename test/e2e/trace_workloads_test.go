@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,7 +17,8 @@ import (
 
 // chartWorkload is a template for the founding chart: a workload of kind whose pods carry the label
 // app.kubernetes.io/component=<component> (so the Deployment's selector does not catch them) and run
-// image:{{ .Values.<tagValue> }}; spec is more of its spec, indented by two.
+// image:{{ .Values.<tagValue> }}, requesting {{ .Values.<component>Cpu }} CPU (10m when unset); spec is more of
+// its spec, indented by two.
 func chartWorkload(kind, component, image, tagValue, spec string) string {
 	return `apiVersion: apps/v1
 kind: ` + kind + `
@@ -39,7 +41,7 @@ spec:
         - name: ` + component + `
           image: "` + image + `:{{ .Values.` + tagValue + ` }}"
           resources:
-            requests: {cpu: 10m, memory: 16Mi}
+            requests: {cpu: {{ .Values.` + component + `Cpu | default "10m" | quote }}, memory: 16Mi}
 `
 }
 
@@ -80,6 +82,45 @@ func TestTraceStatefulSetAndDaemonSet(t *testing.T) {
 		if rev := first[kind]; second[kind] == rev {
 			t.Errorf("%s revision stayed %s after its pod template changed", kind, rev)
 		}
+	}
+}
+
+// A StatefulSet whose pods no node can run (5000 CPUs each): Helm waits for it, and trace --wait times out
+// (exit 5) with a RolloutStuck diagnosis naming the StatefulSet and the scheduler's message, although
+// helm-controller's inventory names the StatefulSet only once the upgrade has ended.
+func TestTraceStatefulSetPodsNeverReady(t *testing.T) {
+	e := e2eutil.Setup(t)
+	ns := e.Namespace(t)
+	f := e.DeployFounding(t, ns, e2eutil.FoundingOptions{ReconcileStrategy: "Revision"})
+	sha := f.App.Commit(t, "db asking for 5000 CPUs", func(dir string) {
+		e2eutil.WriteFile(t, dir, "charts/sample-app/templates/statefulset.yaml", chartWorkload("StatefulSet", "db", "postgres", "dbTag",
+			"  replicas: 2\n  serviceName: {{ include \"sample-app.fullname\" . }}\n"))
+		e2eutil.ReplaceInFile(t, dir, "charts/sample-app/values.yaml", "podAnnotations: {}", "podAnnotations: {}\ndbTag: \"16\"\ndbCpu: \"5000\"")
+	})
+	res, rep := traceJSON(t, e, f.App.Clone, sha, "-n", ns, "--reconcile", "--wait", "--timeout", "40s")
+	wantExit(t, res, exitcode.Pending)
+	rel := release(t, rep, ns, e2eutil.HelmRelease)
+	stuck := false
+	for _, d := range rel.Diagnoses {
+		if d.Code == fluxstatus.DiagRolloutStuck && strings.Contains(d.Message, "StatefulSet "+ns+"/sample-app-db") && strings.Contains(d.Message, "Unschedulable") {
+			stuck = true
+		}
+	}
+	if !stuck {
+		t.Errorf("no RolloutStuck diagnosis naming the StatefulSet and Unschedulable: %+v", rel.Diagnoses)
+	}
+	ro := stage(rel, fluxstatus.StageRollout)
+	found := false
+	for _, w := range ro.Workloads {
+		if w.Kind == fluxstatus.KindStatefulSet {
+			found = true
+			if w.State != fluxstatus.InProgress || w.ReadyPods != "0/2" {
+				t.Errorf("StatefulSet %+v, want in progress with 0/2 pods ready", w)
+			}
+		}
+	}
+	if !found || ro.State != fluxstatus.InProgress {
+		t.Errorf("rollout = %+v, want in progress with the StatefulSet", ro)
 	}
 }
 

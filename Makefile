@@ -8,7 +8,7 @@ PKG := github.com/kubectl-gitops/kubectl-gitops/internal/version
 LDFLAGS := -s -w -X $(PKG).version=$(VERSION) -X $(PKG).commit=$(COMMIT) -X $(PKG).date=$(DATE)
 BIN := bin/kubectl-gitops
 
-.PHONY: build test unit e2e demo lint sandbox-bin sandbox-up sandbox-down sandbox-env sandbox-status release-check bench
+.PHONY: build test unit e2e demo lint sandbox-bin sandbox-up sandbox-down sandbox-env sandbox-status release-check bench bench-cluster
 
 build: ## Build bin/kubectl-gitops and bin/kubectl_complete-gitops
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-gitops
@@ -53,3 +53,6 @@ release-check: ## goreleaser check + snapshot, krew and flux plugin installs (RE
 
 bench: ## Benchmarks (figures as ratios against baselines in the same run)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+bench-cluster: sandbox-up ## trace at scale on the sandbox: 1,000 HelmReleases, 10,000 pods, side by side with flux trace
+	$(GO) test -tags e2e -count=1 -run '^$$' -bench TraceAtScale -benchtime 1x -timeout 60m -v ./test/e2e/

@@ -11,6 +11,7 @@ import (
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
@@ -58,6 +59,22 @@ type FetchOptions struct {
 	MatchSource func(*sourcev1.GitRepository) bool
 	// HelmReleases, when set, restricts the workloads read to these.
 	HelmReleases []types.NamespacedName
+	// List, when set, answers a target's list instead of the API server:
+	// --watch serves the targets it already watches from what its watches
+	// saw, so a redraw costs no request. It may call ListFromAPI.
+	List ListFunc
+}
+
+// ListFunc lists one target.
+type ListFunc func(ctx context.Context, dyn dynamic.Interface, t Target) (*unstructured.UnstructuredList, error)
+
+// ListFromAPI lists target t from the API server.
+func ListFromAPI(ctx context.Context, dyn dynamic.Interface, t Target) (*unstructured.UnstructuredList, error) {
+	var ri dynamic.ResourceInterface = dyn.Resource(t.GVR)
+	if t.Namespace != "" {
+		ri = dyn.Resource(t.GVR).Namespace(t.Namespace)
+	}
+	return ri.List(ctx, metav1.ListOptions{LabelSelector: t.LabelSelector, FieldSelector: t.FieldSelector})
 }
 
 // Fetched is the result of Fetch.
@@ -69,6 +86,9 @@ type Fetched struct {
 	// --watch can start watching exactly where the lists ended.
 	Targets          []Target
 	ResourceVersions map[string]string
+	// Lists are the lists themselves (kinds set, managed fields dropped), by
+	// target key, for --watch to seed its caches from.
+	Lists map[string]*unstructured.UnstructuredList
 }
 
 // Fetch reads what a trace needs with a number of API requests that depends
@@ -78,14 +98,14 @@ type Fetched struct {
 // per Deployment, each narrowed by label selectors. RBAC refusals are
 // recorded per kind and the rest goes on.
 func Fetch(ctx context.Context, dyn dynamic.Interface, o FetchOptions) (*Fetched, error) {
-	f := &Fetched{Cluster: &Cluster{}, ResourceVersions: map[string]string{}}
+	f := &Fetched{Cluster: &Cluster{}, ResourceVersions: map[string]string{}, Lists: map[string]*unstructured.UnstructuredList{}}
+	listFrom := o.List
+	if listFrom == nil {
+		listFrom = ListFromAPI
+	}
 	var mu sync.Mutex
 	list := func(t Target) error {
-		var ri dynamic.ResourceInterface = dyn.Resource(t.GVR)
-		if t.Namespace != "" {
-			ri = dyn.Resource(t.GVR).Namespace(t.Namespace)
-		}
-		ul, err := ri.List(ctx, metav1.ListOptions{LabelSelector: t.LabelSelector, FieldSelector: t.FieldSelector})
+		ul, err := listFrom(ctx, dyn, t)
 		mu.Lock()
 		defer mu.Unlock()
 		kind := kindOf[t.GVR]
@@ -104,6 +124,7 @@ func Fetch(ctx context.Context, dyn dynamic.Interface, o FetchOptions) (*Fetched
 			return fmt.Errorf("listing %s: %w", t.GVR.GroupResource(), err)
 		}
 		f.ResourceVersions[t.Key()] = ul.GetResourceVersion()
+		f.Lists[t.Key()] = ul
 		for i := range ul.Items {
 			u := &ul.Items[i]
 			u.SetKind(kind)

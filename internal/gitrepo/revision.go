@@ -29,33 +29,36 @@ func (r *Repo) ResolveCommit(ctx context.Context, rev string) (*Commit, error) {
 	if strings.HasPrefix(rev, "-") {
 		return nil, fmt.Errorf("%q: %w", rev, ErrUnknownRevision)
 	}
-	out, err := r.Git(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
+	// One git process resolves and describes the commit: --no-walk stops
+	// log at it, and ^{commit} peels tags and refuses trees and blobs.
+	out, err := r.Git(ctx, "log", "-1", "--no-walk", "--format=%H%x00%s%x00%cI%x00%P", "--end-of-options", rev+"^{commit}", "--")
 	if err != nil {
 		return nil, fmt.Errorf("%q is not a commit in %s: %w (give a SHA, branch or tag; git fetch if it is new)", rev, r.Root, ErrUnknownRevision)
 	}
-	sha := strings.TrimSpace(out)
-	out, err = r.Git(ctx, "show", "-s", "--format=%H%x00%s%x00%cI%x00%P", sha)
-	if err != nil {
-		return nil, err
-	}
 	f := strings.SplitN(strings.TrimRight(out, "\n"), "\x00", 4)
 	if len(f) != 4 {
-		return nil, fmt.Errorf("git show %s: unexpected output %q", sha, out)
+		return nil, fmt.Errorf("git log %s: unexpected output %q", rev, out)
 	}
 	t, err := time.Parse(time.RFC3339, f[2])
 	if err != nil {
-		return nil, fmt.Errorf("commit %s date %q: %w", sha, f[2], err)
+		return nil, fmt.Errorf("commit %s date %q: %w", f[0], f[2], err)
 	}
 	return &Commit{SHA: f[0], Subject: f[1], CommittedAt: t, Parents: strings.Fields(f[3])}, nil
 }
 
 // HasCommit reports whether sha (full or a prefix) names a commit here.
 func (r *Repo) HasCommit(ctx context.Context, sha string) (string, bool) {
-	out, err := r.Git(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", sha+"^{commit}")
-	if err != nil {
-		return "", false
+	lookup := func() (string, bool, error) {
+		out, err := r.Git(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", sha+"^{commit}")
+		return strings.TrimSpace(out), err == nil, nil
 	}
-	return strings.TrimSpace(out), true
+	if !isFullSHA(sha) {
+		// A prefix may become ambiguous as objects arrive: ask every time.
+		full, ok, _ := lookup()
+		return full, ok
+	}
+	full, ok, _ := r.remember("commit "+sha, lookup)
+	return full, ok
 }
 
 // IsAncestor reports whether ancestor is an ancestor of (or equal to)
@@ -102,11 +105,25 @@ func (r *Repo) IsPushed(ctx context.Context, sha string) (bool, error) {
 // ShowFile returns the content of file p at commit sha, and false when the
 // file does not exist there.
 func (r *Repo) ShowFile(ctx context.Context, sha, p string) ([]byte, bool, error) {
-	out, err := r.Git(ctx, "cat-file", "-p", sha+":"+p)
-	if err != nil {
-		if _, e2 := r.Git(ctx, "cat-file", "-e", sha+":"+p); e2 != nil {
-			return nil, false, nil
+	show := func() (string, bool, error) {
+		out, err := r.Git(ctx, "cat-file", "-p", sha+":"+p)
+		if err != nil {
+			if _, e2 := r.Git(ctx, "cat-file", "-e", sha+":"+p); e2 != nil {
+				return "", false, nil
+			}
+			return "", false, err
 		}
+		return out, true, nil
+	}
+	var out string
+	var ok bool
+	var err error
+	if isFullSHA(sha) {
+		out, ok, err = r.remember("file "+sha+":"+p, show)
+	} else {
+		out, ok, err = show()
+	}
+	if !ok {
 		return nil, false, err
 	}
 	return []byte(out), true, nil

@@ -167,3 +167,36 @@ func TestHelmReleasesIn(t *testing.T) {
 		}
 	}
 }
+
+// Answers about objects named by a full SHA are kept for the life of the
+// Repo (a trace asks them repeatedly); answers about short SHAs are not.
+// Moving .git away shows which calls still reach git.
+func TestObjectAnswersAreMemoized(t *testing.T) {
+	ctx := context.Background()
+	tr := newTestRepo(t)
+	a := tr.commit("chart 0.1.2", map[string]string{"charts/sample-app/Chart.yaml": chartYAML("0.1.2")})
+	if v, err := tr.r.ChartVersionAt(ctx, a, "charts/sample-app"); err != nil || v != "0.1.2" {
+		t.Fatalf("ChartVersionAt = %q, %v", v, err)
+	}
+	if _, ok, err := tr.r.ShowFile(ctx, a, "missing.yaml"); ok || err != nil {
+		t.Fatalf("ShowFile(missing) = %v, %v", ok, err)
+	}
+	if full, ok := tr.r.HasCommit(ctx, a); !ok || full != a {
+		t.Fatalf("HasCommit(full) = %s, %v", full, ok)
+	}
+	if err := os.Rename(filepath.Join(tr.dir, ".git"), filepath.Join(tr.dir, "moved.git")); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := tr.r.ChartVersionAt(ctx, a, "charts/sample-app"); err != nil || v != "0.1.2" {
+		t.Errorf("ChartVersionAt after .git moved = %q, %v; want the memoized 0.1.2", v, err)
+	}
+	if _, ok, err := tr.r.ShowFile(ctx, a, "missing.yaml"); ok || err != nil {
+		t.Errorf("ShowFile(missing) after .git moved = %v, %v; want the memoized absence", ok, err)
+	}
+	if _, ok := tr.r.HasCommit(ctx, a); !ok {
+		t.Error("HasCommit(full) after .git moved: want the memoized answer")
+	}
+	if _, ok := tr.r.HasCommit(ctx, a[:12]); ok {
+		t.Error("HasCommit(short) after .git moved answered from memory; short SHAs must ask git")
+	}
+}

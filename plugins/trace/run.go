@@ -21,13 +21,13 @@ const ReconcileAnnotation = "reconcile.fluxcd.io/requestedAt"
 
 // Run traces the commit once, or until deployed/failed with --watch/--wait.
 func (o *Options) Run(ctx context.Context) error {
-	snap, err := o.compute(ctx)
+	snap, err := o.compute(ctx, nil)
 	if err != nil {
 		return err
 	}
 	if o.Reconcile {
 		o.requestReconcile(ctx, snap)
-		if snap, err = o.compute(ctx); err != nil {
+		if snap, err = o.compute(ctx, nil); err != nil {
 			return err
 		}
 	}
@@ -49,11 +49,14 @@ type snapshot struct {
 	report  *fluxstatus.Report
 }
 
-func (o *Options) compute(ctx context.Context) (*snapshot, error) {
+// compute fetches and traces. list answers the fetch's lists (nil: the API
+// server; --watch passes its caches).
+func (o *Options) compute(ctx context.Context, list fluxstatus.ListFunc) (*snapshot, error) {
 	f, err := fluxstatus.Fetch(ctx, o.dyn, fluxstatus.FetchOptions{
 		Namespace:    o.namespace,
 		MatchSource:  o.matchSource,
 		HelmReleases: o.hrKeys,
+		List:         list,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading Flux objects: %w (check --context and that Flux is installed)", err)

@@ -3,10 +3,12 @@ package trace
 import (
 	"context"
 	"errors"
+	"sort"
 	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	watchtools "k8s.io/client-go/tools/watch"
@@ -24,7 +26,7 @@ func (o *Options) watchLoop(parent context.Context, snap *snapshot) error {
 	defer cancel()
 	timeout := o.timeoutChan()
 	trigger := make(chan time.Time, 1)
-	ws := &watchSet{dyn: o.dyn, trigger: trigger, running: map[string]bool{}}
+	ws := newWatchSet(o.dyn, trigger)
 	defer ws.wait()
 	defer cancel()
 
@@ -49,7 +51,7 @@ func (o *Options) watchLoop(parent context.Context, snap *snapshot) error {
 			return o.final(snap.report, exitcode.Errorf(exitcode.Pending, "timed out after %s; commit %s is not deployed yet (%s)", o.Timeout, short(snap.report.Revision.SHA), snap.report.State))
 		case eventAt = <-trigger:
 		}
-		next, err := o.compute(ctx)
+		next, err := o.compute(ctx, ws.list)
 		if err != nil {
 			if errors.Is(ctx.Err(), context.Canceled) {
 				continue
@@ -91,42 +93,66 @@ func (o *Options) timeoutChan() <-chan time.Time {
 	return time.NewTimer(o.Timeout).C
 }
 
-// watchSet runs one watch per fetch target and signals trigger on any event.
+// watchSet runs one watch per fetch target and signals trigger on any
+// event. Each watch also keeps a cache of its target's objects, so the
+// re-computation an event triggers reads them from memory: a redraw costs
+// no API request, and its delay is the watch's plus the computation's.
 type watchSet struct {
 	dyn     dynamic.Interface
 	trigger chan time.Time
 	mu      sync.Mutex
-	running map[string]bool
+	running map[string]*objectCache // by target key
 	wg      sync.WaitGroup
+}
+
+func newWatchSet(dyn dynamic.Interface, trigger chan time.Time) *watchSet {
+	return &watchSet{dyn: dyn, trigger: trigger, running: map[string]*objectCache{}}
 }
 
 func (w *watchSet) wait() { w.wg.Wait() }
 
+// list answers from the target's cache when it is watched, else from the
+// API server.
+func (w *watchSet) list(ctx context.Context, dyn dynamic.Interface, t fluxstatus.Target) (*unstructured.UnstructuredList, error) {
+	w.mu.Lock()
+	c := w.running[t.Key()]
+	w.mu.Unlock()
+	if c == nil {
+		return fluxstatus.ListFromAPI(ctx, dyn, t)
+	}
+	return c.list(), nil
+}
+
 // ensure starts watches for targets not watched yet (an upgrade can bring
-// new Deployments and namespaces into the trace).
+// new Deployments and namespaces into the trace), each cache seeded with
+// the list the watch resumes from.
 func (w *watchSet) ensure(ctx context.Context, f *fluxstatus.Fetched) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, t := range f.Targets {
-		if t.GVR == fluxstatus.EventGVR || w.running[t.Key()] {
+		key := t.Key()
+		if w.running[key] != nil {
 			continue
 		}
-		if _, listed := f.ResourceVersions[t.Key()]; !listed {
+		ul, listed := f.Lists[key]
+		if !listed {
 			continue // forbidden or not served
 		}
-		w.running[t.Key()] = true
+		c := newObjectCache(ul)
+		w.running[key] = c
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
-			w.run(ctx, t, f.ResourceVersions[t.Key()])
+			w.run(ctx, t, c)
 			if ctx.Err() != nil {
 				return
 			}
 			// The watch ended (expired resourceVersion, an error event):
-			// forget it and re-compute; the next ensure restarts it from the
-			// fresh list's resourceVersion, so no change is lost.
+			// forget it and its cache and re-compute; that lists the target
+			// from the API server and the next ensure restarts the watch
+			// from the fresh list's resourceVersion, so no change is lost.
 			w.mu.Lock()
-			delete(w.running, t.Key())
+			delete(w.running, key)
 			w.mu.Unlock()
 			w.notify()
 		}()
@@ -151,7 +177,8 @@ func (lw *watcher) WatchWithContext(ctx context.Context, opts metav1.ListOptions
 	return lw.ri.Watch(ctx, opts)
 }
 
-func (w *watchSet) run(ctx context.Context, t fluxstatus.Target, rv string) {
+func (w *watchSet) run(ctx context.Context, t fluxstatus.Target, c *objectCache) {
+	rv := c.resourceVersion
 	lw := &watcher{ri: w.resource(t), t: t}
 	var wi watch.Interface
 	if rv != "" && rv != "0" {
@@ -176,12 +203,17 @@ func (w *watchSet) run(ctx context.Context, t fluxstatus.Target, rv string) {
 			if !ok {
 				return
 			}
-			if ev.Type == watch.Bookmark {
+			if ev.Type == watch.Error {
+				w.notify()
+				return
+			}
+			if !c.apply(ev) {
 				continue
 			}
-			w.notify()
-			if ev.Type == watch.Error {
-				return
+			// Events are cached but do not redraw by themselves: a Flux event
+			// comes with a status change of its object, which does.
+			if t.GVR != fluxstatus.EventGVR {
+				w.notify()
 			}
 		}
 	}
@@ -192,4 +224,67 @@ func (w *watchSet) notify() {
 	case w.trigger <- time.Now():
 	default: // a re-computation is already due; it will see this change too
 	}
+}
+
+// objectCache is one target's objects as its watch last saw them.
+type objectCache struct {
+	mu              sync.Mutex
+	kind            string
+	resourceVersion string
+	objects         map[string]*unstructured.Unstructured // by namespace/name
+}
+
+func newObjectCache(ul *unstructured.UnstructuredList) *objectCache {
+	c := &objectCache{resourceVersion: ul.GetResourceVersion(), objects: map[string]*unstructured.Unstructured{}}
+	for i := range ul.Items {
+		u := ul.Items[i].DeepCopy()
+		c.kind = u.GetKind()
+		c.objects[u.GetNamespace()+"/"+u.GetName()] = u
+	}
+	return c
+}
+
+// apply records a watch event; it reports whether the objects changed
+// (bookmarks only move the resourceVersion).
+func (c *objectCache) apply(ev watch.Event) bool {
+	u, ok := ev.Object.(*unstructured.Unstructured)
+	if !ok {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.resourceVersion = u.GetResourceVersion()
+	key := u.GetNamespace() + "/" + u.GetName()
+	switch ev.Type {
+	case watch.Added, watch.Modified:
+		u = u.DeepCopy()
+		u.SetManagedFields(nil)
+		if c.kind != "" {
+			u.SetKind(c.kind)
+		}
+		c.objects[key] = u
+	case watch.Deleted:
+		delete(c.objects, key)
+	default:
+		return false
+	}
+	return true
+}
+
+// list returns copies of the objects in namespace/name order, as the API
+// server lists them.
+func (c *objectCache) list() *unstructured.UnstructuredList {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keys := make([]string, 0, len(c.objects))
+	for k := range c.objects {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	ul := &unstructured.UnstructuredList{Items: make([]unstructured.Unstructured, 0, len(keys))}
+	ul.SetResourceVersion(c.resourceVersion)
+	for _, k := range keys {
+		ul.Items = append(ul.Items, *c.objects[k].DeepCopy())
+	}
+	return ul
 }

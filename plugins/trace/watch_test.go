@@ -13,8 +13,9 @@ import (
 )
 
 // watchedTargets is what a trace of the Revision fixture watches: every
-// listed target but events.
-const watchedTargets = 7
+// listed target, the 4 event lists included (their watches keep the caches
+// a redraw reads, without redrawing by themselves).
+const watchedTargets = 11
 
 // awaitWatches blocks until n watches are registered with the fake.
 func awaitWatches(t testing.TB, c *cluster, n int) {
@@ -205,5 +206,31 @@ func TestReconcileSetsAnnotation(t *testing.T) {
 		if !strings.Contains(errOut, "requested reconcile of "+o.gvrKind) {
 			t.Errorf("stderr does not report the %s request:\n%s", o.gvrKind, errOut)
 		}
+	}
+}
+
+// Once its watches are in place, --watch redraws from what they saw: the
+// redraw a status change triggers makes no API request, and shows the
+// change (here: the release moving on to the deployed state).
+func TestWatchRedrawMakesNoRequests(t *testing.T) {
+	r := newAppRepo(t)
+	c := newCluster(t, fixtureObjects(t, "revision-deployed.yaml", r, "{{C", "{{P"))
+	redrawn := make(chan struct{}, 16)
+	done, cancel := startTrace(t, c, nil, func(o *Options) {
+		o.onRedraw = func(time.Time) { redrawn <- struct{}{} }
+	}, r.C, "--repo", r.dir, "--watch", "--timeout", "1h")
+	defer cancel()
+	awaitWatches(t, c, watchedTargets)
+	before := c.requests.Load()
+	moveTo(t, c, fixtureObjects(t, "revision-deployed.yaml", r))
+	res := finish(t, done)
+	if res.err != nil || !strings.Contains(res.out, "deployed everywhere") {
+		t.Fatalf("exit %d (%v)\n%s", exitcode.From(res.err), res.err, res.out)
+	}
+	if len(redrawn) == 0 {
+		t.Fatal("no redraw after the changes")
+	}
+	if n := c.requests.Load() - before; n != 0 {
+		t.Errorf("%d API requests for %d redraws; want none: the watches' caches answer", n, len(redrawn))
 	}
 }

@@ -180,65 +180,25 @@ type ScanOptions struct {
 // work tree). The namespace of a document without metadata.namespace is
 // taken from the nearest kustomization file above it that sets one.
 func Scan(ctx context.Context, root string, files []string, opts ScanOptions) (*Index, error) {
-	workers := opts.Workers
-	if workers <= 0 {
-		// Reading is mostly waiting on syscalls, which do not hold a P:
-		// more readers than cores keeps the cores busy.
-		workers = max(4, 2*runtime.GOMAXPROCS(0))
-	}
-	needles := make([][]byte, len(opts.MustContain))
-	for i, s := range opts.MustContain {
-		needles[i] = []byte(s)
-	}
 	type result struct {
 		docs   []Doc
 		bad    *SyntaxError
 		parsed bool
-		err    error
 	}
 	results := make([]result, len(files))
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf []byte // reused: only the documents' strings outlive a file
-			for i := range jobs {
-				if ctx.Err() != nil {
-					continue
-				}
-				data, err := readInto(filepath.Join(root, filepath.FromSlash(files[i])), buf)
-				if len(data) > 0 {
-					buf = data
-				}
-				if err != nil {
-					if !errors.Is(err, os.ErrNotExist) {
-						results[i].err = err
-					}
-					continue
-				}
-				if !containsAll(data, needles) {
-					continue
-				}
-				docs, bad := parseDocs(files[i], data)
-				results[i] = result{docs: docs, bad: bad, parsed: true}
-			}
-		}()
-	}
-	for i := range files {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	err := ReadFiles(ctx, root, files, opts, func(i int, data []byte) error {
+		docs, bad := parseDocs(files[i], data)
+		results[i] = result{docs: docs, bad: bad, parsed: true}
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("reading manifests: %w", err)
 	}
 	ix := &Index{Root: root, Files: len(files)}
 	for _, r := range results {
-		if r.err != nil {
-			return nil, fmt.Errorf("reading manifests: %w", r.err)
-		}
 		if r.parsed {
 			ix.Parsed++
 		}
@@ -255,6 +215,72 @@ func Scan(ctx context.Context, root string, files []string, opts ScanOptions) (*
 		}
 	}
 	return ix, nil
+}
+
+// ReadFiles is the reading half of Scan, for callers that parse files their
+// own way: it reads files (relative to root) on opts.Workers goroutines and
+// calls fn(i, data) for each files[i] whose bytes contain every one of
+// opts.MustContain. A file that does not exist is skipped (tracked, but
+// deleted in the work tree).
+//
+// fn runs on several goroutines at once, each call with its own i, and data
+// is reused once fn returns: keep what it parses, not the bytes. The error
+// returned is ctx's, or else the read error or fn error of the first file
+// (in the order of files) that had one.
+func ReadFiles(ctx context.Context, root string, files []string, opts ScanOptions, fn func(i int, data []byte) error) error {
+	workers := opts.Workers
+	if workers <= 0 {
+		// Reading is mostly waiting on syscalls, which do not hold a P:
+		// more readers than cores keeps the cores busy.
+		workers = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	needles := make([][]byte, len(opts.MustContain))
+	for i, s := range opts.MustContain {
+		needles[i] = []byte(s)
+	}
+	errs := make([]error, len(files))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte // reused: only what fn parses outlives a file
+			for i := range jobs {
+				if ctx.Err() != nil {
+					continue
+				}
+				data, err := readInto(filepath.Join(root, filepath.FromSlash(files[i])), buf)
+				if len(data) > 0 {
+					buf = data
+				}
+				if err != nil {
+					if !errors.Is(err, os.ErrNotExist) {
+						errs[i] = err
+					}
+					continue
+				}
+				if !containsAll(data, needles) {
+					continue
+				}
+				errs[i] = fn(i, data)
+			}
+		}()
+	}
+	for i := range files {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func containsAll(data []byte, needles [][]byte) bool {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
@@ -215,7 +216,7 @@ func BenchmarkFindAndEdit(b *testing.B) {
 	b.ReportMetric(float64(base.Microseconds())/1000, "git-grep-ms")
 
 	start := time.Now()
-	cmd := exec.Command(binary, "override", "app-2500", "-n", "team-00", "--set", "image.tag=1.22", "--set", "replicaCount=5", "--dry-run")
+	cmd := exec.Command(binarytest.Build(b), "override", "app-2500", "-n", "team-00", "--set", "image.tag=1.22", "--set", "replicaCount=5", "--dry-run")
 	cmd.Dir = dir
 	cmd.Env = env(filepath.Dir(dir))
 	out, err := cmd.CombinedOutput()

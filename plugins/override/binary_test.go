@@ -6,30 +6,27 @@ package override_test
 // to talk through.
 
 import (
-	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-var (
-	binary  string // the built kubectl-gitops
-	testTmp string // removed after all tests
-)
+// testTmp holds what several tests share (the benchmarks' generated
+// repo); removed after all tests.
+var testTmp string
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	code := func() int {
+	os.Exit(func() int {
 		dir, err := os.MkdirTemp("", "override-e2e-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -37,62 +34,24 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		testTmp = dir
-		binary = filepath.Join(dir, "kubectl-gitops")
-		build := exec.Command("go", "build", "-o", binary, "../../cmd/kubectl-gitops")
-		if out, err := build.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building the binary: %v\n%s", err, out)
-			return 1
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
+		return binarytest.Main(m)
+	}())
 }
 
 // env is the whole environment the binary sees.
 func env(home string) []string {
-	return []string{
-		"HOME=" + home,
-		"PATH=" + os.Getenv("PATH"),
-		"GIT_AUTHOR_NAME=Ada Ops", "GIT_AUTHOR_EMAIL=ada@example.com",
-		"GIT_COMMITTER_NAME=Ada Ops", "GIT_COMMITTER_EMAIL=ada@example.com",
-		"GIT_CONFIG_NOSYSTEM=1",
-	}
-}
-
-type result struct {
-	stdout, stderr string
-	code           int
+	return binarytest.Env(home, "Ada Ops", "ada@example.com")
 }
 
 // run runs the binary in dir.
-func run(t *testing.T, dir string, args ...string) result {
+func run(t *testing.T, dir string, args ...string) binarytest.Result {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Dir = dir
-	cmd.Env = env(filepath.Dir(dir))
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running %v: %v", args, err)
-	}
-	return result{out.String(), errOut.String(), code}
+	return binarytest.Run(t, env(filepath.Dir(dir)), dir, binarytest.Build(t), args...)
 }
 
 func git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = env(filepath.Dir(dir))
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v in %s: %v: %s", args, dir, err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(binarytest.Git(t, env(filepath.Dir(dir)), dir, args...))
 }
 
 // setup makes a bare remote seeded with the founding example GitOps repo
@@ -100,17 +59,13 @@ func git(t *testing.T, dir string, args ...string) string {
 func setup(t *testing.T, n int, extra map[string]string) (string, []string) {
 	t.Helper()
 	base := t.TempDir()
-	bare := filepath.Join(base, "remote.git")
-	git(t, base, "init", "-q", "--bare", "-b", "main", bare)
 	seed := filepath.Join(base, "seed")
-	git(t, base, "clone", "-q", bare, seed)
-	copyTree(t, "../../examples/flux-app-delivery", seed)
+	binarytest.CopyTree(t, "../../examples/flux-app-delivery", seed)
 	for p, c := range extra {
 		writeFile(t, filepath.Join(seed, p), c)
 	}
-	git(t, seed, "add", "-A")
-	git(t, seed, "commit", "-q", "-m", "seed")
-	git(t, seed, "push", "-q", "origin", "HEAD:main")
+	binarytest.Commit(t, env(base), seed, "seed")
+	bare := binarytest.Publish(t, env(base), seed)
 	var clones []string
 	for i := 0; i < n; i++ {
 		dir := filepath.Join(base, fmt.Sprintf("clone%d", i))
@@ -137,25 +92,6 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-func copyTree(t *testing.T, from, to string) {
-	t.Helper()
-	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(from, p)
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		writeFile(t, filepath.Join(to, rel), string(data))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // snapshot captures everything a failed command must leave alone: every
@@ -215,8 +151,8 @@ func TestOverrideCommits(t *testing.T) {
 
 	r := run(t, filepath.Join(dir, "helmrelease"), "override", "sample-app", "-n", "sample-app",
 		"--set", "image.tag=1.22", "--set", "replicaCount=5")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", r.ExitCode, r.Stderr)
 	}
 	after := readFile(t, filepath.Join(dir, hrPath))
 	if !strings.HasPrefix(after, before[:len(before)-1]) {
@@ -236,15 +172,15 @@ func TestOverrideCommits(t *testing.T) {
 	if st := git(t, dir, "status", "--porcelain"); st != statusBefore {
 		t.Errorf("other changes disturbed: status %q, was %q", st, statusBefore)
 	}
-	if !strings.Contains(r.stdout, "committed ") {
-		t.Errorf("stdout = %q", r.stdout)
+	if !strings.Contains(r.Stdout, "committed ") {
+		t.Errorf("stdout = %q", r.Stdout)
 	}
 
 	// Again with the same values: a warning, no commit.
 	head := git(t, dir, "rev-parse", "HEAD")
 	r = run(t, dir, "override", "sample-app", "--set", "image.tag=1.22")
-	if r.code != 0 || !strings.Contains(r.stderr, "warning: --set image.tag=1.22 has no effect") || git(t, dir, "rev-parse", "HEAD") != head {
-		t.Errorf("no-op override: exit %d, stderr %q", r.code, r.stderr)
+	if r.ExitCode != 0 || !strings.Contains(r.Stderr, "warning: --set image.tag=1.22 has no effect") || git(t, dir, "rev-parse", "HEAD") != head {
+		t.Errorf("no-op override: exit %d, stderr %q", r.ExitCode, r.Stderr)
 	}
 }
 
@@ -254,22 +190,22 @@ func TestOverrideDryRunAndNoCommit(t *testing.T) {
 	snap := snapshot(t, dir)
 	r := run(t, dir, "override", "sample-app", "--set", "image.tag=1.22", "--set-string", "podAnnotations.build=42",
 		"--set-json", `resources={"limits":{"cpu":"500m"}}`, "--dry-run")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", r.ExitCode, r.Stderr)
 	}
-	if strings.Contains(r.stdout, "\x1b[") {
+	if strings.Contains(r.Stdout, "\x1b[") {
 		t.Error("colored output when stdout is not a terminal")
 	}
-	golden(t, "dry-run.diff", r.stdout)
+	golden(t, "dry-run.diff", r.Stdout)
 	if snapshot(t, dir) != snap {
 		t.Error("--dry-run changed the checkout")
 	}
 
 	r = run(t, dir, "override", "sample-app", "--unset", "podAnnotations.team", "--no-commit", "-o", "json")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", r.ExitCode, r.Stderr)
 	}
-	golden(t, "no-commit.json", r.stdout)
+	golden(t, "no-commit.json", r.Stdout)
 	if st := git(t, dir, "status", "--porcelain"); st != "M "+hrPath && st != " M "+hrPath {
 		t.Errorf("status = %q, want only the HelmRelease modified", st)
 	}
@@ -282,8 +218,8 @@ func TestOverridePush(t *testing.T) {
 	bare, clones := setup(t, 1, nil)
 	dir := clones[0]
 	r := run(t, dir, "override", "sample-app", "--set", "replicaCount=3", "--push")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", r.ExitCode, r.Stderr)
 	}
 	if got := git(t, bare, "show", "main:"+hrPath); !strings.Contains(got, "    replicaCount: 3") {
 		t.Errorf("remote file:\n%s", got)
@@ -293,8 +229,8 @@ func TestOverridePush(t *testing.T) {
 	}
 
 	r = run(t, dir, "override", "sample-app", "--set", "replicaCount=4", "--branch", "scale-4", "-m", "Scale to 4 for the sale")
-	if r.code != 0 {
-		t.Fatalf("--branch: exit %d: %s", r.code, r.stderr)
+	if r.ExitCode != 0 {
+		t.Fatalf("--branch: exit %d: %s", r.ExitCode, r.Stderr)
 	}
 	if got := git(t, bare, "log", "-1", "--format=%s", "scale-4"); got != "Scale to 4 for the sale" {
 		t.Errorf("remote branch scale-4 head = %q", got)
@@ -314,11 +250,11 @@ func TestOverrideConcurrentPush(t *testing.T) {
 		bare, clones := setup(t, 2, nil)
 		a := run(t, clones[0], "override", "sample-app", "--set", "image.tag=1.22", "--push")
 		b := run(t, clones[1], "override", "sample-app", "--set", "replicaCount=5", "--push")
-		if a.code != 0 || b.code != 0 {
-			t.Fatalf("exit %d/%d: %s %s", a.code, b.code, a.stderr, b.stderr)
+		if a.ExitCode != 0 || b.ExitCode != 0 {
+			t.Fatalf("exit %d/%d: %s %s", a.ExitCode, b.ExitCode, a.Stderr, b.Stderr)
 		}
-		if !strings.Contains(b.stdout, "on top of concurrent changes") {
-			t.Errorf("second push did not report the rebuild: %q", b.stdout)
+		if !strings.Contains(b.Stdout, "on top of concurrent changes") {
+			t.Errorf("second push did not report the rebuild: %q", b.Stdout)
 		}
 		got := git(t, bare, "show", "main:"+hrPath)
 		if !strings.Contains(got, "tag: \"1.22\"") || !strings.Contains(got, "replicaCount: 5") {
@@ -332,7 +268,7 @@ func TestOverrideConcurrentPush(t *testing.T) {
 		bare, clones := setup(t, 3, nil)
 		sets := []string{"image.tag=1.23", "replicaCount=7", "podAnnotations.owner=sre"}
 		var wg sync.WaitGroup
-		results := make([]result, len(clones))
+		results := make([]binarytest.Result, len(clones))
 		for i := range clones {
 			wg.Add(1)
 			go func() {
@@ -342,8 +278,8 @@ func TestOverrideConcurrentPush(t *testing.T) {
 		}
 		wg.Wait()
 		for i, r := range results {
-			if r.code != 0 {
-				t.Errorf("clone %d: exit %d: %s", i, r.code, r.stderr)
+			if r.ExitCode != 0 {
+				t.Errorf("clone %d: exit %d: %s", i, r.ExitCode, r.Stderr)
 			}
 		}
 		got := git(t, bare, "show", "main:"+hrPath)
@@ -378,24 +314,24 @@ spec:
 	_, clones := setup(t, 1, map[string]string{"apps/payments.yaml": hr})
 	dir := clones[0]
 	r := run(t, dir, "override", "payments", "--set", "image.tag=2.3.2", "--set", "db.password=hunter2", "--dry-run")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", r.ExitCode, r.Stderr)
 	}
-	if !strings.Contains(r.stderr, `carries the image automation marker {"$imagepolicy": "flux-system:payments:tag"}`) {
-		t.Errorf("no image automation warning: %q", r.stderr)
+	if !strings.Contains(r.Stderr, `carries the image automation marker {"$imagepolicy": "flux-system:payments:tag"}`) {
+		t.Errorf("no image automation warning: %q", r.Stderr)
 	}
-	if strings.Contains(r.stdout+r.stderr, "hunter2") {
-		t.Errorf("secret-fed value printed:\n%s%s", r.stdout, r.stderr)
+	if strings.Contains(r.Stdout+r.Stderr, "hunter2") {
+		t.Errorf("secret-fed value printed:\n%s%s", r.Stdout, r.Stderr)
 	}
-	if !strings.Contains(r.stdout, "+      password: <redacted>") {
-		t.Errorf("dry-run diff lacks the redacted line:\n%s", r.stdout)
+	if !strings.Contains(r.Stdout, "+      password: <redacted>") {
+		t.Errorf("dry-run diff lacks the redacted line:\n%s", r.Stdout)
 	}
 	r = run(t, dir, "override", "payments", "--set", "db.password=hunter2")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", r.ExitCode, r.Stderr)
 	}
-	if msg := git(t, dir, "log", "-1", "--format=%s"); msg != "override shop/payments: db.password=<redacted>" || strings.Contains(r.stdout, "hunter2") {
-		t.Errorf("commit subject %q / stdout %q shows the secret", msg, r.stdout)
+	if msg := git(t, dir, "log", "-1", "--format=%s"); msg != "override shop/payments: db.password=<redacted>" || strings.Contains(r.Stdout, "hunter2") {
+		t.Errorf("commit subject %q / stdout %q shows the secret", msg, r.Stdout)
 	}
 }
 
@@ -445,12 +381,12 @@ func TestOverrideBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			snap := snapshot(t, dir)
 			r := run(t, c.dir, c.args...)
-			if r.code != c.code {
-				t.Errorf("exit %d, want %d; stderr: %s", r.code, c.code, r.stderr)
+			if r.ExitCode != c.code {
+				t.Errorf("exit %d, want %d; stderr: %s", r.ExitCode, c.code, r.Stderr)
 			}
 			for _, w := range c.want {
-				if !strings.Contains(r.stderr, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
+				if !strings.Contains(r.Stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, r.Stderr)
 				}
 			}
 			if snapshot(t, dir) != snap {
@@ -463,15 +399,15 @@ func TestOverrideBadInput(t *testing.T) {
 		writeFile(t, filepath.Join(dir, hrPath), readFile(t, filepath.Join(dir, hrPath))+"# wip\n")
 		snap := snapshot(t, dir)
 		r := run(t, dir, "override", "sample-app", "--set", "a=1")
-		if r.code != 6 || !strings.Contains(r.stderr, "uncommitted changes") || !strings.Contains(r.stderr, "--allow-dirty") {
-			t.Errorf("exit %d: %s", r.code, r.stderr)
+		if r.ExitCode != 6 || !strings.Contains(r.Stderr, "uncommitted changes") || !strings.Contains(r.Stderr, "--allow-dirty") {
+			t.Errorf("exit %d: %s", r.ExitCode, r.Stderr)
 		}
 		if snapshot(t, dir) != snap {
 			t.Error("the checkout changed")
 		}
 		r = run(t, dir, "override", "sample-app", "--set", "a=1", "--allow-dirty")
-		if r.code != 0 {
-			t.Errorf("--allow-dirty: exit %d: %s", r.code, r.stderr)
+		if r.ExitCode != 0 {
+			t.Errorf("--allow-dirty: exit %d: %s", r.ExitCode, r.Stderr)
 		}
 		if got := git(t, dir, "show", "HEAD:"+hrPath); !strings.Contains(got, "# wip") || !strings.Contains(got, "    a: 1") {
 			t.Errorf("--allow-dirty commit:\n%s", got)
@@ -486,12 +422,12 @@ func TestOverrideBadInput(t *testing.T) {
 		defer os.Remove(hook)
 		remoteHead := git(t, bare, "rev-parse", "main")
 		r := run(t, dir, "override", "sample-app", "--set", "replicaCount=9", "--push")
-		if r.code != 6 {
-			t.Errorf("exit %d, want 6: %s", r.code, r.stderr)
+		if r.ExitCode != 6 {
+			t.Errorf("exit %d, want 6: %s", r.ExitCode, r.Stderr)
 		}
 		for _, w := range []string{"push rejected", "main is protected", "kept locally", "git pull --rebase origin main && git push origin HEAD:refs/heads/main"} {
-			if !strings.Contains(r.stderr, w) {
-				t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
+			if !strings.Contains(r.Stderr, w) {
+				t.Errorf("stderr lacks %q:\n%s", w, r.Stderr)
 			}
 		}
 		if git(t, bare, "rev-parse", "main") != remoteHead {
@@ -503,8 +439,8 @@ func TestOverrideBadInput(t *testing.T) {
 		// Retrying now that the branch has an unpushed commit is refused
 		// rather than silently publishing it.
 		r = run(t, dir, "override", "sample-app", "--set", "replicaCount=10", "--push")
-		if r.code != 6 || !strings.Contains(r.stderr, "not on origin/main") {
-			t.Errorf("retry with an unpushed commit: exit %d: %s", r.code, r.stderr)
+		if r.ExitCode != 6 || !strings.Contains(r.Stderr, "not on origin/main") {
+			t.Errorf("retry with an unpushed commit: exit %d: %s", r.ExitCode, r.Stderr)
 		}
 	})
 }
@@ -517,8 +453,8 @@ func TestOverrideCRLFAndNoTrailingNewline(t *testing.T) {
 		git(t, dir, "config", "core.autocrlf", "false")
 	}
 	r := run(t, dir, "override", "win", "--set", "b.c=x", "--set", "a=2")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", r.ExitCode, r.Stderr)
 	}
 	want := "apiVersion: helm.toolkit.fluxcd.io/v2\r\nkind: HelmRelease\r\nmetadata:\r\n  name: win\r\n  namespace: w\r\nspec:\r\n  values:\r\n    a: 2\r\n    b:\r\n      c: x"
 	if got := readFile(t, filepath.Join(dir, "win.yaml")); got != want {

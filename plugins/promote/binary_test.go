@@ -1,81 +1,32 @@
 package promote
 
 import (
-	"bytes"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
+func TestMain(m *testing.M) { os.Exit(binarytest.Main(m)) }
 
-// binary builds kubectl-gitops once per test run: these tests run it as a
-// user would, in a cleared environment.
-func binary(t *testing.T) string {
+// runBinary runs the built kubectl-gitops in dir as a user would: a
+// cleared environment with a fresh HOME and a Git identity.
+func runBinary(t *testing.T, dir string, args ...string) binarytest.Result {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "kubectl-gitops-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "kubectl-gitops")
-		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/kubectl-gitops").CombinedOutput()
-		if err != nil {
-			binErr = errors.New(string(out))
-		}
-	})
-	if binErr != nil {
-		t.Fatalf("building the binary: %v", binErr)
-	}
-	return binPath
-}
-
-type result struct {
-	stdout, stderr string
-	code           int
-}
-
-func runBinary(t *testing.T, dir string, args ...string) result {
-	t.Helper()
-	cmd := exec.Command(binary(t), args...)
-	cmd.Dir = dir
-	home := t.TempDir()
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + home,
-		"GIT_AUTHOR_NAME=Promoter", "GIT_AUTHOR_EMAIL=promoter@example.com",
-		"GIT_COMMITTER_NAME=Promoter", "GIT_COMMITTER_EMAIL=promoter@example.com",
-		"GIT_CONFIG_NOSYSTEM=1", "KUBECONFIG=" + filepath.Join(home, "no-kubeconfig"),
-	}
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{out.String(), errOut.String(), code}
+	env := binarytest.Env(t.TempDir(), "Promoter", "promoter@example.com")
+	return binarytest.Run(t, env, dir, binarytest.Build(t), args...)
 }
 
 func TestBinaryPushAndTrailers(t *testing.T) {
 	work, remote := fixtureRepo(t, "../../examples/flux-multi-env")
 	r := runBinary(t, work, "promote", "sample-app", "--from", "staging", "--to", "production", "--values", "image.tag", "--push")
-	if r.code != 0 {
-		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
 	}
-	if !strings.Contains(r.stdout, "Pushed ") || !strings.Contains(r.stdout, "origin/main") {
-		t.Fatalf("stdout does not report the push:\n%s", r.stdout)
+	if !strings.Contains(r.Stdout, "Pushed ") || !strings.Contains(r.Stdout, "origin/main") {
+		t.Fatalf("stdout does not report the push:\n%s", r.Stdout)
 	}
 	trailers := git(t, remote, "log", "-1", "--format=%(trailers:only,unfold)", "main")
 	src := strings.TrimSpace(git(t, work, "rev-parse", "HEAD~1"))
@@ -90,8 +41,8 @@ func TestBinaryPushAndTrailers(t *testing.T) {
 	}
 	// Promoting again is a no-op that says so and exits 0.
 	r = runBinary(t, work, "promote", "sample-app", "--from", "staging", "--to", "production", "--values", "image.tag", "--push")
-	if r.code != 0 || !strings.Contains(r.stdout, "nothing to promote") {
-		t.Fatalf("second promotion: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	if r.ExitCode != 0 || !strings.Contains(r.Stdout, "nothing to promote") {
+		t.Fatalf("second promotion: exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
 	}
 	if n := strings.TrimSpace(git(t, remote, "rev-list", "--count", "main")); n != "2" {
 		t.Fatalf("remote has %s commits, want 2 (no empty commit for a no-op)", n)
@@ -108,11 +59,11 @@ func TestBinaryPushRebasesOnAMovedRemote(t *testing.T) {
 	git(t, other, "push", "-q", "origin", "main")
 
 	r := runBinary(t, work, "promote", "sample-app", "--from", "staging", "--to", "production", "--push")
-	if r.code != 0 {
-		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
 	}
-	if !strings.Contains(r.stderr, "rebased the promotion") {
-		t.Fatalf("stderr does not mention the rebase:\n%s", r.stderr)
+	if !strings.Contains(r.Stderr, "rebased the promotion") {
+		t.Fatalf("stderr does not mention the rebase:\n%s", r.Stderr)
 	}
 	log := git(t, remote, "log", "--format=%s", "main")
 	if !strings.HasPrefix(log, "Promote sample-app to production: tag v0.1.3 (from staging)\nstaging: 4 replicas\n") {
@@ -129,12 +80,12 @@ func TestBinaryBranchPrintsRequestURL(t *testing.T) {
 	mainBefore := git(t, work, "rev-parse", "main")
 
 	r := runBinary(t, work, "promote", "sample-app", "--from", "staging", "--to", "production", "--branch", "promote/sample-app-v0.1.3")
-	if r.code != 0 {
-		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
 	}
 	want := "Open a pull/merge request: https://github.com/acme/fleet/compare/main...promote/sample-app-v0.1.3?expand=1\n"
-	if !strings.Contains(r.stdout, want) {
-		t.Fatalf("stdout lacks %q:\n%s", want, r.stdout)
+	if !strings.Contains(r.Stdout, want) {
+		t.Fatalf("stdout lacks %q:\n%s", want, r.Stdout)
 	}
 	if b := strings.TrimSpace(git(t, work, "symbolic-ref", "--short", "HEAD")); b != "main" {
 		t.Fatalf("checked out %s after --branch, want main", b)
@@ -147,8 +98,8 @@ func TestBinaryBranchPrintsRequestURL(t *testing.T) {
 	}
 	// The same branch name again is refused, and nothing changes.
 	r = runBinary(t, work, "promote", "sample-app", "--from", "staging", "--to", "production", "--branch", "promote/sample-app-v0.1.3")
-	if r.code != 6 || !strings.Contains(r.stderr, "already exists") {
-		t.Fatalf("reusing the branch: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	if r.ExitCode != 6 || !strings.Contains(r.Stderr, "already exists") {
+		t.Fatalf("reusing the branch: exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
 	}
 }
 
@@ -156,23 +107,23 @@ func TestBinaryDryRunAndNoCommit(t *testing.T) {
 	work, _ := fixtureRepo(t, "../../examples/flux-multi-env")
 	head := git(t, work, "rev-parse", "HEAD")
 	r := runBinary(t, work, "promote", "sample-app", "--from", "staging", "--to", "production", "--dry-run")
-	if r.code != 0 || !strings.Contains(r.stdout, "+    tag: v0.1.3") || !strings.Contains(r.stdout, "Dry run: nothing written.") {
-		t.Fatalf("dry run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	if r.ExitCode != 0 || !strings.Contains(r.Stdout, "+    tag: v0.1.3") || !strings.Contains(r.Stdout, "Dry run: nothing written.") {
+		t.Fatalf("dry run: exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
 	}
 	if git(t, work, "status", "--porcelain") != "" || git(t, work, "rev-parse", "HEAD") != head {
 		t.Fatal("--dry-run changed the checkout")
 	}
 	r = runBinary(t, work, "promote", "sample-app", "--from", "staging", "--to", "production", "--no-commit")
-	if r.code != 0 {
-		t.Fatalf("--no-commit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	if r.ExitCode != 0 {
+		t.Fatalf("--no-commit: exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
 	}
 	if s := git(t, work, "status", "--porcelain"); s != " M apps/production/sample-app-source.yaml\n" || git(t, work, "rev-parse", "HEAD") != head {
 		t.Fatalf("--no-commit: status %q", s)
 	}
 	// Now the target file is dirty: a real promotion is refused.
 	r = runBinary(t, work, "promote", "sample-app", "--from", "staging", "--to", "production", "--version", "v0.1.4")
-	if r.code != 6 || !strings.Contains(r.stderr, "uncommitted changes") {
-		t.Fatalf("dirty target: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	if r.ExitCode != 6 || !strings.Contains(r.Stderr, "uncommitted changes") {
+		t.Fatalf("dirty target: exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
 	}
 }
 
@@ -189,8 +140,8 @@ func TestBinaryExitCodes(t *testing.T) {
 		{[]string{"promote", "sample-app", "--from", "production", "--to", "staging"}, 6, "--allow-downgrade"},
 	} {
 		r := runBinary(t, work, tc.args...)
-		if r.code != tc.code || !strings.Contains(r.stderr, tc.says) {
-			t.Errorf("%v: exit %d, want %d saying %q\n%s%s", tc.args, r.code, tc.code, tc.says, r.stdout, r.stderr)
+		if r.ExitCode != tc.code || !strings.Contains(r.Stderr, tc.says) {
+			t.Errorf("%v: exit %d, want %d saying %q\n%s%s", tc.args, r.ExitCode, tc.code, tc.says, r.Stdout, r.Stderr)
 		}
 	}
 	if s := git(t, work, "status", "--porcelain"); s != "" {

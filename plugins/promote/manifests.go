@@ -6,14 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -33,6 +30,11 @@ type doc struct {
 	// Namespace is metadata.namespace, or else the namespace the nearest
 	// kustomization.yaml sets; "" when unknown.
 	Namespace string
+
+	// values caches valueOps: --status merges a base's values into every
+	// environment that uses it.
+	values     []valueOp
+	valuesDone bool
 }
 
 func (d *doc) String() string {
@@ -86,22 +88,76 @@ func newScanner(ctx context.Context, repo *gitrepo.Repo) *scanner {
 }
 
 // envDocs returns the documents of env's own paths and of its bases.
-func (s *scanner) envDocs(env *envs.Environment) (own, base []*doc, err error) {
+func (s *scanner) envDocs(env *envs.Environment) (*docSet, error) {
+	var own, base []*doc
 	for _, p := range env.Paths {
 		d, err := s.docsUnder(p)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		own = append(own, d...)
 	}
 	for _, p := range env.Bases {
 		d, err := s.docsUnder(p)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		base = append(base, d...)
 	}
-	return own, base, nil
+	return newDocSet(own, base), nil
+}
+
+// docSet is one environment's documents: its own (full manifests or
+// kustomize patches), then those of its bases, also indexed by API group,
+// kind and name. --status looks up every HelmRelease of every environment
+// and often its source too; scanning all documents for each lookup made
+// it quadratic in the number of releases.
+type docSet struct {
+	own, base []*doc
+	byObject  map[objectKey]*objectDocs
+}
+
+type objectKey struct{ group, kind, name string }
+
+// objectDocs are the documents of one group/kind/name, in the order of
+// the docSet's.
+type objectDocs struct{ own, base []*doc }
+
+func newDocSet(own, base []*doc) *docSet {
+	s := &docSet{own: own, base: base, byObject: map[objectKey]*objectDocs{}}
+	at := func(d *doc) *objectDocs {
+		k := objectKey{d.Group, d.Kind, d.Name}
+		o := s.byObject[k]
+		if o == nil {
+			o = &objectDocs{}
+			s.byObject[k] = o
+		}
+		return o
+	}
+	for _, d := range own {
+		o := at(d)
+		o.own = append(o.own, d)
+	}
+	for _, d := range base {
+		o := at(d)
+		o.base = append(o.base, d)
+	}
+	return s
+}
+
+// all is every document, the environment's own first.
+func (s *docSet) all() []*doc {
+	return append(append([]*doc{}, s.own...), s.base...)
+}
+
+// find collects the documents of kind/name in the environment; see
+// findObject for how ns matches.
+func (s *docSet) find(group, kind, name, ns string) (*object, error) {
+	o := s.byObject[objectKey{group, kind, name}]
+	if o == nil {
+		return nil, errNotFound
+	}
+	return findObject(o.own, o.base, group, kind, name, ns)
 }
 
 // load lists the YAML files git tracks under every environment's paths
@@ -125,27 +181,17 @@ func (s *scanner) load(cfg *envs.Config) error {
 	}
 	s.tracked = files
 	parsed := make([][]*doc, len(files))
-	errs := make([]error, len(files))
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				parsed[i], errs[i] = s.parseFile(files[i])
-			}
-		}()
+	// Only files that mention a Flux API group are parsed: yaml.v3 is most
+	// of the cost, and most files of a GitOps repo are not Flux objects.
+	err = manifest.ReadFiles(s.ctx, s.root, files, manifest.ScanOptions{MustContain: []string{fluxMarker}}, func(i int, data []byte) error {
+		var err error
+		parsed[i], err = parseDocs(files[i], data)
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	for i := range files {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
 	for i, f := range files {
-		if errs[i] != nil {
-			return errs[i]
-		}
 		defNS := ""
 		if len(parsed[i]) > 0 {
 			// A base's documents are shared by several environments, so
@@ -164,21 +210,7 @@ func (s *scanner) load(cfg *envs.Config) error {
 
 // fluxMarker is in the apiVersion of every kind promote reads; files
 // without it are not parsed at all.
-var fluxMarker = []byte("toolkit.fluxcd.io")
-
-func (s *scanner) parseFile(rel string) ([]*doc, error) {
-	data, err := os.ReadFile(filepath.Join(s.root, filepath.FromSlash(rel)))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil // tracked but deleted in the work tree
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.Contains(data, fluxMarker) {
-		return nil, nil
-	}
-	return parseDocs(rel, data)
-}
+const fluxMarker = "toolkit.fluxcd.io"
 
 // docsUnder returns the documents of the loaded files under rel.
 func (s *scanner) docsUnder(rel string) ([]*doc, error) {

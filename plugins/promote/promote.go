@@ -69,17 +69,17 @@ func (o *Options) open(ctx context.Context) (*workspace, error) {
 
 // release finds HelmRelease name in env, with a suggestion when it is not
 // there.
-func (w *workspace) release(env *envs.Environment, name, ns string) (*object, []*doc, []*doc, error) {
-	own, base, err := w.scan.envDocs(env)
+func (w *workspace) release(env *envs.Environment, name, ns string) (*object, *docSet, error) {
+	docs, err := w.scan.envDocs(env)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	if ns == "" {
 		ns = env.Namespace
 	}
-	hr, err := findObject(own, base, helmGroup, "HelmRelease", name, ns)
+	hr, err := docs.find(helmGroup, "HelmRelease", name, ns)
 	if err == errNotFound {
-		all := append(append([]*doc{}, own...), base...)
+		all := docs.all()
 		msg := fmt.Sprintf("HelmRelease %s not found in environment %s (%d manifests under %s)", name, env.Name, len(all), strings.Join(append(append([]string{}, env.Paths...), env.Bases...), ", "))
 		if ns != "" {
 			msg += " in namespace " + ns
@@ -93,15 +93,15 @@ func (w *workspace) release(env *envs.Environment, name, ns string) (*object, []
 			}
 			msg += "; it has " + strings.Join(cands, ", ")
 		}
-		return nil, nil, nil, exitcode.Errorf(exitcode.NotFound, "%s", msg)
+		return nil, nil, exitcode.Errorf(exitcode.NotFound, "%s", msg)
 	}
 	if err != nil {
-		return nil, nil, nil, exitcode.Wrap(exitcode.Conflict, fmt.Errorf("environment %s: %w", env.Name, err))
+		return nil, nil, exitcode.Wrap(exitcode.Conflict, fmt.Errorf("environment %s: %w", env.Name, err))
 	}
 	if hr.Namespace == "" {
 		hr.Namespace = w.envNamespace(env)
 	}
-	return hr, own, base, nil
+	return hr, docs, nil
 }
 
 // envNamespace is where an environment puts objects that do not say: its
@@ -204,19 +204,19 @@ func (o *Options) plan(w *workspace) (*plan, error) {
 	if err != nil {
 		return nil, exitcode.Wrap(exitcode.NotFound, err)
 	}
-	srcHR, srcOwn, srcBase, err := w.release(from, o.Release, o.Namespace)
+	srcHR, srcDocs, err := w.release(from, o.Release, o.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	dstHR, dstOwn, dstBase, err := w.release(to, o.Release, o.Namespace)
+	dstHR, dstDocs, err := w.release(to, o.Release, o.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	src, err := resolveSource(srcHR, srcOwn, srcBase)
+	src, err := resolveSource(srcHR, srcDocs)
 	if err != nil {
 		return nil, fmt.Errorf("environment %s: %w", from.Name, err)
 	}
-	dst, err := resolveSource(dstHR, dstOwn, dstBase)
+	dst, err := resolveSource(dstHR, dstDocs)
 	if err != nil {
 		return nil, fmt.Errorf("environment %s: %w", to.Name, err)
 	}

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
-	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
@@ -39,13 +38,7 @@ func gitEnv(t testing.TB) {
 
 func git(t testing.TB, dir string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
+	return binarytest.Git(t, nil, dir, args...)
 }
 
 // fixtureRepo copies testdata/<name> (or any directory) into a new Git
@@ -53,36 +46,10 @@ func git(t testing.TB, dir string, args ...string) string {
 func fixtureRepo(t testing.TB, src string) (work, remote string) {
 	t.Helper()
 	gitEnv(t)
-	base := t.TempDir()
-	work, remote = filepath.Join(base, "work"), filepath.Join(base, "remote.git")
-	if err := copyDir(src, work); err != nil {
-		t.Fatal(err)
-	}
-	git(t, base, "init", "-q", "--bare", "-b", "main", remote)
-	git(t, work, "init", "-q", "-b", "main")
-	git(t, work, "add", "-A")
-	git(t, work, "commit", "-q", "-m", "initial")
-	git(t, work, "remote", "add", "origin", remote)
-	git(t, work, "push", "-q", "-u", "origin", "main")
-	return work, remote
-}
-
-func copyDir(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
+	work = filepath.Join(t.TempDir(), "work")
+	binarytest.CopyTree(t, src, work)
+	binarytest.Commit(t, nil, work, "initial")
+	return work, binarytest.Publish(t, nil, work)
 }
 
 // run runs the promote command as the root command would, in dir.

@@ -74,7 +74,7 @@ var (
 )
 
 // resolveSource reads the chart source of HelmRelease hr in an environment.
-func resolveSource(hr *object, own, base []*doc) (*chartSource, error) {
+func resolveSource(hr *object, docs *docSet) (*chartSource, error) {
 	hrNS := hr.Namespace
 	if ck := scalarAtObj(hr, "spec", "chartRef", "kind"); ck != "" {
 		name := scalarAtObj(hr, "spec", "chartRef", "name")
@@ -84,9 +84,9 @@ func resolveSource(hr *object, own, base []*doc) (*chartSource, error) {
 		}
 		switch ck {
 		case kindOCIRepository:
-			return refSource(kindOCIRepository, name, ns, ociRefOrder, refTag, "latest", own, base)
+			return refSource(kindOCIRepository, name, ns, ociRefOrder, refTag, "latest", docs)
 		case kindHelmChart:
-			obj, err := sourceObject(kindHelmChart, name, ns, own, base)
+			obj, err := sourceObject(kindHelmChart, name, ns, docs)
 			if err != nil {
 				return nil, err
 			}
@@ -110,7 +110,7 @@ func resolveSource(hr *object, own, base []*doc) (*chartSource, error) {
 			Value: scalarAtObj(hr, "spec", "chart", "spec", "version"), ReconcileStrategy: strategy,
 			holder: hr, keys: []string{"spec", "chart", "spec", "version"}}, nil
 	case kindGitRepository:
-		s, err := refSource(kindGitRepository, name, ns, gitRefOrder, refBranch, "master", own, base)
+		s, err := refSource(kindGitRepository, name, ns, gitRefOrder, refBranch, "master", docs)
 		if err != nil {
 			return nil, err
 		}
@@ -133,8 +133,8 @@ func scalarAtObj(o *object, keys ...string) string {
 	return n.Value
 }
 
-func sourceObject(kind, name, ns string, own, base []*doc) (*object, error) {
-	obj, err := findObject(own, base, sourceGroup, kind, name, ns)
+func sourceObject(kind, name, ns string, docs *docSet) (*object, error) {
+	obj, err := docs.find(sourceGroup, kind, name, ns)
 	if err != nil {
 		if err == errNotFound {
 			where := ""
@@ -150,8 +150,8 @@ func sourceObject(kind, name, ns string, own, base []*doc) (*object, error) {
 
 // refSource reads a source object's spec.ref, taking the field that wins
 // by precedence.
-func refSource(kind, name, ns string, order []string, defField, defValue string, own, base []*doc) (*chartSource, error) {
-	obj, err := sourceObject(kind, name, ns, own, base)
+func refSource(kind, name, ns string, order []string, defField, defValue string, docs *docSet) (*chartSource, error) {
+	obj, err := sourceObject(kind, name, ns, docs)
 	if err != nil {
 		return nil, err
 	}

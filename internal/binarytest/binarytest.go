@@ -1,0 +1,195 @@
+// Package binarytest runs the kubectl-gitops binary the way a user does,
+// for the binary-level tests and benchmarks of the plugins: it builds
+// ./cmd/kubectl-gitops once per test process, runs it (or any program) in
+// a directory with a cleared environment, and sets up real Git checkouts
+// with a bare "remote" next to them.
+//
+// A package using Build removes what it built with
+//
+//	func TestMain(m *testing.M) { os.Exit(binarytest.Main(m)) }
+package binarytest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// mainPkg is built by import path, so Build works from any package
+// directory of the module.
+const mainPkg = "github.com/kubectl-gitops/kubectl-gitops/cmd/kubectl-gitops"
+
+var (
+	mu     sync.Mutex
+	dir    string                // holds every binary this process built
+	builds = map[string]*build{} // by flags
+)
+
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// Build returns the path of kubectl-gitops built from this checkout with
+// the given `go build` flags (none for a plain build; "-trimpath",
+// "-ldflags=-s -w" as a release builds it). Each set of flags is built
+// once per test process, however many tests ask.
+func Build(tb testing.TB, flags ...string) string {
+	tb.Helper()
+	key := strings.Join(flags, "\x00")
+	mu.Lock()
+	if dir == "" {
+		d, err := os.MkdirTemp("", "kubectl-gitops-bin-")
+		if err != nil {
+			mu.Unlock()
+			tb.Fatalf("building kubectl-gitops: %v", err)
+		}
+		dir = d
+	}
+	b := builds[key]
+	if b == nil {
+		b = &build{path: filepath.Join(dir, fmt.Sprintf("%d", len(builds)), "kubectl-gitops")}
+		builds[key] = b
+	}
+	mu.Unlock()
+	b.once.Do(func() {
+		args := append(append([]string{"build"}, flags...), "-o", b.path, mainPkg)
+		if msg, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, msg)
+		}
+	})
+	if b.err != nil {
+		tb.Fatalf("building kubectl-gitops: %v", b.err)
+	}
+	return b.path
+}
+
+// Main runs the tests, removes the binaries Build made, and returns the
+// tests' exit code.
+func Main(m *testing.M) int {
+	code := m.Run()
+	mu.Lock()
+	defer mu.Unlock()
+	if dir != "" {
+		os.RemoveAll(dir)
+	}
+	return code
+}
+
+// Env is all a run sees of the environment: PATH, HOME, the Git identity
+// name <email>, no system-wide Git configuration, and a KUBECONFIG that
+// does not exist, so that no run reaches a cluster (least of all the
+// developer's own) by accident.
+func Env(home, name, email string) []string {
+	return []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"GIT_AUTHOR_NAME=" + name, "GIT_AUTHOR_EMAIL=" + email,
+		"GIT_COMMITTER_NAME=" + name, "GIT_COMMITTER_EMAIL=" + email,
+		"GIT_CONFIG_NOSYSTEM=1",
+		"KUBECONFIG=" + filepath.Join(home, "no-kubeconfig"),
+	}
+}
+
+// Result is what one run printed, how it exited and what it cost.
+type Result struct {
+	Stdout, Stderr string
+	ExitCode       int
+	// Wall is the time from start to exit; CPU is the user+sys time of
+	// the process, steadier than Wall on a busy machine.
+	Wall, CPU time.Duration
+}
+
+// Run runs program with args in dir with exactly env (nil: this process's
+// environment). A non-zero exit is a result, not a failure: check
+// ExitCode. A program that cannot be started fails tb.
+func Run(tb testing.TB, env []string, dir, program string, args ...string) Result {
+	tb.Helper()
+	cmd := exec.Command(program, args...)
+	cmd.Dir, cmd.Env = dir, env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	r := Result{Stdout: stdout.String(), Stderr: stderr.String(), Wall: time.Since(start)}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		tb.Fatalf("running %s %s: %v", program, strings.Join(args, " "), err)
+	}
+	if cmd.ProcessState != nil {
+		r.ExitCode = cmd.ProcessState.ExitCode()
+		r.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	return r
+}
+
+// Git runs git with args in dir with env (nil: this process's) and returns
+// its combined output; a failing git fails tb.
+func Git(tb testing.TB, env []string, dir string, args ...string) string {
+	tb.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir, cmd.Env = dir, env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		tb.Fatalf("git %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
+	}
+	return string(out)
+}
+
+// Commit makes dir a new Git repository on branch main with one commit,
+// message, holding every file in it.
+func Commit(tb testing.TB, env []string, dir, message string) {
+	tb.Helper()
+	Git(tb, env, dir, "init", "-q", "-b", "main")
+	Git(tb, env, dir, "add", "-A")
+	Git(tb, env, dir, "commit", "-q", "-m", message)
+}
+
+// Publish creates a bare repository remote.git next to the checkout work,
+// adds it as origin and pushes main to it with upstream tracking, and
+// returns its path: a remote to push to without leaving the machine.
+func Publish(tb testing.TB, env []string, work string) string {
+	tb.Helper()
+	parent := filepath.Dir(work)
+	remote := filepath.Join(parent, "remote.git")
+	Git(tb, env, parent, "init", "-q", "--bare", "-b", "main", remote)
+	Git(tb, env, work, "remote", "add", "origin", remote)
+	Git(tb, env, work, "push", "-q", "-u", "origin", "main")
+	return remote
+}
+
+// CopyTree copies the files under from to the directory to, creating
+// directories as needed.
+func CopyTree(tb testing.TB, from, to string) {
+	tb.Helper()
+	err := filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(from, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		tb.Fatalf("copying %s: %v", from, err)
+	}
+}

@@ -23,13 +23,11 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/kubectl-gitops/kubectl-gitops/test/e2e/e2eutil"
@@ -291,18 +289,7 @@ func fillCluster(b *testing.B, e *e2eutil.Env) int {
 	createAll(b, ctx, dyn, objs)
 
 	// Wait, on one watch, until every filler Deployment reports all its replicas Ready.
-	sel := "gitops-bench=trace-scale"
-	res := e.Dynamic.Resource(e2eutil.Deployments)
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector = sel
-			return res.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector = sel
-			return res.Watch(ctx, o)
-		},
-	}
+	lw := e2eutil.SelectorListWatch(e.Dynamic.Resource(e2eutil.Deployments), "gitops-bench=trace-scale", "")
 	ready := map[string]int64{}
 	total := int64(0)
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Minute)

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 )
@@ -139,18 +140,7 @@ func (e *Env) WaitFor(t testing.TB, gvr schema.GroupVersionResource, ns, name, w
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	res := e.Dynamic.Resource(gvr).Namespace(ns)
-	sel := fields.OneTermEqualSelector("metadata.name", name).String()
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = sel
-			return res.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
-			return res.Watch(ctx, o)
-		},
-	}
+	lw := SelectorListWatch(e.Dynamic.Resource(gvr).Namespace(ns), "", fields.OneTermEqualSelector("metadata.name", name).String())
 	var last *unstructured.Unstructured
 	ev, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{}, nil, func(ev watch.Event) (bool, error) {
 		u, ok := ev.Object.(*unstructured.Unstructured)
@@ -168,6 +158,21 @@ func (e *Env) WaitFor(t testing.TB, gvr schema.GroupVersionResource, ns, name, w
 		t.Fatalf("waiting %s for %s %s/%s: %s: %v\nlast seen: %s", timeout, gvr.Resource, ns, name, what, err, Summary(last))
 	}
 	return ev.Object.(*unstructured.Unstructured)
+}
+
+// SelectorListWatch lists and watches the objects of res that match the label and field selectors
+// (either may be empty), for watchtools.UntilWithSync.
+func SelectorListWatch(res dynamic.ResourceInterface, labelSelector, fieldSelector string) *cache.ListWatch {
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector, o.FieldSelector = labelSelector, fieldSelector
+			return res.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector, o.FieldSelector = labelSelector, fieldSelector
+			return res.Watch(ctx, o)
+		},
+	}
 }
 
 // Condition returns the condition of type typ of a Flux or Kubernetes object.

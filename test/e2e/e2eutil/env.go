@@ -26,6 +26,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
 )
 
 // Env is the running sandbox and clients for it.
@@ -46,22 +48,13 @@ var (
 	setupOnce sync.Once
 	setupEnv  *Env
 	setupErr  error
-
-	binOnce sync.Once
-	binDir  string
-	binPath string
-	binErr  error
 )
 
 // Main runs the tests and removes what the run built. Use it from TestMain:
 //
 //	func TestMain(m *testing.M) { e2eutil.Main(m) }
 func Main(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
+	os.Exit(binarytest.Main(m))
 }
 
 // Setup returns the sandbox environment, failing the test when no sandbox is running. It reads
@@ -157,22 +150,7 @@ func repoRoot() (string, error) {
 // Binary returns the path of a kubectl-gitops binary built from this checkout, once per test run.
 func (e *Env) Binary(t testing.TB) string {
 	t.Helper()
-	binOnce.Do(func() {
-		binDir, binErr = os.MkdirTemp("", "kubectl-gitops-e2e-")
-		if binErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "kubectl-gitops")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/kubectl-gitops")
-		cmd.Dir = e.Root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build ./cmd/kubectl-gitops: %w\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatalf("building kubectl-gitops: %v", binErr)
-	}
-	return binPath
+	return binarytest.Build(t)
 }
 
 // Result is what a run of the binary printed and how it exited.

@@ -255,15 +255,14 @@ func (f *Fetched) secondTargets(affected []*helmv2.HelmRelease) []Target {
 		if hr.Spec.TargetNamespace != "" {
 			ns = hr.Spec.TargetNamespace
 		}
-		if _, ok := inventoryKinds(hr); !ok {
+		ws, ok := inventoryWorkloads(hr)
+		if !ok {
 			in(ns, hr.Name, WorkloadKinds...)
 			continue
 		}
 		in(ns, hr.Name)
-		for _, e := range hr.Status.Inventory.Entries {
-			if p := strings.Split(e.ID, "_"); len(p) == 4 && p[2] == "apps" && workloadGVR[p[3]] != (schema.GroupVersionResource{}) {
-				in(p[0], hr.Name, p[3])
-			}
+		for _, w := range ws {
+			in(w.namespace, hr.Name, w.kind)
 		}
 	}
 	for _, l := range links(f.Cluster, f.Sources, nil) {

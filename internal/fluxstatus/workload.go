@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // WorkloadKinds are the kinds whose rollout the rollout stage follows, in
@@ -50,33 +51,45 @@ var revisionEvidence = map[string]string{
 	KindDaemonSet:   "daemonSetRevision",
 }
 
-// inventoryKinds returns the workload kinds hr's status.inventory lists and
+// workloadID is where a workload named in an inventory lives, and its kind.
+type workloadID struct{ namespace, kind string }
+
+// inventoryWorkloads returns the Deployments, StatefulSets and DaemonSets
+// hr's status.inventory names (entry IDs are namespace_name_group_kind), and
 // whether that inventory can be trusted to name them all. It cannot without
 // an inventory (helm-controller before Flux 2.6), nor while helm-controller
 // works on a release (not Ready for the current generation, or
 // Reconciling): the inventory is written after a Helm action, so what an
 // upgrade adds, and may be stuck on, is not in it yet. Then any kind may be
 // there.
-func inventoryKinds(hr *helmv2.HelmRelease) (map[string]bool, bool) {
+func inventoryWorkloads(hr *helmv2.HelmRelease) ([]workloadID, bool) {
 	settled := isTrue(hr.Status.Conditions, "Ready") && !isTrue(hr.Status.Conditions, "Reconciling") &&
 		hr.Status.ObservedGeneration >= hr.Generation
 	if hr.Status.Inventory == nil || !settled {
 		return nil, false
 	}
-	kinds := map[string]bool{}
+	var ws []workloadID
 	for _, e := range hr.Status.Inventory.Entries {
-		if p := strings.Split(e.ID, "_"); len(p) == 4 && p[2] == "apps" {
-			kinds[p[3]] = true
+		if p := strings.Split(e.ID, "_"); len(p) == 4 && p[2] == "apps" && workloadGVR[p[3]] != (schema.GroupVersionResource{}) {
+			ws = append(ws, workloadID{namespace: p[0], kind: p[3]})
 		}
 	}
-	return kinds, true
+	return ws, true
 }
 
 // mayHave reports whether hr may own workloads of kind: its inventory says
-// so, or it has none.
+// so, or it cannot be trusted to.
 func mayHave(hr *helmv2.HelmRelease, kind string) bool {
-	kinds, ok := inventoryKinds(hr)
-	return !ok || kinds[kind]
+	ws, ok := inventoryWorkloads(hr)
+	if !ok {
+		return true
+	}
+	for _, w := range ws {
+		if w.kind == kind {
+			return true
+		}
+	}
+	return false
 }
 
 // rollouts returns the workloads of hr (named in its inventory or carrying

@@ -226,10 +226,10 @@ func (w *watchSet) notify() {
 	}
 }
 
-// objectCache is one target's objects as its watch last saw them.
+// objectCache is one target's objects as its watch last saw them. Kinds
+// are not kept: Fetch sets each listed object's kind from its target.
 type objectCache struct {
 	mu              sync.Mutex
-	kind            string
 	resourceVersion string
 	objects         map[string]*unstructured.Unstructured // by namespace/name
 }
@@ -238,7 +238,6 @@ func newObjectCache(ul *unstructured.UnstructuredList) *objectCache {
 	c := &objectCache{resourceVersion: ul.GetResourceVersion(), objects: map[string]*unstructured.Unstructured{}}
 	for i := range ul.Items {
 		u := ul.Items[i].DeepCopy()
-		c.kind = u.GetKind()
 		c.objects[u.GetNamespace()+"/"+u.GetName()] = u
 	}
 	return c
@@ -258,10 +257,7 @@ func (c *objectCache) apply(ev watch.Event) bool {
 	switch ev.Type {
 	case watch.Added, watch.Modified:
 		u = u.DeepCopy()
-		u.SetManagedFields(nil)
-		if c.kind != "" {
-			u.SetKind(c.kind)
-		}
+		u.SetManagedFields(nil) // as Fetch drops them from lists: they are most of an object's size
 		c.objects[key] = u
 	case watch.Deleted:
 		delete(c.objects, key)

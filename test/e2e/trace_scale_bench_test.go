@@ -311,6 +311,11 @@ func fillCluster(b *testing.B, e *e2eutil.Env) int {
 	return int(total)
 }
 
+// resourceOf is the resource of each kind the benchmark creates.
+var resourceOf = map[string]schema.GroupVersionResource{
+	"Node": nodes, "HelmRelease": e2eutil.HelmReleases, "Deployment": e2eutil.Deployments,
+}
+
 // createAll creates objs with 16 workers.
 func createAll(b *testing.B, ctx context.Context, dyn dynamic.Interface, objs []*unstructured.Unstructured) {
 	b.Helper()
@@ -323,8 +328,7 @@ func createAll(b *testing.B, ctx context.Context, dyn dynamic.Interface, objs []
 		go func() {
 			defer wg.Done()
 			for o := range work {
-				gvk := o.GroupVersionKind()
-				gvr := schema.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: strings.ToLower(gvk.Kind) + "s"}
+				gvr := resourceOf[o.GetKind()]
 				var ri dynamic.ResourceInterface = dyn.Resource(gvr)
 				if o.GetNamespace() != "" {
 					ri = dyn.Resource(gvr).Namespace(o.GetNamespace())
@@ -332,7 +336,7 @@ func createAll(b *testing.B, ctx context.Context, dyn dynamic.Interface, objs []
 				if _, err := ri.Create(ctx, o, metav1.CreateOptions{}); err != nil {
 					mu.Lock()
 					if firstErr == nil {
-						firstErr = fmt.Errorf("creating %s %s/%s: %w", gvk.Kind, o.GetNamespace(), o.GetName(), err)
+						firstErr = fmt.Errorf("creating %s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)
 					}
 					mu.Unlock()
 				}
@@ -407,13 +411,12 @@ func measureRedraw(b *testing.B, e *e2eutil.Env, f *e2eutil.Founding, bin string
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	suspend := []byte(`{"spec":{"suspend":true}}`)
-	for _, gvr := range []schema.GroupVersionResource{e2eutil.GitRepositories, e2eutil.HelmReleases} {
-		name := e2eutil.AppSource
-		if gvr == e2eutil.HelmReleases {
-			name = e2eutil.HelmRelease
-		}
-		if _, err := e.Dynamic.Resource(gvr).Namespace(f.NS).Patch(ctx, name, types.MergePatchType, suspend, metav1.PatchOptions{}); err != nil {
-			b.Fatalf("suspending %s %s: %v", gvr.Resource, name, err)
+	for _, o := range []struct {
+		gvr  schema.GroupVersionResource
+		name string
+	}{{e2eutil.GitRepositories, e2eutil.AppSource}, {e2eutil.HelmReleases, e2eutil.HelmRelease}} {
+		if _, err := e.Dynamic.Resource(o.gvr).Namespace(f.NS).Patch(ctx, o.name, types.MergePatchType, suspend, metav1.PatchOptions{}); err != nil {
+			b.Fatalf("suspending %s %s: %v", o.gvr.Resource, o.name, err)
 		}
 	}
 	sha := f.App.Commit(b, "not fetched while suspended", nil)
@@ -459,14 +462,22 @@ type line struct {
 	text []byte
 }
 
+// lineStream is the output of a running command, in pieces, and its standard error.
 type lineStream struct {
-	ch  chan line
-	err *strings.Builder
-	mu  *sync.Mutex
+	ch     chan line
+	mu     sync.Mutex
+	errOut strings.Builder
+}
+
+// Write collects the command's standard error.
+func (s *lineStream) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.errOut.Write(p)
 }
 
 // next returns the first line read after start, dropping earlier ones.
-func (s lineStream) next(start time.Time, timeout time.Duration) (line, bool) {
+func (s *lineStream) next(start time.Time, timeout time.Duration) (line, bool) {
 	deadline := time.After(timeout)
 	for {
 		select {
@@ -481,25 +492,21 @@ func (s lineStream) next(start time.Time, timeout time.Duration) (line, bool) {
 	}
 }
 
-func (s lineStream) stderr() string {
+func (s *lineStream) stderr() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.err.String()
+	return s.errOut.String()
 }
 
 // startLines starts argv through the proxy and sends its output in pieces, each ending with a line for
 // which end is true, with the time that line was read. The process is killed when ctx ends.
-func startLines(b *testing.B, ctx context.Context, proxy *countingProxy, dir string, end func(string) bool, argv ...string) lineStream {
+func startLines(b *testing.B, ctx context.Context, proxy *countingProxy, dir string, end func(string) bool, argv ...string) *lineStream {
 	b.Helper()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + b.TempDir(), "KUBECONFIG=" + proxy.kubeconfig, "NO_COLOR=1"}
-	s := lineStream{ch: make(chan line, 64), err: &strings.Builder{}, mu: &sync.Mutex{}}
-	cmd.Stderr = writerFunc(func(p []byte) (int, error) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.err.Write(p)
-	})
+	s := &lineStream{ch: make(chan line, 64)}
+	cmd.Stderr = s
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -522,7 +529,3 @@ func startLines(b *testing.B, ctx context.Context, proxy *countingProxy, dir str
 	}()
 	return s
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

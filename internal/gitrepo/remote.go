@@ -36,45 +36,70 @@ func (r *Repo) Remotes(ctx context.Context) ([]Remote, error) {
 	return rs, nil
 }
 
-// NormalizeURL reduces a Git URL to "host/path" so that the forms one
-// repository goes by compare equal: https and ssh schemes, scp-like
-// "git@host:org/repo", user names and passwords, default ports, a ".git"
-// suffix, trailing slashes and the case of the host. Local paths and
-// file:// URLs reduce to their cleaned path.
-func NormalizeURL(raw string) string {
+// URL is a Git remote URL taken apart.
+type URL struct {
+	// Scheme is "https", "http", "ssh", "git", "file", or "" for scp-like
+	// "git@host:org/repo" and local paths.
+	Scheme string
+	// Host is the lower-cased host name with a non-default port
+	// ("127.0.0.1:3000"); "" for local paths and file:// URLs.
+	Host string
+	// Path is the repository path with a leading slash and without a
+	// ".git" suffix or trailing slashes: "/org/repo".
+	Path string
+}
+
+// ParseURL takes a Git URL apart the way Git reads it: https and ssh
+// schemes, scp-like "git@host:org/repo", user names and passwords (which
+// are dropped), default ports, a ".git" suffix, trailing slashes and the
+// case of the host. Local paths and file:// URLs keep only their path.
+func ParseURL(raw string) URL {
 	s := strings.TrimSpace(raw)
 	if s == "" {
-		return ""
+		return URL{}
 	}
-	var host, p string
+	var u URL
 	if i := strings.Index(s, "://"); i >= 0 {
-		u, err := url.Parse(s)
+		pu, err := url.Parse(s)
 		if err != nil {
-			return strings.ToLower(s)
+			return URL{Path: strings.ToLower(s)}
 		}
-		host = u.Hostname()
-		if port := u.Port(); port != "" && !defaultPort(u.Scheme, port) {
-			host += ":" + port
+		u.Scheme = strings.ToLower(pu.Scheme)
+		u.Host = strings.ToLower(pu.Hostname())
+		if port := pu.Port(); port != "" && !defaultPort(u.Scheme, port) {
+			u.Host += ":" + port
 		}
-		p = u.Path
+		u.Path = pu.Path
 		if u.Scheme == "file" {
-			host = ""
+			u.Host = ""
 		}
 	} else if at := strings.Index(s, ":"); at > 0 && !strings.Contains(s[:at], "/") {
 		// scp-like: [user@]host:path
-		host = s[:at]
+		host := s[:at]
 		if j := strings.LastIndex(host, "@"); j >= 0 {
 			host = host[j+1:]
 		}
-		p = s[at+1:]
+		u.Host = strings.ToLower(host)
+		u.Path = s[at+1:]
 	} else {
-		p = s
+		u.Path = s
 	}
-	p = strings.TrimRight(p, "/")
+	p := strings.TrimRight(u.Path, "/")
 	p = strings.TrimSuffix(p, ".git")
 	p = strings.TrimRight(p, "/")
-	p = "/" + strings.TrimLeft(p, "/")
-	return strings.ToLower(host) + p
+	u.Path = "/" + strings.TrimLeft(p, "/")
+	return u
+}
+
+// NormalizeURL reduces a Git URL to "host/path" (see ParseURL) so that the
+// forms one repository goes by compare equal. Local paths and file:// URLs
+// reduce to their cleaned path.
+func NormalizeURL(raw string) string {
+	if strings.TrimSpace(raw) == "" {
+		return ""
+	}
+	u := ParseURL(raw)
+	return u.Host + u.Path
 }
 
 func defaultPort(scheme, port string) bool {

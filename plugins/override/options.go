@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
@@ -47,9 +49,15 @@ type Options struct {
 
 	DryRun, NoCommit, Push, AllowDirty bool
 	Branch, Message, Output            string
+	// Request is --pr and its flags (internal/forge).
+	Request forge.Flags
 
 	input helmvalues.Input
 	cwd   string
+	// httpClient talks to the forge (nil: a plain one); pub is --pr's
+	// publisher once prepared.
+	httpClient *http.Client
+	pub        *forge.Publisher
 }
 
 // NewOptions returns Options writing to streams.
@@ -74,6 +82,9 @@ func (o *Options) Complete(f kube.Factory, args []string) error {
 	o.cwd = cwd
 	if o.Repo == "" {
 		o.Repo = cwd
+	}
+	if o.Request.PR && o.Branch == "" {
+		o.Branch = prBranch(o.Name, o.Namespace)
 	}
 	o.input = helmvalues.Input{Set: o.Set, String: o.SetString, JSON: o.SetJSON, Unset: o.Unset}
 	for _, name := range o.Files {
@@ -105,6 +116,12 @@ func (o *Options) Validate() error {
 	if o.Branch != "" && strings.HasPrefix(o.Branch, "-") {
 		return fmt.Errorf("--branch %q is not a branch name", o.Branch)
 	}
+	if o.Request.PR && o.Push {
+		return errors.New("--pr pushes a branch for review; --push pushes to the tracked branch: pick one")
+	}
+	if err := o.Request.Validate(); err != nil {
+		return err
+	}
 	switch o.Output {
 	case "", "json", "yaml":
 	default:
@@ -127,6 +144,7 @@ type Result struct {
 	Branch      string   `json:"branch,omitempty"`
 	Pushed      bool     `json:"pushed"`
 	Remote      string   `json:"remote,omitempty"`
+	PullRequest string   `json:"pullRequest,omitempty"`
 	Warnings    []string `json:"warnings,omitempty"`
 }
 
@@ -161,7 +179,7 @@ func (o *Options) Run(ctx context.Context) error {
 	res := &Result{DryRun: o.DryRun}
 	pushTo := ""
 	var remote, remoteBranch string
-	if (o.Push || o.Branch != "") && !o.DryRun {
+	if (o.Push || o.Branch != "" || o.Request.PR) && !o.DryRun {
 		if remote, remoteBranch, err = o.pushTarget(ctx, repo); err != nil {
 			return err
 		}
@@ -196,7 +214,11 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	full := filepath.Join(repo.Root, filepath.FromSlash(doc.Path))
 	if o.Branch != "" {
-		if _, err := repo.Git(ctx, "switch", "--quiet", "-c", o.Branch); err != nil {
+		create := "-c"
+		if o.pub != nil && o.pub.LocalExists {
+			create = "-C" // --pr's own branch from an earlier run
+		}
+		if _, err := repo.Git(ctx, "switch", "--quiet", create, o.Branch); err != nil {
 			return exitcode.Wrap(exitcode.Conflict, fmt.Errorf("creating branch %s: %w", o.Branch, err))
 		}
 		res.Branch = o.Branch
@@ -213,6 +235,9 @@ func (o *Options) Run(ctx context.Context) error {
 		return fmt.Errorf("%w; the edited file is written but not committed", err)
 	}
 	res.Commit = sha
+	if o.pub != nil {
+		return o.publishPR(ctx, repo, ed, res)
+	}
 	if pushTo == "" {
 		return o.print(res, fmt.Sprintf("committed %s: %s\n", short(sha), firstLine(o.message(ed))))
 	}
@@ -270,7 +295,7 @@ func (o *Options) pushTarget(ctx context.Context, repo *gitrepo.Repo) (string, s
 		if _, err := repo.Git(ctx, "check-ref-format", "--branch", o.Branch); err != nil {
 			return "", "", exitcode.Errorf(exitcode.Usage, "--branch %q is not a valid branch name", o.Branch)
 		}
-		if _, err := repo.Git(ctx, "rev-parse", "--verify", "--quiet", "refs/heads/"+o.Branch); err == nil {
+		if _, err := repo.Git(ctx, "rev-parse", "--verify", "--quiet", "refs/heads/"+o.Branch); err == nil && !o.Request.PR {
 			return "", "", exitcode.Errorf(exitcode.Conflict, "branch %s already exists; pick another --branch name", o.Branch)
 		}
 		remote := "origin"
@@ -281,6 +306,13 @@ func (o *Options) pushTarget(ctx context.Context, repo *gitrepo.Repo) (string, s
 		}
 		if _, err := repo.Git(ctx, "remote", "get-url", remote); err != nil {
 			return "", "", exitcode.Errorf(exitcode.Usage, "no remote %q to push the branch to: add one with `git remote add %s URL`", remote, remote)
+		}
+		if o.Request.PR {
+			// Checks the forge, the token and the branch (refusing one with
+			// commits of someone else's).
+			if err := o.preparePR(ctx, repo, remote); err != nil {
+				return "", "", err
+			}
 		}
 		return remote, o.Branch, nil
 	}
@@ -471,21 +503,27 @@ func secretTargets(src []byte, doc int) []yamledit.Path {
 	return out
 }
 
-func (o *Options) printDryRun(ed *edited, res *Result) error {
-	shown := ed.out
-	// Values fed from Secrets are masked in the diff too.
-	if len(ed.secrets) > 0 {
-		ops := make([]yamledit.Op, len(ed.ops))
-		for i, op := range ed.ops {
-			ops[i] = op
-			if !op.Unset {
-				ops[i].Value = ed.redactValue(op.Path, op.Value)
-			}
-		}
-		if out, _, err := yamledit.Apply(ed.src, ed.doc.Index, valuesPath, ops); err == nil {
-			shown = out
+// shown is the new file as it may be shown: values fed from Secrets
+// masked.
+func (e *edited) shown() []byte {
+	if len(e.secrets) == 0 {
+		return e.out
+	}
+	ops := make([]yamledit.Op, len(e.ops))
+	for i, op := range e.ops {
+		ops[i] = op
+		if !op.Unset {
+			ops[i].Value = e.redactValue(op.Path, op.Value)
 		}
 	}
+	if out, _, err := yamledit.Apply(e.src, e.doc.Index, valuesPath, ops); err == nil {
+		return out
+	}
+	return e.out
+}
+
+func (o *Options) printDryRun(ed *edited, res *Result) error {
+	shown := ed.shown()
 	if o.Output != "" {
 		return o.print(res, "")
 	}

@@ -97,16 +97,21 @@ func (o *Options) push(ctx context.Context, r *gitrepo.Repo) error {
 }
 
 // startBranch creates branch name at HEAD and checks it out; it returns the
-// branch to come back to.
-func startBranch(ctx context.Context, r *gitrepo.Repo, name string) (string, error) {
+// branch to come back to. replace recreates a branch that exists (--pr's
+// own branch from an earlier run).
+func startBranch(ctx context.Context, r *gitrepo.Repo, name string, replace bool) (string, error) {
 	cur, err := r.Git(ctx, "symbolic-ref", "--short", "HEAD")
 	if err != nil {
 		return "", exitcode.Errorf(exitcode.Conflict, "HEAD is detached: check out the branch the promotion should start from")
 	}
-	if _, err := r.Git(ctx, "rev-parse", "--verify", "--quiet", "refs/heads/"+name); err == nil {
+	if _, err := r.Git(ctx, "rev-parse", "--verify", "--quiet", "refs/heads/"+name); err == nil && !replace {
 		return "", exitcode.Errorf(exitcode.Conflict, "branch %s already exists: pick another --branch name or delete it", name)
 	}
-	if _, err := r.Git(ctx, "checkout", "-q", "-b", name); err != nil {
+	create := "-b"
+	if replace {
+		create = "-B"
+	}
+	if _, err := r.Git(ctx, "checkout", "-q", create, name); err != nil {
 		return "", fmt.Errorf("creating branch %s: %w", name, err)
 	}
 	return strings.TrimSpace(cur), nil

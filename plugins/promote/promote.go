@@ -13,6 +13,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
@@ -157,8 +158,14 @@ func (o *Options) runPromote(ctx context.Context) error {
 		return nil
 	}
 	orig := ""
+	var pub *forge.Publisher
+	if o.Request.PR {
+		if pub, err = o.preparePR(ctx, w.repo); err != nil {
+			return err
+		}
+	}
 	if o.Branch != "" {
-		if orig, err = startBranch(ctx, w.repo, o.Branch); err != nil {
+		if orig, err = startBranch(ctx, w.repo, o.Branch, pub != nil && pub.LocalExists); err != nil {
 			return err
 		}
 	}
@@ -186,6 +193,8 @@ func (o *Options) runPromote(ctx context.Context) error {
 	}
 	fmt.Fprintf(o.Out, "Committed %s: %s\n", shortRef(sha), o.subject(p))
 	switch {
+	case pub != nil:
+		return o.publishPR(ctx, w.repo, pub, p, files, oldData, newData)
 	case o.Branch != "":
 		return o.pushBranch(ctx, w.repo, orig)
 	case o.Push:

@@ -61,13 +61,8 @@ func (f *Flags) Validate() error {
 		}
 		return nil
 	}
-	if f.Forge != "" {
-		if _, err := ParseKind(f.Forge); err != nil {
-			return err
-		}
-	}
-	if f.URL != "" && !strings.HasPrefix(f.URL, "http://") && !strings.HasPrefix(f.URL, "https://") {
-		return fmt.Errorf("--forge-url %q is not an http(s) URL like https://git.example.com", f.URL)
+	if err := f.ValidateTarget(); err != nil {
+		return err
 	}
 	for _, l := range f.Labels {
 		if strings.TrimSpace(l) == "" || strings.Contains(l, ",") {
@@ -78,6 +73,20 @@ func (f *Flags) Validate() error {
 		if strings.TrimSpace(r) == "" || strings.ContainsAny(r, ", @") {
 			return fmt.Errorf("--pr-reviewer %q: give one user name (without @) per flag", r)
 		}
+	}
+	return nil
+}
+
+// ValidateTarget checks --forge and --forge-url, which also apply where a
+// command only reads requests (promote --status).
+func (f *Flags) ValidateTarget() error {
+	if f.Forge != "" {
+		if _, err := ParseKind(f.Forge); err != nil {
+			return err
+		}
+	}
+	if f.URL != "" && !strings.HasPrefix(f.URL, "http://") && !strings.HasPrefix(f.URL, "https://") {
+		return fmt.Errorf("--forge-url %q is not an http(s) URL like https://git.example.com", f.URL)
 	}
 	return nil
 }

@@ -165,7 +165,10 @@ func (o *Options) Validate() error {
 		if o.Output != "" && o.Output != "json" && o.Output != "yaml" {
 			return fmt.Errorf("unknown output format %q: use -o json or -o yaml", o.Output)
 		}
-		return nil
+		if len(o.Request.Labels) > 0 || len(o.Request.Reviewers) > 0 || o.Request.Draft {
+			return errors.New("--status only reads: --pr-label, --pr-reviewer and --draft do not apply")
+		}
+		return o.Request.ValidateTarget()
 	}
 	var missing []string
 	if o.Release == "" {

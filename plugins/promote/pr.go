@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
@@ -71,4 +74,94 @@ func (o *Options) requestBody(p *plan, unified string) string {
 		Environments: p.From.Name + " → " + p.To.Name, Follow: follow,
 		Meta: forge.Meta{Command: "promote", HelmRelease: hr, From: p.From.Name, To: p.To.Name},
 	})
+}
+
+// statusTimeout bounds what --status waits for the forge: the matrix comes
+// from the checkout and is printed whatever the forge does.
+const statusTimeout = 10 * time.Second
+
+// addOpenRequests adds to rep the open requests kubectl-gitops opened,
+// per release and environment, when the checkout's remote is on a forge
+// that answers with the user's token. Anything else leaves rep as it was:
+// a remote that is a path says nothing; a forge without a token or that
+// fails gets one note on stderr.
+func (o *Options) addOpenRequests(ctx context.Context, r *gitrepo.Repo, rep *statusReport) {
+	remote := o.Remote
+	if remote == "" {
+		remote = "origin"
+		if b, err := r.CurrentBranch(ctx); err == nil && b != "" {
+			if rm, _, err := r.Upstream(ctx, b); err == nil {
+				remote = rm
+			}
+		}
+	}
+	remoteURL, err := r.Git(ctx, "config", "--get", "remote."+remote+".url")
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
+	hc := o.httpClient
+	if hc == nil {
+		hc = &http.Client{Timeout: statusTimeout}
+	}
+	repo, err := forge.Detect(ctx, strings.TrimSpace(remoteURL), forge.DetectOptions{Kind: o.Request.Kind(), URL: o.Request.URL, HTTPClient: hc})
+	if err != nil {
+		return
+	}
+	note := func(err error) {
+		fmt.Fprintf(o.ErrOut, "note: open %ss not shown: %v\n", repo.Kind.Noun(), err)
+	}
+	tok, err := forge.FindToken(repo, o.getenv)
+	if err != nil {
+		note(err)
+		return
+	}
+	f, err := forge.New(repo, tok.Value, hc)
+	if err != nil {
+		note(err)
+		return
+	}
+	prs, err := f.ListOpen(ctx, "")
+	if err != nil {
+		note(err)
+		return
+	}
+	for _, pr := range prs {
+		m, ok := forge.ParseMeta(pr.Body)
+		if !ok {
+			continue
+		}
+		name := m.HelmRelease[strings.LastIndex(m.HelmRelease, "/")+1:]
+		for i := range rep.HelmReleases {
+			rs := &rep.HelmReleases[i]
+			if rs.Name != name {
+				continue
+			}
+			for j := range rs.Environments {
+				es := &rs.Environments[j]
+				if es.Environment == m.To && (es.Namespace == "" || !strings.Contains(m.HelmRelease, "/") || m.HelmRelease == es.Namespace+"/"+name) {
+					es.OpenRequests = append(es.OpenRequests, pr)
+				}
+			}
+		}
+	}
+}
+
+// printOpenRequests lists, under the matrix, the open requests per
+// release and environment.
+func printOpenRequests(w io.Writer, rep *statusReport) error {
+	var b strings.Builder
+	for _, rs := range rep.HelmReleases {
+		for _, es := range rs.Environments {
+			for _, pr := range es.OpenRequests {
+				fmt.Fprintf(&b, "  %s -> %s: #%d %s (%s)\n      %s\n", rs.Name, es.Environment, pr.Number, pr.Title, pr.Head, pr.URL)
+			}
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "\nOpen requests:\n%s", b.String())
+	return err
 }

@@ -59,9 +59,9 @@ func FuzzParseMeta(f *testing.F) {
 
 func TestOurs(t *testing.T) {
 	for msg, want := range map[string]bool{
-		"Promote a to b\n\nPromoted-HelmRelease: ns/a\nPromoted-From: x\n":         true,
+		"Promote a to b\n\nPromoted-HelmRelease: ns/a\nPromoted-From: x\n":     true,
 		"override ns/a: x=1\n\nChanged-with: kubectl-gitops override v0.1.0\n": true,
-		"fix typo\n":                                    false,
+		"fix typo\n": false,
 		"mentions Promoted-HelmRelease: in a sentence\n": false,
 	} {
 		if got := ours(msg); got != want {

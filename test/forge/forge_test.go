@@ -295,6 +295,23 @@ func TestPromotePR(t *testing.T) {
 	if prs := f.openPulls(); len(prs) != 1 || len(prs[0].Labels) != 1 || prs[0].Labels[0].Name != "promotion" {
 		t.Errorf("after --pr-label: %+v", prs)
 	}
+
+	// --status lists the open request under the environment it targets.
+	r = f.run(tokenEnv(), "promote", "--status")
+	want := "Open requests:\n  sample-app -> production: #1 Promote sample-app to production: tag v0.1.4 (from staging) (promote/production/sample-app)\n      " +
+		srv.URL + "/gitops-admin/" + f.name + "/pulls/1\n"
+	if r.ExitCode != 0 || !strings.Contains(r.Stdout, want) {
+		t.Errorf("--status: exit %d\n%s%s\nwant:\n%s", r.ExitCode, r.Stdout, r.Stderr, want)
+	}
+	r = f.run(tokenEnv(), "promote", "--status", "-o", "json")
+	if r.ExitCode != 0 || !strings.Contains(r.Stdout, `"openRequests": [`) || !strings.Contains(r.Stdout, `"head": "promote/production/sample-app"`) {
+		t.Errorf("--status -o json: exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
+	}
+	// Without a token the matrix still prints, with a note.
+	r = f.run(nil, "promote", "--status")
+	if r.ExitCode != 0 || strings.Contains(r.Stdout, "Open requests") || !strings.Contains(r.Stderr, "note: open pull requests not shown: no token") {
+		t.Errorf("--status without a token: exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
+	}
 	f.noSecrets()
 }
 

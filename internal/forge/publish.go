@@ -193,6 +193,18 @@ func foreignCommits(ctx context.Context, r *gitrepo.Repo, base, head string) (st
 	return "", nil
 }
 
+// sameChange reports whether commits a and b have the same tree and the
+// same parents.
+func (p *Publisher) sameChange(ctx context.Context, a, b string) bool {
+	trees, err := p.o.Repo.Git(ctx, "rev-parse", a+"^{tree}", b+"^{tree}")
+	if f := strings.Fields(trees); err != nil || len(f) != 2 || f[0] != f[1] {
+		return false
+	}
+	ap, errA := p.o.Repo.Git(ctx, "rev-parse", a+"^@")
+	bp, errB := p.o.Repo.Git(ctx, "rev-parse", b+"^@")
+	return errA == nil && errB == nil && ap == bp
+}
+
 // Result is what Publish did.
 type Result struct {
 	PullRequest PullRequest
@@ -213,7 +225,16 @@ func (p *Publisher) Publish(ctx context.Context, s Spec) (Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("branch %s: %w", b, err)
 	}
-	if strings.TrimSpace(local) != p.remoteHead {
+	local = strings.TrimSpace(local)
+	if p.remoteHead != "" && local != p.remoteHead && p.sameChange(ctx, local, p.remoteHead) {
+		// A rerun that computed the same change on the same base: keep the
+		// commit the request already has rather than churn it.
+		if _, err := r.Git(ctx, "update-ref", "refs/heads/"+b, p.remoteHead, local); err != nil {
+			return res, err
+		}
+		local = p.remoteHead
+	}
+	if local != p.remoteHead {
 		// --force-with-lease with the commit seen in Prepare: a push made
 		// since by anyone else is never overwritten.
 		if _, err := r.Git(ctx, "push", "--quiet", "--set-upstream", "--force-with-lease=refs/heads/"+b+":"+p.remoteHead,

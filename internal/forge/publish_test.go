@@ -133,6 +133,36 @@ func TestPublishOpensThenUpdates(t *testing.T) {
 	if strings.Contains(out.String(), replayToken) {
 		t.Error("output shows the token")
 	}
+
+	// Third run, same change on the same base: the commit on the remote
+	// stays, and the local branch moves onto it.
+	out.Reset()
+	remoteHead := p.git(p.bare, "rev-parse", "promote/production/a")
+	pub, err = Prepare(ctx, p.options(srv.URL, &out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ourCommit("promote/production/a", "3")
+	// The same change, made at another time: another commit.
+	p.git(p.work, "checkout", "-q", "promote/production/a")
+	p.git(p.work, "commit", "-q", "--amend", "--no-edit", "--date=2001-01-01T00:00:00")
+	p.git(p.work, "checkout", "-q", "main")
+	if p.git(p.work, "rev-parse", "promote/production/a") == remoteHead {
+		t.Fatal("fixture: the new commit is the old one")
+	}
+	res, err = pub.Publish(ctx, Spec{Title: "Promote a", Body: "b3"})
+	if err != nil || res.Pushed || res.Created {
+		t.Fatalf("third Publish = %+v, %v", res, err)
+	}
+	if got := p.git(p.bare, "rev-parse", "promote/production/a"); got != remoteHead {
+		t.Errorf("remote moved %s -> %s", remoteHead, got)
+	}
+	if got := p.git(p.work, "rev-parse", "promote/production/a"); got != remoteHead {
+		t.Errorf("local branch at %s, want the remote's %s", got, remoteHead)
+	}
+	if !strings.Contains(out.String(), "is up to date") {
+		t.Errorf("output:\n%s", out.String())
+	}
 }
 
 func TestPublishRefusesForeignBranches(t *testing.T) {

@@ -88,7 +88,34 @@ func newFleet(t *testing.T) *fleet {
 	binarytest.Commit(t, env, f.work, "fleet")
 	f.git("remote", "add", "origin", cloneURL)
 	f.git("push", "-q", "-u", "origin", "main")
+	// Gitea marks a repository non-empty once its push queue has handled
+	// the first push; until then the pulls API answers 404.
+	eventually(t, "the repository to be non-empty", func() (bool, string) {
+		var repo struct {
+			Empty bool `json:"empty"`
+		}
+		_, err := srv.API(ctx, http.MethodGet, "/repos/"+srv.Admin+"/"+name, nil, &repo)
+		return err == nil && !repo.Empty, fmt.Sprintf("empty=%v err=%v", repo.Empty, err)
+	})
 	return f
+}
+
+// eventually polls cond until it holds, for what Gitea does after a push
+// in its background queues (updating a pull request's head and merge
+// base); it fails the test after a minute.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waited a minute for %s; last: %s", what, state)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 func (f *fleet) git(args ...string) string {
@@ -201,25 +228,26 @@ func (f *fleet) checkPromotionPR(oldTag, newTag string) apiPull {
 	if pr.Head.Ref != "promote/production/sample-app" || pr.Base.Ref != "main" {
 		f.t.Errorf("pull request %s -> %s, want promote/production/sample-app -> main", pr.Head.Ref, pr.Base.Ref)
 	}
-	var files []apiFile
-	f.api(fmt.Sprintf("/pulls/%d/files", pr.Number), &files)
-	if len(files) != 1 || files[0].Filename != "apps/production/sample-app-source.yaml" || files[0].Additions != 1 || files[0].Deletions != 1 {
-		f.t.Errorf("files changed: %+v, want apps/production/sample-app-source.yaml +1 -1", files)
-	}
-	var diff string
-	f.api(fmt.Sprintf("/pulls/%d.diff", pr.Number), &diff)
-	got := strings.Join(changedLines(diff), "\n")
-	want := "-    tag: v0.1.2\n+    tag: " + newTag
+	// The head is the commit the checkout made (Gitea moves the request's
+	// head in its push queue, after the push returns).
+	local := strings.TrimSpace(f.git("rev-parse", "promote/production/sample-app"))
+	eventually(f.t, "the pull request's head to be the pushed commit", func() (bool, string) {
+		f.api(fmt.Sprintf("/pulls/%d", pr.Number), &pr)
+		return pr.Head.Sha == local, "head " + pr.Head.Sha + ", local " + local
+	})
 	if oldTag != "v0.1.2" {
 		f.t.Fatalf("fixture: production starts at v0.1.2")
 	}
-	if got != want {
-		f.t.Errorf("pull request diff changes:\n%s\nwant exactly:\n%s\nfull diff:\n%s", got, want, diff)
-	}
-	// The head is the commit the checkout made, with promote's trailers.
-	if head := strings.TrimSpace(f.git("rev-parse", "promote/production/sample-app")); head != pr.Head.Sha {
-		f.t.Errorf("pull request head %s, local branch %s", pr.Head.Sha, head)
-	}
+	want := "-    tag: v0.1.2\n+    tag: " + newTag
+	eventually(f.t, "the pull request's diff to be exactly the promotion", func() (bool, string) {
+		var files []apiFile
+		f.api(fmt.Sprintf("/pulls/%d/files", pr.Number), &files)
+		var diff string
+		f.api(fmt.Sprintf("/pulls/%d.diff", pr.Number), &diff)
+		got := strings.Join(changedLines(diff), "\n")
+		ok := len(files) == 1 && files[0].Filename == "apps/production/sample-app-source.yaml" && files[0].Additions == 1 && files[0].Deletions == 1 && got == want
+		return ok, fmt.Sprintf("files %+v, want apps/production/sample-app-source.yaml +1 -1; changed lines:\n%s\nwant exactly:\n%s\nfull diff:\n%s", files, got, want, diff)
+	})
 	for _, want := range []string{
 		"Promote sample-app to production: tag " + newTag + " (from staging)",
 	} {
@@ -287,10 +315,13 @@ func TestPromotePR(t *testing.T) {
 		t.Errorf("second run: pull request #%d at %s, first #%d at %s", second.Number, second.Head.Sha, first.Number, first.Head.Sha)
 	}
 
-	// Nothing new: the branch is up to date and the request says so.
+	// Nothing new: the branch keeps its commit and the request is updated.
 	r = f.run(tokenEnv(), "promote", "sample-app", "--from", "staging", "--to", "production", "--pr", "--pr-label", "promotion")
-	if r.ExitCode != 0 || !strings.Contains(r.Stdout, "Updated pull request #1") {
+	if r.ExitCode != 0 || !strings.Contains(r.Stdout, "Branch promote/production/sample-app on origin is up to date.") || !strings.Contains(r.Stdout, "Updated pull request #1") {
 		t.Fatalf("third run: exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
+	}
+	if again := f.checkPromotionPR("v0.1.2", "v0.1.4"); again.Head.Sha != second.Head.Sha {
+		t.Errorf("third run moved the head from %s to %s", second.Head.Sha, again.Head.Sha)
 	}
 	if prs := f.openPulls(); len(prs) != 1 || len(prs[0].Labels) != 1 || prs[0].Labels[0].Name != "promotion" {
 		t.Errorf("after --pr-label: %+v", prs)

@@ -105,10 +105,14 @@ func newFleet(t *testing.T) *fleet {
 // base); it fails the test after a minute.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	start := time.Now()
+	deadline := start.Add(time.Minute)
 	for {
 		ok, state := cond()
 		if ok {
+			if d := time.Since(start); d > time.Second {
+				t.Logf("waited %s for %s", d.Round(time.Millisecond), what)
+			}
 			return
 		}
 		if time.Now().After(deadline) {

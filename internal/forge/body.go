@@ -46,6 +46,8 @@ type BodyInput struct {
 	Summary string
 	// Changes are one line each: "HelmRelease x spec.values.a (file): 1 -> 2".
 	Changes []string
+	// Notes are what reviewers should know beyond the change itself.
+	Notes []string
 	// Diff is the unified diff of the files, uncoloured.
 	Diff string
 	// Environments are the environments the change touches, in order
@@ -72,6 +74,13 @@ func Body(in BodyInput) string {
 		b.WriteString("### What changes\n\n")
 		for _, c := range in.Changes {
 			fmt.Fprintf(&b, "- %s\n", c)
+		}
+		b.WriteString("\n")
+	}
+	if len(in.Notes) > 0 {
+		b.WriteString("### Notes\n\n")
+		for _, n := range in.Notes {
+			fmt.Fprintf(&b, "- %s\n", n)
 		}
 		b.WriteString("\n")
 	}

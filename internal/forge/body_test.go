@@ -10,6 +10,7 @@ func TestBodyAndMeta(t *testing.T) {
 	body := Body(BodyInput{
 		Summary:      "Promotes `apps/sample-app`.",
 		Changes:      []string{"GitRepository x spec.ref.tag: v1 -> v2"},
+		Notes:        []string{"production uses reconcileStrategy ChartVersion"},
 		Diff:         "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n",
 		Environments: "staging → production",
 		Follow:       "kubectl gitops trace --helmrelease apps/sample-app --watch",
@@ -17,7 +18,7 @@ func TestBodyAndMeta(t *testing.T) {
 	})
 	for _, want := range []string{
 		"Promotes `apps/sample-app`.\n\n**Environments:** staging → production\n\n### What changes\n\n- GitRepository x spec.ref.tag: v1 -> v2\n",
-		"```diff\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n```\n",
+		"### Notes\n\n- production uses reconcileStrategy ChartVersion\n\n```diff\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n```\n",
 		"```sh\nkubectl gitops trace --helmrelease apps/sample-app --watch\n```",
 		`<!-- kubectl-gitops {"command":"promote","helmRelease":"apps/sample-app","from":"staging","to":"production"} -->`,
 	} {

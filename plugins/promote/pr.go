@@ -60,7 +60,6 @@ func (o *Options) requestBody(p *plan, unified string) string {
 	for _, e := range p.Edits {
 		changes = append(changes, fmt.Sprintf("%s (`%s`): %s", e.What, e.File, e.change()))
 	}
-	changes = append(changes, p.Notes...)
 	follow := "git pull && kubectl gitops trace --helmrelease " + hr + " --watch"
 	if p.To.Context != "" {
 		follow += " --context " + p.To.Context
@@ -70,7 +69,7 @@ func (o *Options) requestBody(p *plan, unified string) string {
 		summary = strings.TrimSpace(o.Message) + "\n\n" + summary
 	}
 	return forge.Body(forge.BodyInput{
-		Summary: summary, Changes: changes, Diff: unified,
+		Summary: summary, Changes: changes, Notes: p.Notes, Diff: unified,
 		Environments: p.From.Name + " → " + p.To.Name, Follow: follow,
 		Meta: forge.Meta{Command: "promote", HelmRelease: hr, From: p.From.Name, To: p.To.Name},
 	})

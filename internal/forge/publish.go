@@ -106,6 +106,9 @@ func Prepare(ctx context.Context, o PublishOptions) (*Publisher, error) {
 	if o.Base == o.Branch {
 		return nil, exitcode.Errorf(exitcode.Usage, "--pr: the branch %s is the one the request would merge into; pick another --branch", o.Branch)
 	}
+	if n, err := r.Ahead(ctx, o.Remote, o.Base); err == nil && n > 0 {
+		return nil, exitcode.Errorf(exitcode.Conflict, "--pr: %s has %d commit(s) not on %s/%s, which the request would carry along: push them (or drop them) first", start, n, o.Remote, o.Base)
+	}
 	// The URL as configured, not as insteadOf rewrites it: the forge's
 	// address is what the user wrote.
 	remoteURL, err := r.Git(ctx, "config", "--get", "remote."+o.Remote+".url")

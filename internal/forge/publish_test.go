@@ -208,6 +208,15 @@ func TestPublishRefusesForeignBranches(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+	t.Run("unpushed commits", func(t *testing.T) {
+		p := newPublishRepo(t)
+		_, srv := newFakeForge(t, GitHub)
+		p.commit("g.yaml", "x\n", "not pushed yet", "")
+		_, err := Prepare(ctx, p.options(srv.URL, &bytes.Buffer{}))
+		if exitcode.From(err) != exitcode.Conflict || !strings.Contains(err.Error(), "main has 1 commit(s) not on origin/main") {
+			t.Fatalf("err = %v", err)
+		}
+	})
 	t.Run("checked out", func(t *testing.T) {
 		p := newPublishRepo(t)
 		_, srv := newFakeForge(t, GitHub)

@@ -839,6 +839,13 @@ func finishDuration(s *Stage, now time.Time) {
 	if s.StartedAt == nil {
 		return
 	}
+	if s.FinishedAt != nil && s.FinishedAt.Before(*s.StartedAt) {
+		// The evidence of the end predates this stage (an older ReplicaSet or
+		// condition, nothing left to do once the stage began): it finished as
+		// it started. A stage never ends before it starts.
+		f := *s.StartedAt
+		s.FinishedAt, s.FinishedFrom = &f, s.StartedFrom
+	}
 	end := now
 	if s.FinishedAt != nil {
 		end = *s.FinishedAt

@@ -485,10 +485,7 @@ func (o *Options) repoRel(repo *gitrepo.Repo, p string) (string, error) {
 	return filepath.ToSlash(rel), nil
 }
 
-
-
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
-
 
 func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {

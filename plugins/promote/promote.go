@@ -310,18 +310,18 @@ func fieldEdit(obj *object, keys []string, v any, what string, env *envs.Environ
 			}
 			return edit{}, exitcode.Errorf(exitcode.Conflict,
 				"%s of %s comes from the shared base %s, which every environment reads; add a patch for %s %s under %s and promote again",
-				what, env.Name, d.File, obj.Kind, obj.Name, strings.Join(env.Paths, " or "))
+				what, env.Name, d.Path, obj.Kind, obj.Name, strings.Join(env.Paths, " or "))
 		}
 		holder = obj.Own[len(obj.Own)-1]
 		if n, d := obj.lookup(keys...); n != nil {
-			old = n.Value + " (from " + d.File + ")"
+			old = n.Value + " (from " + d.Path + ")"
 		}
 	}
 	if srcObj != nil {
 		for _, d := range append(append([]*doc{}, srcObj.Own...), srcObj.Base...) {
 			if d == holder {
 				return edit{}, exitcode.Errorf(exitcode.Conflict,
-					"%s lives in %s, which both environments read; give %s its own copy or patch before promoting", what, holder.File, env.Name)
+					"%s lives in %s, which both environments read; give %s its own copy or patch before promoting", what, holder.Path, env.Name)
 			}
 		}
 	}
@@ -329,7 +329,7 @@ func fieldEdit(obj *object, keys []string, v any, what string, env *envs.Environ
 	for i, k := range keys {
 		path[i] = k
 	}
-	return edit{File: holder.File, DocIndex: holder.Index, Path: path, Old: old, New: v, What: what}, nil
+	return edit{File: holder.Path, DocIndex: holder.Index, Path: path, Old: old, New: v, What: what}, nil
 }
 
 // applyEdits computes the new content of every file the edits touch,

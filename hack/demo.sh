@@ -119,7 +119,7 @@ show git push -q origin main
 say "The HelmRelease uses reconcileStrategy: ChartVersion and Chart.yaml still says $(awk '/^version:/ {print $2}' charts/sample-app/Chart.yaml):"
 say "Flux fetches the commit and upgrades nothing. kubectl gitops trace says so (exit 4) and prints the fix:"
 set +e
-trace HEAD --reconcile --wait --timeout 2m >"$work/trap.out"
+trace HEAD --reconcile --wait --timeout 2m >"$work/trap.out" 2>&1
 code=$?
 set -e
 cat "$work/trap.out"

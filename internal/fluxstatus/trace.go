@@ -471,7 +471,11 @@ func (t *tracer) chartStage(src Stage, needed bool) Stage {
 		t.diag(DiagChartBuildFailed, StageChart, "the chart does not build: "+c.Message, "fix the chart under ./"+t.l.chartPath+" and push")
 		return s
 	}
-	if observed && strategy == sourcev1.ReconcileStrategyChartVersion {
+	// source-controller records the source revision it observes before it
+	// has built from it (a progressive status patch: Reconciling=True, Ready
+	// Unknown): the verdict waits until that reconcile is over.
+	settled := !isTrue(hc.Status.Conditions, "Reconciling") && isTrue(hc.Status.Conditions, "Ready")
+	if observed && settled && strategy == sourcev1.ReconcileStrategyChartVersion {
 		s.State, s.Reason = Failed, DiagChartVersionUnchanged
 		s.Message = fmt.Sprintf("commit fetched, but chart not rebuilt: Chart.yaml version %s unchanged and reconcileStrategy is ChartVersion", orNone(version))
 		t.diag(DiagChartVersionUnchanged, StageChart,

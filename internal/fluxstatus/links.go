@@ -43,6 +43,10 @@ func (l *link) via() []string {
 	return v
 }
 
+// manualOnly: nothing from the sources reaches the release but the commit
+// changed its manifest (applied by hand).
+func (l *link) manualOnly() bool { return l.manual && !l.viaChart && l.kustomization == nil }
+
 func sameSource(kind, name, ns, defaultNS string, src types.NamespacedName) bool {
 	if ns == "" {
 		ns = defaultNS
@@ -167,6 +171,28 @@ func touchesWatched(paths, dirs []string, ignore string) bool {
 		}
 		for _, d := range dirs {
 			if d == "" || p == d || strings.HasPrefix(p, d+"/") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// SourcesSettling reports whether HelmReleases downstream of sources may
+// still appear: a source has no artifact yet, or a Kustomization applied
+// from one has not applied its current revision (or is not Ready yet).
+func (c *Cluster) SourcesSettling(sources []types.NamespacedName) bool {
+	for _, src := range sources {
+		gr := c.gitRepository(src)
+		if gr == nil || gr.Status.Artifact == nil {
+			return true
+		}
+		for i := range c.Kustomizations {
+			ks := &c.Kustomizations[i]
+			if !sameSource(ks.Spec.SourceRef.Kind, ks.Spec.SourceRef.Name, ks.Spec.SourceRef.Namespace, ks.Namespace, src) {
+				continue
+			}
+			if ks.Status.LastAppliedRevision != gr.Status.Artifact.Revision || !isTrue(ks.Status.Conditions, "Ready") {
 				return true
 			}
 		}

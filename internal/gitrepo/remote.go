@@ -2,6 +2,7 @@ package gitrepo
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"sort"
 	"strings"
@@ -36,70 +37,88 @@ func (r *Repo) Remotes(ctx context.Context) ([]Remote, error) {
 	return rs, nil
 }
 
-// URL is a Git remote URL taken apart.
-type URL struct {
-	// Scheme is "https", "http", "ssh", "git", "file", or "" for scp-like
-	// "git@host:org/repo" and local paths.
-	Scheme string
-	// Host is the lower-cased host name with a non-default port
-	// ("127.0.0.1:3000"); "" for local paths and file:// URLs.
-	Host string
-	// Path is the repository path with a leading slash and without a
-	// ".git" suffix or trailing slashes: "/org/repo".
-	Path string
-}
-
-// ParseURL takes a Git URL apart the way Git reads it: https and ssh
-// schemes, scp-like "git@host:org/repo", user names and passwords (which
-// are dropped), default ports, a ".git" suffix, trailing slashes and the
-// case of the host. Local paths and file:// URLs keep only their path.
-func ParseURL(raw string) URL {
+// SplitURL splits a Git remote URL into its host (with a port that is not
+// the scheme's default, lower-cased) and its path (leading slash, no
+// trailing slash, no ".git"), for the forms one repository goes by: https
+// and ssh schemes, scp-like "git@host:org/repo", user names and passwords.
+// Local paths and file:// URLs have no host.
+func SplitURL(raw string) (host, repoPath string) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
-		return URL{}
+		return "", ""
 	}
-	var u URL
+	var p string
 	if i := strings.Index(s, "://"); i >= 0 {
-		pu, err := url.Parse(s)
+		u, err := url.Parse(s)
 		if err != nil {
-			return URL{Path: strings.ToLower(s)}
+			return "", strings.ToLower(s)
 		}
-		u.Scheme = strings.ToLower(pu.Scheme)
-		u.Host = strings.ToLower(pu.Hostname())
-		if port := pu.Port(); port != "" && !defaultPort(u.Scheme, port) {
-			u.Host += ":" + port
+		host = u.Hostname()
+		if port := u.Port(); port != "" && !defaultPort(u.Scheme, port) {
+			host += ":" + port
 		}
-		u.Path = pu.Path
+		p = u.Path
 		if u.Scheme == "file" {
-			u.Host = ""
+			host = ""
 		}
 	} else if at := strings.Index(s, ":"); at > 0 && !strings.Contains(s[:at], "/") {
-		// scp-like: [user@]host:path
-		host := s[:at]
+		// scp-like: [user@]host:path. A local path has no colon before its
+		// first slash.
+		host = s[:at]
 		if j := strings.LastIndex(host, "@"); j >= 0 {
 			host = host[j+1:]
 		}
-		u.Host = strings.ToLower(host)
-		u.Path = s[at+1:]
+		p = s[at+1:]
 	} else {
-		u.Path = s
+		p = s
 	}
-	p := strings.TrimRight(u.Path, "/")
+	p = strings.TrimRight(p, "/")
 	p = strings.TrimSuffix(p, ".git")
 	p = strings.TrimRight(p, "/")
-	u.Path = "/" + strings.TrimLeft(p, "/")
-	return u
+	return strings.ToLower(host), "/" + strings.TrimLeft(p, "/")
 }
 
-// NormalizeURL reduces a Git URL to "host/path" (see ParseURL) so that the
-// forms one repository goes by compare equal. Local paths and file:// URLs
-// reduce to their cleaned path.
+// NormalizeURL reduces a Git URL to "host/path" (see SplitURL) so that the
+// forms one repository goes by compare equal, default ports, a ".git"
+// suffix, trailing slashes and the case of the host included. Local paths
+// and file:// URLs reduce to their cleaned path.
 func NormalizeURL(raw string) string {
-	if strings.TrimSpace(raw) == "" {
+	host, p := SplitURL(raw)
+	return host + p
+}
+
+// RequestURL is the page that opens a pull request (GitHub, Gitea,
+// Forgejo) or merge request (GitLab) from head into base on the forge that
+// hosts remote; "" for a remote that is not on a web forge (a path, a
+// file:// URL) or without a base.
+func RequestURL(remote, base, head string) string {
+	host, repoPath := SplitURL(remote)
+	repoPath = strings.Trim(repoPath, "/")
+	if host == "" || base == "" || !strings.Contains(repoPath, "/") {
 		return ""
 	}
-	u := ParseURL(raw)
-	return u.Host + u.Path
+	// The web UI is on the default https port, whatever port ssh used.
+	if i := strings.LastIndex(host, ":"); i >= 0 {
+		host = host[:i]
+	}
+	web := "https://" + host + "/" + repoPath
+	switch {
+	case strings.Contains(host, "gitlab"):
+		return fmt.Sprintf("%s/-/merge_requests/new?merge_request%%5Bsource_branch%%5D=%s&merge_request%%5Btarget_branch%%5D=%s",
+			web, url.QueryEscape(head), url.QueryEscape(base))
+	case strings.Contains(host, "github"):
+		return fmt.Sprintf("%s/compare/%s...%s?expand=1", web, escapeRef(base), escapeRef(head))
+	}
+	// Gitea, Forgejo and Codeberg use GitHub's compare form without expand.
+	return fmt.Sprintf("%s/compare/%s...%s", web, escapeRef(base), escapeRef(head))
+}
+
+func escapeRef(s string) string {
+	parts := strings.Split(s, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
 }
 
 func defaultPort(scheme, port string) bool {
@@ -120,4 +139,24 @@ func defaultPort(scheme, port string) bool {
 func SameRepository(a, b string) bool {
 	na, nb := NormalizeURL(a), NormalizeURL(b)
 	return na != "" && na == nb
+}
+
+// URL is a Git remote URL taken apart, with its scheme (SplitURL drops it).
+type URL struct {
+	// Scheme is "https", "http", "ssh", "git", "file", or "" for scp-like
+	// "git@host:org/repo" and local paths.
+	Scheme string
+	// Host and Path are SplitURL's.
+	Host, Path string
+}
+
+// ParseURL is SplitURL with the scheme kept: a forge's web root is http or
+// https as the remote says, and https for ssh remotes.
+func ParseURL(raw string) URL {
+	host, p := SplitURL(raw)
+	u := URL{Host: host, Path: p}
+	if s := strings.TrimSpace(raw); strings.Contains(s, "://") {
+		u.Scheme = strings.ToLower(s[:strings.Index(s, "://")])
+	}
+	return u
 }

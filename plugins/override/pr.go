@@ -23,28 +23,23 @@ func prBranch(name, namespace string) string {
 
 // preparePR checks, before anything is written, that the request can be
 // opened: the forge, the token, and that the branch is free or ours.
-func (o *Options) preparePR(ctx context.Context, repo *gitrepo.Repo, remote string) error {
+func (o *Options) preparePR(ctx context.Context, repo *gitrepo.Repo) (*forge.Publisher, error) {
 	out := o.Out
 	if o.Output != "" {
 		// -o json|yaml keeps stdout for the result.
 		out = o.ErrOut
 	}
-	pub, err := forge.Prepare(ctx, forge.PublishOptions{
-		Repo: repo, Remote: remote, Branch: o.Branch, Kind: o.Request.Kind(), URL: o.Request.URL,
+	return forge.Prepare(ctx, forge.PublishOptions{
+		Repo: repo, Remote: o.Remote, Branch: o.Branch, Kind: o.Request.Kind(), URL: o.Request.URL,
 		Getenv: o.Getenv, HTTPClient: o.httpClient, Out: out,
 	})
-	o.pub = pub
-	return err
 }
 
-// publishPR switches back to where the user was, pushes the branch and
-// opens or updates its request.
-func (o *Options) publishPR(ctx context.Context, repo *gitrepo.Repo, ed *edited, res *Result) error {
-	if _, err := repo.Git(ctx, "switch", "--quiet", o.pub.Start); err != nil {
-		return fmt.Errorf("switching back to %s: %w (the override is committed on branch %s)", o.pub.Start, err, o.Branch)
-	}
+// publishPR pushes the branch (committed, and the checkout back where it
+// was) and opens or updates its request.
+func (o *Options) publishPR(ctx context.Context, pub *forge.Publisher, repo *gitrepo.Repo, ed *edited, res *Result) error {
 	if o.Output == "" {
-		fmt.Fprintf(o.Out, "committed %s on branch %s: %s\n", short(res.Commit), o.Branch, firstLine(o.message(ed)))
+		fmt.Fprintf(o.Out, "committed %s on branch %s: %s\n", gitrepo.Short(res.Commit), o.Branch, firstLine(o.message(ed)))
 	}
 	var d bytes.Buffer
 	if _, err := diff.Unified(&d, ed.doc.Path, ed.src, ed.shown(), diff.Options{}); err != nil {
@@ -64,7 +59,7 @@ func (o *Options) publishPR(ctx context.Context, repo *gitrepo.Repo, ed *edited,
 		Follow: "git pull && kubectl gitops trace --helmrelease " + hr + " --watch",
 		Meta:   forge.Meta{Command: "override", HelmRelease: hr, To: env},
 	})
-	r, err := o.pub.Publish(ctx, forge.Spec{
+	r, err := pub.Publish(ctx, forge.Spec{
 		Title: firstLine(o.message(ed)), Body: body,
 		Labels: o.Request.Labels, Reviewers: o.Request.Reviewers, Draft: o.Request.Draft,
 	})
@@ -72,7 +67,7 @@ func (o *Options) publishPR(ctx context.Context, repo *gitrepo.Repo, ed *edited,
 		return err
 	}
 	res.Pushed = r.Pushed
-	res.Remote = o.pub.Remote + "/" + o.Branch
+	res.Remote = pub.Remote + "/" + o.Branch
 	res.PullRequest = r.PullRequest.URL
 	return o.print(res, "")
 }

@@ -30,12 +30,9 @@ func (o *Options) preparePR(ctx context.Context, r *gitrepo.Repo) (*forge.Publis
 	})
 }
 
-// publishPR switches back to where the user was, pushes the promotion
-// branch and opens or updates its request.
-func (o *Options) publishPR(ctx context.Context, r *gitrepo.Repo, pub *forge.Publisher, p *plan, files []string, oldData, newData map[string][]byte) error {
-	if _, err := r.Git(ctx, "checkout", "-q", pub.Start); err != nil {
-		return fmt.Errorf("switching back to %s: %w (the promotion is committed on branch %s)", pub.Start, err, o.Branch)
-	}
+// publishPR pushes the promotion branch (committed, and the checkout back
+// where it was) and opens or updates its request.
+func (o *Options) publishPR(ctx context.Context, pub *forge.Publisher, p *plan, files []string, oldData, newData map[string][]byte) error {
 	var d bytes.Buffer
 	for _, f := range files {
 		if _, err := diff.Unified(&d, f, oldData[f], newData[f], diff.Options{}); err != nil {

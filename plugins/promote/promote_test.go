@@ -230,8 +230,6 @@ func TestBadInput(t *testing.T) {
 			exitcode.Usage, "--status only reads"},
 		{"--pr with --push", example, nil, []string{"sample-app", "--from", "staging", "--to", "production", "--pr", "--push"},
 			exitcode.Usage, "--pr pushes a branch for review"},
-		{"--pr with --dry-run", example, nil, []string{"sample-app", "--from", "staging", "--to", "production", "--pr", "--dry-run"},
-			exitcode.Usage, "--dry-run writes nothing"},
 		{"--pr-label without --pr", example, nil, []string{"sample-app", "--from", "staging", "--to", "production", "--pr-label", "x", "--draft"},
 			exitcode.Usage, "--pr-label, --draft only apply with --pr"},
 		{"--pr to a local remote", example, nil, []string{"sample-app", "--from", "staging", "--to", "production", "--pr"},

@@ -100,7 +100,7 @@ func (e *editor) change(start, end int, text, keep string) ([]byte, error) {
 			return nil, refuse(err.Error())
 		}
 		edits = append(edits, ed)
-		e.moved = append(e.moved, fmt.Sprintf("&%s (line %d) moved to line %d", name, d.Line, users[0].Line))
+		e.moved = append(e.moved, fmt.Sprintf("&%s from line %d to line %d", name, d.Line, users[0].Line))
 	}
 	return e.spliceAll(edits), nil
 }

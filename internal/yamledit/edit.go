@@ -81,7 +81,7 @@ type Change struct {
 	Line int
 	// Moved describes anchors that the edit removed while aliases elsewhere
 	// still used them, and that moved to the first of those aliases
-	// ("&port (line 12) moved to line 40").
+	// ("&port from line 12 to line 40", lines of the file before the edit).
 	Moved []string
 }
 
@@ -186,7 +186,7 @@ func apply1(src []byte, doc int, base Path, op Op) ([]byte, Change, error) {
 	after, err := decodeAll(out)
 	if err != nil {
 		if len(e.moved) > 0 {
-			return nil, ch, &PathError{full, fmt.Sprintf("removing it drops anchors other places use, and moving them (%s) did not give a valid file (%v); move the anchors by hand first", strings.Join(e.moved, ", "), err)}
+			return nil, ch, &PathError{full, fmt.Sprintf("removing it drops anchors other places use, and moving them (%s) would not give a valid file (%v); move the anchors by hand first", strings.Join(e.moved, ", "), err)}
 		}
 		return nil, ch, fmt.Errorf("%w: %v", ErrVerify, err)
 	}
@@ -361,7 +361,7 @@ func (e *editor) lines(lines []string) string { return strings.Join(lines, e.s.e
 func (e *editor) replace(h holder, v any) ([]byte, error) {
 	n := h.node()
 	if n.Anchor != "" && e.anchors.aliased(n.Anchor) {
-		return nil, &PathError{e.full, fmt.Sprintf("carries the anchor &%s, which the aliases on line %s share; changing it would change them too, so edit it by hand (or --unset it first: the anchor then moves to the first alias)", n.Anchor, aliasLines(e.anchors.aliases[n.Anchor]))}
+		return nil, &PathError{e.full, fmt.Sprintf("carries the anchor &%s, which the aliases on line %s share; changing it here would change them too, so edit it by hand", n.Anchor, aliasLines(e.anchors.aliases[n.Anchor]))}
 	}
 	sp := e.sp[n]
 	p := h.parent

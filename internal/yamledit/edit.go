@@ -100,17 +100,48 @@ var ErrVerify = errors.New("the edit did not decode to the requested values")
 // Apply carries out ops in order on document doc (0-based, as yaml.v3's
 // decoder counts them) of src, below base (for a HelmRelease: spec, values).
 // Maps missing along base or an op's path are created.
+//
+// Only document doc is parsed and changed (see findDoc); the bytes of the
+// other documents are copied.
 func Apply(src []byte, doc int, base Path, ops []Op) ([]byte, []Change, error) {
+	c, ok := findDoc(src, doc)
+	text, d := src, doc
+	if ok {
+		text, d = c.text(src), 0
+	}
 	changes := make([]Change, 0, len(ops))
 	for _, op := range ops {
-		out, ch, err := apply1(src, doc, base, op)
+		out, ch, err := apply1(text, d, base, op)
 		if err != nil {
 			return nil, nil, err
 		}
-		src = out
+		// The edit must stay one document: apply1 checked that the chunk
+		// still decodes to exactly one, and no marker line may creep in
+		// either (a final "..." would still decode as one).
+		if ok && markers(out) != markers(text) {
+			return nil, nil, fmt.Errorf("%s: %w: the edit wrote a document marker line; the file was left unchanged (please report this with the file)", op.Path, ErrVerify)
+		}
+		text = out
 		changes = append(changes, ch)
 	}
-	return src, changes, nil
+	if !ok {
+		return text, changes, nil
+	}
+	if bytes.Equal(text, c.text(src)) {
+		return src, changes, nil
+	}
+	return c.splice(src, text), changes, nil
+}
+
+// markers counts the document marker lines of text.
+func markers(text []byte) int {
+	n := 0
+	for _, l := range bytes.SplitAfter(text, []byte("\n")) {
+		if marker(l, "---") || marker(l, "...") {
+			n++
+		}
+	}
+	return n
 }
 
 // editor carries one operation on one parsed source.
@@ -742,8 +773,12 @@ func equal(a, b any) bool {
 	return reflect.DeepEqual(a, b)
 }
 
-// Get returns the value at p in document doc of src.
+// Get returns the value at p in document doc of src. Only that document
+// is decoded.
 func Get(src []byte, doc int, p Path) (any, bool, error) {
+	if c, ok := findDoc(src, doc); ok {
+		src, doc = c.text(src), 0
+	}
 	docs, err := decodeAll(src)
 	if err != nil {
 		return nil, false, err

@@ -136,10 +136,15 @@ func Apply(src []byte, doc int, base Path, ops []Op) ([]byte, []Change, error) {
 // markers counts the document marker lines of text.
 func markers(text []byte) int {
 	n := 0
-	for _, l := range bytes.SplitAfter(text, []byte("\n")) {
+	for off := 0; off < len(text); {
+		l := text[off:]
+		if i := bytes.IndexByte(l, '\n'); i >= 0 {
+			l = l[:i+1]
+		}
 		if marker(l, "---") || marker(l, "...") {
 			n++
 		}
+		off += len(l)
 	}
 	return n
 }

@@ -41,6 +41,11 @@ type Input struct {
 	String  []string
 	Unset   []string
 	Replace []string
+	// Order, if set, names the flags above in command-line order ("values"
+	// for -f, "set", "set-string", "set-json", "replace"; one per
+	// argument); new keys are then written in that order. Without it they
+	// follow the order in which the flags apply.
+	Order []string
 }
 
 // File is one -f argument.
@@ -111,6 +116,7 @@ func Compute(current map[string]any, in Input) (*Result, error) {
 	}
 	orig := copyMap(cur)
 	rk := newRanks()
+	rk.commandLine(in)
 	step := func(flag, arg string, f func(map[string]any) error) error {
 		before := copyMap(cur)
 		if err := f(cur); err != nil {

@@ -133,6 +133,28 @@ func TestRanks(t *testing.T) {
 	}
 }
 
+// TestCommandLineOrder: with Order, new keys follow the command line
+// across flag kinds, not the order the kinds apply in.
+func TestCommandLineOrder(t *testing.T) {
+	in := Input{
+		Files: []File{{"f.yaml", []byte("fromFile: 1\n")}},
+		JSON:  []string{`json={"b":1,"a":2}`},
+		Set:   []string{"set1=1", "set2=2"},
+		Order: []string{"set", "set-json", "values", "set"},
+	}
+	res, err := Compute(nil, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, op := range res.Ops {
+		order = append(order, op.Path.String())
+	}
+	if want := []string{"set1", "json", "fromFile", "set2"}; !reflect.DeepEqual(order, want) {
+		t.Errorf("op order %v, want %v", order, want)
+	}
+}
+
 func TestComputeErrors(t *testing.T) {
 	cur := map[string]any{"image": map[string]any{"tag": "x"}, "l": []any{"a"}}
 	for _, c := range []struct {

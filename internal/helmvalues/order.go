@@ -109,6 +109,49 @@ func (r *ranks) set(arg string) {
 	}
 }
 
+// commandLine ranks the keys of every flag in in.Order's order, before the
+// flags apply in theirs.
+func (r *ranks) commandLine(in Input) {
+	next := map[string]int{}
+	take := func(name string, args []string) (string, bool) {
+		i := next[name]
+		next[name]++
+		if i >= len(args) {
+			return "", false
+		}
+		return args[i], true
+	}
+	for _, name := range in.Order {
+		switch name {
+		case "values":
+			if i := next[name]; i < len(in.Files) {
+				r.file(in.Files[i].Data)
+			}
+			next[name]++
+		case "set":
+			if arg, ok := take(name, in.Set); ok {
+				r.set(arg)
+			}
+		case "set-string":
+			if arg, ok := take(name, in.String); ok {
+				r.set(arg)
+			}
+		case "set-json", "replace":
+			args := in.JSON
+			if name == "replace" {
+				args = in.Replace
+			}
+			if arg, ok := take(name, args); ok {
+				if pairs, err := jsonPairs(arg); err == nil {
+					for _, pr := range pairs {
+						r.pair(pr)
+					}
+				}
+			}
+		}
+	}
+}
+
 // splitPairs splits a --set argument at the commas between pairs: not
 // escaped (\,) and not inside a {list}.
 func splitPairs(s string) []string {

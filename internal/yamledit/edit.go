@@ -102,7 +102,9 @@ var ErrVerify = errors.New("the edit did not decode to the requested values")
 // Maps missing along base or an op's path are created.
 //
 // Only document doc is parsed and changed (see findDoc); the bytes of the
-// other documents are copied.
+// other documents are copied, and a syntax error in one of them is not
+// seen here: callers find the document by parsing the whole file first
+// (manifest.Find), and refuse a malformed one there.
 func Apply(src []byte, doc int, base Path, ops []Op) ([]byte, []Change, error) {
 	c, ok := findDoc(src, doc)
 	text, d := src, doc

@@ -50,6 +50,8 @@ type Options struct {
 
 	input helmvalues.Input
 	cwd   string
+	// order is the value flags' names in command-line order (see valueFlag).
+	order []string
 }
 
 // NewOptions returns Options writing to streams.
@@ -75,7 +77,7 @@ func (o *Options) Complete(f kube.Factory, args []string) error {
 	if o.Repo == "" {
 		o.Repo = cwd
 	}
-	o.input = helmvalues.Input{Set: o.Set, String: o.SetString, JSON: o.SetJSON, Unset: o.Unset, Replace: o.Replace}
+	o.input = helmvalues.Input{Set: o.Set, String: o.SetString, JSON: o.SetJSON, Unset: o.Unset, Replace: o.Replace, Order: o.order}
 	for _, name := range o.Files {
 		var data []byte
 		if name == "-" {
@@ -90,6 +92,27 @@ func (o *Options) Complete(f kube.Factory, args []string) error {
 	}
 	return nil
 }
+
+// valueFlag is a repeatable string flag (like pflag's stringArray) that
+// also records its name in o.order each time it is given, so that new keys
+// can follow the command line across flag kinds.
+func (o *Options) valueFlag(name string, dst *[]string) *orderedArray {
+	return &orderedArray{name: name, dst: dst, order: &o.order}
+}
+
+type orderedArray struct {
+	name  string
+	dst   *[]string
+	order *[]string
+}
+
+func (a *orderedArray) Set(v string) error {
+	*a.dst = append(*a.dst, v)
+	*a.order = append(*a.order, a.name)
+	return nil
+}
+func (a *orderedArray) String() string { return "[" + strings.Join(*a.dst, ",") + "]" }
+func (a *orderedArray) Type() string   { return "stringArray" }
 
 // Validate checks the flags against each other; it touches nothing.
 func (o *Options) Validate() error {
@@ -366,7 +389,16 @@ func hasPrefix(p, prefix yamledit.Path) bool {
 
 // edit finds the HelmRelease and computes the new file; it writes nothing.
 func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query) (*edited, error) {
-	doc, _, err := manifest.Find(ctx, repo, q)
+	doc, ix, err := manifest.Find(ctx, repo, q)
+	if err == nil && ix != nil {
+		// yamledit reads only the edited document; the rest of the file was
+		// parsed here, and a syntax error anywhere in it is refused.
+		for _, m := range ix.Malformed {
+			if m.Path == doc.Path {
+				return nil, exitcode.Errorf(exitcode.Error, "%w; fix the file first, nothing was changed", m)
+			}
+		}
+	}
 	if err != nil {
 		var nf *manifest.NotFoundError
 		var amb *manifest.AmbiguousError

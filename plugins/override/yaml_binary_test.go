@@ -42,7 +42,8 @@ spec:
 const bomRelease = "\ufeffapiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: grafana\n  namespace: monitoring\nspec:\n  values:\n    image:\n      tag: 10.4.1\n"
 
 func TestOverrideAnchorsAndBOM(t *testing.T) {
-	_, clones := setup(t, 1, map[string]string{"apps/hass.yaml": hassRelease, "apps/grafana.yaml": bomRelease})
+	_, clones := setup(t, 1, map[string]string{"apps/hass.yaml": hassRelease, "apps/grafana.yaml": bomRelease,
+		"apps/broken.yaml": strings.Replace(bomRelease[3:], "grafana", "loki", 1) + "---\nkind: ConfigMap\ndata: {a: [1}\n"})
 	dir := clones[0]
 	hass := filepath.Join(dir, "apps/hass.yaml")
 
@@ -55,6 +56,17 @@ func TestOverrideAnchorsAndBOM(t *testing.T) {
 		}
 		if snapshot(t, dir) != snap {
 			t.Error("a refused edit changed the checkout")
+		}
+	})
+
+	t.Run("a syntax error in another document is refused", func(t *testing.T) {
+		snap := snapshot(t, dir)
+		r := run(t, dir, "override", "loki", "--set", "image.tag=2")
+		if r.ExitCode != 1 || !strings.Contains(r.Stderr, "apps/broken.yaml:11: malformed YAML") {
+			t.Errorf("exit %d, stderr %q", r.ExitCode, r.Stderr)
+		}
+		if snapshot(t, dir) != snap {
+			t.Error("the checkout changed")
 		}
 	})
 

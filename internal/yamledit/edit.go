@@ -425,6 +425,18 @@ func (e *editor) replace(h holder, v any) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		if p.Kind == yaml.MappingNode && isNull(n) && n.Value == "" && anchor == "" && pflow {
+			// A flow map key without a value ({y} or {y: }) has no text to
+			// replace: write the value after the key (and its colon).
+			keyEnd := e.sp[p.Content[2*h.i]].end
+			if colon := e.s.colonAfter(keyEnd); colon != keyEnd {
+				if colon < len(e.s.src) && e.s.src[colon] == ' ' {
+					return e.change(colon+1, colon+1, text, "")
+				}
+				return e.change(colon, colon, " "+text, "")
+			}
+			return e.change(keyEnd, keyEnd, ": "+text, "")
+		}
 		return e.change(sp.start, sp.end, prop+text, anchor)
 	}
 	blockOld := n.Kind != yaml.ScalarNode || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || (isNull(n) && sp.end == sp.start)

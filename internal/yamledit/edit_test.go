@@ -97,6 +97,8 @@ func TestApply(t *testing.T) {
 		{"BOM before a comment", "\ufeff# c\na: 1\n", 0, []Op{set(int64(3), "a")}, "\ufeff# c\na: 3\n"},
 		{"BOM and CRLF", "\ufeffa:\r\n  b: 1\r\n", 0, []Op{set(int64(3), "a", "c")}, "\ufeffa:\r\n  b: 1\r\n  c: 3\r\n"},
 		{"BOM: new key in a flow document", "\ufeff{a: 1}\n", 0, []Op{set(int64(3), "b")}, "\ufeff{a: 1, b: 3}\n"},
+		{"flow map key without a value", "a: {y, z: 1}\n", 0, []Op{set(int64(0), "a", "y")}, "a: {y: 0, z: 1}\n"},
+		{"flow map key with an empty value", "a: {y: , z: 1}\n", 0, []Op{set(int64(0), "a", "y")}, "a: {y: 0, z: 1}\n"},
 		{"imagepolicy marker kept", "image:\n  tag: 1.0 # {\"$imagepolicy\": \"flux-system:app:tag\"}\n", 0, []Op{set("2.0", "image", "tag")}, "image:\n  tag: \"2.0\" # {\"$imagepolicy\": \"flux-system:app:tag\"}\n"},
 	}
 	for _, c := range cases {

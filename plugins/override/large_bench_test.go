@@ -125,12 +125,13 @@ func peak(b *testing.B, cmd *exec.Cmd) (time.Duration, float64, []byte) {
 // '.kind'`) in the same run: yq is the baseline for "how long reading this
 // YAML takes". Reported: x-yq (our wall time over yq's), ours-ms, yq-ms,
 // ours-RSS-MB and yq-RSS-MB. yq comes from hack/tools.sh yq (built once,
-// cached by version); without it the benchmark is skipped with the command
-// that builds it.
+// cached by version under ~/.cache/kubectl-gitops/tools).
 func BenchmarkLargeFile(b *testing.B) {
-	yq, err := exec.Command("../../hack/tools.sh", "yq").Output()
+	build := exec.Command("../../hack/tools.sh", "yq")
+	build.Stderr = os.Stderr
+	yq, err := build.Output()
 	if err != nil {
-		b.Skipf("no yq baseline: run hack/tools.sh yq (%v)", err)
+		b.Fatalf("building the yq baseline (hack/tools.sh yq): %v", err)
 	}
 	dir := filepath.Join(testTmp, "largefile")
 	if _, err := os.Stat(dir); err != nil {

@@ -1,6 +1,7 @@
 package yamledit
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -134,6 +135,9 @@ func (e *editor) moveTo(def, a *yaml.Node) (textEdit, error) {
 		}
 	default:
 		indent = a.Column - 1
+	}
+	if e.s.lineEnd(asp.end) == len(e.s.src) && !bytes.HasSuffix(e.s.src, []byte("\n")) {
+		return textEdit{}, fmt.Errorf("the alias ends the file without a final newline, which a block value there would change")
 	}
 	rest := e.s.src[asp.end:e.s.lineEnd(asp.end)]
 	if t := strings.TrimSpace(string(rest)); t != "" && !strings.HasPrefix(t, "#") {

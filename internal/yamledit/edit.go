@@ -93,6 +93,13 @@ type PathError struct {
 
 func (e *PathError) Error() string { return fmt.Sprintf("%s: %s", e.Path, e.Reason) }
 
+// verifyRefusal is a refusal the editor only found out about by verifying
+// its result (an anchor move that did not work out): the user gets the
+// PathError's reason, and tests and fuzzing still see ErrVerify, a bug.
+type verifyRefusal struct{ *PathError }
+
+func (e verifyRefusal) Unwrap() []error { return []error{e.PathError, ErrVerify} }
+
 // ErrVerify is returned when the edited text does not decode to what was
 // asked; it is a bug, and the input is left as it was.
 var ErrVerify = errors.New("the edit did not decode to the requested values")
@@ -224,7 +231,7 @@ func apply1(src []byte, doc int, base Path, op Op) ([]byte, Change, error) {
 	after, err := decodeAll(out)
 	if err != nil {
 		if len(e.moved) > 0 {
-			return nil, ch, &PathError{full, fmt.Sprintf("removing it drops anchors other places use, and moving them (%s) would not give a valid file (%v); move the anchors by hand first", strings.Join(e.moved, ", "), err)}
+			return nil, ch, verifyRefusal{&PathError{full, fmt.Sprintf("removing it drops anchors other places use, and moving them (%s) would not give a valid file (%v); move the anchors by hand first", strings.Join(e.moved, ", "), err)}}
 		}
 		return nil, ch, fmt.Errorf("%w: %v", ErrVerify, err)
 	}
@@ -234,6 +241,9 @@ func apply1(src []byte, doc int, base Path, op Op) ([]byte, Change, error) {
 	}
 	want[doc] = setIn(want[doc], full, op)
 	if len(after) != len(want) || !equal(normalize(want), normalize(after)) {
+		if len(e.moved) > 0 {
+			return nil, ch, verifyRefusal{&PathError{full, fmt.Sprintf("removing it drops anchors other places use, and moving them (%s) would change other values; move the anchors by hand first", strings.Join(e.moved, ", "))}}
+		}
 		return nil, ch, fmt.Errorf("%s: %w; the file was left unchanged (please report this with the file)", full, ErrVerify)
 	}
 	ch.Changed = true

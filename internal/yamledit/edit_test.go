@@ -85,6 +85,7 @@ func TestApply(t *testing.T) {
 		{"unset list item moves its anchor", "l:\n  - &i one\n  - two\nx: *i\n", 0, []Op{unset("l", 0)}, "l:\n  - two\nx: &i one\n"},
 		{"aliases inside the removed block need no move", "a:\n  p: &p 1\n  q: *p\nb: 2\n", 0, []Op{unset("a")}, "b: 2\n"},
 		{"multi-line anchor into flow is refused", "d: &r\n  cpu: 1\nw: {r: *r}\n", 0, []Op{unset("d")}, "error:d: holds the anchor &r (line 1) that *r on line 3 still uses"},
+		{"block value to an alias ending the file without newline is refused", "a: &s |\n 0\nb: *s", 0, []Op{unset("a")}, "error:ends the file without a final newline"},
 		{"anchor defined twice is refused", "a: &x 1\nb: *x\nc: &x 2\nd: *x\n", 0, []Op{unset("a")}, "error:defined more than once"},
 		{"replace anchored scalar keeps the anchor", "env:\n  QBT_TORRENTING_PORT: &torrentPort 59936\n  TZ: UTC\n", 0, []Op{set(int64(50413), "env", "QBT_TORRENTING_PORT")}, "env:\n  QBT_TORRENTING_PORT: &torrentPort 50413\n  TZ: UTC\n"},
 		{"replace anchored quoted string keeps anchor and quotes", "a: &v \"1.0\"\n", 0, []Op{set("1.1", "a")}, "a: &v \"1.1\"\n"},

@@ -21,9 +21,13 @@ type docChunk struct {
 
 // findDoc locates document doc (0-based, as yaml.v3 counts them) of src.
 // ok is false when the file has directives (%YAML, %TAG), which belong to
-// the document after them and make a lone chunk read differently; those
-// files are handled whole.
+// the document after them and make a lone chunk read differently, or line
+// breaks other than \n and \r\n (see oddBreaks); those files are handled
+// whole.
 func findDoc(src []byte, doc int) (docChunk, bool) {
+	if oddBreaks(src) {
+		return docChunk{}, false
+	}
 	n := 0 // documents seen
 	seg, segLine := 0, 0
 	explicit, content := false, false
@@ -109,4 +113,25 @@ func (c docChunk) splice(src, edited []byte) []byte {
 	out = append(out, src[:c.start]...)
 	out = append(out, edited[c.pad:]...)
 	return append(out, src[c.end:]...)
+}
+
+// oddBreaks reports whether src has line breaks that yaml.v3 counts and a
+// cut at \n would miss: a lone \r, or NEL, LS or PS (libyaml, which
+// yaml.v3 is a port of, breaks lines at all of them).
+func oddBreaks(src []byte) bool {
+	for _, b := range []string{"\u0085", "\u2028", "\u2029"} {
+		if bytes.Contains(src, []byte(b)) {
+			return true
+		}
+	}
+	for off := 0; ; {
+		i := bytes.IndexByte(src[off:], '\r')
+		if i < 0 {
+			return false
+		}
+		off += i + 1
+		if off == len(src) || src[off] != '\n' {
+			return true
+		}
+	}
 }

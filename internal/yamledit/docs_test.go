@@ -47,7 +47,9 @@ func TestFindDoc(t *testing.T) {
 			t.Errorf("%q: found document %d of %d", src, len(all), len(all))
 		}
 	}
-	if _, ok := findDoc([]byte("%YAML 1.1\n---\na: 1\n"), 0); ok {
-		t.Error("a file with directives is cut")
+	for _, src := range []string{"%YAML 1.1\n---\na: 1\n", "#\r0\n---", "a: 1\u2028---\nb: 2\n", "a: 1\u0085---\n"} {
+		if _, ok := findDoc([]byte(src), 0); ok {
+			t.Errorf("%q is cut: it has directives or line breaks other than \\n", src)
+		}
 	}
 }

@@ -880,11 +880,22 @@ func (e *editor) complexKeys(m *yaml.Node) bool {
 // the file without a final newline: the line break the new line needs
 // would become part of the scalar's value.
 func (e *editor) blockAtEOF(n *yaml.Node, pos int) error {
-	if pos != len(e.s.src) || bytes.HasSuffix(e.s.src, []byte("\n")) {
-		return nil
-	}
 	for len(n.Content) > 0 {
 		n = n.Content[len(n.Content)-1]
+	}
+	// A block scalar whose indicator sits at column 1 on its own line
+	// ("key:\n>") takes the next line at column 1 as its content.
+	if n.Kind == yaml.ScalarNode && n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		i := e.sp[n].start
+		for i < len(e.s.src) && e.s.src[i] != '|' && e.s.src[i] != '>' {
+			i++
+		}
+		if i < len(e.s.src) && e.s.lineStart(i) == i {
+			return &PathError{e.full, fmt.Sprintf("the value before it is a block scalar (| or >) at the start of line %d; indent it, then retry", e.s.lineOf(i))}
+		}
+	}
+	if pos != len(e.s.src) || bytes.HasSuffix(e.s.src, []byte("\n")) {
+		return nil
 	}
 	if n.Kind == yaml.ScalarNode && n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 		return &PathError{e.full, "the file ends in a block scalar (| or >) without a final newline; add one, then retry"}

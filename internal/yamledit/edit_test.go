@@ -86,6 +86,7 @@ func TestApply(t *testing.T) {
 		{"aliases inside the removed block need no move", "a:\n  p: &p 1\n  q: *p\nb: 2\n", 0, []Op{unset("a")}, "b: 2\n"},
 		{"multi-line anchor into flow is refused", "d: &r\n  cpu: 1\nw: {r: *r}\n", 0, []Op{unset("d")}, "error:d: holds the anchor &r (line 1) that *r on line 3 still uses"},
 		{"block value to an alias ending the file without newline is refused", "a: &s |\n 0\nb: *s", 0, []Op{unset("a")}, "error:ends the file without a final newline"},
+		{"block scalar at column 1 before a new key is refused", "0: !\n>\n", 0, []Op{set(int64(0), "1")}, "error:block scalar (| or >) at the start of line 2"},
 		{"anchor defined twice is refused", "a: &x 1\nb: *x\nc: &x 2\nd: *x\n", 0, []Op{unset("a")}, "error:defined more than once"},
 		{"replace anchored scalar keeps the anchor", "env:\n  QBT_TORRENTING_PORT: &torrentPort 59936\n  TZ: UTC\n", 0, []Op{set(int64(50413), "env", "QBT_TORRENTING_PORT")}, "env:\n  QBT_TORRENTING_PORT: &torrentPort 50413\n  TZ: UTC\n"},
 		{"replace anchored quoted string keeps anchor and quotes", "a: &v \"1.0\"\n", 0, []Op{set("1.1", "a")}, "a: &v \"1.1\"\n"},

@@ -59,8 +59,14 @@ func (o *Options) watchLoop(parent context.Context, snap *snapshot) error {
 			return err
 		}
 		if len(next.report.Releases) == 0 {
-			_ = o.print(next.report, o.Watch)
-			return exitcode.Errorf(exitcode.NotFound, "the HelmReleases traced are gone (deleted while watching)")
+			if len(snap.report.Releases) > 0 {
+				_ = o.print(next.report, o.Watch)
+				return exitcode.Errorf(exitcode.NotFound, "the HelmReleases traced are gone (deleted while watching)")
+			}
+			if err := o.notFound(next); err != nil && !o.mayAppear(next) {
+				_ = o.print(next.report, o.Watch)
+				return err
+			}
 		}
 		snap = next
 	}

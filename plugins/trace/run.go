@@ -137,7 +137,7 @@ func (o *Options) notFound(s *snapshot) error {
 // that has not applied its source's revision): the Kustomization may yet
 // create the HelmRelease, as right after `kubectl apply` of a new repo.
 func (o *Options) mayAppear(s *snapshot) bool {
-	return (o.Wait || o.Watch) && len(s.fetched.Sources) > 0 && s.fetched.Cluster.SourcesSettling(s.fetched.Sources)
+	return (o.Wait || o.Watch) && len(s.fetched.Sources) > 0 && s.fetched.Cluster.SourcesSettling(s.fetched.Sources, o.namespace)
 }
 
 func sourceNames(ss []types.NamespacedName) string {

@@ -5,7 +5,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -206,5 +208,32 @@ func TestWaitForReleaseToAppear(t *testing.T) {
 	res := finish(t, done)
 	if res.err != nil || !strings.Contains(res.out, "DEPLOYED") {
 		t.Fatalf("exit %d (%v), want the release that appeared traced to deployed\n%s", exitcode.From(res.err), res.err, res.out)
+	}
+}
+
+// HelmReleases are listed only after the Kustomizations have been read:
+// kustomize-controller applies a HelmRelease before it records the revision,
+// so this order never shows a revision applied with the old HelmRelease spec.
+func TestFetchReadsKustomizationsBeforeHelmReleases(t *testing.T) {
+	r := newAppRepo(t)
+	c := newCluster(t, fixtureObjects(t, "kustomization.yaml", r, "https://github.com/example/flux-app-delivery.git", "git@github.com:example/sample-app-helm-chart"))
+	var seq atomic.Int64
+	var ksDone, hrStart atomic.Int64
+	c.PrependReactor("list", "kustomizations", func(k8stesting.Action) (bool, runtime.Object, error) {
+		for i := 0; i < 100; i++ {
+			goruntime.Gosched() // give a concurrent HelmRelease list every chance to start first
+		}
+		ksDone.Store(seq.Add(1))
+		return false, nil, nil
+	})
+	c.PrependReactor("list", "helmreleases", func(k8stesting.Action) (bool, runtime.Object, error) {
+		hrStart.Store(seq.Add(1))
+		return false, nil, nil
+	})
+	if _, _, err := run(t, c, nil, "HEAD", "--repo", r.dir); exitcode.From(err) == exitcode.NotFound {
+		t.Fatal(err)
+	}
+	if hrStart.Load() < ksDone.Load() {
+		t.Fatalf("HelmReleases listed (step %d) before the Kustomization list returned (step %d)", hrStart.Load(), ksDone.Load())
 	}
 }

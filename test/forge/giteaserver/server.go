@@ -69,11 +69,17 @@ func Binary(ctx context.Context, root string, log io.Writer) (bin, static string
 		return "", "", fmt.Errorf("hack/tools.sh gitea: %w", err)
 	}
 	bin = strings.TrimSpace(string(out))
-	dirOut, err := exec.CommandContext(ctx, "go", "-C", filepath.Join(root, "hack", "gitea"), "list", "-m", "-f", "{{.Dir}}", "code.gitea.io/gitea").Output()
+	// `go mod download` fetches the module source when the binary is cached
+	// but the module cache was cleaned, and says where it is.
+	dirOut, err := exec.CommandContext(ctx, "go", "-C", filepath.Join(root, "hack", "gitea"), "mod", "download", "-json", "code.gitea.io/gitea").Output()
 	if err != nil {
 		return "", "", fmt.Errorf("finding Gitea's module directory: %w", err)
 	}
-	return bin, strings.TrimSpace(string(dirOut)), nil
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(dirOut, &mod); err != nil || mod.Dir == "" {
+		return "", "", fmt.Errorf("finding Gitea's module directory: %v (%s)", err, dirOut)
+	}
+	return bin, mod.Dir, nil
 }
 
 // Start builds Gitea if needed, configures it in o.Dir, creates the admin

@@ -283,7 +283,14 @@ func TestPromotePR(t *testing.T) {
 	f := newFleet(t)
 	mainBefore := f.git("rev-parse", "main")
 
-	r := f.run(tokenEnv(), "promote", "sample-app", "--from", "staging", "--to", "production", "--pr")
+	// --dry-run checks the forge, the token and the branch, and stops.
+	r := f.run(tokenEnv(), "promote", "sample-app", "--from", "staging", "--to", "production", "--pr", "--dry-run")
+	if r.ExitCode != 0 || !strings.Contains(r.Stdout, "Dry run: nothing written.") || len(f.openPulls()) != 0 ||
+		f.git("ls-remote", "origin", "refs/heads/promote/*") != "" || f.git("branch", "--list", "promote/*") != "" {
+		t.Fatalf("--pr --dry-run: exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
+	}
+
+	r = f.run(tokenEnv(), "promote", "sample-app", "--from", "staging", "--to", "production", "--pr")
 	if r.ExitCode != 0 {
 		t.Fatalf("exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
 	}

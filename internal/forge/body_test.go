@@ -91,3 +91,9 @@ func TestFlagsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestKindRef(t *testing.T) {
+	if GitLab.Ref(7) != "!7" || GitHub.Ref(7) != "#7" || Gitea.Ref(12) != "#12" {
+		t.Errorf("Ref: %s %s %s", GitLab.Ref(7), GitHub.Ref(7), Gitea.Ref(12))
+	}
+}

@@ -268,15 +268,16 @@ func (p *Publisher) Publish(ctx context.Context, s Spec) (Result, error) {
 	if created {
 		verb = "Opened"
 	}
-	fmt.Fprintf(p.o.Out, "%s %s %s%d: %s\n", verb, repo.Kind.Noun(), numberSign(repo.Kind), pr.Number, pr.URL)
+	fmt.Fprintf(p.o.Out, "%s %s %s: %s\n", verb, repo.Kind.Noun(), repo.Kind.Ref(pr.Number), pr.URL)
 	return res, nil
 }
 
-func numberSign(k Kind) string {
+// Ref is how the forge writes a request's number: #12, or !12 on GitLab.
+func (k Kind) Ref(n int64) string {
 	if k == GitLab {
-		return "!"
+		return "!" + itoa(n)
 	}
-	return "#"
+	return "#" + itoa(n)
 }
 
 func shortSHA(s string) string {

@@ -123,6 +123,7 @@ func (o *Options) addOpenRequests(ctx context.Context, r *gitrepo.Repo, rep *sta
 		note(err)
 		return
 	}
+	rep.forge = repo.Kind
 	for _, pr := range prs {
 		m, ok := forge.ParseMeta(pr.Body)
 		if !ok {
@@ -151,7 +152,7 @@ func printOpenRequests(w io.Writer, rep *statusReport) error {
 	for _, rs := range rep.HelmReleases {
 		for _, es := range rs.Environments {
 			for _, pr := range es.OpenRequests {
-				fmt.Fprintf(&b, "  %s -> %s: #%d %s (%s)\n      %s\n", rs.Name, es.Environment, pr.Number, pr.Title, pr.Head, pr.URL)
+				fmt.Fprintf(&b, "  %s -> %s: %s %s (%s)\n      %s\n", rs.Name, es.Environment, rep.forge.Ref(pr.Number), pr.Title, pr.Head, pr.URL)
 			}
 		}
 	}

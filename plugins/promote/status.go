@@ -22,6 +22,9 @@ type statusReport struct {
 	Environments     []string        `json:"environments"`
 	EnvironmentsFrom string          `json:"environmentsFrom"`
 	HelmReleases     []releaseStatus `json:"helmReleases"`
+
+	// forge is the kind of forge the open requests come from.
+	forge forge.Kind
 }
 
 type releaseStatus struct {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
@@ -32,6 +33,9 @@ type PublishOptions struct {
 	// Out receives what was pushed and opened (never the token).
 	Out io.Writer
 }
+
+// apiTimeout bounds each API request of --pr.
+const apiTimeout = time.Minute
 
 // Publisher pushes one branch and opens or updates its request. Prepare
 // makes one before anything is written, so a missing token, an
@@ -80,7 +84,8 @@ func Prepare(ctx context.Context, o PublishOptions) (*Publisher, error) {
 		o.Out = io.Discard
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{}
+		// A forge that stops answering fails the command rather than hangs it.
+		o.HTTPClient = &http.Client{Timeout: apiTimeout}
 	}
 	r := o.Repo
 	start, err := r.CurrentBranch(ctx)

@@ -169,7 +169,7 @@ func (c *Checker) Check(ctx context.Context, before, after *helmv2.HelmRelease) 
 				continue
 			}
 			for _, p := range probs {
-				s.Findings = append(s.Findings, Finding{Kind: KindObject, Object: o.ID(), Template: o.Template, Field: p.Field, Value: p.Value, Message: p.Message})
+				s.Findings = append(s.Findings, Finding{Kind: KindObject, Object: o.ID(rep.Namespace), Template: o.Template, Field: p.Field, Value: p.Value, Message: p.Message})
 			}
 		}
 	}

@@ -199,11 +199,11 @@ func WriteObjectDiff(w io.Writer, before, after []render.Object, ns string, secr
 		var label string
 		if p.a != nil {
 			old = canonical(p.a, nil, secrets)
-			label = p.a.ID()
+			label = p.a.ID(ns)
 		}
 		if p.b != nil {
 			new = canonical(p.b, p.a, secrets)
-			label = p.b.ID()
+			label = p.b.ID(ns)
 		}
 		switch {
 		case p.a == nil:

@@ -53,12 +53,16 @@ type Object struct {
 	YAML string
 }
 
-// ID is "Kind namespace/name" (or "Kind name" without a namespace).
-func (o Object) ID() string {
-	if o.Namespace == "" {
+// ID is "Kind namespace/name", the namespace defaulting to ns (the
+// release namespace), or "Kind name" when both are empty.
+func (o Object) ID(ns string) string {
+	if o.Namespace != "" {
+		ns = o.Namespace
+	}
+	if ns == "" {
 		return o.Kind + " " + o.Name
 	}
-	return o.Kind + " " + o.Namespace + "/" + o.Name
+	return o.Kind + " " + ns + "/" + o.Name
 }
 
 // Key identifies the object across two renders: apiVersion's group, kind,

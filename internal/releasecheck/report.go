@@ -1,6 +1,7 @@
 package releasecheck
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -41,15 +42,33 @@ func showValue(v any) string {
 	if s, ok := v.(string); ok {
 		return strconv.Quote(s)
 	}
-	b, err := yaml.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
+	if b, err := json.Marshal(v); err == nil {
+		return string(b)
 	}
-	s := strings.TrimSpace(string(b))
-	if strings.Contains(s, "\n") {
-		return fmt.Sprint(v)
+	return fmt.Sprint(v)
+}
+
+// Leaves expands a change that sets a map into one change per leaf value
+// (resources={limits:{memory:x}} becomes resources.limits.memory=x), so
+// each can be matched to what it breaks.
+func Leaves(c Change) []Change {
+	m, ok := c.Value.(map[string]any)
+	if !ok || c.Unset || len(m) == 0 {
+		return []Change{c}
 	}
-	return s
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []Change
+	for _, k := range keys {
+		sub := c
+		sub.Path = c.Path + "." + strings.ReplaceAll(k, ".", `\.`)
+		sub.Value = m[k]
+		out = append(out, Leaves(sub)...)
+	}
+	return out
 }
 
 // Attribute picks the changes that most likely caused f: for a values
@@ -74,10 +93,15 @@ func Attribute(f Finding, changes []Change) []Change {
 			}
 		}
 		if len(out) == 0 {
+			// The field's own key among the change's keys: limits.memory
+			// for a value, limit for an unknown field set through limit.memory.
 			last := lastKey(f.Field)
 			for _, c := range changes {
-				if lastKey(c.Path) == last {
-					out = append(out, c)
+				for _, k := range strings.Split(c.Path, ".") {
+					if lastKey(k) == last {
+						out = append(out, c)
+						break
+					}
 				}
 			}
 		}

@@ -32,9 +32,13 @@ func (p Problem) String() string {
 }
 
 func show(v any) string {
-	switch t := v.(type) {
-	case string:
-		return strconv.Quote(t)
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	if b, err := json.Marshal(v); err == nil && len(b) <= 80 {
+		return string(b)
+	}
+	switch v.(type) {
 	case map[string]any:
 		return "an object"
 	case []any:
@@ -152,22 +156,30 @@ func (w *walker) walk(v any, sc *Schema, name, path string) {
 		}
 		return
 	}
+	if !w.typed(v, sc, path) {
+		return
+	}
 	if len(sc.Enum) > 0 && !inEnum(v, sc.Enum) {
 		w.add(path, v, "must be one of %s", enumList(sc.Enum))
 	}
+}
+
+// typed checks v against sc's type (and, below it, the properties or items)
+// and reports whether the type was right.
+func (w *walker) typed(v any, sc *Schema, path string) bool {
 	switch sc.Type {
 	case "object":
 		m, ok := v.(map[string]any)
 		if !ok {
 			w.add(path, v, "must be an object, not %s", typeName(v))
-			return
+			return false
 		}
 		w.object(m, sc, path)
 	case "array":
 		l, ok := v.([]any)
 		if !ok {
 			w.add(path, v, "must be a list, not %s", typeName(v))
-			return
+			return false
 		}
 		for i, item := range l {
 			w.walk(item, sc.Items, "", fmt.Sprintf("%s[%d]", path, i))
@@ -176,20 +188,23 @@ func (w *walker) walk(v any, sc *Schema, name, path string) {
 		s, ok := v.(string)
 		if !ok {
 			w.add(path, v, "must be a string, not %s", typeName(v))
-			return
+			return false
 		}
 		w.format(s, sc.Format, path)
 	case "integer":
 		if !isInteger(v) {
 			w.add(path, v, "must be an integer, not %s", typeName(v))
+			return false
 		}
 	case "number":
 		if !isNumber(v) {
 			w.add(path, v, "must be a number, not %s", typeName(v))
+			return false
 		}
 	case "boolean":
 		if _, ok := v.(bool); !ok {
 			w.add(path, v, "must be true or false, not %s", typeName(v))
+			return false
 		}
 	case "":
 		if sc.Properties != nil {
@@ -198,6 +213,7 @@ func (w *walker) walk(v any, sc *Schema, name, path string) {
 			}
 		}
 	}
+	return true
 }
 
 func (w *walker) anyMatches(v any, alts []*Schema) bool {

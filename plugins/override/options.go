@@ -19,6 +19,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
@@ -47,9 +48,12 @@ type Options struct {
 
 	DryRun, NoCommit, Push, AllowDirty bool
 	Branch, Message, Output            string
+	// Check holds --validate, --diff and --chart-dir.
+	Check releasecheck.Flags
 
-	input helmvalues.Input
-	cwd   string
+	input   helmvalues.Input
+	cwd     string
+	factory kube.Factory
 }
 
 // NewOptions returns Options writing to streams.
@@ -62,6 +66,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 // matches are an error), the repo directory, and the -f files' contents.
 func (o *Options) Complete(f kube.Factory, args []string) error {
 	o.Name = args[0]
+	o.factory = f
 	if f != nil {
 		if ns := f.Flags().Namespace; ns != nil {
 			o.Namespace = *ns
@@ -110,7 +115,7 @@ func (o *Options) Validate() error {
 	default:
 		return fmt.Errorf("unknown output format %q: use -o json or -o yaml", o.Output)
 	}
-	return nil
+	return o.Check.CheckFlags()
 }
 
 // Result is what -o json/yaml prints.
@@ -128,6 +133,9 @@ type Result struct {
 	Pushed      bool     `json:"pushed"`
 	Remote      string   `json:"remote,omitempty"`
 	Warnings    []string `json:"warnings,omitempty"`
+	// Validation is what rendering and validating the change found (absent
+	// with --validate=false or when the chart could not be resolved).
+	Validation *releasecheck.Report `json:"validation,omitempty"`
 }
 
 // Ref names a HelmRelease.
@@ -187,6 +195,9 @@ func (o *Options) Run(ctx context.Context) error {
 
 	for _, w := range ed.warnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+	}
+	if res.Validation, err = o.checkRelease(ctx, repo, ed); err != nil {
+		return err
 	}
 	if o.DryRun {
 		return o.printDryRun(ed, res)

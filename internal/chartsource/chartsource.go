@@ -62,6 +62,10 @@ type Resolver struct {
 	Cluster dynamic.Interface
 	// GitEnv is added to git's environment (tests).
 	GitEnv []string
+	// Files replace the work-tree content of checkout files (repo-relative
+	// paths): how a command asks about the checkout as it is about to
+	// write it.
+	Files map[string][]byte
 }
 
 // Chart is a resolved chart.
@@ -154,9 +158,11 @@ func (r *Resolver) sourceObject(ctx context.Context, kind, name, ns string, out 
 	if r.Repo != nil {
 		doc, _, err := manifest.Find(ctx, r.Repo, manifest.Query{Kind: kind, Group: sourceGroup, Name: name, Namespace: ns})
 		if err == nil {
-			src, err := os.ReadFile(filepath.Join(r.Repo.Root, filepath.FromSlash(doc.Path)))
-			if err != nil {
-				return "", err
+			src, ok := r.Files[doc.Path]
+			if !ok {
+				if src, err = os.ReadFile(filepath.Join(r.Repo.Root, filepath.FromSlash(doc.Path))); err != nil {
+					return "", err
+				}
 			}
 			v, _, err := yamledit.Get(src, doc.Index, yamledit.Path{})
 			if err != nil {

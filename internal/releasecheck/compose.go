@@ -47,18 +47,11 @@ func Compose(ctx context.Context, repo *gitrepo.Repo, doc manifest.Doc, before, 
 		if base != nil {
 			m = chartsource.MergeMaps(base, m)
 		}
-		var hr helmv2.HelmRelease
-		data, err := json.Marshal(m)
+		hr, err := decodeRelease(m, doc.Namespace)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: HelmRelease %s: %w", doc.Path, doc.Name, err)
 		}
-		if err := json.Unmarshal(data, &hr); err != nil {
-			return nil, fmt.Errorf("%s: decoding HelmRelease %s: %w", doc.Path, doc.Name, err)
-		}
-		if hr.Namespace == "" {
-			hr.Namespace = doc.Namespace
-		}
-		return &hr, nil
+		return hr, nil
 	}
 	bh, err := decode(b)
 	if err != nil {
@@ -129,4 +122,48 @@ func findBase(ctx context.Context, repo *gitrepo.Repo, doc manifest.Doc) (map[st
 func chartOf(m map[string]any) any {
 	spec, _ := m["spec"].(map[string]any)
 	return []any{spec["chart"], spec["chartRef"]}
+}
+
+// DocRef is one document of a file.
+type DocRef struct {
+	File  string
+	Index int
+}
+
+// Merge composes a HelmRelease from its documents in order (a base, then
+// the patches over it), reading each file with read; namespace is used when
+// none of them sets one.
+func Merge(docs []DocRef, read func(file string) ([]byte, error), namespace string) (*helmv2.HelmRelease, error) {
+	var m map[string]any
+	for _, d := range docs {
+		src, err := read(d.File)
+		if err != nil {
+			return nil, err
+		}
+		dm, err := docMap(src, d.Index)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d.File, err)
+		}
+		if m == nil {
+			m = dm
+		} else {
+			m = chartsource.MergeMaps(m, dm)
+		}
+	}
+	return decodeRelease(m, namespace)
+}
+
+func decodeRelease(m map[string]any, namespace string) (*helmv2.HelmRelease, error) {
+	var hr helmv2.HelmRelease
+	data, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(data, &hr); err != nil {
+		return nil, fmt.Errorf("decoding HelmRelease: %w", err)
+	}
+	if hr.Namespace == "" {
+		hr.Namespace = namespace
+	}
+	return &hr, nil
 }

@@ -66,6 +66,10 @@ type Env struct {
 	Repo       *gitrepo.Repo
 	// Timeout bounds the probe of the cluster (5s when 0).
 	Timeout time.Duration
+	// Files are checkout files as the command is about to write them
+	// (repo-relative path -> content): the chart after the change is
+	// resolved from these, the chart before from the work tree.
+	Files map[string][]byte
 }
 
 // Connect probes the cluster: a Cluster and a dynamic client when it
@@ -126,9 +130,12 @@ func (f *Flags) GateRelease(ctx context.Context, env Env, before, after *helmv2.
 	}
 	cl, dyn, offline := Connect(env)
 	c := &Checker{
-		Resolver: &chartsource.Resolver{Repo: env.Repo, ChartDir: f.ChartDir, Cluster: dyn},
+		Resolver: &chartsource.Resolver{Repo: env.Repo, ChartDir: f.ChartDir, Cluster: dyn, Files: env.Files},
 		Cluster:  cl,
 		Offline:  offline,
+	}
+	if env.Files != nil {
+		c.BeforeResolver = &chartsource.Resolver{Repo: env.Repo, ChartDir: f.ChartDir, Cluster: dyn}
 	}
 	rep, err := c.Check(ctx, before, after)
 	if err != nil {

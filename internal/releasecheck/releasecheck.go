@@ -41,6 +41,9 @@ type Cluster struct {
 // valuesFrom references are left out (and named in the warnings).
 type Checker struct {
 	Resolver *chartsource.Resolver
+	// BeforeResolver resolves the chart of the release before the change
+	// when the change moves the chart (promote); nil for Resolver.
+	BeforeResolver *chartsource.Resolver
 	Cluster  *Cluster
 	// Offline says why there is no cluster, for the report ("" when there is one).
 	Offline string
@@ -107,6 +110,12 @@ func (c *Checker) Check(ctx context.Context, before, after *helmv2.HelmRelease) 
 	if err != nil {
 		return nil, err
 	}
+	beforeChart := ch
+	if c.BeforeResolver != nil && before != nil {
+		if beforeChart, err = c.BeforeResolver.Resolve(ctx, before); err != nil {
+			return nil, err
+		}
+	}
 	rep := &Report{
 		Release:   after.Namespace + "/" + after.Name,
 		Chart:     ch.From,
@@ -126,10 +135,14 @@ func (c *Checker) Check(ctx context.Context, before, after *helmv2.HelmRelease) 
 	opts := render.Options{ReleaseName: after.GetReleaseName(), Namespace: after.GetReleaseNamespace(), Capabilities: caps}
 
 	sides := []*Side{}
-	for _, hr := range []*helmv2.HelmRelease{before, after} {
+	for i, hr := range []*helmv2.HelmRelease{before, after} {
 		if hr == nil {
 			sides = append(sides, nil)
 			continue
+		}
+		ch := ch
+		if i == 0 {
+			ch = beforeChart
 		}
 		s := &Side{}
 		s.Values, err = c.values(ctx, hr, rep)

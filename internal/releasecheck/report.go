@@ -32,8 +32,11 @@ func (c Change) String() string {
 	} else {
 		s += "=" + showValue(c.Value)
 	}
-	if c.File != "" {
+	switch {
+	case c.File != "" && c.Line > 0:
 		s += fmt.Sprintf(" (%s:%d)", c.File, c.Line)
+	case c.File != "":
+		s += " (" + c.File + ")"
 	}
 	return s
 }

@@ -44,7 +44,7 @@ type Checker struct {
 	// BeforeResolver resolves the chart of the release before the change
 	// when the change moves the chart (promote); nil for Resolver.
 	BeforeResolver *chartsource.Resolver
-	Cluster  *Cluster
+	Cluster        *Cluster
 	// Offline says why there is no cluster, for the report ("" when there is one).
 	Offline string
 }

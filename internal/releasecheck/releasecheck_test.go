@@ -20,7 +20,7 @@ var gitEnv = []string{
 	"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
 }
 
-func run(t *testing.T, dir string, args ...string) {
+func run(t testing.TB, dir string, args ...string) {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
@@ -32,7 +32,7 @@ func run(t *testing.T, dir string, args ...string) {
 
 // founding pushes the founding example's chart (examples/sample-app-helm-chart)
 // to a bare remote and returns a GitOps checkout whose GitRepository points at it.
-func founding(t *testing.T, hrFile string) *gitrepo.Repo {
+func founding(t testing.TB, hrFile string) *gitrepo.Repo {
 	t.Helper()
 	root := t.TempDir()
 	bare := filepath.Join(root, "app.git")
@@ -67,7 +67,7 @@ func founding(t *testing.T, hrFile string) *gitrepo.Repo {
 	return repo
 }
 
-func writeFile(t *testing.T, dir, rel, content string) {
+func writeFile(t testing.TB, dir, rel, content string) {
 	t.Helper()
 	p := filepath.Join(dir, rel)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -78,7 +78,7 @@ func writeFile(t *testing.T, dir, rel, content string) {
 	}
 }
 
-func foundingHR(t *testing.T) string {
+func foundingHR(t testing.TB) string {
 	t.Helper()
 	b, err := os.ReadFile("../../examples/flux-app-delivery/helmrelease/sample-app-helmrelease.yaml")
 	if err != nil {

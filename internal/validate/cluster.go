@@ -62,41 +62,71 @@ const BundledVersion = "v1.34.4"
 //go:embed bundled/openapi-v1.34.json.gz
 var bundledGz []byte
 
+// bundle is the bundled form: the schemas, reduced to what the walk reads,
+// and the kinds they define.
+type bundle struct {
+	Kinds   map[string]string          `json:"kinds"` // group/version/Kind -> schema name
+	Schemas map[string]json.RawMessage `json:"schemas"`
+}
+
 var (
 	bundledOnce sync.Once
-	bundled     map[string]*Schema
+	bundled     *bundle
 	bundledErr  error
 )
 
 // Bundled returns the schemas of the built-in API groups of Kubernetes
-// BundledVersion (no custom resources).
+// BundledVersion (no custom resources); the embedded file is read once
+// per process.
 func Bundled() (*Schemas, error) {
-	bundledOnce.Do(func() {
-		zr, err := gzip.NewReader(bytes.NewReader(bundledGz))
-		if err != nil {
-			bundledErr = err
-			return
-		}
-		data, err := io.ReadAll(zr)
-		if err != nil {
-			bundledErr = err
-			return
-		}
-		bundledErr = json.Unmarshal(data, &bundled)
-	})
+	bundledOnce.Do(func() { bundled, bundledErr = decodeBundle() })
 	if bundledErr != nil {
 		return nil, fmt.Errorf("reading the bundled OpenAPI schema: %w", bundledErr)
 	}
+	return bundled.schemas(), nil
+}
+
+// DecodeBundled is Bundled without the per-process cache (benchmarks).
+func DecodeBundled() (*Schemas, error) {
+	b, err := decodeBundle()
+	if err != nil {
+		return nil, err
+	}
+	return b.schemas(), nil
+}
+
+func (b *bundle) schemas() *Schemas {
 	s := NewSchemas("the bundled Kubernetes " + BundledVersion + " schema")
-	s.add(bundled)
-	return s, nil
+	for name, raw := range b.Schemas {
+		s.raw[name] = raw
+	}
+	for k, name := range b.Kinds {
+		parts := strings.SplitN(k, "/", 3)
+		if len(parts) == 3 {
+			s.byGVK[schema.GroupVersionKind{Group: parts[0], Version: parts[1], Kind: parts[2]}] = name
+		}
+	}
+	return s
+}
+
+func decodeBundle() (*bundle, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(bundledGz))
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, err
+	}
+	var b bundle
+	return &b, json.Unmarshal(data, &b)
 }
 
 // WriteBundle writes the schemas of the built-in group-versions among
 // docs (path -> /openapi/v3 document) in the bundled form: only the fields
 // the walk reads, gzipped. It is how bundled/ is generated (hack/openapi-bundle).
 func WriteBundle(w io.Writer, docs map[string][]byte) error {
-	all := map[string]*Schema{}
+	out := bundle{Kinds: map[string]string{}, Schemas: map[string]json.RawMessage{}}
 	keys := make([]string, 0, len(docs))
 	for k := range docs {
 		keys = append(keys, k)
@@ -106,15 +136,26 @@ func WriteBundle(w io.Writer, docs map[string][]byte) error {
 		if !BuiltIn(k) {
 			continue
 		}
-		var doc openAPIDoc
+		var doc struct {
+			Components struct {
+				Schemas map[string]*Schema `json:"schemas"`
+			} `json:"components"`
+		}
 		if err := json.Unmarshal(docs[k], &doc); err != nil {
 			return fmt.Errorf("%s: %w", k, err)
 		}
 		for n, sc := range doc.Components.Schemas {
-			all[n] = sc
+			raw, err := json.Marshal(sc)
+			if err != nil {
+				return err
+			}
+			out.Schemas[n] = raw
+			for _, g := range sc.GVK {
+				out.Kinds[g.Group+"/"+g.Version+"/"+g.Kind] = n
+			}
 		}
 	}
-	data, err := json.Marshal(all)
+	data, err := json.Marshal(out)
 	if err != nil {
 		return err
 	}

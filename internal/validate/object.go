@@ -80,7 +80,7 @@ func (s *Schemas) Object(obj map[string]any) ([]Problem, error) {
 		return nil, &ErrNoSchema{GVK: k, Source: s.Source}
 	}
 	w := &walker{s: s}
-	w.walk(obj, s.byName[name], name, "")
+	w.walk(obj, s.named(name), name, "")
 	return w.problems, nil
 }
 

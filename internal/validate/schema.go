@@ -75,24 +75,33 @@ type gvk struct {
 
 // Schemas is a set of named OpenAPI schemas (components.schemas of one or
 // more /openapi/v3 documents), indexed by the kinds they define.
+//
+// Schemas are decoded from JSON when first used: a check of a few objects
+// reads a few dozen of the hundreds of schemas a document holds.
 type Schemas struct {
 	// Source says where the schemas came from, for messages:
 	// "the cluster's /openapi/v3" or "the bundled Kubernetes v1.34 schema".
 	Source string
+	raw    map[string]json.RawMessage
 	byName map[string]*Schema
 	byGVK  map[schema.GroupVersionKind]string
 }
 
 // NewSchemas returns an empty set described by source.
 func NewSchemas(source string) *Schemas {
-	return &Schemas{Source: source, byName: map[string]*Schema{}, byGVK: map[schema.GroupVersionKind]string{}}
+	return &Schemas{Source: source, raw: map[string]json.RawMessage{}, byName: map[string]*Schema{}, byGVK: map[schema.GroupVersionKind]string{}}
 }
 
 // openAPIDoc is an /openapi/v3/<group-version> document.
 type openAPIDoc struct {
 	Components struct {
-		Schemas map[string]*Schema `json:"schemas"`
+		Schemas map[string]json.RawMessage `json:"schemas"`
 	} `json:"components"`
+}
+
+// kindsOnly is what indexing needs of a schema.
+type kindsOnly struct {
+	GVK []gvk `json:"x-kubernetes-group-version-kind,omitempty"`
 }
 
 // AddDocument adds the schemas of one /openapi/v3 document (JSON).
@@ -101,17 +110,41 @@ func (s *Schemas) AddDocument(data []byte) error {
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return fmt.Errorf("reading OpenAPI v3 document: %w", err)
 	}
-	s.add(doc.Components.Schemas)
+	for name, raw := range doc.Components.Schemas {
+		var k kindsOnly
+		if err := json.Unmarshal(raw, &k); err != nil {
+			return fmt.Errorf("reading OpenAPI v3 schema %s: %w", name, err)
+		}
+		s.addRaw(name, raw, k.GVK)
+	}
 	return nil
 }
 
-func (s *Schemas) add(m map[string]*Schema) {
-	for name, sc := range m {
-		s.byName[name] = sc
-		for _, k := range sc.GVK {
-			s.byGVK[schema.GroupVersionKind{Group: k.Group, Version: k.Version, Kind: k.Kind}] = name
-		}
+func (s *Schemas) addRaw(name string, raw json.RawMessage, kinds []gvk) {
+	s.raw[name] = raw
+	delete(s.byName, name)
+	for _, k := range kinds {
+		s.byGVK[schema.GroupVersionKind{Group: k.Group, Version: k.Version, Kind: k.Kind}] = name
 	}
+}
+
+// named returns the schema called name, decoding it on first use (nil
+// when there is none, or it does not decode).
+func (s *Schemas) named(name string) *Schema {
+	if sc, ok := s.byName[name]; ok {
+		return sc
+	}
+	raw, ok := s.raw[name]
+	if !ok {
+		return nil
+	}
+	var sc Schema
+	if err := json.Unmarshal(raw, &sc); err != nil {
+		s.byName[name] = nil
+		return nil
+	}
+	s.byName[name] = &sc
+	return &sc
 }
 
 // Has reports whether the set has a schema for the kind.
@@ -121,9 +154,9 @@ func (s *Schemas) Has(k schema.GroupVersionKind) bool {
 }
 
 // Len is the number of named schemas.
-func (s *Schemas) Len() int { return len(s.byName) }
+func (s *Schemas) Len() int { return len(s.raw) }
 
 func (s *Schemas) resolve(ref string) (*Schema, string) {
 	name := strings.TrimPrefix(ref, "#/components/schemas/")
-	return s.byName[name], name
+	return s.named(name), name
 }

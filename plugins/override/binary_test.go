@@ -49,7 +49,7 @@ func run(t *testing.T, dir string, args ...string) binarytest.Result {
 	return binarytest.Run(t, env(filepath.Dir(dir)), dir, binarytest.Build(t), args...)
 }
 
-func git(t *testing.T, dir string, args ...string) string {
+func git(t testing.TB, dir string, args ...string) string {
 	t.Helper()
 	return strings.TrimSpace(binarytest.Git(t, env(filepath.Dir(dir)), dir, args...))
 }
@@ -59,13 +59,13 @@ func git(t *testing.T, dir string, args ...string) string {
 // The GitRepository points at a bare copy of the founding chart repo
 // (examples/sample-app-helm-chart) next to it, so overrides are validated
 // against the real chart without leaving the machine.
-func setup(t *testing.T, n int, extra map[string]string) (string, []string) {
+func setup(t testing.TB, n int, extra map[string]string) (string, []string) {
 	t.Helper()
 	return setupWithChart(t, n, extra, nil)
 }
 
 // setupWithChart is setup with extra files in the chart repo.
-func setupWithChart(t *testing.T, n int, extra, chartExtra map[string]string) (string, []string) {
+func setupWithChart(t testing.TB, n int, extra, chartExtra map[string]string) (string, []string) {
 	t.Helper()
 	base := t.TempDir()
 	chart := filepath.Join(base, "chart", "work")
@@ -93,7 +93,7 @@ func setupWithChart(t *testing.T, n int, extra, chartExtra map[string]string) (s
 	return bare, clones
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -103,7 +103,7 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-func readFile(t *testing.T, path string) string {
+func readFile(t testing.TB, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

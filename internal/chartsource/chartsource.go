@@ -135,17 +135,31 @@ func (r *Resolver) Resolve(ctx context.Context, hr *helmv2.HelmRelease) (*Chart,
 		ns = hr.Namespace
 	}
 	switch ref.Kind {
-	case KindGitRepository:
+	case KindGitRepository, KindHelmRepository:
 	default:
-		return nil, unresolvable(nil, "charts from a %s are not resolved yet (only GitRepository)", ref.Kind)
+		return nil, unresolvable(nil, "charts from a %s are not resolved yet (only GitRepository and HelmRepository)", ref.Kind)
 	}
 	if r.ChartDir != "" {
 		return r.fromDir(spec)
+	}
+	if ref.Kind == KindHelmRepository {
+		var hrepo sourcev1.HelmRepository
+		where, err := r.sourceObject(ctx, ref.Kind, ref.Name, ns, &hrepo)
+		if err != nil {
+			return nil, err
+		}
+		if hrepo.Namespace == "" {
+			hrepo.Namespace = ns
+		}
+		return r.fromHelmRepo(ctx, &hrepo, where, spec)
 	}
 	var gr sourcev1.GitRepository
 	where, err := r.sourceObject(ctx, ref.Kind, ref.Name, ns, &gr)
 	if err != nil {
 		return nil, err
+	}
+	if gr.Namespace == "" {
+		gr.Namespace = ns
 	}
 	return r.fromGit(ctx, &gr, where, spec)
 }

@@ -102,11 +102,20 @@ spec:
 `)
 	run(t, dir, "add", "-A")
 	run(t, dir, "commit", "--quiet", "-m", "sources")
+	return openRepo(t, dir)
+}
+
+func openRepo(t *testing.T, dir string) *gitrepo.Repo {
+	t.Helper()
 	repo, err := gitrepo.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return repo
+}
+
+func helmv2Ref(kind, name string) helmv2.CrossNamespaceObjectReference {
+	return helmv2.CrossNamespaceObjectReference{Kind: kind, Name: name, Namespace: "flux-system"}
 }
 
 func release(valuesFiles ...string) *helmv2.HelmRelease {

@@ -10,9 +10,17 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/version"
+	fakediscovery "k8s.io/client-go/discovery/fake"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/openapi"
+
 	"github.com/kubectl-gitops/kubectl-gitops/internal/chartsource"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 )
 
 var gitEnv = []string{
@@ -247,4 +255,109 @@ func TestComposePatchOverBase(t *testing.T) {
 	if !errors.As(err, &ue) {
 		t.Errorf("want UnresolvableError, got %v", err)
 	}
+}
+
+func TestValuesFrom(t *testing.T) {
+	hr := strings.Replace(foundingHR(t), "  values:\n", `  valuesFrom:
+    - kind: ConfigMap
+      name: sample-app-values
+    - kind: Secret
+      name: sample-app-secret
+      valuesKey: memory
+      targetPath: resources.limits.memory
+    - kind: ConfigMap
+      name: optional-missing
+      optional: true
+  values:
+`, 1)
+	repo := founding(t, hr)
+	ctx := context.Background()
+	doc, _, err := manifest.Find(ctx, repo, manifest.Query{Kind: "HelmRelease", Name: "sample-app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, a, err := Compose(ctx, repo, doc, nil, []byte(hr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b != nil {
+		t.Fatal("before should be nil for a new file")
+	}
+	resolver := &chartsource.Resolver{Repo: repo, CacheDir: t.TempDir(), GitEnv: gitEnv}
+
+	// Offline: the references are left out and named.
+	rep, err := (&Checker{Resolver: resolver, Offline: "no cluster: test"}).Check(ctx, nil, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(rep.Notes(), "\n")
+	if !strings.Contains(notes, "valuesFrom left out of the render (no cluster: test): ConfigMap sample-app/sample-app-values key values.yaml, Secret sample-app/sample-app-secret key memory") {
+		t.Errorf("notes: %s", notes)
+	}
+
+	// With a cluster: merged in order, spec.values on top; a Secret's value
+	// never shows, not in findings nor in the diff.
+	kc := fake.NewSimpleClientset(
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "sample-app-values", Namespace: "sample-app"},
+			Data: map[string]string{"values.yaml": "replicaCount: 4\npodAnnotations:\n  team: platform\n  tier: gold\n"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sample-app-secret", Namespace: "sample-app"},
+			Data: map[string][]byte{"memory": []byte("s3cr3t-quantity")}},
+	)
+	dc := &testDiscovery{FakeDiscovery: kc.Discovery().(*fakediscovery.FakeDiscovery)}
+	dc.FakedServerVersion = &version.Info{GitVersion: "v1.33.2", Major: "1", Minor: "33"}
+	c := &Checker{Resolver: resolver, Cluster: &Cluster{Discovery: dc, Kube: kc}}
+	rep, err = c.Check(ctx, nil, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := rep.After.Values
+	ann, _ := v["podAnnotations"].(map[string]any)
+	if v["replicaCount"] != int64(4) && v["replicaCount"] != float64(4) || ann["team"] != "web" || ann["tier"] != "gold" {
+		t.Errorf("values not composed as helm-controller does: %v", v)
+	}
+	if len(rep.New) != 1 || rep.New[0].Value != "<redacted>" {
+		t.Fatalf("want the Secret-fed bad quantity, redacted: %v", rep.New)
+	}
+	if rep.KubeVersion != "v1.33.2" || !strings.Contains(strings.Join(rep.Warnings, "\n"), "using the bundled schema: listing the cluster's OpenAPI v3 documents") {
+		t.Errorf("kube %s, warnings %v", rep.KubeVersion, rep.Warnings)
+	}
+	var out bytes.Buffer
+	if _, err := rep.WriteDiff(&out, false); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "s3cr3t") || !strings.Contains(out.String(), "memory: <redacted>") {
+		t.Errorf("diff shows the Secret's value:\n%s", out.String())
+	}
+}
+
+func TestSecretsMaskedInDiff(t *testing.T) {
+	secret := func(pw string) render.Object {
+		return render.Object{APIVersion: "v1", Kind: "Secret", Name: "db", Object: map[string]any{
+			"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "db"},
+			"data": map[string]any{"password": pw, "user": "YWRtaW4="}}}
+	}
+	var out bytes.Buffer
+	changed, err := WriteObjectDiff(&out, []render.Object{secret("b2xk")}, []render.Object{secret("bmV3")}, "apps", nil, false)
+	if err != nil || !changed {
+		t.Fatalf("%v %v", changed, err)
+	}
+	s := out.String()
+	if strings.Contains(s, "b2xk") || strings.Contains(s, "bmV3") || strings.Contains(s, "YWRtaW4=") {
+		t.Errorf("Secret data shown:\n%s", s)
+	}
+	if !strings.Contains(s, "-  password: <redacted>\n+  password: <redacted, changed>\n") || strings.Contains(s, "+  user:") {
+		t.Errorf("want only the changed key marked:\n%s", s)
+	}
+}
+
+// testDiscovery is the fake clientset's discovery with an /openapi/v3 that
+// fails, so the check falls back to the bundled schema.
+type testDiscovery struct{ *fakediscovery.FakeDiscovery }
+
+func (testDiscovery) OpenAPIV3() openapi.Client { return noOpenAPI{} }
+
+type noOpenAPI struct{}
+
+func (noOpenAPI) Paths() (map[string]openapi.GroupVersion, error) {
+	return nil, errors.New("the fake serves no /openapi/v3")
 }

@@ -21,6 +21,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
@@ -66,6 +67,11 @@ type Resolver struct {
 	// paths): how a command asks about the checkout as it is about to
 	// write it.
 	Files map[string][]byte
+
+	// refs remembers what each URL's ref resolved to in this process: a
+	// diff over many releases of one source fetches it once.
+	mu   sync.Mutex
+	refs map[string][2]string
 }
 
 // Chart is a resolved chart.

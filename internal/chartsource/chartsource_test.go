@@ -183,8 +183,13 @@ func TestResolveFollowsBranchAndValuesFiles(t *testing.T) {
 	if ch.Chart.Values["color"] != "blue" {
 		t.Errorf("valuesFiles not merged in order: %v", ch.Chart.Values)
 	}
-	// A new commit on the branch is fetched on the next resolve.
+	// A new commit on the branch is fetched by the next resolver (one
+	// resolver, one process, remembers what each ref resolved to).
 	app.commit(t, "0.1.1", "", map[string]string{})
+	if ch, err = r.Resolve(context.Background(), release()); err != nil || ch.Chart.Metadata.Version != "0.1.0" {
+		t.Fatalf("the same resolver fetched again: %v %v", ch.Chart.Metadata.Version, err)
+	}
+	r = &Resolver{Repo: r.Repo, CacheDir: cache, GitEnv: gitEnv}
 	ch, err = r.Resolve(context.Background(), release())
 	if err != nil {
 		t.Fatal(err)

@@ -234,7 +234,7 @@ func (r *Resolver) fromGit(ctx context.Context, gr *sourcev1.GitRepository, wher
 	if err != nil {
 		return nil, unresolvable(err, "preparing the cache for %s", gr.Spec.URL)
 	}
-	sha, rev, err := g.resolveRef(ctx, gr.Spec.Reference)
+	sha, rev, err := r.resolveRefOnce(ctx, g, gr.Spec.Reference)
 	if err != nil {
 		return nil, unresolvable(err, "fetching %s (%s) with your git; pass --chart-dir with a local checkout of the chart to skip the fetch", id, gr.Spec.URL)
 	}
@@ -274,4 +274,30 @@ func shortRev(rev string) string {
 		return rev
 	}
 	return rev[:i+1+12]
+}
+
+// resolveRefOnce is resolveRef, remembered per URL and ref for the life of
+// the Resolver.
+func (r *Resolver) resolveRefOnce(ctx context.Context, g *gitCache, ref *sourcev1.GitRepositoryRef) (string, string, error) {
+	key := g.url
+	if ref != nil {
+		key += fmt.Sprintf("|%s|%s|%s|%s|%s", ref.Branch, ref.Tag, ref.SemVer, ref.Name, ref.Commit)
+	}
+	r.mu.Lock()
+	v, ok := r.refs[key]
+	r.mu.Unlock()
+	if ok {
+		return v[0], v[1], nil
+	}
+	sha, rev, err := g.resolveRef(ctx, ref)
+	if err != nil {
+		return "", "", err
+	}
+	r.mu.Lock()
+	if r.refs == nil {
+		r.refs = map[string][2]string{}
+	}
+	r.refs[key] = [2]string{sha, rev}
+	r.mu.Unlock()
+	return sha, rev, nil
 }

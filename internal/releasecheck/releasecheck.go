@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/strvals"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -132,6 +133,7 @@ func (c *Checker) Check(ctx context.Context, before, after *helmv2.HelmRelease) 
 		}
 	}
 	rep.KubeVersion = caps.KubeVersion.Version
+	rep.Warnings = append(rep.Warnings, missingDependencies(ch.Chart)...)
 	opts := render.Options{ReleaseName: after.GetReleaseName(), Namespace: after.GetReleaseNamespace(), Capabilities: caps}
 
 	sides := []*Side{}
@@ -373,4 +375,20 @@ func contains(l []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// missingDependencies names the dependencies Chart.yaml lists that are not
+// vendored in charts/: Helm renders without them.
+func missingDependencies(ch *chart.Chart) []string {
+	have := map[string]bool{}
+	for _, d := range ch.Dependencies() {
+		have[d.Name()] = true
+	}
+	var out []string
+	for _, d := range ch.Metadata.Dependencies {
+		if !have[d.Name] {
+			out = append(out, fmt.Sprintf("chart dependency %s %s (%s) is not vendored in the chart's charts/ directory: its objects are not rendered", d.Name, d.Version, d.Repository))
+		}
+	}
+	return out
 }

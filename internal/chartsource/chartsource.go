@@ -54,6 +54,9 @@ const (
 type Resolver struct {
 	// Repo is the GitOps checkout the source objects are looked up in.
 	Repo *gitrepo.Repo
+	// Sources, when set, is an index of the checkout's source objects to
+	// look them up in instead of searching the checkout each time.
+	Sources *manifest.Index
 	// ChartDir is a local checkout of the chart's source (--chart-dir): the
 	// chart is read from there instead of fetching the source.
 	ChartDir string
@@ -176,7 +179,14 @@ func (r *Resolver) sourceObject(ctx context.Context, kind, name, ns string, out 
 	id := fmt.Sprintf("%s %s/%s", kind, orAny(ns), name)
 	var checkoutErr error
 	if r.Repo != nil {
-		doc, _, err := manifest.Find(ctx, r.Repo, manifest.Query{Kind: kind, Group: sourceGroup, Name: name, Namespace: ns})
+		q := manifest.Query{Kind: kind, Group: sourceGroup, Name: name, Namespace: ns}
+		var doc manifest.Doc
+		var err error
+		if r.Sources != nil {
+			doc, err = r.Sources.Lookup(q)
+		} else {
+			doc, _, err = manifest.Find(ctx, r.Repo, q)
+		}
 		if err == nil {
 			src, ok := r.Files[doc.Path]
 			if !ok {

@@ -147,11 +147,19 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	defer cleanA()
 
-	bRels, err := releasecheck.Releases(ctx, before)
+	bSources, err := releasecheck.SourceIndex(ctx, before)
 	if err != nil {
 		return err
 	}
-	aRels, err := releasecheck.Releases(ctx, after)
+	aSources, err := releasecheck.SourceIndex(ctx, after)
+	if err != nil {
+		return err
+	}
+	bRels, err := releasecheck.Releases(ctx, before, bSources)
+	if err != nil {
+		return err
+	}
+	aRels, err := releasecheck.Releases(ctx, after, aSources)
 	if err != nil {
 		return err
 	}
@@ -161,8 +169,8 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	cl, dyn, offline := releasecheck.Connect(env)
 	checker := &releasecheck.Checker{
-		Resolver:       &chartsource.Resolver{Repo: after, ChartDir: o.ChartDir, Cluster: dyn},
-		BeforeResolver: &chartsource.Resolver{Repo: before, ChartDir: o.ChartDir, Cluster: dyn},
+		Resolver:       &chartsource.Resolver{Repo: after, Sources: aSources, ChartDir: o.ChartDir, Cluster: dyn},
+		BeforeResolver: &chartsource.Resolver{Repo: before, Sources: bSources, ChartDir: o.ChartDir, Cluster: dyn},
 		Cluster:        cl,
 		Offline:        offline,
 	}

@@ -89,11 +89,12 @@ func TestOverrideValidatesAgainstCluster(t *testing.T) {
 	e2eutil.ReplaceInFile(t, clone, "helmrelease/sample-app-helmrelease.yaml", "  values:\n",
 		"  valuesFrom:\n    - kind: ConfigMap\n      name: sample-app-values\n  values:\n")
 	gitOut(t, clone, "commit", "-qam", "values from a ConfigMap")
-	r = e.Run(t, ctx, clone, "override", e2eutil.HelmRelease, "-n", ns, "--set", "replicaCount=3", "--dry-run", "--diff=rendered")
+	r = e.Run(t, ctx, clone, "override", e2eutil.HelmRelease, "-n", ns, "--set", "replicaCount=3", "--set", "podAnnotations.team=ops", "--dry-run", "--diff=rendered")
 	if r.ExitCode != 0 {
 		t.Fatalf("good override: exit %d", r.ExitCode)
 	}
-	if !strings.Contains(r.Stdout, "-  replicas: 2\n+  replicas: 3\n") || !strings.Contains(r.Stdout, "tier: gold") {
+	// The ConfigMap's annotation shows as context next to the changed one.
+	if !strings.Contains(r.Stdout, "-  replicas: 2\n+  replicas: 3\n") || !strings.Contains(r.Stdout, "-        team: web\n+        team: ops\n         tier: gold\n") {
 		t.Errorf("rendered diff lacks the replicas change or the ConfigMap's values:\n%s", r.Stdout)
 	}
 	if !strings.Contains(r.Stderr, "validated HelmRelease "+ns+"/sample-app: 2 rendered object(s)") ||

@@ -114,3 +114,47 @@ func gitOut(t *testing.T, dir string, args ...string) string {
 	}
 	return string(out)
 }
+
+// promote renders the target environment with the promoted chart, fetched from the sandbox's Git server,
+// and refuses a tag whose chart the API server would reject, before anything is written.
+func TestPromoteValidatesAgainstCluster(t *testing.T) {
+	e := e2eutil.Setup(t)
+	staging, production := e.Namespace(t), e.Namespace(t)
+	app := e.NewRepo(t, "sample-app-helm-chart")
+	app.PushDir(t, filepath.Join(e.Root, "examples", "sample-app-helm-chart"))
+	gitCmd(t, app.Clone, "tag", "v0.1.2")
+	gitCmd(t, app.Clone, "push", "--quiet", "origin", "v0.1.2")
+	releaseTag(t, app, "0.1.3", func(dir string) {
+		e2eutil.ReplaceInFile(t, dir, "charts/sample-app/values.yaml", "memory: 128Mi", "memory: 128 Mi")
+	})
+	gitops := e.NewRepo(t, "flux-multi-env")
+	gitops.PushDir(t, e.CopyExample(t, "flux-multi-env",
+		"https://github.com/example/sample-app-helm-chart.git", app.URL,
+		"sample-app-staging", staging,
+		"sample-app-production", production))
+	checkout := gitops.CloneTo(t)
+	before := gitops.Head(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r := e.Run(t, ctx, checkout, "promote", "sample-app", "--from", "staging", "--to", "production", "--push")
+	if r.ExitCode != 4 {
+		t.Fatalf("exit %d, want 4", r.ExitCode)
+	}
+	for _, want := range []string{
+		"HelmRelease " + production + "/sample-app: the change does not validate",
+		"checked against the cluster's /openapi/v3",
+		`spec.template.spec.containers[0].resources.limits.memory: "128 Mi": quantities must match`,
+		`after GitRepository sample-app-chart spec.ref.tag="v0.1.3"`,
+	} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	if got := strings.TrimSpace(gitCmd(t, checkout, "ls-remote", gitops.URL, "refs/heads/main")); !strings.HasPrefix(got, before) {
+		t.Errorf("the refused promotion pushed: %s", got)
+	}
+	if st := gitCmd(t, checkout, "status", "--porcelain"); st != "" {
+		t.Errorf("the refused promotion wrote: %s", st)
+	}
+}

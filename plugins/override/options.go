@@ -115,6 +115,9 @@ func (o *Options) Validate() error {
 	default:
 		return fmt.Errorf("unknown output format %q: use -o json or -o yaml", o.Output)
 	}
+	if o.Output != "" && o.Check.Diff != "" {
+		return errors.New("--diff prints a diff, -o prints a result: pick one (-o json carries the validation report)")
+	}
 	return o.Check.CheckFlags()
 }
 

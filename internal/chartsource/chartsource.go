@@ -131,8 +131,15 @@ func (r *Resolver) cacheDir() (string, error) {
 // Resolve returns the chart hr uses, with its values replaced by the merged
 // spec.chart.spec.valuesFiles when those are set.
 func (r *Resolver) Resolve(ctx context.Context, hr *helmv2.HelmRelease) (*Chart, error) {
-	if hr.Spec.ChartRef != nil {
-		return nil, unresolvable(nil, "spec.chartRef (%s %s) is not supported yet: only spec.chart with a GitRepository source is resolved", hr.Spec.ChartRef.Kind, hr.Spec.ChartRef.Name)
+	if cr := hr.Spec.ChartRef; cr != nil {
+		if r.ChartDir != "" {
+			return r.fromDir(helmv2.HelmChartTemplateSpec{})
+		}
+		ns := cr.Namespace
+		if ns == "" {
+			ns = hr.Namespace
+		}
+		return r.resolveChartRef(ctx, cr.Kind, cr.Name, ns)
 	}
 	if hr.Spec.Chart == nil {
 		return nil, unresolvable(nil, "HelmRelease %s has neither spec.chart nor spec.chartRef", hr.Name)
@@ -159,6 +166,13 @@ func (r *Resolver) Resolve(ctx context.Context, hr *helmv2.HelmRelease) (*Chart,
 		}
 		if hrepo.Namespace == "" {
 			hrepo.Namespace = ns
+		}
+		if hrepo.Spec.Type == sourcev1.HelmRepositoryTypeOCI {
+			ch, err := r.fromOCIHelmRepo(&hrepo, where, spec.Chart, spec.Version)
+			if err != nil {
+				return nil, err
+			}
+			return ch, applyValuesFiles(ch.Chart, spec, rawReader(ch))
 		}
 		return r.fromHelmRepo(ctx, &hrepo, where, spec)
 	}

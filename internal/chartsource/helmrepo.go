@@ -28,9 +28,6 @@ var httpClient = &http.Client{Timeout: 60 * time.Second}
 // empty, an exact version first), the package (cached by URL and digest).
 func (r *Resolver) fromHelmRepo(ctx context.Context, hrepo *sourcev1.HelmRepository, where string, spec helmv2.HelmChartTemplateSpec) (*Chart, error) {
 	id := fmt.Sprintf("HelmRepository %s/%s", hrepo.Namespace, hrepo.Name)
-	if hrepo.Spec.Type == sourcev1.HelmRepositoryTypeOCI {
-		return nil, unresolvable(nil, "%s (%s) is an OCI repository: OCI charts are not resolved yet", id, where)
-	}
 	if hrepo.Spec.SecretRef != nil {
 		return nil, unresolvable(nil, "%s needs credentials (secretRef %s), which are not read yet; pass --chart-dir with the chart", id, hrepo.Spec.SecretRef.Name)
 	}
@@ -90,20 +87,24 @@ func (r *Resolver) fromHelmRepo(ctx context.Context, hrepo *sourcev1.HelmReposit
 	if err != nil {
 		return nil, unresolvable(err, "loading chart %s %s from %s", spec.Chart, cv.Version, pkgURL)
 	}
-	// valuesFiles of a repository chart are paths inside the chart.
-	read := func(p string) ([]byte, bool, error) {
+	out := &Chart{Chart: ch, From: fmt.Sprintf("%s (%s), chart %s %s", id, base, cv.Name, cv.Version), Revision: cv.Version}
+	if err := applyValuesFiles(ch, spec, rawReader(out)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// rawReader reads valuesFiles of a packaged chart: paths inside the chart.
+func rawReader(c *Chart) func(string) ([]byte, bool, error) {
+	return func(p string) ([]byte, bool, error) {
 		p = cleanPath(p)
-		for _, f := range ch.Raw {
+		for _, f := range c.Chart.Raw {
 			if f.Name == p {
 				return f.Data, true, nil
 			}
 		}
 		return nil, false, nil
 	}
-	if err := applyValuesFiles(ch, spec, read); err != nil {
-		return nil, err
-	}
-	return &Chart{Chart: ch, From: fmt.Sprintf("%s (%s), chart %s %s", id, base, cv.Name, cv.Version), Revision: cv.Version}, nil
 }
 
 func get(ctx context.Context, u string) ([]byte, error) {

@@ -134,7 +134,7 @@ func TestResolveHelmRepositoryUnresolvable(t *testing.T) {
 	srv, _ := chartRepoServer(t, "1.0.0")
 	for _, tt := range []struct{ url, extra, want string }{
 		{srv.URL + "/missing", "", "fetching the index of HelmRepository flux-system/podinfo"},
-		{"oci://127.0.0.1:1/charts", "  type: oci\n", "OCI charts are not resolved yet"},
+		{"oci://127.0.0.1:1/charts", "  type: oci\n", "chart podinfo from HelmRepository flux-system/podinfo"},
 		{srv.URL, "  secretRef:\n    name: creds\n", "needs credentials"},
 	} {
 		r := helmRepoCheckout(t, tt.url, tt.extra)

@@ -27,6 +27,11 @@ type Options struct {
 	HelmReleases []types.NamespacedName
 	// Namespace, when set, restricts the report to HelmReleases in it.
 	Namespace string
+	// ManualNamespace, when set, is the only namespace where a HelmRelease
+	// that no Kustomization applies and whose chart is not from the sources
+	// (one applied by hand, found because the commit changed its manifest)
+	// is traced. Releases a source reaches are traced wherever they live.
+	ManualNamespace string
 }
 
 // Trace computes where commit stands in every HelmRelease downstream of the
@@ -61,6 +66,9 @@ func Trace(c *Cluster, commit *Commit, o Options) *Report {
 			continue
 		}
 		if o.Namespace != "" && l.hrKey.Namespace != o.Namespace {
+			continue
+		}
+		if l.manualOnly() && o.ManualNamespace != "" && l.hrKey.Namespace != o.ManualNamespace {
 			continue
 		}
 		r.Releases = append(r.Releases, traceRelease(c, commit, l, o.Now))
@@ -432,6 +440,10 @@ func (t *tracer) chartStage(src Stage, needed bool) Stage {
 		return s
 	}
 	built := false
+	// pendingVersion: the HelmChart observed a revision whose Chart.yaml no
+	// longer says the version it last built (no commit of that run of the
+	// version is found looking back from it): the new version is on its way.
+	pendingVersion := false
 	if sha := ChartVersionSHA(version); sha != "" {
 		built = t.commit.Relation(sha).included()
 		if built {
@@ -441,6 +453,8 @@ func (t *tracer) chartStage(src Stage, needed bool) Stage {
 		b := ChartBuild{Path: t.l.chartPath, Version: version}
 		if intro, ok := t.commit.ChartBuilds[b.Key()]; ok {
 			built = t.commit.Relation(intro).included()
+		} else {
+			pendingVersion = true
 		}
 	}
 	if built {
@@ -463,7 +477,11 @@ func (t *tracer) chartStage(src Stage, needed bool) Stage {
 		t.diag(DiagChartBuildFailed, StageChart, "the chart does not build: "+c.Message, "fix the chart under ./"+t.l.chartPath+" and push")
 		return s
 	}
-	if observed && strategy == sourcev1.ReconcileStrategyChartVersion {
+	// source-controller records the source revision it observes before it
+	// has built from it (a progressive status patch: Reconciling=True, Ready
+	// Unknown): the verdict waits until that reconcile is over.
+	settled := !isTrue(hc.Status.Conditions, "Reconciling") && isTrue(hc.Status.Conditions, "Ready")
+	if observed && settled && !pendingVersion && strategy == sourcev1.ReconcileStrategyChartVersion {
 		s.State, s.Reason = Failed, DiagChartVersionUnchanged
 		s.Message = fmt.Sprintf("commit fetched, but chart not rebuilt: Chart.yaml version %s unchanged and reconcileStrategy is ChartVersion", orNone(version))
 		t.diag(DiagChartVersionUnchanged, StageChart,
@@ -838,6 +856,13 @@ func finishDuration(s *Stage, now time.Time) {
 	}
 	if s.StartedAt == nil {
 		return
+	}
+	if s.FinishedAt != nil && s.FinishedAt.Before(*s.StartedAt) {
+		// The evidence of the end predates this stage (an older ReplicaSet or
+		// condition, nothing left to do once the stage began): it finished as
+		// it started. A stage never ends before it starts.
+		f := *s.StartedAt
+		s.FinishedAt, s.FinishedFrom = &f, s.StartedFrom
 	}
 	end := now
 	if s.FinishedAt != nil {

@@ -22,7 +22,7 @@ func (o *Options) checkRelease(ctx context.Context, w *workspace, p *plan, newDa
 	}
 	var docs []releasecheck.DocRef
 	for _, d := range append(append([]*doc{}, hr.Base...), hr.Own...) {
-		docs = append(docs, releasecheck.DocRef{File: d.File, Index: d.Index})
+		docs = append(docs, releasecheck.DocRef{File: d.Path, Index: d.Index})
 	}
 	reader := func(edited map[string][]byte) func(string) ([]byte, error) {
 		return func(f string) ([]byte, error) {

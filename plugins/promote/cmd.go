@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 )
 
@@ -48,6 +49,8 @@ type Options struct {
 	// Remote is the Git remote to push to ("" = the branch's upstream
 	// remote, else origin).
 	Remote string
+	// Check holds --validate, --diff and --chart-dir.
+	Check releasecheck.Flags
 
 	factory kube.Factory
 	// checker answers --require-deployed; tests replace it.
@@ -122,6 +125,7 @@ clusters/<env> layouts (see docs/promote.md).`,
 	fl.BoolVar(&o.Status, "status", false, "Print each environment's chart source, version and differing values")
 	fl.StringVarP(&o.Output, "output", "o", "", "Output format of --status: json or yaml")
 	fl.StringVar(&o.Remote, "remote", "", "Git remote to push to (default: the branch's upstream remote, or origin)")
+	o.Check.AddFlags(fl)
 	return cmd
 }
 
@@ -192,7 +196,7 @@ func (o *Options) Validate() error {
 		}
 		seen[k] = true
 	}
-	return nil
+	return o.Check.CheckFlags()
 }
 
 // Run promotes, or prints the status matrix.

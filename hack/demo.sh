@@ -65,6 +65,20 @@ wait_pods() {
   done
   say "$want pods Ready, image $image${mem:+, memory limit $mem}"
 }
+# import_repo NAME: examples/NAME as a new repository in $work/NAME, force-pushed to the cluster's Git
+# server (so every run starts over) and tracking it. The examples point at placeholder URLs; the cluster
+# clones from its own Git server.
+import_repo() {
+  local dir="$work/$1"
+  cp -r "examples/$1" "$dir"
+  { grep -rl 'https://github.com/example/' "$dir" || true; } | xargs -r sed -i "s#https://github.com/example/#$GITOPS_SANDBOX_GIT_URL/#g"
+  git -C "$dir" init -q --initial-branch=main
+  git -C "$dir" add -A
+  git -C "$dir" commit -qm "import $1"
+  git -C "$dir" remote add origin "$GITOPS_SANDBOX_GIT_URL/$1.git"
+  git -C "$dir" push -q --force origin main
+  git -C "$dir" branch -q --set-upstream-to=origin/main
+}
 chart_version() { kubectl get -n sample-app helmrelease/sample-app -o jsonpath='{.status.history[0].chartVersion}'; }
 
 step "The three roles"
@@ -79,15 +93,7 @@ say "API server $(kubectl config view --minify -o jsonpath='{.clusters[0].cluste
 
 step "Deploy: push both repos, apply the GitOps manifests, follow the commit with kubectl gitops trace"
 for repo in sample-app-helm-chart flux-app-delivery; do
-  cp -r "examples/$repo" "$work/$repo"
-  # The examples point at placeholder URLs; the cluster clones from its own Git server.
-  { grep -rl 'https://github.com/example/' "$work/$repo" || true; } | xargs -r sed -i "s#https://github.com/example/#$GITOPS_SANDBOX_GIT_URL/#g"
-  git -C "$work/$repo" init -q --initial-branch=main
-  git -C "$work/$repo" add -A
-  git -C "$work/$repo" commit -qm "import $repo"
-  git -C "$work/$repo" remote add origin "$GITOPS_SANDBOX_GIT_URL/$repo.git"
-  git -C "$work/$repo" push -q --force origin main
-  git -C "$work/$repo" branch -q --set-upstream-to=origin/main
+  import_repo "$repo"
   say "pushed $repo $(git -C "$work/$repo" rev-parse --short HEAD) to $GITOPS_SANDBOX_GIT_URL/$repo.git"
 done
 show kubectl apply --server-side --force-conflicts -f "$work/flux-app-delivery/sources" -f "$work/flux-app-delivery/clusters/local" || fail "kubectl apply exited $?"
@@ -166,14 +172,7 @@ versions=$(kubectl get -n sample-app helmrelease/sample-app -o jsonpath='{range 
   fail "status.history holds no release of chart 0.1.3 (the story started on ${first_chart:-none}): Scenario 1 did not ship"
 say "Scenario 1 shipped chart 0.1.3; the story started on $first_chart"
 
-cp -r examples/flux-multi-env "$work/flux-multi-env"
-{ grep -rl 'https://github.com/example/' "$work/flux-multi-env" || true; } | xargs -r sed -i "s#https://github.com/example/#$GITOPS_SANDBOX_GIT_URL/#g"
-git -C "$work/flux-multi-env" init -q --initial-branch=main
-git -C "$work/flux-multi-env" add -A
-git -C "$work/flux-multi-env" commit -qm "import flux-multi-env"
-git -C "$work/flux-multi-env" remote add origin "$GITOPS_SANDBOX_GIT_URL/flux-multi-env.git"
-git -C "$work/flux-multi-env" push -q --force origin main
-git -C "$work/flux-multi-env" branch -q --set-upstream-to=origin/main
+import_repo flux-multi-env
 cd "$work/flux-multi-env"
 show kubectl gitops promote --status || fail "promote --status exited $?"
 before=$(git rev-parse HEAD)

@@ -83,7 +83,9 @@ with --push pushed, rebuilding the commit over concurrent pushes.`,
 	fl.BoolVar(&o.AllowDirty, "allow-dirty", false, "Edit and commit the file even if it has uncommitted changes (they are committed too)")
 	fl.StringVarP(&o.Output, "output", "o", "", "Print the result as json or yaml instead of text")
 	o.Request.AddFlags(fl)
+	o.Check.AddFlags(fl)
 	_ = cmd.MarkFlagFilename("values", "yaml", "yml")
+	_ = cmd.MarkFlagDirname("chart-dir")
 	_ = cmd.MarkFlagDirname("repo")
 	return cmd
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
@@ -51,11 +52,14 @@ type Options struct {
 	Branch, Remote, Message, Output    string
 	// Request is --pr and its flags (internal/forge).
 	Request forge.Flags
+	// Check holds --validate, --diff and --chart-dir.
+	Check releasecheck.Flags
 
 	input helmvalues.Input
 	cwd   string
 	// order is the value flags' names in command-line order (see valueFlag).
-	order []string
+	order   []string
+	factory kube.Factory
 	// httpClient talks to the forge; nil is a plain one.
 	httpClient *http.Client
 }
@@ -70,6 +74,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 // matches are an error), the repo directory, and the -f files' contents.
 func (o *Options) Complete(f kube.Factory, args []string) error {
 	o.Name = args[0]
+	o.factory = f
 	if f != nil {
 		if ns := f.Flags().Namespace; ns != nil {
 			o.Namespace = *ns
@@ -124,7 +129,10 @@ func (o *Options) Validate() error {
 	default:
 		return fmt.Errorf("unknown output format %q: use -o json or -o yaml", o.Output)
 	}
-	return nil
+	if o.Output != "" && o.Check.Diff != "" {
+		return errors.New("--diff prints a diff, -o prints a result: pick one (-o json carries the validation report)")
+	}
+	return o.Check.CheckFlags()
 }
 
 // Result is what -o json/yaml prints.
@@ -145,6 +153,9 @@ type Result struct {
 	// PullRequest is the URL of the request --pr opened or updated.
 	PullRequest string   `json:"pullRequest,omitempty"`
 	Warnings    []string `json:"warnings,omitempty"`
+	// Validation is what rendering and validating the change found (absent
+	// with --validate=false or when the chart could not be resolved).
+	Validation *releasecheck.Report `json:"validation,omitempty"`
 }
 
 // Ref names a HelmRelease.
@@ -228,6 +239,9 @@ func (o *Options) Run(ctx context.Context) error {
 		return o.print(res, fmt.Sprintf("HelmRelease %s already has these values in %s: nothing to change\n", ed.ref(), doc.Path))
 	}
 	if err := pub.CheckFiles(ctx, []string{doc.Path}); err != nil {
+		return err
+	}
+	if res.Validation, err = o.checkRelease(ctx, repo, ed); err != nil {
 		return err
 	}
 	if o.DryRun {

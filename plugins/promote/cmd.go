@@ -18,6 +18,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 )
 
@@ -55,6 +56,8 @@ type Options struct {
 
 	// httpClient talks to the forge; nil is a plain one.
 	httpClient *http.Client
+	// Check holds --validate, --diff and --chart-dir.
+	Check releasecheck.Flags
 
 	factory kube.Factory
 	// checker answers --require-deployed; tests replace it.
@@ -133,6 +136,7 @@ clusters/<env> layouts (see docs/promote.md).`,
 	fl.StringVarP(&o.Output, "output", "o", "", "Output format of --status: json or yaml")
 	fl.StringVar(&o.Remote, "remote", "", "Git remote to push to (default: the branch's upstream remote, or origin)")
 	o.Request.AddFlags(fl)
+	o.Check.AddFlags(fl)
 	return cmd
 }
 
@@ -215,7 +219,7 @@ func (o *Options) Validate() error {
 		}
 		seen[k] = true
 	}
-	return nil
+	return o.Check.CheckFlags()
 }
 
 // Run promotes, or prints the status matrix.

@@ -181,6 +181,9 @@ func (o *Options) runPromote(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := o.checkRelease(ctx, w, p, c.Files, oldData); err != nil {
+		return err
+	}
 	if o.DryRun {
 		fmt.Fprintln(o.Out, "Dry run: nothing written.")
 		return nil

@@ -3,6 +3,7 @@ package forge
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 )
@@ -40,6 +41,12 @@ func ParseMeta(body string) (Meta, bool) {
 	return m, true
 }
 
+// DiffWriter writes a diff uncoloured and says whether anything changed
+// (internal/releasecheck's Report does, for the rendered manifests).
+type DiffWriter interface {
+	WriteDiff(w io.Writer, color bool) (bool, error)
+}
+
 // BodyInput is what a request's description says.
 type BodyInput struct {
 	// Summary is the first paragraph (Markdown).
@@ -50,6 +57,9 @@ type BodyInput struct {
 	Notes []string
 	// Diff is the unified diff of the files, uncoloured.
 	Diff string
+	// Rendered writes the rendered manifests' diff, when validation
+	// rendered the chart before and after (nil otherwise).
+	Rendered DiffWriter
 	// Environments are the environments the change touches, in order
 	// ("staging → production" for a promotion).
 	Environments string
@@ -61,6 +71,19 @@ type BodyInput struct {
 // maxDiff keeps the body under every forge's limit (GitHub's is 65,536
 // characters); a longer diff is cut and says so.
 const maxDiff = 40000
+
+// writeFenced writes d as a diff code block, cut at maxDiff, fenced with
+// more backticks than it holds.
+func writeFenced(b *strings.Builder, d string) {
+	if len(d) > maxDiff {
+		d = d[:maxDiff] + "\n... (diff cut at " + fmt.Sprint(maxDiff) + " characters; the commit has it all)"
+	}
+	fence := "```"
+	for strings.Contains(d, fence) {
+		fence += "`"
+	}
+	fmt.Fprintf(b, "%sdiff\n%s\n%s\n\n", fence, d, fence)
+}
 
 // Body renders the description of a request.
 func Body(in BodyInput) string {
@@ -85,14 +108,15 @@ func Body(in BodyInput) string {
 		b.WriteString("\n")
 	}
 	if d := strings.TrimRight(in.Diff, "\n"); d != "" {
-		if len(d) > maxDiff {
-			d = d[:maxDiff] + "\n... (diff cut at " + fmt.Sprint(maxDiff) + " characters; the commit has it all)"
+		writeFenced(&b, d)
+	}
+	var rendered strings.Builder
+	if in.Rendered != nil {
+		if changed, err := in.Rendered.WriteDiff(&rendered, false); err == nil && changed {
+			b.WriteString("<details><summary>Rendered manifests</summary>\n\n")
+			writeFenced(&b, strings.TrimRight(rendered.String(), "\n"))
+			b.WriteString("</details>\n\n")
 		}
-		fence := "```"
-		for strings.Contains(d, fence) {
-			fence += "`"
-		}
-		fmt.Fprintf(&b, "%sdiff\n%s\n%s\n\n", fence, d, fence)
 	}
 	if in.Follow != "" {
 		fmt.Fprintf(&b, "### After the merge\n\nFollow it until it runs:\n\n```sh\n%s\n```\n\n", in.Follow)

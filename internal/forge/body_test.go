@@ -1,6 +1,7 @@
 package forge
 
 import (
+	"io"
 	"strings"
 	"testing"
 )
@@ -95,5 +96,22 @@ func TestFlagsValidate(t *testing.T) {
 func TestKindRef(t *testing.T) {
 	if GitLab.Ref(7) != "!7" || GitHub.Ref(7) != "#7" || Gitea.Ref(12) != "#12" {
 		t.Errorf("Ref: %s %s %s", GitLab.Ref(7), GitHub.Ref(7), Gitea.Ref(12))
+	}
+}
+
+type fakeRendered string
+
+func (f fakeRendered) WriteDiff(w io.Writer, color bool) (bool, error) {
+	_, err := io.WriteString(w, string(f))
+	return f != "", err
+}
+
+func TestBodyRendered(t *testing.T) {
+	body := Body(BodyInput{Summary: "s", Rendered: fakeRendered("--- Deployment/x\n+  replicas: 5\n")})
+	if !strings.Contains(body, "<details><summary>Rendered manifests</summary>\n\n```diff\n--- Deployment/x\n+  replicas: 5\n```\n\n</details>") {
+		t.Errorf("body:\n%s", body)
+	}
+	if body := Body(BodyInput{Summary: "s", Rendered: fakeRendered("")}); strings.Contains(body, "Rendered") {
+		t.Errorf("an unchanged render shows:\n%s", body)
 	}
 }

@@ -54,8 +54,12 @@ func (o *Options) publishPR(ctx context.Context, pub *forge.Publisher, repo *git
 	if cfg, err := envs.Load(repo.Root); err == nil {
 		env = envOf(cfg, ed.doc.Path)
 	}
+	var rendered forge.DiffWriter
+	if res.Validation != nil && res.Validation.After != nil {
+		rendered = res.Validation // Secret data masked by WriteDiff
+	}
 	body := forge.Body(forge.BodyInput{
-		Summary: summary, Diff: d.String(), Environments: env,
+		Summary: summary, Diff: d.String(), Rendered: rendered, Environments: env,
 		Follow: "git pull && kubectl gitops trace --helmrelease " + hr + " --watch",
 		Meta:   forge.Meta{Command: "override", HelmRelease: hr, To: env},
 	})

@@ -12,13 +12,13 @@ import (
 // and values it has now and those it will have after the promotion, and
 // validates the result before anything is written (internal/releasecheck).
 // newData and oldData are the files the promotion edits, after and before.
-func (o *Options) checkRelease(ctx context.Context, w *workspace, p *plan, newData, oldData map[string][]byte) error {
+func (o *Options) checkRelease(ctx context.Context, w *workspace, p *plan, newData, oldData map[string][]byte) (*releasecheck.Report, error) {
 	if !o.Check.Validate {
-		return nil
+		return nil, nil
 	}
 	hr, _, err := w.release(p.To, p.Release, p.Namespace)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var docs []releasecheck.DocRef
 	for _, d := range append(append([]*doc{}, hr.Base...), hr.Own...) {
@@ -34,11 +34,11 @@ func (o *Options) checkRelease(ctx context.Context, w *workspace, p *plan, newDa
 	}
 	before, err := releasecheck.Merge(docs, reader(oldData), hr.Namespace)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	after, err := releasecheck.Merge(docs, reader(newData), hr.Namespace)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	env := releasecheck.Env{Out: o.Out, ErrOut: o.ErrOut, Getenv: o.getenv, Repo: w.repo, Files: newData}
 	if o.factory != nil {
@@ -48,6 +48,5 @@ func (o *Options) checkRelease(ctx context.Context, w *workspace, p *plan, newDa
 	for _, e := range p.Edits {
 		changes = append(changes, releasecheck.Change{Path: e.What, Value: e.New, File: e.File})
 	}
-	_, err = o.Check.GateRelease(ctx, env, before, after, changes)
-	return err
+	return o.Check.GateRelease(ctx, env, before, after, changes)
 }

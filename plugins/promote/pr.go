@@ -12,6 +12,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 )
 
 // prBranch is the branch --pr uses when --branch is not given: one per
@@ -32,7 +33,7 @@ func (o *Options) preparePR(ctx context.Context, r *gitrepo.Repo) (*forge.Publis
 
 // publishPR pushes the promotion branch (committed, and the checkout back
 // where it was) and opens or updates its request.
-func (o *Options) publishPR(ctx context.Context, pub *forge.Publisher, p *plan, files []string, oldData, newData map[string][]byte) error {
+func (o *Options) publishPR(ctx context.Context, pub *forge.Publisher, p *plan, files []string, oldData, newData map[string][]byte, report *releasecheck.Report) error {
 	var d bytes.Buffer
 	for _, f := range files {
 		if _, err := diff.Unified(&d, f, oldData[f], newData[f], diff.Options{}); err != nil {
@@ -40,7 +41,7 @@ func (o *Options) publishPR(ctx context.Context, pub *forge.Publisher, p *plan, 
 		}
 	}
 	_, err := pub.Publish(ctx, forge.Spec{
-		Title: o.subject(p), Body: o.requestBody(p, d.String()),
+		Title: o.subject(p), Body: o.requestBody(p, d.String(), report),
 		Labels: o.Request.Labels, Reviewers: o.Request.Reviewers, Draft: o.Request.Draft,
 	})
 	return err
@@ -48,7 +49,7 @@ func (o *Options) publishPR(ctx context.Context, pub *forge.Publisher, p *plan, 
 
 // requestBody says what the promotion changes, between which
 // environments, and how to follow it once merged.
-func (o *Options) requestBody(p *plan, unified string) string {
+func (o *Options) requestBody(p *plan, unified string, report *releasecheck.Report) string {
 	hr := p.Release
 	if p.Namespace != "" {
 		hr = p.Namespace + "/" + p.Release
@@ -66,10 +67,19 @@ func (o *Options) requestBody(p *plan, unified string) string {
 		summary = strings.TrimSpace(o.Message) + "\n\n" + summary
 	}
 	return forge.Body(forge.BodyInput{
-		Summary: summary, Changes: changes, Notes: p.Notes, Diff: unified,
+		Summary: summary, Changes: changes, Notes: p.Notes, Diff: unified, Rendered: rendered(report),
 		Environments: p.From.Name + " → " + p.To.Name, Follow: follow,
 		Meta: forge.Meta{Command: "promote", HelmRelease: hr, From: p.From.Name, To: p.To.Name},
 	})
+}
+
+// rendered is the validation report as the body's rendered diff; nil
+// without one (its Secret data is masked by WriteDiff).
+func rendered(r *releasecheck.Report) forge.DiffWriter {
+	if r == nil || r.After == nil {
+		return nil
+	}
+	return r
 }
 
 // statusTimeout bounds what --status waits for the forge: the matrix comes

@@ -181,7 +181,8 @@ func (o *Options) runPromote(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := o.checkRelease(ctx, w, p, c.Files, oldData); err != nil {
+	report, err := o.checkRelease(ctx, w, p, c.Files, oldData)
+	if err != nil {
 		return err
 	}
 	if o.DryRun {
@@ -205,7 +206,7 @@ func (o *Options) runPromote(ctx context.Context) error {
 	}
 	fmt.Fprintf(o.Out, "Committed %s: %s\n", gitrepo.Short(pr.Commit), o.subject(p))
 	if request != nil {
-		return o.publishPR(ctx, request, p, files, oldData, c.Files)
+		return o.publishPR(ctx, request, p, files, oldData, c.Files, report)
 	}
 	switch {
 	case !pr.Pushed:

@@ -8,8 +8,8 @@
 #   5. Scenario 1: a change to the chart's values.yaml (nginx 1.22, 3 replicas); trace diagnoses the
 #      ChartVersion trap (exit 4) and prints the fix; the fix (Chart.yaml's version bumped) is pushed and
 #      trace follows it to 3 Ready pods of nginx:1.22
-#   6. Scenario 2: an environment override with `kubectl gitops override` (--dry-run, then --push),
-#      followed by trace to 5 pods
+#   6. Scenario 2: an environment override with `kubectl gitops override` (--dry-run, a typo refused
+#      by validation before the push, then --push), followed by trace to 5 pods
 #   7. verify: 5 pods of nginx:1.22 with a 512Mi limit, a release of a new chart version in the
 #      HelmRelease's history; and a promotion staging -> production on examples/flux-multi-env with
 #      `promote --status` before and after
@@ -135,7 +135,9 @@ grep -q 'reconcileStrategy: Revision' "$work/trap.out" || fail "trace did not pr
 say "The fix trace printed: bump Chart.yaml's version (or set reconcileStrategy: Revision). Bumping it:"
 sed -i 's/^version: 0\.1\.2$/version: 0.1.3/' charts/sample-app/Chart.yaml
 git commit -qam "sample-app chart 0.1.3: nginx 1.22, 3 replicas"
-show git push -q origin main
+# Release tags, as examples/flux-multi-env's environments pin them (step 7 promotes v0.1.3).
+git tag -f v0.1.2 HEAD~2 >/dev/null && git tag -f v0.1.3 >/dev/null
+show git push -q --force origin main v0.1.2 v0.1.3
 pushed=$(now)
 trace HEAD --reconcile "$follow" --timeout 4m || fail "trace of the chart bump exited $? (expected 0: deployed)"
 say "git push to deployed: $(since "$pushed")"
@@ -151,6 +153,15 @@ show kubectl gitops override sample-app -n sample-app \
   fail "override --dry-run exited $?"
 [ -z "$(git status --porcelain)" ] || fail "override --dry-run changed the checkout"
 before=$(git rev-parse HEAD)
+say "A typo is caught before the push: the chart is rendered with the change and checked against the"
+say "cluster's schema; the command exits 4 and writes, commits and pushes nothing:"
+set +e
+show kubectl gitops override sample-app -n sample-app --set-string resources.limits.memory=512MB-ish --push
+code=$?
+set -e
+[ "$code" -eq 4 ] || fail "override of an invalid quantity exited $code, want 4 (validation failed)"
+[ -z "$(git status --porcelain)" ] && [ "$(git rev-parse HEAD)" = "$before" ] &&
+  [ "$(git ls-remote origin refs/heads/main | cut -f1)" = "$before" ] || fail "the refused override changed the checkout or the remote"
 show kubectl gitops override sample-app -n sample-app \
   --set-string image.tag=1.22 --set replicaCount=5 --set resources.limits.memory=512Mi --push ||
   fail "override --push exited $?"

@@ -17,7 +17,6 @@ import (
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/repo"
 )
 
 // httpClient fetches chart repository indexes and packages.
@@ -51,7 +50,7 @@ func (r *Resolver) fromHelmRepo(ctx context.Context, hrepo *sourcev1.HelmReposit
 	if err := writeFileAtomic(indexPath, data); err != nil {
 		return nil, err
 	}
-	idx, err := repo.LoadIndexFile(indexPath)
+	idx, err := parseIndex(data)
 	if err != nil {
 		return nil, unresolvable(err, "reading the index of %s", id)
 	}
@@ -59,7 +58,7 @@ func (r *Resolver) fromHelmRepo(ctx context.Context, hrepo *sourcev1.HelmReposit
 	if version == "" {
 		version = "*"
 	}
-	cv, err := idx.Get(spec.Chart, version)
+	cv, err := idx.get(spec.Chart, version)
 	if err != nil {
 		return nil, unresolvable(err, "chart %s version %s in %s (%s)", spec.Chart, version, id, base)
 	}

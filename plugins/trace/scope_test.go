@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -194,7 +195,13 @@ func TestWaitForReleaseToAppear(t *testing.T) {
 	c = newCluster(t, before)
 	done, cancel := startTrace(t, c, nil, nil, "HEAD", "--repo", r.dir, "--wait")
 	defer cancel()
-	awaitWatches(t, c, 4) // GitRepositories, HelmCharts, Kustomizations, HelmReleases
+	awaitWatches(t, c, 5) // GitRepositories, HelmCharts, Kustomizations, HelmReleases, the source's events
+	// In the order the controllers make them: the release's workloads, the
+	// HelmRelease, then the Kustomization's status. (The fake's watches do
+	// not replay what happened between a list and the watch that resumes
+	// from it, as an API server does; in this order no watch needs that.)
+	rank := map[string]int{"HelmRelease": 1, "Kustomization": 2}
+	sort.SliceStable(later, func(i, j int) bool { return rank[later[i].GetKind()] < rank[later[j].GetKind()] })
 	for _, o := range later {
 		if o.GetKind() == "Kustomization" {
 			c.set(t, o)

@@ -3,7 +3,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -12,10 +11,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/override"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/promote"
@@ -103,28 +102,16 @@ func newVersionCmd(streams genericiooptions.IOStreams) *cobra.Command {
 		Short: "Print the version, commit, build date and Go version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := printer.Check(output, ""); err != nil {
+				return exitcode.Wrap(exitcode.Usage, err)
+			}
 			info := version.Get()
-			switch output {
-			case "":
-				_, err := fmt.Fprintf(streams.Out, "kubectl-gitops %s (commit %s, built %s, %s, %s)\n",
-					info.Version, info.Commit, info.Date, info.GoVersion, info.Platform)
-				return err
-			case "json":
-				b, err := json.MarshalIndent(info, "", "  ")
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintln(streams.Out, string(b))
-				return err
-			case "yaml":
-				b, err := yaml.Marshal(info)
-				if err != nil {
-					return err
-				}
-				_, err = streams.Out.Write(b)
+			if done, err := printer.Print(streams.Out, output, info); done {
 				return err
 			}
-			return exitcode.Errorf(exitcode.Usage, "unknown output format %q: use -o json or -o yaml", output)
+			_, err := fmt.Fprintf(streams.Out, "kubectl-gitops %s (commit %s, built %s, %s, %s)\n",
+				info.Version, info.Commit, info.Date, info.GoVersion, info.Platform)
+			return err
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json or yaml")

@@ -2,7 +2,8 @@ package fluxstatus
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 )
 
 // SchemaVersion of the JSON report; bump only on incompatible changes.
@@ -39,7 +42,7 @@ func Trace(c *Cluster, commit *Commit, o Options) *Report {
 		Sources:       []SourceRef{},
 		Releases:      []Release{},
 	}
-	for _, k := range sortedKeys(c.Forbidden) {
+	for _, k := range slices.Sorted(maps.Keys(c.Forbidden)) {
 		r.Forbidden = append(r.Forbidden, ForbiddenKind{Kind: k, Message: c.Forbidden[k]})
 	}
 	for _, s := range o.Sources {
@@ -264,7 +267,7 @@ func (t *tracer) sourceStage() Stage {
 		}
 		if rel == Contains {
 			t.deployedBy(rev)
-			s.Evidence.add("containsCommitVia", short(RevisionSHA(rev)))
+			s.Evidence.add("containsCommitVia", gitrepo.Short(RevisionSHA(rev)))
 		}
 		return s
 	}
@@ -305,7 +308,7 @@ func (t *tracer) sourceStage() Stage {
 	case Diverged:
 		s.State, s.Reason = Failed, "NotOnBranch"
 		ref := refName(gr)
-		s.Message = fmt.Sprintf("the cluster follows %s at %s, which does not contain the commit", ref, short(RevisionSHA(rev)))
+		s.Message = fmt.Sprintf("the cluster follows %s at %s, which does not contain the commit", ref, gitrepo.Short(RevisionSHA(rev)))
 		t.diag(DiagNotOnBranch, StageSource, "the commit is not on "+ref+", the ref GitRepository "+name+" follows",
 			"merge or push the commit to "+ref)
 	}
@@ -324,7 +327,7 @@ func refName(gr *sourcev1.GitRepository) string {
 		case r.Name != "":
 			return r.Name
 		case r.Commit != "":
-			return "commit " + short(r.Commit)
+			return "commit " + gitrepo.Short(r.Commit)
 		}
 	}
 	return "the default branch"
@@ -850,13 +853,6 @@ func finishDuration(s *Stage, now time.Time) {
 	s.DurationSeconds = &d
 }
 
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}
-
 func orNone(s string) string { return orWord(s, "none") }
 
 func orWord(s, w string) string {
@@ -869,13 +865,4 @@ func orWord(s, w string) string {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
 	return s
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

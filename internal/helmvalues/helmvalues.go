@@ -12,8 +12,9 @@ package helmvalues
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -197,7 +198,7 @@ func conflicts(flag, arg string, shape, cur any, p yamledit.Path) error {
 			}
 			return &ConflictError{Flag: flag, Arg: arg, Path: p, Have: describe(cur)}
 		}
-		for _, k := range sortedKeys(s) {
+		for _, k := range slices.Sorted(maps.Keys(s)) {
 			if err := conflicts(flag, arg, s[k], c[k], append(append(yamledit.Path{}, p...), k)); err != nil {
 				return err
 			}
@@ -284,14 +285,14 @@ func diffOps(old, new any, p yamledit.Path) []yamledit.Op {
 			}
 		}
 		var ops []yamledit.Op
-		for _, k := range sortedKeys(n) {
+		for _, k := range slices.Sorted(maps.Keys(n)) {
 			if ov, ok := o[k]; ok {
 				ops = append(ops, diffOps(ov, n[k], at(k))...)
 			} else {
 				ops = append(ops, yamledit.Op{Path: at(k), Value: n[k]})
 			}
 		}
-		for _, k := range sortedKeys(o) {
+		for _, k := range slices.Sorted(maps.Keys(o)) {
 			if _, ok := n[k]; !ok {
 				ops = append(ops, yamledit.Op{Path: at(k), Unset: true})
 			}
@@ -407,15 +408,6 @@ func unset(v any, p yamledit.Path) any {
 	return v
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func copyMap(m map[string]any) map[string]any {
 	if m == nil {
 		return map[string]any{}
@@ -470,7 +462,7 @@ func flatten(p yamledit.Path, v any, emit func(yamledit.Path, any)) {
 		emit(p, v)
 		return
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		flatten(append(append(yamledit.Path{}, p...), k), m[k], emit)
 	}
 }

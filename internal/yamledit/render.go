@@ -3,8 +3,9 @@ package yamledit
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -75,15 +76,6 @@ func isEmptyCollection(v any) bool {
 		return len(t) == 0
 	}
 	return false
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // scalarText renders a scalar as YAML that decodes back to exactly v.
@@ -175,7 +167,7 @@ func flowText(v any, style yaml.Style) (string, error) {
 	switch t := v.(type) {
 	case map[string]any:
 		parts := make([]string, 0, len(t))
-		for _, k := range sortedKeys(t) {
+		for _, k := range slices.Sorted(maps.Keys(t)) {
 			val, err := flowText(t[k], 0)
 			if err != nil {
 				return "", err
@@ -213,7 +205,7 @@ func (l layout) blockLines(v any, indent int) ([]string, error) {
 	var out []string
 	switch t := v.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(t) {
+		for _, k := range slices.Sorted(maps.Keys(t)) {
 			lines, err := l.pairLines(k, t[k], indent)
 			if err != nil {
 				return nil, err

@@ -2,7 +2,6 @@ package override
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"strings"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
@@ -19,6 +17,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
@@ -102,12 +101,7 @@ func (o *Options) Validate() error {
 	if o.NoCommit && (o.Push || o.Branch != "") {
 		return errors.New("--no-commit cannot be combined with --push or --branch: there would be nothing to push")
 	}
-	switch o.Output {
-	case "", "json", "yaml":
-	default:
-		return fmt.Errorf("unknown output format %q: use -o json or -o yaml", o.Output)
-	}
-	return nil
+	return printer.Check(o.Output, "")
 }
 
 // Result is what -o json/yaml prints.
@@ -436,20 +430,7 @@ func (o *Options) printDryRun(ed *edited, res *Result) error {
 }
 
 func (o *Options) print(res *Result, text string) error {
-	switch o.Output {
-	case "json":
-		b, err := json.MarshalIndent(res, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(o.Out, string(b))
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(res)
-		if err != nil {
-			return err
-		}
-		_, err = o.Out.Write(b)
+	if done, err := printer.Print(o.Out, o.Output, res); done {
 		return err
 	}
 	_, err := io.WriteString(o.Out, text)

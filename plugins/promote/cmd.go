@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 )
 
@@ -152,10 +153,7 @@ func (o *Options) Validate() error {
 			o.NoCommit || o.AllowDirty || o.DryRun || o.RequireDeployed || o.Message != "" || o.AllowDowngrade {
 			return errors.New("--status only reads: it takes an optional HELMRELEASE and -o, not promotion flags")
 		}
-		if o.Output != "" && o.Output != "json" && o.Output != "yaml" {
-			return fmt.Errorf("unknown output format %q: use -o json or -o yaml", o.Output)
-		}
-		return nil
+		return printer.Check(o.Output, "")
 	}
 	var missing []string
 	if o.Release == "" {

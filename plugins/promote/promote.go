@@ -13,6 +13,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/suggest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
@@ -87,7 +88,7 @@ func (w *workspace) release(env *envs.Environment, name, ns string) (*object, *d
 			msg += " in namespace " + ns
 		}
 		cands := names(all, helmGroup, "HelmRelease")
-		if s := suggest(name, cands); s != "" {
+		if s := suggest.Closest(name, cands); s != "" {
 			msg += fmt.Sprintf("; did you mean %s?", s)
 		} else if len(cands) > 0 {
 			if len(cands) > 8 {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 )
 
 // Options hold the flags and what Complete resolved from them.
@@ -115,10 +118,8 @@ yet (still in progress at --timeout with --wait/--watch), 1 other errors.`,
 
 // Validate checks the flags alone.
 func (o *Options) Validate() error {
-	switch o.Output {
-	case "table", "json", "yaml":
-	default:
-		return exitcode.Errorf(exitcode.Usage, "unknown output format %q: use -o table, json or yaml", o.Output)
+	if err := printer.Check(o.Output, "table"); err != nil {
+		return exitcode.Wrap(exitcode.Usage, err)
 	}
 	if o.Watch && o.Output != "table" {
 		return exitcode.Errorf(exitcode.Usage, "--watch draws a table; use --wait with -o %s", o.Output)
@@ -183,7 +184,7 @@ func (o *Options) Complete(ctx context.Context, args []string) error {
 		}
 	}
 	o.facts = newFactCache(repo, o.commit)
-	o.color = colorEnabled(o.streams.Out)
+	o.color = term.Color(o.streams.Out, os.Getenv)
 	return nil
 }
 

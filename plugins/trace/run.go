@@ -136,9 +136,9 @@ func resultError(r *fluxstatus.Report) error {
 	case r.Deployed:
 		return nil
 	case r.State == fluxstatus.Failed:
-		return exitcode.Errorf(exitcode.Failed, "commit %s failed to deploy: %s", short(r.Revision.SHA), firstDiagnosis(r))
+		return exitcode.Errorf(exitcode.Failed, "commit %s failed to deploy: %s", gitrepo.Short(r.Revision.SHA), firstDiagnosis(r))
 	default:
-		return exitcode.Errorf(exitcode.Pending, "commit %s is not deployed yet (%s); use --wait to block until it is", short(r.Revision.SHA), r.State)
+		return exitcode.Errorf(exitcode.Pending, "commit %s is not deployed yet (%s); use --wait to block until it is", gitrepo.Short(r.Revision.SHA), r.State)
 	}
 }
 

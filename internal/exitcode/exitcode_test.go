@@ -4,10 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
+var base = errors.New("boom")
+
 func TestFrom(t *testing.T) {
-	base := errors.New("boom")
 	tests := []struct {
 		name string
 		err  error
@@ -31,5 +38,39 @@ func TestFrom(t *testing.T) {
 	}
 	if !errors.Is(Wrap(Failed, base), base) {
 		t.Fatal("Wrap must keep the chain for errors.Is")
+	}
+}
+
+// The shared core's errors get their codes here, once, for every command.
+func TestFromClassifiesCoreErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want Code
+	}{
+		{"not a repo", fmt.Errorf("/tmp: %w", gitrepo.ErrNotRepo), Usage},
+		{"bad branch", fmt.Errorf("--branch x: %w", gitrepo.ErrBadBranchName), Usage},
+		{"no remote", fmt.Errorf("%w: origin", gitrepo.ErrNoRemote), Usage},
+		{"branch exists", fmt.Errorf("%w: x", gitrepo.ErrBranchExists), Conflict},
+		{"detached", gitrepo.ErrDetached, Conflict},
+		{"unpushed", gitrepo.ErrUnpushed, Conflict},
+		{"dirty", gitrepo.ErrDirty, Conflict},
+		{"read-only", gitrepo.ErrReadOnly, Conflict},
+		{"push rejected", fmt.Errorf("x: %w", gitrepo.ErrPushRejected), Conflict},
+		{"bad .gitops.yaml", &envs.ConfigError{Err: errors.New("bad")}, Usage},
+		{"unknown environment", fmt.Errorf("%w %q", envs.ErrUnknownEnvironment, "qa"), NotFound},
+		{"manifest not found", fmt.Errorf("x: %w", &manifest.NotFoundError{}), NotFound},
+		{"not found but malformed files", &manifest.NotFoundError{Malformed: []*manifest.SyntaxError{{Path: "a.yaml", Err: base}}}, Error},
+		{"ambiguous", &manifest.AmbiguousError{}, Conflict},
+		{"bad --set", &helmvalues.UsageError{Flag: "--set", Arg: "a", Err: base}, Usage},
+		{"type conflict", fmt.Errorf("x: %w", &helmvalues.ConflictError{}), Conflict},
+		{"path error", &yamledit.PathError{Reason: "alias"}, Conflict},
+		{"explicit code wins", Wrap(Failed, gitrepo.ErrDirty), Failed},
+		{"unclassified", base, Error},
+	}
+	for _, tt := range tests {
+		if got := From(tt.err); got != tt.want {
+			t.Errorf("%s: From(%v) = %d, want %d", tt.name, tt.err, got, tt.want)
+		}
 	}
 }

@@ -313,14 +313,8 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 	doc, _, err := manifest.Find(ctx, repo, q)
 	if err != nil {
 		var nf *manifest.NotFoundError
-		var amb *manifest.AmbiguousError
-		switch {
-		case errors.As(err, &nf) && len(nf.Malformed) > 0:
-			return nil, exitcode.Wrap(exitcode.Error, err)
-		case errors.As(err, &nf):
-			return nil, exitcode.Wrap(exitcode.NotFound, fmt.Errorf("%w; check the name, -n and --repo", err))
-		case errors.As(err, &amb):
-			return nil, exitcode.Wrap(exitcode.Conflict, err)
+		if errors.As(err, &nf) && len(nf.Malformed) == 0 {
+			return nil, fmt.Errorf("%w; check the name, -n and --repo", err)
 		}
 		return nil, err
 	}
@@ -345,13 +339,9 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 	ed.secrets = secretTargets(src, doc.Index)
 	hv, err := helmvalues.Compute(current, o.input)
 	if err != nil {
-		var ue *helmvalues.UsageError
 		var ce *helmvalues.ConflictError
-		switch {
-		case errors.As(err, &ue):
-			return nil, exitcode.Wrap(exitcode.Usage, err)
-		case errors.As(err, &ce):
-			return nil, exitcode.Wrap(exitcode.Conflict, fmt.Errorf("type conflict in HelmRelease %s (%s): %w", ed.ref(), doc.Path, err))
+		if errors.As(err, &ce) {
+			return nil, fmt.Errorf("type conflict in HelmRelease %s (%s): %w", ed.ref(), doc.Path, err)
 		}
 		return nil, err
 	}
@@ -363,7 +353,7 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 	if err != nil {
 		var pe *yamledit.PathError
 		if errors.As(err, &pe) {
-			return nil, exitcode.Wrap(exitcode.Conflict, fmt.Errorf("%s: spec.values.%w", doc.Path, err))
+			return nil, fmt.Errorf("%s: spec.values.%w", doc.Path, err)
 		}
 		return nil, fmt.Errorf("%s: %w", doc.Path, err)
 	}

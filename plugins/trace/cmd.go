@@ -145,7 +145,7 @@ func (o *Options) Complete(ctx context.Context, args []string) error {
 	}
 	repo, err := gitrepo.Open(ctx, o.RepoDir)
 	if err != nil {
-		return exitcode.Wrap(exitcode.NotFound, err)
+		return err
 	}
 	o.repo = repo
 	if o.commit, err = repo.ResolveCommit(ctx, o.Revision); err != nil {

@@ -11,14 +11,14 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	name := cli.DisplayName(os.Args[0])
-	root := cli.NewRootCmd(cli.Options{
+	name := plugins.DisplayName(os.Args[0])
+	root := plugins.NewRootCmd(plugins.Options{
 		DisplayName: name,
 		Streams:     genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr},
 	})

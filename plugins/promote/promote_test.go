@@ -57,7 +57,7 @@ func run(t testing.TB, dir string, checker deployChecker, args ...string) (stdou
 	t.Helper()
 	var out, errOut bytes.Buffer
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	// A root like internal/cli's, for the kubectl flags (-n, --context).
+	// A root like the plugins package's, for the kubectl flags (-n, --context).
 	root := &cobra.Command{Use: "gitops", SilenceErrors: true, SilenceUsage: true}
 	flags := genericclioptions.NewConfigFlags(true)
 	flags.AddFlags(root.PersistentFlags())

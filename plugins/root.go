@@ -1,6 +1,6 @@
-// Package cli builds the kubectl-gitops command tree. It is the only place
+// Package plugins builds the kubectl-gitops command tree. It is the only place
 // that knows all plugins; plugins never import each other.
-package cli
+package plugins
 
 import (
 	"fmt"

@@ -59,7 +59,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 // Complete fills in what the flags leave implicit: the name, the namespace
 // (only from an explicit -n: without it any namespace matches, and two
 // matches are an error), the repo directory, and the -f files' contents.
-func (o *Options) Complete(f kube.Factory, args []string) error {
+func (o *Options) Complete(_ context.Context, f kube.Factory, args []string) error {
 	o.Name = args[0]
 	if f != nil {
 		if ns := f.Flags().Namespace; ns != nil {

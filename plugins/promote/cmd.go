@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/command"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
@@ -62,16 +62,16 @@ type Options struct {
 }
 
 // NewOptions returns Options writing to streams.
-func NewOptions(f kube.Factory, streams genericiooptions.IOStreams) *Options {
-	return &Options{IOStreams: streams, Repo: ".", factory: f, getenv: os.Getenv}
+func NewOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{IOStreams: streams, Repo: ".", getenv: os.Getenv}
 }
 
 // NewCmd returns the promote command.
 func NewCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	return newCmd(NewOptions(f, streams))
+	return newCmd(f, NewOptions(streams))
 }
 
-func newCmd(o *Options) *cobra.Command {
+func newCmd(f kube.Factory, o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "promote HELMRELEASE --from ENV --to ENV | --status [HELMRELEASE]",
 		Short: "Move a HelmRelease's chart version and values from one environment to the next",
@@ -96,15 +96,7 @@ clusters/<env> layouts (see docs/promote.md).`,
   # Where does every environment stand?
   kubectl gitops promote --status`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w\nSee '%s --help' for usage", err, cmd.CommandPath()))
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: command.RunE(f, o),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Repo, "repo", o.Repo, "Directory inside the GitOps repository checkout")
@@ -127,9 +119,12 @@ clusters/<env> layouts (see docs/promote.md).`,
 }
 
 // Complete fills in what the flags leave implicit.
-func (o *Options) Complete(cmd *cobra.Command, args []string) error {
+func (o *Options) Complete(_ context.Context, f kube.Factory, args []string) error {
 	if len(args) == 1 {
 		o.Release = args[0]
+	}
+	if f != nil {
+		o.factory = f
 	}
 	if o.factory != nil {
 		if f := o.factory.Flags(); f != nil && f.Namespace != nil {

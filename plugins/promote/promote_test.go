@@ -61,11 +61,11 @@ func run(t testing.TB, dir string, checker deployChecker, args ...string) (stdou
 	root := &cobra.Command{Use: "gitops", SilenceErrors: true, SilenceUsage: true}
 	flags := genericclioptions.NewConfigFlags(true)
 	flags.AddFlags(root.PersistentFlags())
-	o := NewOptions(kube.NewFactory(flags, nil), streams)
+	o := NewOptions(streams)
 	if checker != nil {
 		o.checker = checker
 	}
-	root.AddCommand(newCmd(o))
+	root.AddCommand(newCmd(kube.NewFactory(flags, nil), o))
 	cmd := root
 	cmd.SetArgs(append(append([]string{"promote"}, args...), "--repo", dir))
 	cmd.SetOut(&out)

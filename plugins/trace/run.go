@@ -21,6 +21,9 @@ const ReconcileAnnotation = "reconcile.fluxcd.io/requestedAt"
 
 // Run traces the commit once, or until deployed/failed with --watch/--wait.
 func (o *Options) Run(ctx context.Context) error {
+	if err := o.resolve(ctx); err != nil {
+		return err
+	}
 	snap, err := o.compute(ctx, nil)
 	if err != nil {
 		return err

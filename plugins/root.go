@@ -3,6 +3,7 @@
 package plugins
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,21 @@ type Options struct {
 	Streams     genericiooptions.IOStreams
 	// Clock defaults to the real clock.
 	Clock clock.PassiveClock
+	// Factory replaces the one built from the kubectl flags (tests: fake
+	// clients and clock); its Flags are registered on the root.
+	Factory kube.Factory
+}
+
+// Execute runs the command tree with args as main does: the error, if any,
+// printed to ErrOut as "error: ...", and the exit code returned.
+func Execute(ctx context.Context, o Options, args []string) exitcode.Code {
+	root := NewRootCmd(o)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		fmt.Fprintf(o.Streams.ErrOut, "error: %v\n", err)
+	}
+	return exitcode.From(err)
 }
 
 // NewRootCmd builds a fresh command tree; nothing is global, so every test
@@ -51,6 +67,12 @@ func NewRootCmd(o Options) *cobra.Command {
 		o.DisplayName = "kubectl gitops"
 	}
 	flags := genericclioptions.NewConfigFlags(true)
+	f := o.Factory
+	if f == nil {
+		f = kube.NewFactory(flags, o.Clock)
+	} else if f.Flags() != nil {
+		flags = f.Flags()
+	}
 	root := &cobra.Command{
 		Use:   "gitops",
 		Short: "Override, promote and trace Flux HelmReleases through Git",
@@ -83,7 +105,6 @@ func NewRootCmd(o Options) *cobra.Command {
 		return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w\nSee '%s --help' for usage", err, c.CommandPath()))
 	})
 
-	f := kube.NewFactory(flags, o.Clock)
 	root.AddCommand(
 		override.NewCmd(f, o.Streams),
 		promote.NewCmd(f, o.Streams),
@@ -92,7 +113,25 @@ func NewRootCmd(o Options) *cobra.Command {
 		newCompletionCmd(o.DisplayName, o.Streams),
 	)
 	wireCompletion(root, f)
+	argsAreUsage(root)
 	return root
+}
+
+// argsAreUsage makes every argument-count error (cobra.MaximumNArgs and
+// the like) a usage error, exit 2, with the pointer to --help.
+func argsAreUsage(c *cobra.Command) {
+	if orig := c.Args; orig != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			err := orig(cmd, args)
+			if err == nil || exitcode.From(err) == exitcode.Usage {
+				return err
+			}
+			return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w\nSee '%s --help' for usage", err, cmd.CommandPath()))
+		}
+	}
+	for _, sub := range c.Commands() {
+		argsAreUsage(sub)
+	}
 }
 
 func newVersionCmd(streams genericiooptions.IOStreams) *cobra.Command {

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -12,20 +11,14 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	name := plugins.DisplayName(os.Args[0])
-	root := plugins.NewRootCmd(plugins.Options{
-		DisplayName: name,
+	code := plugins.Execute(ctx, plugins.Options{
+		DisplayName: plugins.DisplayName(os.Args[0]),
 		Streams:     genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr},
-	})
-	err := root.ExecuteContext(ctx)
+	}, os.Args[1:])
 	stop()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "error: %v\n", err)
-	}
-	os.Exit(int(exitcode.From(err)))
+	os.Exit(int(code))
 }

@@ -73,7 +73,7 @@ func NewCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 
 func newCmd(f kube.Factory, o *Options) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "promote HELMRELEASE --from ENV --to ENV | --status [HELMRELEASE]",
+		Use:   "promote HELMRELEASE --from ENV --to ENV",
 		Short: "Move a HelmRelease's chart version and values from one environment to the next",
 		Long: `Move a HelmRelease's chart version (and chosen values) from one environment of the GitOps
 repository to the next, as one Git commit.
@@ -94,7 +94,7 @@ clusters/<env> layouts (see docs/promote.md).`,
   kubectl gitops promote sample-app --from staging --to production --require-deployed
 
   # Where does every environment stand?
-  kubectl gitops promote --status`,
+  kubectl gitops promote status`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: command.RunE(f, o),
 	}
@@ -112,9 +112,34 @@ clusters/<env> layouts (see docs/promote.md).`,
 	fl.BoolVar(&o.RequireDeployed, "require-deployed", false, "Refuse unless the source environment's cluster runs this version, Ready")
 	fl.BoolVar(&o.AllowDowngrade, "allow-downgrade", false, "Allow setting a lower version than the target has")
 	fl.StringVarP(&o.Message, "message", "m", "", "Commit message (trailers are added)")
-	fl.BoolVar(&o.Status, "status", false, "Print each environment's chart source, version and differing values")
+	fl.BoolVar(&o.Status, "status", false, "The same as the status subcommand: print where every environment stands")
 	fl.StringVarP(&o.Output, "output", "o", "", "Output format of --status: json or yaml")
 	fl.StringVar(&o.Remote, "remote", "", "Git remote to push to (default: the branch's upstream remote, or origin)")
+	cmd.AddCommand(newStatusCmd(f, o))
+	return cmd
+}
+
+// newStatusCmd is `promote status [HELMRELEASE]`; `promote --status` is
+// kept as its alias. Both fill the same Options.
+func newStatusCmd(f kube.Factory, o *Options) *cobra.Command {
+	run := command.RunE(f, o)
+	cmd := &cobra.Command{
+		Use:   "status [HELMRELEASE]",
+		Short: "Print each environment's chart source, version and differing values",
+		Long: `Print each environment's chart source, version and the spec.values that differ between
+environments, for every HelmRelease (or the one named). It only reads the checkout.
+` + "`promote --status` is the same command.",
+		Example: `  kubectl gitops promote status
+  kubectl gitops promote status sample-app -o json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Status = true
+			return run(cmd, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Repo, "repo", o.Repo, "Directory inside the GitOps repository checkout")
+	fl.StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml")
 	return cmd
 }
 

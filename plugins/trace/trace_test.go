@@ -19,40 +19,20 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/dynamic"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
-	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxstatus"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kube/kubefake"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 var testNow = time.Date(2026, 11, 25, 18, 1, 20, 0, time.UTC)
-
-// fakeFactory hands the command a fake dynamic client and a fake clock.
-type fakeFactory struct {
-	dyn   dynamic.Interface
-	clock *clocktesting.FakeClock
-	ns    string
-}
-
-func (f *fakeFactory) ToRESTConfig() (*rest.Config, error)       { return &rest.Config{}, nil }
-func (f *fakeFactory) Namespace() (string, bool, error)          { return f.ns, true, nil }
-func (f *fakeFactory) Kubernetes() (kubernetes.Interface, error) { return nil, nil }
-func (f *fakeFactory) Dynamic() (dynamic.Interface, error)       { return f.dyn, nil }
-func (f *fakeFactory) Clock() clock.PassiveClock                 { return f.clock }
-func (f *fakeFactory) Flags() *genericclioptions.ConfigFlags {
-	return genericclioptions.NewConfigFlags(false)
-}
 
 // appRepo is the founding app repo as a real Git repository: P sets chart
 // 0.1.2 (nginx 1.21), C changes values only ("nginx 1.22"), L comes later.
@@ -223,7 +203,7 @@ func runCtx(ctx context.Context, t testing.TB, c *cluster, clk *clocktesting.Fak
 		clk = clocktesting.NewFakeClock(testNow)
 	}
 	var out, errOut bytes.Buffer
-	f := &fakeFactory{dyn: c, clock: clk, ns: "sample-app"}
+	f := &kubefake.Factory{Dyn: c, Clk: clk, NS: "sample-app"}
 	cmd := newCmd(f, genericiooptions.IOStreams{Out: &out, ErrOut: &errOut}, hook)
 	cmd.SetArgs(args)
 	cmd.SetOut(&out)

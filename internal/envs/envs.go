@@ -142,7 +142,7 @@ func Parse(b []byte) (*Config, error) {
 
 func (c *Config) validate() error {
 	if len(c.Environments) == 0 {
-		return fmt.Errorf("%w: list at least one under environments:", ErrNoEnvironments)
+		return fmt.Errorf("%w: list at least one under `environments`", ErrNoEnvironments)
 	}
 	seen := map[string]bool{}
 	for i := range c.Environments {

@@ -12,7 +12,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
-var base = errors.New("boom")
+var errBoom = errors.New("boom")
 
 func TestFrom(t *testing.T) {
 	tests := []struct {
@@ -21,9 +21,9 @@ func TestFrom(t *testing.T) {
 		want Code
 	}{
 		{"nil", nil, OK},
-		{"plain", base, Error},
-		{"coded", Wrap(NotFound, base), NotFound},
-		{"wrapped twice", fmt.Errorf("ctx: %w", Wrap(Conflict, base)), Conflict},
+		{"plain", errBoom, Error},
+		{"coded", Wrap(NotFound, errBoom), NotFound},
+		{"wrapped twice", fmt.Errorf("ctx: %w", Wrap(Conflict, errBoom)), Conflict},
 		{"errorf", Errorf(Pending, "waiting %d", 3), Pending},
 	}
 	for _, tt := range tests {
@@ -36,7 +36,7 @@ func TestFrom(t *testing.T) {
 	if Wrap(Failed, nil) != nil {
 		t.Fatal("Wrap(nil) must stay nil")
 	}
-	if !errors.Is(Wrap(Failed, base), base) {
+	if !errors.Is(Wrap(Failed, errBoom), errBoom) {
 		t.Fatal("Wrap must keep the chain for errors.Is")
 	}
 }
@@ -60,13 +60,13 @@ func TestFromClassifiesCoreErrors(t *testing.T) {
 		{"bad .gitops.yaml", &envs.ConfigError{Err: errors.New("bad")}, Usage},
 		{"unknown environment", fmt.Errorf("%w %q", envs.ErrUnknownEnvironment, "qa"), NotFound},
 		{"manifest not found", fmt.Errorf("x: %w", &manifest.NotFoundError{}), NotFound},
-		{"not found but malformed files", &manifest.NotFoundError{Malformed: []*manifest.SyntaxError{{Path: "a.yaml", Err: base}}}, Error},
+		{"not found but malformed files", &manifest.NotFoundError{Malformed: []*manifest.SyntaxError{{Path: "a.yaml", Err: errBoom}}}, Error},
 		{"ambiguous", &manifest.AmbiguousError{}, Conflict},
-		{"bad --set", &helmvalues.UsageError{Flag: "--set", Arg: "a", Err: base}, Usage},
+		{"bad --set", &helmvalues.UsageError{Flag: "--set", Arg: "a", Err: errBoom}, Usage},
 		{"type conflict", fmt.Errorf("x: %w", &helmvalues.ConflictError{}), Conflict},
 		{"path error", &yamledit.PathError{Reason: "alias"}, Conflict},
 		{"explicit code wins", Wrap(Failed, gitrepo.ErrDirty), Failed},
-		{"unclassified", base, Error},
+		{"unclassified", errBoom, Error},
 	}
 	for _, tt := range tests {
 		if got := From(tt.err); got != tt.want {

@@ -179,7 +179,7 @@ func TestPushRedo(t *testing.T) {
 	write(t, a.Root, "a.yaml", "a: 1\nx: from-a\n")
 	write(t, b.Root, "a.yaml", "a: 1\ny: from-b\n")
 	a.CommitFile(ctx, "a.yaml", "a")
-	orig, _ := b.CommitFile(ctx, "a.yaml", "b")
+	b.CommitFile(ctx, "a.yaml", "b")
 	write(t, b.Root, "c.yaml", "c: local scribble\n")
 	if _, err := a.Push(ctx, PushOptions{Remote: "origin", RemoteBranch: "main"}); err != nil {
 		t.Fatal(err)
@@ -209,7 +209,7 @@ func TestPushRedo(t *testing.T) {
 	a.CommitFile(ctx, "b.yaml", "a2")
 	a.Push(ctx, PushOptions{Remote: "origin", RemoteBranch: "main"})
 	write(t, b.Root, "b.yaml", "b: 3\n")
-	orig, _ = b.CommitFile(ctx, "b.yaml", "b2")
+	orig, _ := b.CommitFile(ctx, "b.yaml", "b2")
 	_, err = b.Push(ctx, PushOptions{Remote: "origin", RemoteBranch: "main", Redo: func(context.Context) (bool, error) {
 		return false, errors.New("the HelmRelease is gone")
 	}})

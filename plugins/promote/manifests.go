@@ -254,14 +254,6 @@ func nodeAt(n *yaml.Node, keys ...string) *yaml.Node {
 	return n
 }
 
-func scalarAt(n *yaml.Node, keys ...string) string {
-	v := nodeAt(n, keys...)
-	if v == nil || v.Kind != yaml.ScalarNode {
-		return ""
-	}
-	return v.Value
-}
-
 // Flux API groups of the kinds promote reads.
 const (
 	helmGroup   = "helm.toolkit.fluxcd.io"

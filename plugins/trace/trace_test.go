@@ -27,6 +27,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxstatus"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube/kubefake"
 )
 
@@ -202,8 +203,13 @@ func runCtx(ctx context.Context, t testing.TB, c *cluster, clk *clocktesting.Fak
 	if clk == nil {
 		clk = clocktesting.NewFakeClock(testNow)
 	}
+	return runFactory(ctx, t, &kubefake.Factory{Dyn: c, Clk: clk, NS: "sample-app"}, hook, args...)
+}
+
+// runFactory runs the command with a factory of the test's.
+func runFactory(ctx context.Context, t testing.TB, f kube.Factory, hook func(*Options), args ...string) (string, string, error) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	f := &kubefake.Factory{Dyn: c, Clk: clk, NS: "sample-app"}
 	cmd := newCmd(f, genericiooptions.IOStreams{Out: &out, ErrOut: &errOut}, hook)
 	cmd.SetArgs(args)
 	cmd.SetOut(&out)

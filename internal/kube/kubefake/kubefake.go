@@ -18,9 +18,10 @@ type Factory struct {
 	Kube kubernetes.Interface
 	// Clk is the source of "now"; nil is the real clock.
 	Clk clock.PassiveClock
-	// NS is the namespace of the current context; -n (in ConfigFlags)
-	// wins over it.
-	NS string
+	// NS is the namespace given with -n, or with NSFromKubeconfig the
+	// kubeconfig context's; -n in ConfigFlags wins over both.
+	NS               string
+	NSFromKubeconfig bool
 	// Err, when set, is what every client call returns, as a broken
 	// kubeconfig would.
 	Err error
@@ -45,7 +46,7 @@ func (f *Factory) Namespace() (string, bool, error) {
 	if f.NS == "" {
 		return "default", false, nil
 	}
-	return f.NS, true, nil
+	return f.NS, !f.NSFromKubeconfig, nil
 }
 
 // Kubernetes returns Kube, or Err.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fluxcd/pkg/apis/meta"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,9 +15,9 @@ import (
 func failing(conds []metav1.Condition, types ...string) *metav1.Condition {
 	for _, ty := range types {
 		if c := apimeta.FindStatusCondition(conds, ty); c != nil && c.Status == metav1.ConditionTrue {
-			if ty == "Stalled" {
+			if ty == meta.StalledCondition {
 				// Stalled carries the reason; prefer Ready's message when richer.
-				if r := apimeta.FindStatusCondition(conds, "Ready"); r != nil && r.Status == metav1.ConditionFalse && r.Message != "" {
+				if r := apimeta.FindStatusCondition(conds, meta.ReadyCondition); r != nil && r.Status == metav1.ConditionFalse && r.Message != "" {
 					return r
 				}
 			}
@@ -68,6 +69,12 @@ func ownedBy(refs []metav1.OwnerReference, kind, name string) bool {
 		}
 	}
 	return false
+}
+
+// set records what a stage concluded: its state, the machine-readable
+// reason and the sentence for people.
+func (s *Stage) set(state State, reason, message string) {
+	s.State, s.Reason, s.Message = state, reason, message
 }
 
 func (s *Stage) setStart(t time.Time, from string) {

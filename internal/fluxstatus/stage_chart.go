@@ -3,6 +3,7 @@ package fluxstatus
 import (
 	"fmt"
 
+	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 )
 
@@ -16,9 +17,9 @@ func (t *tracer) chartStage(src Stage, needed bool) Stage {
 	if hc == nil {
 		switch {
 		case t.c.forbidden(KindHelmChart):
-			s.State, s.Reason, s.Message = Forbidden, "Forbidden", t.c.Forbidden[KindHelmChart]
+			s.set(Forbidden, "Forbidden", t.c.Forbidden[KindHelmChart])
 		default:
-			s.State, s.Reason, s.Message = Waiting, "NotFound", "HelmChart "+t.l.chartKey.String()+" not created yet"
+			s.set(Waiting, "NotFound", "HelmChart "+t.l.chartKey.String()+" not created yet")
 		}
 		return s
 	}
@@ -35,11 +36,11 @@ func (t *tracer) chartStage(src Stage, needed bool) Stage {
 	}
 	s.Evidence.add("observedSourceRevision", hc.Status.ObservedSourceArtifactRevision)
 	if !needed {
-		s.State, s.Reason, s.Message = NotNeeded, DiagNoWatchedPath, "the commit changed nothing under ./"+t.l.chartPath
+		s.set(NotNeeded, DiagNoWatchedPath, "the commit changed nothing under ./"+t.l.chartPath)
 		return s
 	}
 	if src.State != Done {
-		s.State, s.Reason, s.Message = Waiting, "SourceNotReady", "waits for the source"
+		s.set(Waiting, "SourceNotReady", "waits for the source")
 		return s
 	}
 	built := false
@@ -55,8 +56,8 @@ func (t *tracer) chartStage(src Stage, needed bool) Stage {
 		}
 	}
 	if built {
-		s.State, s.Reason, s.Message = Done, "ChartPackageSucceeded", "packaged chart "+version
-		if ev, ok := t.eventWithAnnotation(KindHelmChart, hc.Namespace, hc.Name, "ChartPackageSucceeded", "source.toolkit.fluxcd.io/revision", version); ok {
+		s.set(Done, sourcev1.ChartPackageSucceededReason, "packaged chart "+version)
+		if ev, ok := t.eventWithAnnotation(KindHelmChart, hc.Namespace, hc.Name, sourcev1.ChartPackageSucceededReason, "source.toolkit.fluxcd.io/revision", version); ok {
 			s.setFinish(eventTime(ev), FromEvent)
 		} else if hc.Status.Artifact != nil {
 			s.setFinish(hc.Status.Artifact.LastUpdateTime.Time, FromStatus)
@@ -64,19 +65,18 @@ func (t *tracer) chartStage(src Stage, needed bool) Stage {
 		return s
 	}
 	if hc.Spec.Suspend {
-		s.State, s.Reason, s.Message = Waiting, "Suspended", "HelmChart "+hc.Namespace+"/"+hc.Name+" is suspended"
+		s.set(Waiting, meta.SuspendedReason, "HelmChart "+hc.Namespace+"/"+hc.Name+" is suspended")
 		t.diag(DiagSuspended, StageChart, s.Message, fmt.Sprintf("flux resume source chart %s -n %s", hc.Name, hc.Namespace))
 		return s
 	}
 	observed := t.commit.Relation(hc.Status.ObservedSourceArtifactRevision).included()
-	if c := failing(hc.Status.Conditions, "BuildFailed", "FetchFailed", "Stalled"); c != nil && observed {
-		s.State, s.Reason, s.Message = Failed, c.Reason, c.Message
+	if c := failing(hc.Status.Conditions, sourcev1.BuildFailedCondition, sourcev1.FetchFailedCondition, meta.StalledCondition); c != nil && observed {
+		s.set(Failed, c.Reason, c.Message)
 		t.diag(DiagChartBuildFailed, StageChart, "the chart does not build: "+c.Message, "fix the chart under ./"+t.l.chartPath+" and push")
 		return s
 	}
 	if observed && strategy == sourcev1.ReconcileStrategyChartVersion {
-		s.State, s.Reason = Failed, DiagChartVersionUnchanged
-		s.Message = fmt.Sprintf("commit fetched, but chart not rebuilt: Chart.yaml version %s unchanged and reconcileStrategy is ChartVersion", orNone(version))
+		s.set(Failed, DiagChartVersionUnchanged, fmt.Sprintf("commit fetched, but chart not rebuilt: Chart.yaml version %s unchanged and reconcileStrategy is ChartVersion", orNone(version)))
 		t.diag(DiagChartVersionUnchanged, StageChart,
 			fmt.Sprintf("the commit was fetched but the chart was not rebuilt: ./%s/Chart.yaml still says version %s, and with reconcileStrategy ChartVersion (the default) Flux only rebuilds when that version changes, so nothing will be upgraded",
 				t.l.chartPath, orNone(version)),
@@ -84,8 +84,8 @@ func (t *tracer) chartStage(src Stage, needed bool) Stage {
 		return s
 	}
 	s.State, s.Reason = Waiting, "NotObservedYet"
-	if observed || isTrue(hc.Status.Conditions, "Reconciling") {
-		s.State, s.Reason = InProgress, "Progressing"
+	if observed || isTrue(hc.Status.Conditions, meta.ReconcilingCondition) {
+		s.State, s.Reason = InProgress, meta.ProgressingReason
 	}
 	s.Message = "HelmChart has not built the commit yet (observed " + orNone(hc.Status.ObservedSourceArtifactRevision) + ")"
 	return s

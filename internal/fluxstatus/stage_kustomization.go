@@ -3,6 +3,7 @@ package fluxstatus
 import (
 	"fmt"
 
+	"github.com/fluxcd/pkg/apis/meta"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -18,34 +19,34 @@ func (t *tracer) kustomizationStage(prev Stage) Stage {
 	s.Evidence.add("lastAppliedRevision", ks.Status.LastAppliedRevision)
 	s.startAfter(prev)
 	if prev.State != Done {
-		s.State, s.Reason, s.Message = Waiting, "SourceNotReady", "waits for the source"
+		s.set(Waiting, "SourceNotReady", "waits for the source")
 		return s
 	}
 	if t.commit.Relation(ks.Status.LastAppliedRevision).included() {
-		s.State, s.Reason, s.Message = Done, "ReconciliationSucceeded", "applied "+ks.Status.LastAppliedRevision
+		s.set(Done, meta.ReconciliationSucceededReason, "applied "+ks.Status.LastAppliedRevision)
 		if ev, ok := t.eventWithAnnotation(KindKustomization, ks.Namespace, ks.Name, "", "kustomize.toolkit.fluxcd.io/revision", ks.Status.LastAppliedRevision); ok {
 			s.setFinish(eventTime(ev), FromEvent)
-		} else if c := apimeta.FindStatusCondition(ks.Status.Conditions, "Ready"); c != nil {
+		} else if c := apimeta.FindStatusCondition(ks.Status.Conditions, meta.ReadyCondition); c != nil {
 			s.setFinish(c.LastTransitionTime.Time, FromStatus)
 		}
 		t.deployedBy(ks.Status.LastAppliedRevision)
 		return s
 	}
 	if ks.Spec.Suspend {
-		s.State, s.Reason, s.Message = Waiting, "Suspended", "Kustomization "+name+" is suspended"
+		s.set(Waiting, meta.SuspendedReason, "Kustomization "+name+" is suspended")
 		t.diag(DiagSuspended, StageKustomization, s.Message, fmt.Sprintf("flux resume kustomization %s -n %s", ks.Name, ks.Namespace))
 		return s
 	}
-	if c := apimeta.FindStatusCondition(ks.Status.Conditions, "Ready"); c != nil && c.Status == metav1.ConditionFalse &&
+	if c := apimeta.FindStatusCondition(ks.Status.Conditions, meta.ReadyCondition); c != nil && c.Status == metav1.ConditionFalse &&
 		t.commit.Relation(ks.Status.LastAttemptedRevision).included() {
-		s.State, s.Reason, s.Message = Failed, c.Reason, c.Message
+		s.set(Failed, c.Reason, c.Message)
 		t.diag(DiagApplyFailed, StageKustomization, "Kustomization "+name+" failed to apply the commit: "+c.Message,
 			"fix the manifests under "+ks.Spec.Path+" and push")
 		return s
 	}
-	s.State, s.Reason, s.Message = Waiting, "NotAppliedYet", "Kustomization "+name+" has not applied the commit yet (interval "+ks.Spec.Interval.Duration.String()+")"
-	if isTrue(ks.Status.Conditions, "Reconciling") {
-		s.State, s.Reason = InProgress, "Progressing"
+	s.set(Waiting, "NotAppliedYet", "Kustomization "+name+" has not applied the commit yet (interval "+ks.Spec.Interval.Duration.String()+")")
+	if isTrue(ks.Status.Conditions, meta.ReconcilingCondition) {
+		s.State, s.Reason = InProgress, meta.ProgressingReason
 	}
 	return s
 }

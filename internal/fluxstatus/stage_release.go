@@ -5,6 +5,7 @@ import (
 	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	"github.com/fluxcd/pkg/apis/meta"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -23,15 +24,15 @@ func (t *tracer) releaseStage(prev Stage, needed bool) Stage {
 		s.Evidence.add("helmRevision", fmt.Sprintf("%d", deployed.Version))
 	}
 	if !needed && !t.l.manual {
-		s.State, s.Reason, s.Message = NotNeeded, DiagNoWatchedPath, "the commit changes nothing this release uses"
+		s.set(NotNeeded, DiagNoWatchedPath, "the commit changes nothing this release uses")
 		return s
 	}
 	if prev.State == NotNeeded && t.l.kustomization == nil && !t.l.manual {
-		s.State, s.Reason, s.Message = NotNeeded, prev.Reason, prev.Message
+		s.set(NotNeeded, prev.Reason, prev.Message)
 		return s
 	}
 	if prev.State != Done && prev.State != NotNeeded {
-		s.State, s.Reason, s.Message = Waiting, "Waiting", "waits for the "+stageTitles[prev.Name]+" stage"
+		s.set(Waiting, "Waiting", "waits for the "+stageTitles[prev.Name]+" stage")
 		if prev.State == Failed {
 			s.Message = "will not start: the " + stageTitles[prev.Name] + " stage failed"
 		}
@@ -60,8 +61,8 @@ func (t *tracer) releaseStage(prev Stage, needed bool) Stage {
 		}
 		return true
 	}
-	released := apimeta.FindStatusCondition(hr.Status.Conditions, "Released")
-	ready := apimeta.FindStatusCondition(hr.Status.Conditions, "Ready")
+	released := apimeta.FindStatusCondition(hr.Status.Conditions, helmv2.ReleasedCondition)
+	ready := apimeta.FindStatusCondition(hr.Status.Conditions, meta.ReadyCondition)
 	upToDate := genOK || t.l.kustomization == nil && !t.l.manual
 	if snapOK(deployed) && upToDate && (released == nil || released.Status == metav1.ConditionTrue) {
 		s.State, s.Reason = Done, string(deployed.Action)
@@ -85,7 +86,7 @@ func (t *tracer) releaseStage(prev Stage, needed bool) Stage {
 		s.Evidence.add("failures", fmt.Sprintf("%d (install %d, upgrade %d)", hr.Status.Failures, hr.Status.InstallFailures, hr.Status.UpgradeFailures))
 	}
 	if hr.Spec.Suspend {
-		s.State, s.Reason, s.Message = Waiting, "Suspended", "HelmRelease "+name+" is suspended"
+		s.set(Waiting, meta.SuspendedReason, "HelmRelease "+name+" is suspended")
 		t.diag(DiagSuspended, StageRelease, s.Message, fmt.Sprintf("flux resume helmrelease %s -n %s", hr.Name, hr.Namespace))
 		return s
 	}
@@ -93,8 +94,8 @@ func (t *tracer) releaseStage(prev Stage, needed bool) Stage {
 	if t.l.viaChart {
 		attempted = attempted && (hr.Status.LastAttemptedRevision == target || snapOK(hr.Status.History.Latest()))
 	}
-	stalled := apimeta.FindStatusCondition(hr.Status.Conditions, "Stalled")
-	remediated := apimeta.FindStatusCondition(hr.Status.Conditions, "Remediated")
+	stalled := apimeta.FindStatusCondition(hr.Status.Conditions, meta.StalledCondition)
+	remediated := apimeta.FindStatusCondition(hr.Status.Conditions, helmv2.RemediatedCondition)
 	if attempted && released != nil && released.Status == metav1.ConditionFalse {
 		s.Reason, s.Message = released.Reason, released.Message
 		if remediated != nil && remediated.Status == metav1.ConditionTrue {
@@ -118,18 +119,17 @@ func (t *tracer) releaseStage(prev Stage, needed bool) Stage {
 	}
 	if ready != nil && ready.Status == metav1.ConditionFalse {
 		switch ready.Reason {
-		case "ValuesError", "ArtifactFailed", "InitFailed":
-			s.State, s.Reason, s.Message = Failed, ready.Reason, ready.Message
+		case "ValuesError", helmv2.ArtifactFailedReason, "InitFailed":
+			s.set(Failed, ready.Reason, ready.Message)
 			t.diag(DiagReleaseFailed, StageRelease, "HelmRelease "+name+" cannot start: "+ready.Message, "fix the HelmRelease spec (values, valuesFrom, chart) and push")
 			return s
-		case "DependencyNotReady", "SourceNotReady":
-			s.State, s.Reason, s.Message = Waiting, ready.Reason, ready.Message
+		case meta.DependencyNotReadyReason, "SourceNotReady":
+			s.set(Waiting, ready.Reason, ready.Message)
 			return s
 		}
 	}
-	if isTrue(hr.Status.Conditions, "Reconciling") || (ready != nil && ready.Status == metav1.ConditionUnknown) {
-		s.State, s.Reason = InProgress, "Progressing"
-		s.Message = "Helm " + orWord(string(hr.Status.LastAttemptedReleaseAction), "upgrade") + " in progress"
+	if isTrue(hr.Status.Conditions, meta.ReconcilingCondition) || (ready != nil && ready.Status == metav1.ConditionUnknown) {
+		s.set(InProgress, meta.ProgressingReason, "Helm "+orWord(string(hr.Status.LastAttemptedReleaseAction), "upgrade")+" in progress")
 		if ready != nil && ready.Message != "" {
 			s.Message = ready.Message
 		}

@@ -12,11 +12,11 @@ import (
 func (t *tracer) rolloutStage(rel Stage, releaseDone bool) Stage {
 	s := Stage{Name: StageRollout}
 	if rel.State == NotNeeded {
-		s.State, s.Reason, s.Message = NotNeeded, rel.Reason, "nothing to roll out"
+		s.set(NotNeeded, rel.Reason, "nothing to roll out")
 		return s
 	}
 	if rel.State != Done && rel.State != InProgress {
-		s.State, s.Reason, s.Message = Waiting, "Waiting", "waits for the release"
+		s.set(Waiting, "Waiting", "waits for the release")
 		return s
 	}
 	hr := t.l.hr
@@ -31,9 +31,9 @@ func (t *tracer) rolloutStage(rel Stage, releaseDone bool) Stage {
 	}
 	if len(rs) == 0 && len(hidden) == 0 {
 		if releaseDone {
-			s.State, s.Reason, s.Message = NotNeeded, "NoWorkloads", "the release has no Deployments, StatefulSets or DaemonSets"
+			s.set(NotNeeded, "NoWorkloads", "the release has no Deployments, StatefulSets or DaemonSets")
 		} else {
-			s.State, s.Reason, s.Message = Waiting, "Waiting", "waits for the release"
+			s.set(Waiting, "Waiting", "waits for the release")
 		}
 		return s
 	}

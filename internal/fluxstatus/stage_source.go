@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 
@@ -18,10 +19,10 @@ func (t *tracer) sourceStage() Stage {
 	gr := t.l.source
 	if gr == nil {
 		if t.c.forbidden(KindGitRepository) {
-			s.State, s.Reason, s.Message = Forbidden, "Forbidden", t.c.Forbidden[KindGitRepository]
+			s.set(Forbidden, "Forbidden", t.c.Forbidden[KindGitRepository])
 			return s
 		}
-		s.State, s.Reason, s.Message = Waiting, "NotFound", fmt.Sprintf("GitRepository %s not found", t.l.srcKey)
+		s.set(Waiting, "NotFound", fmt.Sprintf("GitRepository %s not found", t.l.srcKey))
 		return s
 	}
 	s.setStart(t.commit.CommittedAt, FromGit)
@@ -33,8 +34,7 @@ func (t *tracer) sourceStage() Stage {
 	}
 	rel := t.commit.Relation(rev)
 	if rel.included() {
-		s.State, s.Reason = Done, "ArtifactInStorage"
-		s.Message = "fetched revision " + rev
+		s.set(Done, sourcev1.ArtifactInStorageCondition, "fetched revision "+rev)
 		if ev, ok := t.eventWithAnnotation(KindGitRepository, gr.Namespace, gr.Name, "NewArtifact", "source.toolkit.fluxcd.io/revision", rev); ok {
 			s.setFinish(eventTime(ev), FromEvent)
 		} else {
@@ -47,13 +47,13 @@ func (t *tracer) sourceStage() Stage {
 		return s
 	}
 	if gr.Spec.Suspend {
-		s.State, s.Reason, s.Message = Waiting, "Suspended", "GitRepository "+name+" is suspended"
+		s.set(Waiting, meta.SuspendedReason, "GitRepository "+name+" is suspended")
 		t.diag(DiagSuspended, StageSource, "GitRepository "+name+" is suspended: Flux does not fetch it",
 			fmt.Sprintf("flux resume source git %s -n %s", gr.Name, gr.Namespace))
 		return s
 	}
-	if c := failing(gr.Status.Conditions, "FetchFailed", "Stalled"); c != nil {
-		s.State, s.Reason, s.Message = Failed, c.Reason, c.Message
+	if c := failing(gr.Status.Conditions, sourcev1.FetchFailedCondition, meta.StalledCondition); c != nil {
+		s.set(Failed, c.Reason, c.Message)
 		t.diag(DiagSourceFailed, StageSource, "GitRepository "+name+" cannot fetch: "+c.Message,
 			"fix the URL, credentials (spec.secretRef) or ref of the GitRepository, then trace again with --reconcile")
 		return s
@@ -61,20 +61,18 @@ func (t *tracer) sourceStage() Stage {
 	switch rel {
 	case Behind, Unknown:
 		if rel == Behind && !t.commit.Pushed {
-			s.State, s.Reason = Waiting, "NotPushed"
-			s.Message = "the commit is not on any remote branch; Flux cannot see it"
+			s.set(Waiting, "NotPushed", "the commit is not on any remote branch; Flux cannot see it")
 			t.diag(DiagNotPushed, StageSource, "the commit is not pushed: no remote-tracking branch contains it", "git push")
 			return s
 		}
 		if rel == Unknown && rev != "" {
-			s.State, s.Reason = Waiting, "RevisionNotInCheckout"
-			s.Message = fmt.Sprintf("the cluster has %s, which your checkout does not have", rev)
+			s.set(Waiting, "RevisionNotInCheckout", fmt.Sprintf("the cluster has %s, which your checkout does not have", rev))
 			t.diag(DiagNotInCheckout, StageSource, s.Message+", so ancestry cannot be checked", "git fetch, then trace again")
 			return s
 		}
 		s.State, s.Reason = Waiting, "NotFetchedYet"
-		if isTrue(gr.Status.Conditions, "Reconciling") {
-			s.State, s.Reason = InProgress, "Progressing"
+		if isTrue(gr.Status.Conditions, meta.ReconcilingCondition) {
+			s.State, s.Reason = InProgress, meta.ProgressingReason
 		}
 		due := t.nextFetch(gr)
 		s.Message = "not fetched yet; cluster has " + orNone(rev) + "; " + due
@@ -115,7 +113,7 @@ func (t *tracer) nextFetch(gr *sourcev1.GitRepository) string {
 	if gr.Status.Artifact != nil {
 		last = gr.Status.Artifact.LastUpdateTime.Time
 	}
-	if c := apimeta.FindStatusCondition(gr.Status.Conditions, "Ready"); c != nil && c.LastTransitionTime.After(last) {
+	if c := apimeta.FindStatusCondition(gr.Status.Conditions, meta.ReadyCondition); c != nil && c.LastTransitionTime.After(last) {
 		last = c.LastTransitionTime.Time
 	}
 	if evs := t.c.eventsFor(KindGitRepository, gr.Namespace, gr.Name); len(evs) > 0 && eventTime(evs[0]).After(last) {

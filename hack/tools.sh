@@ -6,6 +6,8 @@
 #   cyclonedx-gomod (SBOMs)                   pinned in hack/tools/go.mod
 #   flux                                      the Flux CLI at the flux2/v2 version in go.mod
 #   staticcheck                               pinned in hack/lint/go.mod (make lint)
+#   yq                                        pinned in hack/yq/go.mod (baseline of the
+#                                             override large-file benchmark)
 #
 # Binaries live outside the work tree, keyed by version, so every worktree and
 # every CI run on a machine shares one build:
@@ -17,7 +19,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-gitops/tools"
 mkdir -p "$cache"
 
-name="${1:?usage: hack/tools.sh goreleaser|krew|validate-krew-manifest|cyclonedx-gomod|flux|staticcheck}"
+name="${1:?usage: hack/tools.sh goreleaser|krew|validate-krew-manifest|cyclonedx-gomod|flux|yq|staticcheck}"
 
 modversion() { # dir module
   go -C "$1" list -m -f '{{.Version}}' "$2"
@@ -30,7 +32,8 @@ case "$name" in
   cyclonedx-gomod) mod=github.com/CycloneDX/cyclonedx-gomod; pkg=$mod/cmd/cyclonedx-gomod; dir="$root/hack/tools" ;;
   flux) mod=github.com/fluxcd/flux2/v2; dir="$root" ;;
   staticcheck) mod=honnef.co/go/tools; pkg=$mod/cmd/staticcheck; dir="$root/hack/lint" ;;
-  *) echo "hack/tools.sh: unknown tool $name (want goreleaser, krew, validate-krew-manifest, cyclonedx-gomod, flux or staticcheck)" >&2; exit 2 ;;
+  yq) mod=github.com/mikefarah/yq/v4; pkg=$mod; dir="$root/hack/yq" ;;
+  *) echo "hack/tools.sh: unknown tool $name (want goreleaser, krew, validate-krew-manifest, cyclonedx-gomod, flux, yq or staticcheck)" >&2; exit 2 ;;
 esac
 version="$(modversion "$dir" "$mod")"
 out="$cache/$name-$version"

@@ -3,17 +3,24 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins"
 )
 
 func main() {
+	// client-go logs through klog. Its watches, cancelled when a trace ends,
+	// log "Watch failed ... context canceled": noise, not news.
+	klog.LogToStderr(false)
+	klog.SetOutput(dropCanceled{os.Stderr})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := plugins.Execute(ctx, plugins.Options{
 		DisplayName: plugins.DisplayName(os.Args[0]),
@@ -21,4 +28,14 @@ func main() {
 	}, os.Args[1:])
 	stop()
 	os.Exit(int(code))
+}
+
+// dropCanceled writes klog's lines except those about a cancelled context.
+type dropCanceled struct{ w io.Writer }
+
+func (d dropCanceled) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("context canceled")) {
+		return len(p), nil
+	}
+	return d.w.Write(p)
 }

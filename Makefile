@@ -23,10 +23,12 @@ test: ## Every test: unit, end-to-end on the local cluster, release checks
 demo: build ## The founding story on the local cluster
 	hack/demo.sh
 
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet and staticcheck (built once per version by hack/tools.sh, cached outside the tree)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags release ./test/release/
+	$(GO) vet -tags e2e ./test/e2e/...
+	@sc=$$(hack/tools.sh staticcheck) && $$sc ./... && $$sc -tags e2e ./test/e2e/... && $$sc -tags release ./test/release/
 
 # The local Flux cluster (docs/sandbox.md). Recipes are silent so `eval "$$(make -s sandbox-env)"` works.
 SANDBOX := bin/sandbox

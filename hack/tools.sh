@@ -5,6 +5,7 @@
 #   goreleaser, krew, validate-krew-manifest,
 #   cyclonedx-gomod (SBOMs)                   pinned in hack/tools/go.mod
 #   flux                                      the Flux CLI at the flux2/v2 version in go.mod
+#   staticcheck                               pinned in hack/lint/go.mod (make lint)
 #   yq                                        pinned in hack/yq/go.mod (baseline of the
 #                                             override large-file benchmark)
 #   gitea                                     the forge the forge tests run against (hack/gitea/go.mod)
@@ -19,7 +20,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-gitops/tools"
 mkdir -p "$cache"
 
-name="${1:?usage: hack/tools.sh goreleaser|krew|validate-krew-manifest|cyclonedx-gomod|flux|yq|gitea}"
+name="${1:?usage: hack/tools.sh goreleaser|krew|validate-krew-manifest|cyclonedx-gomod|flux|yq|staticcheck|gitea}"
 
 modversion() { # dir module
   go -C "$1" list -m -f '{{.Version}}' "$2"
@@ -31,9 +32,10 @@ case "$name" in
   validate-krew-manifest) mod=sigs.k8s.io/krew; pkg=$mod/cmd/validate-krew-manifest; dir="$root/hack/tools" ;;
   cyclonedx-gomod) mod=github.com/CycloneDX/cyclonedx-gomod; pkg=$mod/cmd/cyclonedx-gomod; dir="$root/hack/tools" ;;
   flux) mod=github.com/fluxcd/flux2/v2; dir="$root" ;;
+  staticcheck) mod=honnef.co/go/tools; pkg=$mod/cmd/staticcheck; dir="$root/hack/lint" ;;
   yq) mod=github.com/mikefarah/yq/v4; pkg=$mod; dir="$root/hack/yq" ;;
   gitea) mod=code.gitea.io/gitea; pkg=$mod; dir="$root/hack/gitea" ;;
-  *) echo "hack/tools.sh: unknown tool $name (want goreleaser, krew, validate-krew-manifest, cyclonedx-gomod, flux, yq or gitea)" >&2; exit 2 ;;
+  *) echo "hack/tools.sh: unknown tool $name (want goreleaser, krew, validate-krew-manifest, cyclonedx-gomod, flux, yq, staticcheck or gitea)" >&2; exit 2 ;;
 esac
 version="$(modversion "$dir" "$mod")"
 out="$cache/$name-$version"

@@ -5,7 +5,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -14,8 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/cli"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins"
 )
 
 func main() {
@@ -24,18 +22,12 @@ func main() {
 	klog.LogToStderr(false)
 	klog.SetOutput(dropCanceled{os.Stderr})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	name := cli.DisplayName(os.Args[0])
-	root := cli.NewRootCmd(cli.Options{
-		DisplayName: name,
+	code := plugins.Execute(ctx, plugins.Options{
+		DisplayName: plugins.DisplayName(os.Args[0]),
 		Streams:     genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr},
-	})
-	err := root.ExecuteContext(ctx)
+	}, os.Args[1:])
 	stop()
-	if err != nil && err.Error() != "" {
-		// (An empty message carries only an exit code: diff's 7, "changed".)
-		fmt.Fprintf(os.Stderr, "error: %v\n", err)
-	}
-	os.Exit(int(exitcode.From(err)))
+	os.Exit(int(code))
 }
 
 // dropCanceled writes klog's lines except those about a cancelled context.

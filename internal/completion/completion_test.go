@@ -10,12 +10,9 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
-	"k8s.io/client-go/rest"
-	"k8s.io/utils/clock"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kube/kubefake"
 )
 
 func write(t *testing.T, dir, rel, content string) {
@@ -151,26 +148,13 @@ func TestRepoDir(t *testing.T) {
 	}
 }
 
-// fakeFactory serves a fake clientset, or an error as a bad kubeconfig would.
-type fakeFactory struct {
-	client kubernetes.Interface
-	err    error
-}
-
-func (f fakeFactory) ToRESTConfig() (*rest.Config, error)       { return nil, f.err }
-func (f fakeFactory) Namespace() (string, bool, error)          { return "default", false, nil }
-func (f fakeFactory) Kubernetes() (kubernetes.Interface, error) { return f.client, f.err }
-func (f fakeFactory) Dynamic() (dynamic.Interface, error)       { return nil, f.err }
-func (f fakeFactory) Clock() clock.PassiveClock                 { return clock.RealClock{} }
-func (f fakeFactory) Flags() *genericclioptions.ConfigFlags     { return nil }
-
 func TestNamespaces(t *testing.T) {
 	client := fake.NewClientset(
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "staging"}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "prod"}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "flux-system"}},
 	)
-	fn := Namespaces(fakeFactory{client: client})
+	fn := Namespaces(&kubefake.Factory{Kube: client})
 	got, directive := fn(newCmd(), nil, "")
 	if want := []cobra.Completion{"flux-system", "prod", "staging"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q, want %q", got, want)
@@ -185,7 +169,7 @@ func TestNamespaces(t *testing.T) {
 }
 
 func TestNamespacesNoCluster(t *testing.T) {
-	fn := Namespaces(fakeFactory{err: errors.New("no kubeconfig")})
+	fn := Namespaces(&kubefake.Factory{Err: errors.New("no kubeconfig")})
 	got, directive := fn(newCmd(), nil, "")
 	if got != nil || directive != cobra.ShellCompDirectiveNoFileComp {
 		t.Errorf("got %q %v, want no candidates and NoFileComp", got, directive)

@@ -91,22 +91,34 @@ func (c *Config) Index(name string) int {
 	return -1
 }
 
+// ConfigError is a .gitops.yaml, or a layout without one, that does not
+// describe environments: the user has to fix the file (exit code 2).
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // Load reads root/.gitops.yaml, or infers the environments from the layout
-// under root when the file does not exist.
+// under root when the file does not exist. What is wrong with the file or
+// the layout is a *ConfigError.
 func Load(root string) (*Config, error) {
 	b, err := os.ReadFile(filepath.Join(root, FileName))
 	switch {
 	case err == nil:
 		cfg, err := Parse(b)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", FileName, err)
+			return nil, &ConfigError{fmt.Errorf("%s: %w", FileName, err)}
 		}
 		if err := cfg.checkPaths(root); err != nil {
-			return nil, fmt.Errorf("%s: %w", FileName, err)
+			return nil, &ConfigError{fmt.Errorf("%s: %w", FileName, err)}
 		}
 		return cfg, nil
 	case errors.Is(err, fs.ErrNotExist):
-		return Infer(os.DirFS(root))
+		cfg, err := Infer(os.DirFS(root))
+		if err != nil {
+			return nil, &ConfigError{err}
+		}
+		return cfg, nil
 	default:
 		return nil, fmt.Errorf("reading %s: %w", FileName, err)
 	}
@@ -130,7 +142,7 @@ func Parse(b []byte) (*Config, error) {
 
 func (c *Config) validate() error {
 	if len(c.Environments) == 0 {
-		return fmt.Errorf("%w: list at least one under environments:", ErrNoEnvironments)
+		return fmt.Errorf("%w: list at least one under `environments`", ErrNoEnvironments)
 	}
 	seen := map[string]bool{}
 	for i := range c.Environments {

@@ -9,7 +9,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
 // Code is a process exit status.
@@ -90,9 +94,32 @@ func sentinel(target error) func(error) bool {
 	return func(err error) bool { return errors.Is(err, target) }
 }
 
+// kind matches errors of type *T anywhere in the chain.
+func kind[T error]() func(error) bool {
+	return func(err error) bool {
+		var t T
+		return errors.As(err, &t)
+	}
+}
+
+// notFound is a lookup that found nothing; when files that mention the
+// name do not parse, the answer is unknown, not "not found".
+func notFound(err error) bool {
+	var nf *manifest.NotFoundError
+	return errors.As(err, &nf) && len(nf.Malformed) == 0
+}
+
 var classes = []class{
 	// --repo (or the current directory) is not a checkout: fix the flag.
+	// The same code for every command.
 	{sentinel(gitrepo.ErrNotRepo), Usage},
+	{kind[*envs.ConfigError](), Usage},
+	{kind[*helmvalues.UsageError](), Usage},
+	{notFound, NotFound},
+	{sentinel(envs.ErrUnknownEnvironment), NotFound},
+	{kind[*manifest.AmbiguousError](), Conflict},
+	{kind[*helmvalues.ConflictError](), Conflict},
+	{kind[*yamledit.PathError](), Conflict},
 	{sentinel(gitrepo.ErrBadBranchName), Usage},
 	{sentinel(gitrepo.ErrNoRemote), Usage},
 	// The checkout's state needs a decision before retrying.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	"github.com/fluxcd/pkg/apis/meta"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -68,7 +70,7 @@ func ReleaseStatus(c *Cluster, key types.NamespacedName, chartVersion string) Re
 		st.ChartVersion, st.HelmRevision = running.ChartVersion, running.Version
 		st.Deployed = chartVersion == "" || ChartVersionMatches(running.ChartVersion, chartVersion)
 	}
-	ready := apimeta.FindStatusCondition(hr.Status.Conditions, "Ready")
+	ready := apimeta.FindStatusCondition(hr.Status.Conditions, meta.ReadyCondition)
 	current := hr.Status.ObservedGeneration >= hr.Generation
 	st.Ready = ready != nil && ready.Status == metav1.ConditionTrue && current
 	if ready != nil {
@@ -82,16 +84,16 @@ func ReleaseStatus(c *Cluster, key types.NamespacedName, chartVersion string) Re
 			}
 		}
 	}
-	released := apimeta.FindStatusCondition(hr.Status.Conditions, "Released")
+	released := apimeta.FindStatusCondition(hr.Status.Conditions, helmv2.ReleasedCondition)
 	switch {
 	case st.Deployed && st.Ready:
 		st.State = Done
-	case isTrue(hr.Status.Conditions, "Stalled") || (released != nil && released.Status == metav1.ConditionFalse && strings.HasSuffix(released.Reason, "Failed")):
+	case isTrue(hr.Status.Conditions, meta.StalledCondition) || (released != nil && released.Status == metav1.ConditionFalse && strings.HasSuffix(released.Reason, "Failed")):
 		st.State = Failed
 		if released != nil && released.Status == metav1.ConditionFalse {
 			st.Reason, st.Message = released.Reason, released.Message
 		}
-	case isTrue(hr.Status.Conditions, "Reconciling") || (ready != nil && ready.Status == metav1.ConditionUnknown):
+	case isTrue(hr.Status.Conditions, meta.ReconcilingCondition) || (ready != nil && ready.Status == metav1.ConditionUnknown):
 		st.State = InProgress
 	default:
 		st.State = Waiting

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	"github.com/fluxcd/pkg/apis/meta"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -63,7 +64,7 @@ type workloadID struct{ namespace, kind string }
 // upgrade adds, and may be stuck on, is not in it yet. Then any kind may be
 // there.
 func inventoryWorkloads(hr *helmv2.HelmRelease) ([]workloadID, bool) {
-	settled := isTrue(hr.Status.Conditions, "Ready") && !isTrue(hr.Status.Conditions, "Reconciling") &&
+	settled := isTrue(hr.Status.Conditions, meta.ReadyCondition) && !isTrue(hr.Status.Conditions, meta.ReconcilingCondition) &&
 		hr.Status.ObservedGeneration >= hr.Generation
 	if hr.Status.Inventory == nil || !settled {
 		return nil, false

@@ -37,11 +37,6 @@ func (r *Repo) CurrentBranch(ctx context.Context) (string, error) {
 	return strings.TrimSpace(out), nil
 }
 
-// CommitFile is CommitFiles for one file.
-func (r *Repo) CommitFile(ctx context.Context, path, message string, trailers ...string) (string, error) {
-	return r.CommitFiles(ctx, []string{path}, message, trailers...)
-}
-
 // Upstream returns the remote and the branch on it that branch pushes to:
 // its configured upstream, else origin and the same name.
 func (r *Repo) Upstream(ctx context.Context, branch string) (remote, remoteBranch string, err error) {
@@ -96,7 +91,7 @@ type PushOptions struct {
 	// It reports committed=false when the change is already on the remote.
 	// This replays the intent (set image.tag) instead of the text, so
 	// edits to neighbouring lines of one file never conflict. Without Redo,
-	// Push rebases with `git rebase --autostash`.
+	// a rejection is final.
 	Redo func(ctx context.Context) (committed bool, err error)
 }
 
@@ -159,12 +154,7 @@ func (r *Repo) Push(ctx context.Context, opts PushOptions) (PushResult, error) {
 			return res, kept("fetching %s %s after a rejected push: %w", opts.Remote, opts.RemoteBranch, err)
 		}
 		if opts.Redo == nil {
-			if _, err := r.Git(ctx, "rebase", "--autostash", "--quiet", "FETCH_HEAD"); err != nil {
-				_, _ = r.Git(ctx, "rebase", "--abort")
-				return res, kept("%w: the commit does not apply on top of what was pushed to %s %s meanwhile (%v)", ErrRebaseConflict, opts.Remote, opts.RemoteBranch, err)
-			}
-			res.Rebased = true
-			continue
+			return res, kept("%w by %s %s: it has commits this branch lacks", ErrPushRejected, opts.Remote, opts.RemoteBranch)
 		}
 		orig, err := r.Head(ctx)
 		if err != nil {

@@ -71,7 +71,7 @@ func TestCommitFileLeavesOtherChangesAlone(t *testing.T) {
 	if dirty, err := r.Dirty(ctx, "a.yaml"); err != nil || !dirty {
 		t.Fatalf("Dirty(a.yaml) = %v, %v", dirty, err)
 	}
-	sha, err := r.CommitFile(ctx, "a.yaml", "override: a=2", "Changed-By: kubectl-gitops override")
+	sha, err := r.CommitFiles(ctx, []string{"a.yaml"}, "override: a=2", "Changed-By: kubectl-gitops override")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,32 +99,29 @@ func TestCommitFileLeavesOtherChangesAlone(t *testing.T) {
 	}
 }
 
-func TestPushRebasesOnRace(t *testing.T) {
+// Without Redo a moved remote is not retried: the commit stays local.
+func TestPushWithoutRedoRefusesAMovedRemote(t *testing.T) {
 	ctx := context.Background()
-	bare, rs := remoteAndClones(t, 2)
+	_, rs := remoteAndClones(t, 2)
 	a, b := rs[0], rs[1]
 	write(t, a.Root, "a.yaml", "a: from-a\n")
 	write(t, b.Root, "b.yaml", "b: from-b\n")
-	if _, err := a.CommitFile(ctx, "a.yaml", "a"); err != nil {
+	if _, err := a.CommitFiles(ctx, []string{"a.yaml"}, "a"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.CommitFile(ctx, "b.yaml", "b"); err != nil {
+	sha, err := b.CommitFiles(ctx, []string{"b.yaml"}, "b")
+	if err != nil {
 		t.Fatal(err)
 	}
-	// b also has an unrelated uncommitted change the rebase must keep.
-	write(t, b.Root, "c.yaml", "c: local scribble\n")
-	if res, err := a.Push(ctx, PushOptions{Remote: "origin", RemoteBranch: "main"}); err != nil || res.Rebased {
-		t.Fatalf("push a: %+v %v", res, err)
+	if _, err := a.Push(ctx, PushOptions{Remote: "origin", RemoteBranch: "main"}); err != nil {
+		t.Fatal(err)
 	}
 	res, err := b.Push(ctx, PushOptions{Remote: "origin", RemoteBranch: "main"})
-	if err != nil || !res.Rebased || res.Attempts != 2 {
-		t.Fatalf("push b: %+v %v", res, err)
+	if !errors.Is(err, ErrPushRejected) || res.Attempts != 1 || !strings.Contains(err.Error(), "kept locally") {
+		t.Fatalf("want ErrPushRejected after one attempt, got %+v %v", res, err)
 	}
-	if got := git(t, bare, "show", "main:a.yaml") + "|" + git(t, bare, "show", "main:b.yaml"); got != "a: from-a|b: from-b" {
-		t.Errorf("remote has %q, want both changes", got)
-	}
-	if data, _ := os.ReadFile(filepath.Join(b.Root, "c.yaml")); string(data) != "c: local scribble\n" {
-		t.Errorf("uncommitted change lost: %q", data)
+	if head, _ := b.Head(ctx); head != sha {
+		t.Errorf("local commit moved: %s != %s", head, sha)
 	}
 }
 
@@ -137,7 +134,7 @@ func TestPushRefusedForGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	write(t, r.Root, "a.yaml", "a: 3\n")
-	sha, err := r.CommitFile(ctx, "a.yaml", "a")
+	sha, err := r.CommitFiles(ctx, []string{"a.yaml"}, "a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,26 +147,6 @@ func TestPushRefusedForGood(t *testing.T) {
 	}
 }
 
-func TestPushRebaseConflict(t *testing.T) {
-	ctx := context.Background()
-	_, rs := remoteAndClones(t, 2)
-	a, b := rs[0], rs[1]
-	write(t, a.Root, "a.yaml", "a: A\n")
-	write(t, b.Root, "a.yaml", "a: B\n")
-	a.CommitFile(ctx, "a.yaml", "a")
-	sha, _ := b.CommitFile(ctx, "a.yaml", "b")
-	if _, err := a.Push(ctx, PushOptions{Remote: "origin", RemoteBranch: "main"}); err != nil {
-		t.Fatal(err)
-	}
-	_, err := b.Push(ctx, PushOptions{Remote: "origin", RemoteBranch: "main"})
-	if !errors.Is(err, ErrRebaseConflict) {
-		t.Fatalf("want ErrRebaseConflict, got %v", err)
-	}
-	if head, _ := b.Head(ctx); head != sha {
-		t.Errorf("local commit moved after aborted rebase")
-	}
-}
-
 func TestPushRedo(t *testing.T) {
 	ctx := context.Background()
 	bare, rs := remoteAndClones(t, 2)
@@ -178,8 +155,8 @@ func TestPushRedo(t *testing.T) {
 	// the intent does not.
 	write(t, a.Root, "a.yaml", "a: 1\nx: from-a\n")
 	write(t, b.Root, "a.yaml", "a: 1\ny: from-b\n")
-	a.CommitFile(ctx, "a.yaml", "a")
-	orig, _ := b.CommitFile(ctx, "a.yaml", "b")
+	a.CommitFiles(ctx, []string{"a.yaml"}, "a")
+	b.CommitFiles(ctx, []string{"a.yaml"}, "b")
 	write(t, b.Root, "c.yaml", "c: local scribble\n")
 	if _, err := a.Push(ctx, PushOptions{Remote: "origin", RemoteBranch: "main"}); err != nil {
 		t.Fatal(err)
@@ -190,7 +167,7 @@ func TestPushRedo(t *testing.T) {
 			return false, err
 		}
 		write(t, b.Root, "a.yaml", string(data)+"y: from-b\n")
-		_, err = b.CommitFile(ctx, "a.yaml", "b again")
+		_, err = b.CommitFiles(ctx, []string{"a.yaml"}, "b again")
 		return err == nil, err
 	}
 	res, err := b.Push(ctx, PushOptions{Remote: "origin", RemoteBranch: "main", Redo: redo})
@@ -205,11 +182,14 @@ func TestPushRedo(t *testing.T) {
 	}
 
 	// A failing redo puts the original commit back.
+	git(t, a.Root, "pull", "-q", "--rebase", "origin", "main")
 	write(t, a.Root, "b.yaml", "b: 2\n")
-	a.CommitFile(ctx, "b.yaml", "a2")
-	a.Push(ctx, PushOptions{Remote: "origin", RemoteBranch: "main"})
+	a.CommitFiles(ctx, []string{"b.yaml"}, "a2")
+	if _, err := a.Push(ctx, PushOptions{Remote: "origin", RemoteBranch: "main"}); err != nil {
+		t.Fatal(err)
+	}
 	write(t, b.Root, "b.yaml", "b: 3\n")
-	orig, _ = b.CommitFile(ctx, "b.yaml", "b2")
+	orig, _ := b.CommitFiles(ctx, []string{"b.yaml"}, "b2")
 	_, err = b.Push(ctx, PushOptions{Remote: "origin", RemoteBranch: "main", Redo: func(context.Context) (bool, error) {
 		return false, errors.New("the HelmRelease is gone")
 	}})
@@ -227,8 +207,8 @@ func TestPushGivesUpAfterAttempts(t *testing.T) {
 	a, b := rs[0], rs[1]
 	write(t, a.Root, "a.yaml", "a: A\n")
 	write(t, b.Root, "b.yaml", "b: B\n")
-	a.CommitFile(ctx, "a.yaml", "a")
-	b.CommitFile(ctx, "b.yaml", "b")
+	a.CommitFiles(ctx, []string{"a.yaml"}, "a")
+	b.CommitFiles(ctx, []string{"b.yaml"}, "b")
 	if _, err := a.Push(ctx, PushOptions{Remote: "origin", RemoteBranch: "main"}); err != nil {
 		t.Fatal(err)
 	}

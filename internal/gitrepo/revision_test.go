@@ -16,7 +16,6 @@ type testRepo struct {
 	dir  string
 	bare string
 	r    *Repo
-	n    int
 }
 
 func newTestRepo(t *testing.T) *testRepo {

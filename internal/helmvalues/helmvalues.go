@@ -12,8 +12,9 @@ package helmvalues
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -271,7 +272,7 @@ func conflicts(flag, arg string, shape, cur any, p yamledit.Path) error {
 			}
 			return &ConflictError{Flag: flag, Arg: arg, Path: p, Have: describe(cur)}
 		}
-		for _, k := range sortedKeys(s) {
+		for _, k := range slices.Sorted(maps.Keys(s)) {
 			if err := conflicts(flag, arg, s[k], c[k], append(append(yamledit.Path{}, p...), k)); err != nil {
 				return err
 			}
@@ -365,7 +366,7 @@ func diffOps(old, new any, p yamledit.Path, rk *ranks) []yamledit.Op {
 				ops = append(ops, yamledit.Op{Path: at(k), Value: n[k]})
 			}
 		}
-		for _, k := range sortedKeys(o) {
+		for _, k := range slices.Sorted(maps.Keys(o)) {
 			if _, ok := n[k]; !ok {
 				ops = append(ops, yamledit.Op{Path: at(k), Unset: true})
 			}
@@ -481,15 +482,6 @@ func unset(v any, p yamledit.Path) any {
 	return v
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func copyMap(m map[string]any) map[string]any {
 	if m == nil {
 		return map[string]any{}
@@ -544,7 +536,7 @@ func flatten(p yamledit.Path, v any, emit func(yamledit.Path, any)) {
 		emit(p, v)
 		return
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		flatten(append(append(yamledit.Path{}, p...), k), m[k], emit)
 	}
 }

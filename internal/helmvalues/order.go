@@ -3,7 +3,9 @@ package helmvalues
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -41,7 +43,7 @@ func (r *ranks) rank(p yamledit.Path) (int, bool) {
 // keys orders m's keys (m at path p): ranked keys first, by rank, then
 // the others sorted.
 func (r *ranks) keys(m map[string]any, p yamledit.Path) []string {
-	keys := sortedKeys(m)
+	keys := slices.Sorted(maps.Keys(m))
 	if r == nil {
 		return keys
 	}
@@ -263,7 +265,7 @@ func dropped(old, new any, p yamledit.Path) []string {
 	}
 	nm, _ := new.(map[string]any)
 	var out []string
-	for _, k := range sortedKeys(om) {
+	for _, k := range slices.Sorted(maps.Keys(om)) {
 		kp := append(append(yamledit.Path{}, p...), k)
 		nv, ok := nm[k]
 		if !ok {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/suggest"
 )
 
 // Query selects documents. Empty fields match anything, except Kind and
@@ -173,14 +174,8 @@ func (ix *Index) notFound(q Query) *NotFoundError {
 			continue
 		}
 		e.OfKind++
-		dist := distance(strings.ToLower(d.Name), strings.ToLower(q.Name))
-		switch {
-		case d.Name == q.Name:
-			dist = -1 // another namespace or path: the likeliest slip
-		case strings.Contains(d.Name, q.Name) || strings.Contains(q.Name, d.Name):
-			dist = min(dist, 2)
-		}
-		if dist <= max(2, len(q.Name)/3) {
+		// The same name (in another namespace or path) is the likeliest slip.
+		if dist, ok := suggest.Near(q.Name, d.Name); ok {
 			near = append(near, scored{d, dist})
 		}
 	}
@@ -189,28 +184,6 @@ func (ix *Index) notFound(q Query) *NotFoundError {
 		e.Suggestions = append(e.Suggestions, near[i].d)
 	}
 	return e
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // Find looks one object up in the checkout r: the files git tracks (under

@@ -130,17 +130,6 @@ func TestFind(t *testing.T) {
 	}
 }
 
-func TestDistance(t *testing.T) {
-	for _, c := range []struct {
-		a, b string
-		want int
-	}{{"", "", 0}, {"podinfo", "podinfo", 0}, {"podinfo", "podinf", 1}, {"kitten", "sitting", 3}, {"", "abc", 3}} {
-		if got := distance(c.a, c.b); got != c.want {
-			t.Errorf("distance(%q,%q) = %d, want %d", c.a, c.b, got, c.want)
-		}
-	}
-}
-
 func TestGroup(t *testing.T) {
 	if Group("helm.toolkit.fluxcd.io/v2") != "helm.toolkit.fluxcd.io" || Group("v1") != "" {
 		t.Fatal("Group")

@@ -3,7 +3,9 @@ package yamledit
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -84,19 +86,10 @@ func isEmptyCollection(v any) bool {
 	return false
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // keys orders the keys of a new map at path p: by rank where the op gives
 // one (the order the user wrote them), the others after, sorted.
 func (l layout) keys(m map[string]any, p Path) []string {
-	keys := sortedKeys(m)
+	keys := slices.Sorted(maps.Keys(m))
 	if l.rank == nil || len(p) < l.base {
 		return keys
 	}

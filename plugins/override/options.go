@@ -2,7 +2,6 @@ package override
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"strings"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
@@ -21,6 +19,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
@@ -72,7 +71,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 // Complete fills in what the flags leave implicit: the name, the namespace
 // (only from an explicit -n: without it any namespace matches, and two
 // matches are an error), the repo directory, and the -f files' contents.
-func (o *Options) Complete(f kube.Factory, args []string) error {
+func (o *Options) Complete(_ context.Context, f kube.Factory, args []string) error {
 	o.Name = args[0]
 	o.factory = f
 	if f != nil {
@@ -124,10 +123,8 @@ func (o *Options) Validate() error {
 	if err := o.Request.Validate(); err != nil {
 		return err
 	}
-	switch o.Output {
-	case "", "json", "yaml":
-	default:
-		return fmt.Errorf("unknown output format %q: use -o json or -o yaml", o.Output)
+	if err := printer.Check(o.Output, ""); err != nil {
+		return err
 	}
 	if o.Output != "" && o.Check.Diff != "" {
 		return errors.New("--diff prints a diff, -o prints a result: pick one (-o json carries the validation report)")
@@ -371,14 +368,8 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 	}
 	if err != nil {
 		var nf *manifest.NotFoundError
-		var amb *manifest.AmbiguousError
-		switch {
-		case errors.As(err, &nf) && len(nf.Malformed) > 0:
-			return nil, exitcode.Wrap(exitcode.Error, err)
-		case errors.As(err, &nf):
-			return nil, exitcode.Wrap(exitcode.NotFound, fmt.Errorf("%w; check the name, -n and --repo", err))
-		case errors.As(err, &amb):
-			return nil, exitcode.Wrap(exitcode.Conflict, err)
+		if errors.As(err, &nf) && len(nf.Malformed) == 0 {
+			return nil, fmt.Errorf("%w; check the name, -n and --repo", err)
 		}
 		return nil, err
 	}
@@ -403,13 +394,9 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 	ed.secrets = secretTargets(src, doc.Index)
 	hv, err := helmvalues.Compute(current, o.input)
 	if err != nil {
-		var ue *helmvalues.UsageError
 		var ce *helmvalues.ConflictError
-		switch {
-		case errors.As(err, &ue):
-			return nil, exitcode.Wrap(exitcode.Usage, err)
-		case errors.As(err, &ce):
-			return nil, exitcode.Wrap(exitcode.Conflict, fmt.Errorf("type conflict in HelmRelease %s (%s): %w", ed.ref(), doc.Path, err))
+		if errors.As(err, &ce) {
+			return nil, fmt.Errorf("type conflict in HelmRelease %s (%s): %w", ed.ref(), doc.Path, err)
 		}
 		return nil, err
 	}
@@ -422,7 +409,7 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 	if err != nil {
 		var pe *yamledit.PathError
 		if errors.As(err, &pe) {
-			return nil, exitcode.Wrap(exitcode.Conflict, fmt.Errorf("%s: %w", doc.Path, err))
+			return nil, fmt.Errorf("%s: %w", doc.Path, err)
 		}
 		return nil, fmt.Errorf("%s: %w", doc.Path, err)
 	}
@@ -498,20 +485,7 @@ func (o *Options) printDryRun(ed *edited, res *Result) error {
 }
 
 func (o *Options) print(res *Result, text string) error {
-	switch o.Output {
-	case "json":
-		b, err := json.MarshalIndent(res, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(o.Out, string(b))
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(res)
-		if err != nil {
-			return err
-		}
-		_, err = o.Out.Write(b)
+	if done, err := printer.Print(o.Out, o.Output, res); done {
 		return err
 	}
 	_, err := io.WriteString(o.Out, text)

@@ -120,7 +120,7 @@ spec:
 func BenchmarkStatus(b *testing.B) {
 	root := generateFleet(b, 500)
 	run := func() {
-		o := NewOptions(nil, genericiooptions.IOStreams{Out: io.Discard, ErrOut: io.Discard})
+		o := NewOptions(genericiooptions.IOStreams{Out: io.Discard, ErrOut: io.Discard})
 		o.Repo, o.Status = root, true
 		if err := o.Run(context.Background()); err != nil {
 			b.Fatal(err)

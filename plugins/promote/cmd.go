@@ -15,9 +15,10 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/command"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 )
@@ -71,18 +72,18 @@ type Options struct {
 }
 
 // NewOptions returns Options writing to streams.
-func NewOptions(f kube.Factory, streams genericiooptions.IOStreams) *Options {
-	return &Options{IOStreams: streams, Repo: ".", factory: f, getenv: os.Getenv}
+func NewOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{IOStreams: streams, Repo: ".", getenv: os.Getenv}
 }
 
 // NewCmd returns the promote command.
 func NewCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	return newCmd(NewOptions(f, streams))
+	return newCmd(f, NewOptions(streams))
 }
 
-func newCmd(o *Options) *cobra.Command {
+func newCmd(f kube.Factory, o *Options) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "promote HELMRELEASE --from ENV --to ENV | --status [HELMRELEASE]",
+		Use:   "promote HELMRELEASE --from ENV --to ENV",
 		Short: "Move a HelmRelease's chart version and values from one environment to the next",
 		Long: `Move a HelmRelease's chart version (and chosen values) from one environment of the GitOps
 repository to the next, as one Git commit.
@@ -106,17 +107,9 @@ clusters/<env> layouts (see docs/promote.md).`,
   kubectl gitops promote sample-app --from staging --to production --require-deployed
 
   # Where does every environment stand?
-  kubectl gitops promote --status`,
+  kubectl gitops promote status`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w\nSee '%s --help' for usage", err, cmd.CommandPath()))
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: command.RunE(f, o),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Repo, "repo", o.Repo, "Directory inside the GitOps repository checkout")
@@ -132,21 +125,49 @@ clusters/<env> layouts (see docs/promote.md).`,
 	fl.BoolVar(&o.RequireDeployed, "require-deployed", false, "Refuse unless the source environment's cluster runs this version, Ready")
 	fl.BoolVar(&o.AllowDowngrade, "allow-downgrade", false, "Allow setting a lower version than the target has")
 	fl.StringVarP(&o.Message, "message", "m", "", "Commit message (trailers are added)")
-	fl.BoolVar(&o.Status, "status", false, "Print each environment's chart source, version and differing values")
+	fl.BoolVar(&o.Status, "status", false, "The same as the status subcommand: print where every environment stands")
 	fl.StringVarP(&o.Output, "output", "o", "", "Output format of --status: json or yaml")
 	fl.StringVar(&o.Remote, "remote", "", "Git remote to push to (default: the branch's upstream remote, or origin)")
 	o.Request.AddFlags(fl)
 	o.Check.AddFlags(fl)
+	cmd.AddCommand(newStatusCmd(f, o))
+	return cmd
+}
+
+// newStatusCmd is `promote status [HELMRELEASE]`; `promote --status` is
+// kept as its alias. Both fill the same Options.
+func newStatusCmd(f kube.Factory, o *Options) *cobra.Command {
+	run := command.RunE(f, o)
+	cmd := &cobra.Command{
+		Use:   "status [HELMRELEASE]",
+		Short: "Print each environment's chart source, version and differing values",
+		Long: `Print each environment's chart source, version and the spec.values that differ between
+environments, for every HelmRelease (or the one named). It only reads the checkout.
+` + "`promote --status` is the same command.",
+		Example: `  kubectl gitops promote status
+  kubectl gitops promote status sample-app -o json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Status = true
+			return run(cmd, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Repo, "repo", o.Repo, "Directory inside the GitOps repository checkout")
+	fl.StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml")
 	return cmd
 }
 
 // Complete fills in what the flags leave implicit.
-func (o *Options) Complete(cmd *cobra.Command, args []string) error {
+func (o *Options) Complete(_ context.Context, f kube.Factory, args []string) error {
 	if len(args) == 1 {
 		o.Release = args[0]
 	}
 	if o.Request.PR && o.Branch == "" && o.Release != "" && o.To != "" {
 		o.Branch = prBranch(o.Release, o.To)
+	}
+	if f != nil {
+		o.factory = f
 	}
 	if o.factory != nil {
 		if f := o.factory.Flags(); f != nil && f.Namespace != nil {
@@ -170,8 +191,8 @@ func (o *Options) Validate() error {
 			o.NoCommit || o.AllowDirty || o.DryRun || o.RequireDeployed || o.Message != "" || o.AllowDowngrade || o.Request.PR {
 			return errors.New("--status only reads: it takes an optional HELMRELEASE and -o, not promotion flags")
 		}
-		if o.Output != "" && o.Output != "json" && o.Output != "yaml" {
-			return fmt.Errorf("unknown output format %q: use -o json or -o yaml", o.Output)
+		if err := printer.Check(o.Output, ""); err != nil {
+			return err
 		}
 		if len(o.Request.Labels) > 0 || len(o.Request.Reviewers) > 0 || o.Request.Draft {
 			return errors.New("--status only reads: --pr-label, --pr-reviewer and --draft do not apply")

@@ -254,14 +254,6 @@ func nodeAt(n *yaml.Node, keys ...string) *yaml.Node {
 	return n
 }
 
-func scalarAt(n *yaml.Node, keys ...string) string {
-	v := nodeAt(n, keys...)
-	if v == nil || v.Kind != yaml.ScalarNode {
-		return ""
-	}
-	return v.Value
-}
-
 // Flux API groups of the kinds promote reads.
 const (
 	helmGroup   = "helm.toolkit.fluxcd.io"
@@ -330,37 +322,4 @@ func names(docs []*doc, group, kind string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// suggest returns the candidate closest to name when it is close enough to
-// be a typo.
-func suggest(name string, candidates []string) string {
-	best, bestD := "", len(name)/2+2
-	for _, c := range candidates {
-		if d := distance(name, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/suggest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
@@ -51,11 +52,11 @@ type workspace struct {
 func (o *Options) open(ctx context.Context) (*workspace, error) {
 	repo, err := gitrepo.Open(ctx, o.Repo)
 	if err != nil {
-		return nil, exitcode.Wrap(exitcode.Usage, err)
+		return nil, err
 	}
 	cfg, err := envs.Load(repo.Root)
 	if err != nil {
-		return nil, exitcode.Wrap(exitcode.Usage, err)
+		return nil, err
 	}
 	if cfg.Inferred && !o.described {
 		// Once per run, not again when a rejected push makes promote
@@ -88,7 +89,7 @@ func (w *workspace) release(env *envs.Environment, name, ns string) (*object, *d
 			msg += " in namespace " + ns
 		}
 		cands := names(all, helmGroup, "HelmRelease")
-		if s := suggest(name, cands); s != "" {
+		if s := suggest.Closest(name, cands); s != "" {
 			msg += fmt.Sprintf("; did you mean %s?", s)
 		} else if len(cands) > 0 {
 			if len(cands) > 8 {
@@ -242,11 +243,11 @@ func (o *Options) change(ctx context.Context, w *workspace, p *plan) (gitrepo.Ch
 func (o *Options) plan(w *workspace) (*plan, error) {
 	from, err := w.cfg.Get(o.From)
 	if err != nil {
-		return nil, exitcode.Wrap(exitcode.NotFound, err)
+		return nil, err
 	}
 	to, err := w.cfg.Get(o.To)
 	if err != nil {
-		return nil, exitcode.Wrap(exitcode.NotFound, err)
+		return nil, err
 	}
 	srcHR, srcDocs, err := w.release(from, o.Release, o.Namespace)
 	if err != nil {
@@ -362,7 +363,7 @@ func applyEdits(root string, edits []edit) (newData, oldData map[string][]byte, 
 		}
 		out, _, err := yamledit.Apply(data, e.DocIndex, nil, []yamledit.Op{{Path: e.Path, Value: e.New}})
 		if err != nil {
-			return nil, nil, exitcode.Wrap(exitcode.Conflict, fmt.Errorf("%s: %s: %w", e.File, e.What, err))
+			return nil, nil, fmt.Errorf("%s: %s: %w", e.File, e.What, err)
 		}
 		newData[e.File] = out
 	}

@@ -58,15 +58,15 @@ func run(t testing.TB, dir string, checker deployChecker, args ...string) (stdou
 	t.Helper()
 	var out, errOut bytes.Buffer
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	// A root like internal/cli's, for the kubectl flags (-n, --context).
+	// A root like the plugins package's, for the kubectl flags (-n, --context).
 	root := &cobra.Command{Use: "gitops", SilenceErrors: true, SilenceUsage: true}
 	flags := genericclioptions.NewConfigFlags(true)
 	flags.AddFlags(root.PersistentFlags())
-	o := NewOptions(kube.NewFactory(flags, nil), streams)
+	o := NewOptions(streams)
 	if checker != nil {
 		o.checker = checker
 	}
-	root.AddCommand(newCmd(o))
+	root.AddCommand(newCmd(kube.NewFactory(flags, nil), o))
 	cmd := root
 	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--validate") || a == "--status" }) {
 		// The fixtures' sources point at github.com: validation, which

@@ -8,6 +8,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 )
 
 // Kinds of chart source, as HelmRelease sourceRef / chartRef name them.
@@ -267,10 +268,4 @@ func target(from, to *chartSource, fromEnv, toEnv, explicit string, allowDowngra
 	return v, notes, nil
 }
 
-func shortRef(v string) string {
-	v = strings.TrimPrefix(v, "sha256:")
-	if len(v) > 12 {
-		return v[:12]
-	}
-	return v
-}
+func shortRef(v string) string { return gitrepo.Short(strings.TrimPrefix(v, "sha256:")) }

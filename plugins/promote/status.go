@@ -2,7 +2,6 @@ package promote
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -10,11 +9,12 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
-	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/suggest"
 )
 
 // statusReport is the matrix of --status, and its -o json|yaml form.
@@ -65,20 +65,7 @@ func (o *Options) runStatus(ctx context.Context) error {
 		return err
 	}
 	o.addOpenRequests(ctx, w.repo, rep)
-	switch o.Output {
-	case "json":
-		b, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(o.Out, string(b))
-		return err
-	case "yaml":
-		b, err := sigsyaml.Marshal(rep)
-		if err != nil {
-			return err
-		}
-		_, err = o.Out.Write(b)
+	if done, err := printer.Print(o.Out, o.Output, rep); done {
 		return err
 	}
 	if err := printStatus(o.Out, rep, o.color); err != nil {
@@ -120,7 +107,7 @@ func buildStatus(w *workspace, only, ns string) (*statusReport, error) {
 			cands = append(cands, n)
 		}
 		msg := fmt.Sprintf("HelmRelease %s not found in any environment (%s)", only, strings.Join(rep.Environments, ", "))
-		if s := suggest(only, cands); s != "" {
+		if s := suggest.Closest(only, cands); s != "" {
 			msg += "; did you mean " + s + "?"
 		}
 		return nil, exitcode.Errorf(exitcode.NotFound, "%s", msg)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -14,9 +15,12 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/command"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 )
 
 // Options hold the flags and what Complete resolved from them.
@@ -95,17 +99,7 @@ yet (still in progress at --timeout with --wait/--watch), 1 other errors.`,
   kubectl gitops trace "$GITHUB_SHA" --wait -o json > trace.json`,
 		Args:          cobra.MaximumNArgs(1),
 		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			// From here on errors are not about usage: do not print it.
-			cmd.SilenceUsage = true
-			if err := o.Complete(cmd.Context(), args); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:          command.RunE(f, o),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.RepoDir, "repo", o.RepoDir, "Git checkout the revision belongs to")
@@ -121,10 +115,8 @@ yet (still in progress at --timeout with --wait/--watch), 1 other errors.`,
 
 // Validate checks the flags alone.
 func (o *Options) Validate() error {
-	switch o.Output {
-	case "table", "json", "yaml":
-	default:
-		return exitcode.Errorf(exitcode.Usage, "unknown output format %q: use -o table, json or yaml", o.Output)
+	if err := printer.Check(o.Output, "table"); err != nil {
+		return exitcode.Wrap(exitcode.Usage, err)
 	}
 	if o.Watch && o.Output != "table" {
 		return exitcode.Errorf(exitcode.Usage, "--watch draws a table; use --wait with -o %s", o.Output)
@@ -142,15 +134,25 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// Complete resolves the revision, remotes, namespace and client.
-func (o *Options) Complete(ctx context.Context, args []string) error {
+// Complete takes the revision and the factory.
+func (o *Options) Complete(_ context.Context, f kube.Factory, args []string) error {
 	o.Revision = "HEAD"
 	if len(args) == 1 {
 		o.Revision = args[0]
 	}
+	if f != nil {
+		o.factory = f
+	}
+	o.color = term.Color(o.streams.Out, os.Getenv)
+	return nil
+}
+
+// resolve finds the revision, remotes, namespace and client; Run starts
+// with it, after Validate has checked the flags.
+func (o *Options) resolve(ctx context.Context) error {
 	repo, err := gitrepo.Open(ctx, o.RepoDir)
 	if err != nil {
-		return exitcode.Wrap(exitcode.NotFound, err)
+		return err
 	}
 	o.repo = repo
 	if o.commit, err = repo.ResolveCommit(ctx, o.Revision); err != nil {
@@ -200,7 +202,6 @@ func (o *Options) Complete(ctx context.Context, args []string) error {
 		}
 	}
 	o.facts = newFactCache(repo, o.commit)
-	o.color = colorEnabled(o.streams.Out)
 	return nil
 }
 

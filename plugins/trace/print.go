@@ -2,49 +2,19 @@ package trace
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"golang.org/x/term"
-	"sigs.k8s.io/yaml"
-
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxstatus"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 )
 
-// colorEnabled: color only on a terminal, and never with NO_COLOR set
-// (https://no-color.org) or TERM=dumb.
-func colorEnabled(w io.Writer) bool {
-	if _, set := os.LookupEnv("NO_COLOR"); set || os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
 func (o *Options) print(r *fluxstatus.Report, redraw bool) error {
-	switch o.Output {
-	case "json":
-		b, err := json.MarshalIndent(r, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(o.out(), string(b))
-		return err
-	case "yaml":
-		b, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		y, err := yaml.JSONToYAML(b)
-		if err != nil {
-			return err
-		}
-		_, err = o.out().Write(y)
+	if done, err := printer.Print(o.out(), o.Output, r); done {
 		return err
 	}
 	var buf bytes.Buffer
@@ -93,7 +63,7 @@ func stateColor(s fluxstatus.State) string {
 // commit date in Git.
 func writeTable(w io.Writer, r *fluxstatus.Report, color bool) {
 	now := r.GeneratedAt
-	fmt.Fprintf(w, "Commit %s %q", short(r.Revision.SHA), r.Revision.Subject)
+	fmt.Fprintf(w, "Commit %s %q", gitrepo.Short(r.Revision.SHA), r.Revision.Subject)
 	if r.Revision.Input != "" && !strings.HasPrefix(r.Revision.SHA, r.Revision.Input) {
 		fmt.Fprintf(w, " (%s)", r.Revision.Input)
 	}
@@ -123,7 +93,7 @@ func writeTable(w io.Writer, r *fluxstatus.Report, color bool) {
 		}
 		fmt.Fprintf(w, "HelmRelease %s/%s (via %s)  %s", rel.Namespace, rel.Name, strings.Join(rel.Via, "+"), paint(color, cBold+col, head))
 		if rel.DeployedBy != nil {
-			fmt.Fprintf(w, " by later commit %s %q, which contains it", short(rel.DeployedBy.SHA), rel.DeployedBy.Subject)
+			fmt.Fprintf(w, " by later commit %s %q, which contains it", gitrepo.Short(rel.DeployedBy.SHA), rel.DeployedBy.Subject)
 		}
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -237,11 +207,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }

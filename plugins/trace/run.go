@@ -21,6 +21,9 @@ const ReconcileAnnotation = "reconcile.fluxcd.io/requestedAt"
 
 // Run traces the commit once, or until deployed/failed with --watch/--wait.
 func (o *Options) Run(ctx context.Context) error {
+	if err := o.resolve(ctx); err != nil {
+		return err
+	}
 	snap, err := o.compute(ctx, nil)
 	if err != nil {
 		return err
@@ -154,9 +157,9 @@ func resultError(r *fluxstatus.Report) error {
 	case r.Deployed:
 		return nil
 	case r.State == fluxstatus.Failed:
-		return exitcode.Errorf(exitcode.Failed, "commit %s failed to deploy: %s", short(r.Revision.SHA), firstDiagnosis(r))
+		return exitcode.Errorf(exitcode.Failed, "commit %s failed to deploy: %s", gitrepo.Short(r.Revision.SHA), firstDiagnosis(r))
 	default:
-		return exitcode.Errorf(exitcode.Pending, "commit %s is not deployed yet (%s); use --wait to block until it is", short(r.Revision.SHA), r.State)
+		return exitcode.Errorf(exitcode.Pending, "commit %s is not deployed yet (%s); use --wait to block until it is", gitrepo.Short(r.Revision.SHA), r.State)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxstatus"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kube/kubefake"
 )
 
 // The default scope follows the sources: a HelmRelease the checkout's source
@@ -29,7 +30,7 @@ func TestScopeFollowsSources(t *testing.T) {
 	trace := func(ns string, fromKubeconfig bool, args ...string) (*fluxstatus.Report, string, error) {
 		t.Helper()
 		c := newCluster(t, fixtureObjects(t, "revision-deployed.yaml", r))
-		f := &fakeFactory{dyn: c, clock: clocktesting.NewFakeClock(testNow), ns: ns, fromKubeconfig: fromKubeconfig}
+		f := &kubefake.Factory{Dyn: c, Clk: clocktesting.NewFakeClock(testNow), NS: ns, NSFromKubeconfig: fromKubeconfig}
 		out, _, err := runFactory(context.Background(), t, f, nil, append([]string{r.C, "--repo", r.dir, "-o", "json"}, args...)...)
 		var rep fluxstatus.Report
 		if err == nil || exitcode.From(err) != exitcode.NotFound {
@@ -73,7 +74,7 @@ func TestScopeManualReleases(t *testing.T) {
 			}
 		}
 		c := newCluster(t, keep)
-		f := &fakeFactory{dyn: c, clock: clocktesting.NewFakeClock(testNow), ns: ns, fromKubeconfig: true}
+		f := &kubefake.Factory{Dyn: c, Clk: clocktesting.NewFakeClock(testNow), NS: ns, NSFromKubeconfig: true}
 		out, _, err := runFactory(context.Background(), t, f, nil, append([]string{"HEAD", "--repo", r.dir, "-o", "json"}, args...)...)
 		if exitcode.From(err) == exitcode.NotFound {
 			return nil, err
@@ -117,7 +118,7 @@ func TestScopeWithoutClusterWideList(t *testing.T) {
 		}
 		return false, nil, nil
 	})
-	f := &fakeFactory{dyn: c, clock: clocktesting.NewFakeClock(testNow), ns: "default", fromKubeconfig: true}
+	f := &kubefake.Factory{Dyn: c, Clk: clocktesting.NewFakeClock(testNow), NS: "default", NSFromKubeconfig: true}
 	out, _, err := runFactory(context.Background(), t, f, nil, "HEAD", "--repo", r.dir, "-o", "json")
 	if exitcode.From(err) == exitcode.NotFound {
 		t.Fatalf("%v (lists by namespace: %q)", err, namespaces)

@@ -19,42 +19,21 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/dynamic"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
-	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxstatus"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kube/kubefake"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 var testNow = time.Date(2026, 11, 25, 18, 1, 20, 0, time.UTC)
-
-// fakeFactory hands the command a fake dynamic client and a fake clock.
-type fakeFactory struct {
-	dyn   dynamic.Interface
-	clock *clocktesting.FakeClock
-	ns    string
-	// fromKubeconfig: ns is the kubeconfig's namespace, not given with -n.
-	fromKubeconfig bool
-}
-
-func (f *fakeFactory) ToRESTConfig() (*rest.Config, error)       { return &rest.Config{}, nil }
-func (f *fakeFactory) Namespace() (string, bool, error)          { return f.ns, !f.fromKubeconfig, nil }
-func (f *fakeFactory) Kubernetes() (kubernetes.Interface, error) { return nil, nil }
-func (f *fakeFactory) Dynamic() (dynamic.Interface, error)       { return f.dyn, nil }
-func (f *fakeFactory) Clock() clock.PassiveClock                 { return f.clock }
-func (f *fakeFactory) Flags() *genericclioptions.ConfigFlags {
-	return genericclioptions.NewConfigFlags(false)
-}
 
 // appRepo is the founding app repo as a real Git repository: P sets chart
 // 0.1.2 (nginx 1.21), C changes values only ("nginx 1.22"), L comes later.
@@ -224,11 +203,11 @@ func runCtx(ctx context.Context, t testing.TB, c *cluster, clk *clocktesting.Fak
 	if clk == nil {
 		clk = clocktesting.NewFakeClock(testNow)
 	}
-	return runFactory(ctx, t, &fakeFactory{dyn: c, clock: clk, ns: "sample-app"}, hook, args...)
+	return runFactory(ctx, t, &kubefake.Factory{Dyn: c, Clk: clk, NS: "sample-app"}, hook, args...)
 }
 
 // runFactory runs the command with a factory of the test's.
-func runFactory(ctx context.Context, t testing.TB, f *fakeFactory, hook func(*Options), args ...string) (string, string, error) {
+func runFactory(ctx context.Context, t testing.TB, f kube.Factory, hook func(*Options), args ...string) (string, string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	cmd := newCmd(f, genericiooptions.IOStreams{Out: &out, ErrOut: &errOut}, hook)

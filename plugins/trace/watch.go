@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxstatus"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 )
 
 // watchLoop re-computes the trace on every watch event on the objects
@@ -60,9 +61,9 @@ func (o *Options) watchLoop(parent context.Context, snap *snapshot) error {
 		}
 		select {
 		case <-parent.Done():
-			return o.final(snap.report, exitcode.Errorf(exitcode.Pending, "interrupted; commit %s is not deployed yet (%s)", short(snap.report.Revision.SHA), snap.report.State))
+			return o.final(snap.report, exitcode.Errorf(exitcode.Pending, "interrupted; commit %s is not deployed yet (%s)", gitrepo.Short(snap.report.Revision.SHA), snap.report.State))
 		case <-timeout:
-			return o.final(snap.report, exitcode.Errorf(exitcode.Pending, "timed out after %s; commit %s is not deployed yet (%s)", o.Timeout, short(snap.report.Revision.SHA), snap.report.State))
+			return o.final(snap.report, exitcode.Errorf(exitcode.Pending, "timed out after %s; commit %s is not deployed yet (%s)", o.Timeout, gitrepo.Short(snap.report.Revision.SHA), snap.report.State))
 		case eventAt = <-trigger:
 		}
 		next, err := o.compute(ctx, ws.list)

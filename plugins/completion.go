@@ -1,4 +1,4 @@
-package cli
+package plugins
 
 import (
 	"context"
@@ -87,9 +87,11 @@ func wireCompletion(root *cobra.Command, f kube.Factory) {
 	environments := completion.Environments(completion.RepoEnvironments(ctx), completion.RepoDir)
 	for _, c := range root.Commands() {
 		switch c.Name() {
-		case "override", "promote": // override HELMRELEASE, promote HELMRELEASE
-			if c.ValidArgsFunction == nil {
-				c.ValidArgsFunction = releases
+		case "override", "promote": // override HELMRELEASE, promote [status] HELMRELEASE
+			for _, c := range append([]*cobra.Command{c}, c.Commands()...) {
+				if c.ValidArgsFunction == nil {
+					c.ValidArgsFunction = releases
+				}
 			}
 		case "trace": // trace [REVISION] --helmrelease NAME
 			_ = c.RegisterFlagCompletionFunc("helmrelease", func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {

@@ -1,9 +1,9 @@
-// Package cli builds the kubectl-gitops command tree. It is the only place
+// Package plugins builds the kubectl-gitops command tree. It is the only place
 // that knows all plugins; plugins never import each other.
-package cli
+package plugins
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -12,10 +12,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
 	gitopsdiff "github.com/kubectl-gitops/kubectl-gitops/plugins/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/override"
@@ -44,6 +44,22 @@ type Options struct {
 	Streams     genericiooptions.IOStreams
 	// Clock defaults to the real clock.
 	Clock clock.PassiveClock
+	// Factory replaces the one built from the kubectl flags (tests: fake
+	// clients and clock); its Flags are registered on the root.
+	Factory kube.Factory
+}
+
+// Execute runs the command tree with args as main does: the error, if any,
+// printed to ErrOut as "error: ...", and the exit code returned.
+func Execute(ctx context.Context, o Options, args []string) exitcode.Code {
+	root := NewRootCmd(o)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil && err.Error() != "" {
+		// An empty message carries only an exit code (diff's 7, "changed").
+		fmt.Fprintf(o.Streams.ErrOut, "error: %v\n", err)
+	}
+	return exitcode.From(err)
 }
 
 // NewRootCmd builds a fresh command tree; nothing is global, so every test
@@ -53,6 +69,12 @@ func NewRootCmd(o Options) *cobra.Command {
 		o.DisplayName = "kubectl gitops"
 	}
 	flags := genericclioptions.NewConfigFlags(true)
+	f := o.Factory
+	if f == nil {
+		f = kube.NewFactory(flags, o.Clock)
+	} else if f.Flags() != nil {
+		flags = f.Flags()
+	}
 	root := &cobra.Command{
 		Use:   "gitops",
 		Short: "Override, promote and trace Flux HelmReleases through Git",
@@ -85,7 +107,6 @@ func NewRootCmd(o Options) *cobra.Command {
 		return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w\nSee '%s --help' for usage", err, c.CommandPath()))
 	})
 
-	f := kube.NewFactory(flags, o.Clock)
 	root.AddCommand(
 		override.NewCmd(f, o.Streams),
 		gitopsdiff.NewCmd(f, o.Streams),
@@ -95,7 +116,25 @@ func NewRootCmd(o Options) *cobra.Command {
 		newCompletionCmd(o.DisplayName, o.Streams),
 	)
 	wireCompletion(root, f)
+	argsAreUsage(root)
 	return root
+}
+
+// argsAreUsage makes every argument-count error (cobra.MaximumNArgs and
+// the like) a usage error, exit 2, with the pointer to --help.
+func argsAreUsage(c *cobra.Command) {
+	if orig := c.Args; orig != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			err := orig(cmd, args)
+			if err == nil || exitcode.From(err) == exitcode.Usage {
+				return err
+			}
+			return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w\nSee '%s --help' for usage", err, cmd.CommandPath()))
+		}
+	}
+	for _, sub := range c.Commands() {
+		argsAreUsage(sub)
+	}
 }
 
 func newVersionCmd(streams genericiooptions.IOStreams) *cobra.Command {
@@ -105,28 +144,16 @@ func newVersionCmd(streams genericiooptions.IOStreams) *cobra.Command {
 		Short: "Print the version, commit, build date and Go version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := printer.Check(output, ""); err != nil {
+				return exitcode.Wrap(exitcode.Usage, err)
+			}
 			info := version.Get()
-			switch output {
-			case "":
-				_, err := fmt.Fprintf(streams.Out, "kubectl-gitops %s (commit %s, built %s, %s, %s)\n",
-					info.Version, info.Commit, info.Date, info.GoVersion, info.Platform)
-				return err
-			case "json":
-				b, err := json.MarshalIndent(info, "", "  ")
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintln(streams.Out, string(b))
-				return err
-			case "yaml":
-				b, err := yaml.Marshal(info)
-				if err != nil {
-					return err
-				}
-				_, err = streams.Out.Write(b)
+			if done, err := printer.Print(streams.Out, output, info); done {
 				return err
 			}
-			return exitcode.Errorf(exitcode.Usage, "unknown output format %q: use -o json or -o yaml", output)
+			_, err := fmt.Fprintf(streams.Out, "kubectl-gitops %s (commit %s, built %s, %s, %s)\n",
+				info.Version, info.Commit, info.Date, info.GoVersion, info.Platform)
+			return err
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json or yaml")

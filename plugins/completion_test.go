@@ -1,4 +1,4 @@
-package cli
+package plugins
 
 import (
 	"os"
@@ -85,7 +85,7 @@ func TestCompleteHelmReleaseNames(t *testing.T) {
 		}
 	}
 	t.Chdir(dir)
-	for _, args := range [][]string{{"override"}, {"promote"}, {"trace", "--helmrelease"}} {
+	for _, args := range [][]string{{"override"}, {"promote"}, {"promote", "status"}, {"trace", "--helmrelease"}} {
 		out, _, err := run(t, "kubectl gitops", append(append([]string{"__complete"}, args...), "sample-a")...)
 		if err != nil {
 			t.Fatal(err)
@@ -98,7 +98,12 @@ func TestCompleteHelmReleaseNames(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := "sample-api\tnamespace prod, prod/api.yaml\n:4\n"; !strings.HasPrefix(out, want) {
+		want = "sample-api\tnamespace prod, prod/api.yaml\n:4\n"
+		if len(args) == 1 && args[0] == "promote" {
+			// The status subcommand is offered with the names.
+			want = "status\tPrint each environment's chart source, version and differing values\n" + want
+		}
+		if !strings.HasPrefix(out, want) {
 			t.Errorf("__complete -n prod %v '':\n got %q\nwant prefix %q", args, out, want)
 		}
 	}

@@ -1,0 +1,51 @@
+// Package printer prints a command's result as -o json or -o yaml, the
+// same way for every command.
+package printer
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Check returns the usage error for an -o value other than "", json, yaml
+// and the command's own text format, when it names one (trace's "table").
+func Check(format, text string) error {
+	switch format {
+	case "", "json", "yaml":
+		return nil
+	case text:
+		if text != "" {
+			return nil
+		}
+	}
+	if text != "" {
+		return fmt.Errorf("unknown output format %q: use -o %s, json or yaml", format, text)
+	}
+	return fmt.Errorf("unknown output format %q: use -o json or -o yaml", format)
+}
+
+// Print writes v to w as indented JSON or as YAML (through its JSON form,
+// so both have the same field names). It returns false for any other
+// format, the text output being the caller's.
+func Print(w io.Writer, format string, v any) (bool, error) {
+	var b []byte
+	var err error
+	switch format {
+	case "json":
+		if b, err = json.MarshalIndent(v, "", "  "); err == nil {
+			b = append(b, '\n')
+		}
+	case "yaml":
+		b, err = yaml.Marshal(v)
+	default:
+		return false, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	_, err = w.Write(b)
+	return true, err
+}

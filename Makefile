@@ -30,12 +30,15 @@ lint: ## gofmt and go vet
 
 # The local Flux cluster (docs/sandbox.md). Recipes are silent so `eval "$$(make -s sandbox-env)"` works.
 SANDBOX := bin/sandbox
+# SANDBOX_CLUSTERS="staging production" runs one API server with its own controllers per name, a kube
+# context each (default: one cluster, context kubectl-gitops-sandbox).
+SANDBOX_CLUSTERS ?=
 
 sandbox-bin:
 	@cd sandbox && $(GO) build -o ../$(SANDBOX) ./cmd/sandbox
 
-sandbox-up: sandbox-bin ## Build what is missing and start the local cluster; prints the exports
-	@$(SANDBOX) up
+sandbox-up: sandbox-bin ## Build what is missing and start the local cluster(s) (SANDBOX_CLUSTERS="a b"); prints the exports
+	@$(SANDBOX) up $(if $(strip $(SANDBOX_CLUSTERS)),--clusters "$(SANDBOX_CLUSTERS)")
 
 sandbox-down: sandbox-bin ## Stop everything the sandbox started and remove its state
 	@$(SANDBOX) down
@@ -43,7 +46,7 @@ sandbox-down: sandbox-bin ## Stop everything the sandbox started and remove its 
 sandbox-env: sandbox-bin ## Print the exports of the running sandbox
 	@$(SANDBOX) env
 
-sandbox-status: sandbox-bin ## Health and memory of each sandbox component
+sandbox-status: sandbox-bin ## Each cluster, and health and memory of each sandbox component
 	@$(SANDBOX) status
 
 e2e: ## End-to-end tests on the running sandbox

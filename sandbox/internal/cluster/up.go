@@ -361,6 +361,9 @@ func (u *upRun) startCluster(ctx context.Context, cr *clusterRun, etcdURL string
 		"--tls-cert-file=" + cr.certs.ServingCert, "--tls-private-key-file=" + cr.certs.ServingKey,
 		"--cert-dir=" + s.path("work", c.component("kube-apiserver")),
 		"--token-auth-file=" + cr.certs.TokenFile,
+		// Client certificates signed by the sandbox CA are accepted too (pki/admin.crt, for tests of
+		// --client-certificate/--client-key).
+		"--client-ca-file=" + cr.certs.CACert,
 		"--authorization-mode=RBAC",
 		"--service-account-key-file=" + cr.certs.SAPublicKey,
 		"--service-account-signing-key-file=" + cr.certs.SAPrivateKey,

@@ -21,6 +21,9 @@ const ReconcileAnnotation = "reconcile.fluxcd.io/requestedAt"
 
 // Run traces the commit once, or until deployed/failed with --watch/--wait.
 func (o *Options) Run(ctx context.Context) error {
+	if len(o.members) > 0 {
+		return o.runFleet(ctx)
+	}
 	snap, err := o.compute(ctx, nil)
 	if err != nil {
 		return err

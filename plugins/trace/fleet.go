@@ -595,4 +595,3 @@ func isPinned(gr *sourcev1.GitRepository) string {
 	}
 	return ""
 }
-

@@ -8,7 +8,7 @@ PKG := github.com/kubectl-gitops/kubectl-gitops/internal/version
 LDFLAGS := -s -w -X $(PKG).version=$(VERSION) -X $(PKG).commit=$(COMMIT) -X $(PKG).date=$(DATE)
 BIN := bin/kubectl-gitops
 
-.PHONY: build test unit e2e demo lint sandbox-bin sandbox-up sandbox-down sandbox-env sandbox-status release-check bench bench-cluster
+.PHONY: build test unit e2e demo demo-fleet lint sandbox-bin sandbox-up sandbox-down sandbox-env sandbox-status release-check bench bench-cluster
 
 build: ## Build bin/kubectl-gitops and bin/kubectl_complete-gitops
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-gitops
@@ -22,6 +22,9 @@ test: ## Every test: unit, end-to-end on the local cluster, release checks
 
 demo: build ## The founding story on the local cluster
 	hack/demo.sh
+
+demo-fleet: build ## examples/flux-multi-env on two clusters: trace across them, promote --require-deployed
+	hack/demo-fleet.sh
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -28,7 +28,7 @@ type fleet struct {
 	app, gitops             *e2eutil.Repo
 }
 
-func deployFleet(t *testing.T, e *e2eutil.Env) *fleet {
+func deployFleet(t testing.TB, e *e2eutil.Env) *fleet {
 	t.Helper()
 	f := e.Fleet(t)
 	m := &fleet{f: f, st: f.Clusters[f.Contexts[0]], pr: f.Clusters[f.Contexts[1]]}

@@ -53,8 +53,8 @@ current-context: staging
 	e2eutil.ReplaceInFile(b, checkout, ".gitops.yaml", "context: "+m.pr.Context+"\n", "context: production\n")
 
 	type fleetStat struct {
-		wall     time.Duration
-		st, pr   int64 // requests to each cluster
+		wall   time.Duration
+		st, pr int64 // requests to each cluster
 	}
 	run := func(argv ...string) fleetStat {
 		cmd := exec.Command(bin, argv...)

@@ -188,3 +188,35 @@ func TestFleetUsage(t *testing.T) {
 		}
 	}
 }
+
+// --wait across clusters: staging has not fetched the commit yet, production is pinned behind it. Once
+// staging's controllers move (a watch event in that cluster), staging is deployed, production waits for
+// promotion, and the wait ends with exit 0, printing the result once.
+func TestFleetWaitAcrossClusters(t *testing.T) {
+	r := newAppRepo(t)
+	gitops := gitopsRepo(t)
+	staging := newCluster(t, fixtureObjects(t, "revision-deployed.yaml", r, "{{C", "{{P"))
+	production := pinnedProduction(t, r)
+	done := make(chan struct {
+		out string
+		err error
+	}, 1)
+	go func() {
+		out, err := runFleet(t, map[string]dynamic.Interface{"staging": staging, "production": production}, "",
+			r.C, "--repo", r.dir, "--all-envs", "--gitops-repo", gitops, "--wait")
+		done <- struct {
+			out string
+			err error
+		}{out, err}
+	}()
+	awaitWatches(t, staging, watchedTargets)
+	moveTo(t, staging, fixtureObjects(t, "revision-deployed.yaml", r))
+	res := <-done
+	if code := exitcode.From(res.err); code != exitcode.OK {
+		t.Fatalf("exit %d (%v), want 0\n%s", code, res.err, res.out)
+	}
+	if strings.Count(res.out, "across 2 environments") != 1 || !strings.Contains(res.out, "staging     deployed at") ||
+		!strings.Contains(res.out, "production  waiting for promotion from staging") {
+		t.Errorf("--wait prints the settled result once:\n%s", res.out)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -490,7 +489,7 @@ func shellQuote(s string) string {
 }
 
 // pinnedBehind lists the refs ("tag v0.1.3") when every release not deployed waits at its source stage
-// because its GitRepository is pinned (tag, semver, commit) to a revision older than the commit: Flux
+// because its GitRepository is pinned (tag, commit) to a revision older than the commit: Flux
 // will never fetch the commit there, someone has to move the pin, which is what promote does. It is
 // empty otherwise.
 func pinnedBehind(s *snapshot) []string {
@@ -501,14 +500,14 @@ func pinnedBehind(s *snapshot) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, rel := range rels {
-		if len(rel.Stages) == 0 || rel.Stages[0].Name != fluxstatus.StageSource || rel.Stages[0].Reason != "NotFetchedYet" {
+		if len(rel.Stages) == 0 || rel.Stages[0].Name != fluxstatus.StageSource || rel.Stages[0].Reason != fluxstatus.DiagPinned {
 			return nil
 		}
 		p := ""
 		for i := range s.fetched.Cluster.GitRepositories {
 			gr := &s.fetched.Cluster.GitRepositories[i]
 			if gr.Namespace == rel.Source.Namespace && gr.Name == rel.Source.Name {
-				p = isPinned(gr)
+				p = fluxstatus.PinnedRef(gr)
 			}
 		}
 		if p == "" {
@@ -577,21 +576,3 @@ func firstLine(s string) string {
 	return oneLine(s)
 }
 
-// isPinned names the ref a GitRepository is pinned to, or "" when it follows a branch.
-func isPinned(gr *sourcev1.GitRepository) string {
-	r := gr.Spec.Reference
-	if r == nil {
-		return ""
-	}
-	switch {
-	case r.Commit != "":
-		return "commit " + short(r.Commit)
-	case r.Tag != "":
-		return "tag " + r.Tag
-	case r.SemVer != "":
-		return "semver " + r.SemVer
-	case strings.HasPrefix(r.Name, "refs/tags/"):
-		return "tag " + strings.TrimPrefix(r.Name, "refs/tags/")
-	}
-	return ""
-}

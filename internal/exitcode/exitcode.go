@@ -8,6 +8,8 @@ package exitcode
 import (
 	"errors"
 	"fmt"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 )
 
 // Code is a process exit status.
@@ -54,8 +56,9 @@ func Errorf(code Code, format string, args ...any) error {
 	return Wrap(code, fmt.Errorf(format, args...))
 }
 
-// From returns the exit code carried by err: OK for nil, Error when err
-// carries no code.
+// From returns the exit code of err: OK for nil; the code attached with Wrap
+// or Errorf (the outermost one); else the code of the shared core's error
+// kinds (see classes); else Error.
 func From(err error) Code {
 	if err == nil {
 		return OK
@@ -64,5 +67,37 @@ func From(err error) Code {
 	if errors.As(err, &ce) {
 		return ce.code
 	}
+	for _, c := range classes {
+		if c.is(err) {
+			return c.code
+		}
+	}
 	return Error
+}
+
+// class maps one kind of error of the shared core to its exit code. This
+// table is the one place where the core's errors become exit codes, so the
+// three commands agree on them.
+type class struct {
+	is   func(error) bool
+	code Code
+}
+
+func sentinel(target error) func(error) bool {
+	return func(err error) bool { return errors.Is(err, target) }
+}
+
+var classes = []class{
+	// --repo (or the current directory) is not a checkout: fix the flag.
+	{sentinel(gitrepo.ErrNotRepo), Usage},
+	{sentinel(gitrepo.ErrBadBranchName), Usage},
+	{sentinel(gitrepo.ErrNoRemote), Usage},
+	// The checkout's state needs a decision before retrying.
+	{sentinel(gitrepo.ErrBranchExists), Conflict},
+	{sentinel(gitrepo.ErrDetached), Conflict},
+	{sentinel(gitrepo.ErrUnpushed), Conflict},
+	{sentinel(gitrepo.ErrDirty), Conflict},
+	{sentinel(gitrepo.ErrReadOnly), Conflict},
+	{sentinel(gitrepo.ErrPushRejected), Conflict},
+	{sentinel(gitrepo.ErrRebaseConflict), Conflict},
 }

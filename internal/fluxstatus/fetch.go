@@ -61,6 +61,12 @@ type FetchOptions struct {
 	// Sources, HelmCharts and Kustomizations are always read from all
 	// namespaces: they usually live in flux-system, away from the releases.
 	Namespace string
+	// FallbackNamespaces are read for HelmReleases, one list each, when
+	// RBAC refuses to list them in all namespaces (Namespace ""), together
+	// with the namespaces the traced sources' Kustomizations name in their
+	// inventories: the releases a source reaches are traced wherever they
+	// live, within what RBAC allows.
+	FallbackNamespaces []string
 	// MatchSource picks the GitRepositories to trace (by URL).
 	MatchSource func(*sourcev1.GitRepository) bool
 	// HelmReleases, when set, restricts the workloads read to these.
@@ -175,6 +181,20 @@ func Fetch(ctx context.Context, dyn dynamic.Interface, o FetchOptions) (*Fetched
 		return nil, err
 	}
 
+	if o.Namespace == "" && f.Cluster.forbidden(KindHelmRelease) {
+		allNS := f.Cluster.Forbidden[KindHelmRelease]
+		delete(f.Cluster.Forbidden, KindHelmRelease)
+		var ts []Target
+		for _, ns := range f.Cluster.releaseNamespaces(f.Sources, o.FallbackNamespaces) {
+			ts = append(ts, Target{GVR: HelmReleaseGVR, Namespace: ns})
+		}
+		if err := parallel(ts); err != nil {
+			return nil, err
+		}
+		if len(ts) == 0 {
+			f.Cluster.SetForbidden(KindHelmRelease, allNS)
+		}
+	}
 	affected := AffectedHelmReleases(f.Cluster, f.Sources)
 	if len(o.HelmReleases) > 0 {
 		want := map[types.NamespacedName]bool{}
@@ -332,3 +352,41 @@ func sortedMapKeys[V any](m map[string]V) []string {
 
 func isForbidden(err error) bool { return apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) }
 func isNotFound(err error) bool  { return apierrors.IsNotFound(err) }
+
+// releaseNamespaces: where HelmReleases of the sources may live when they
+// cannot be listed in all namespaces: the namespaces given, the namespaces of
+// HelmReleases in the inventories of Kustomizations applied from the sources,
+// and those Kustomizations' target namespaces.
+func (c *Cluster) releaseNamespaces(sources []types.NamespacedName, given []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(ns string) {
+		if ns != "" && !seen[ns] {
+			seen[ns] = true
+			out = append(out, ns)
+		}
+	}
+	for _, ns := range given {
+		add(ns)
+	}
+	for i := range c.Kustomizations {
+		ks := &c.Kustomizations[i]
+		from := false
+		for _, src := range sources {
+			from = from || sameSource(ks.Spec.SourceRef.Kind, ks.Spec.SourceRef.Name, ks.Spec.SourceRef.Namespace, ks.Namespace, src)
+		}
+		if !from {
+			continue
+		}
+		add(ks.Spec.TargetNamespace)
+		if ks.Status.Inventory == nil {
+			continue
+		}
+		for _, e := range ks.Status.Inventory.Entries {
+			if ns, rest, ok := strings.Cut(e.ID, "_"); ok && strings.HasSuffix(rest, "_"+helmv2.GroupVersion.Group+"_"+KindHelmRelease) {
+				add(ns)
+			}
+		}
+	}
+	return out
+}

@@ -43,6 +43,10 @@ func (l *link) via() []string {
 	return v
 }
 
+// manualOnly: nothing from the sources reaches the release but the commit
+// changed its manifest (applied by hand).
+func (l *link) manualOnly() bool { return l.manual && !l.viaChart && l.kustomization == nil }
+
 func sameSource(kind, name, ns, defaultNS string, src types.NamespacedName) bool {
 	if ns == "" {
 		ns = defaultNS

@@ -27,6 +27,11 @@ type Options struct {
 	HelmReleases []types.NamespacedName
 	// Namespace, when set, restricts the report to HelmReleases in it.
 	Namespace string
+	// ManualNamespace, when set, is the only namespace where a HelmRelease
+	// that no Kustomization applies and whose chart is not from the sources
+	// (one applied by hand, found because the commit changed its manifest)
+	// is traced. Releases a source reaches are traced wherever they live.
+	ManualNamespace string
 }
 
 // Trace computes where commit stands in every HelmRelease downstream of the
@@ -61,6 +66,9 @@ func Trace(c *Cluster, commit *Commit, o Options) *Report {
 			continue
 		}
 		if o.Namespace != "" && l.hrKey.Namespace != o.Namespace {
+			continue
+		}
+		if l.manualOnly() && o.ManualNamespace != "" && l.hrKey.Namespace != o.ManualNamespace {
 			continue
 		}
 		r.Releases = append(r.Releases, traceRelease(c, commit, l, o.Now))
@@ -866,6 +874,13 @@ func finishDuration(s *Stage, now time.Time) {
 	}
 	if s.StartedAt == nil {
 		return
+	}
+	if s.FinishedAt != nil && s.FinishedAt.Before(*s.StartedAt) {
+		// The evidence of the end predates this stage (an older ReplicaSet or
+		// condition, nothing left to do once the stage began): it finished as
+		// it started. A stage never ends before it starts.
+		f := *s.StartedAt
+		s.FinishedAt, s.FinishedFrom = &f, s.StartedFrom
 	}
 	end := now
 	if s.FinishedAt != nil {

@@ -559,6 +559,51 @@ func TestTraceTimings(t *testing.T) {
 	}
 }
 
+// A change of replicas alone: the evidence of the rollout's end (the
+// Progressing condition, the ReplicaSet) predates the release, so the end
+// comes from the pods, and no stage ends before it starts.
+func TestTraceReplicasOnlyRolloutEndsAfterItStarts(t *testing.T) {
+	c, commit := loadFixture(t, "replicas-only.yaml", fixtureVars)
+	r := Trace(c, commit, Options{Now: now, Sources: []types.NamespacedName{gitopsSrc}})
+	if len(r.Releases) != 1 || !r.Deployed {
+		t.Fatalf("releases = %d, deployed = %v, diagnoses %+v", len(r.Releases), r.Deployed, r.Diagnoses)
+	}
+	for _, s := range r.Releases[0].Stages {
+		if s.StartedAt != nil && s.FinishedAt != nil && s.FinishedAt.Before(*s.StartedAt) {
+			t.Errorf("stage %s finished %s before it started %s", s.Name, s.FinishedAt.Format(time.RFC3339), s.StartedAt.Format(time.RFC3339))
+		}
+		if s.DurationSeconds != nil && *s.DurationSeconds < 0 {
+			t.Errorf("stage %s took %vs", s.Name, *s.DurationSeconds)
+		}
+		if s.Name != StageRollout {
+			continue
+		}
+		if s.StartedAt == nil || s.StartedAt.Format(time.RFC3339) != "2026-11-25T18:00:40Z" {
+			t.Errorf("rollout started %v, want 18:00:40 (the release's end)", s.StartedAt)
+		}
+		if s.FinishedAt == nil || s.FinishedAt.Format(time.RFC3339) != "2026-11-25T18:00:44Z" {
+			t.Errorf("rollout finished %v, want 18:00:44 (the last pod Ready)", s.FinishedAt)
+		}
+		if s.DurationSeconds == nil || *s.DurationSeconds != 4 {
+			t.Errorf("rollout duration = %v, want 4", s.DurationSeconds)
+		}
+	}
+}
+
+// Evidence older than the stage (nothing to do once it began) gives a stage
+// that ends as it starts, not before.
+func TestFinishNeverBeforeStart(t *testing.T) {
+	start := time.Date(2026, 11, 25, 9, 22, 15, 0, time.UTC)
+	var s Stage
+	s.State = Done
+	s.setStart(start, FromStatus)
+	s.setFinish(start.Add(-7*time.Second), FromStatus)
+	finishDuration(&s, now)
+	if s.FinishedAt == nil || !s.FinishedAt.Equal(start) || s.DurationSeconds == nil || *s.DurationSeconds != 0 {
+		t.Fatalf("finished %v after %v s, want %s and 0 s", s.FinishedAt, s.DurationSeconds, start)
+	}
+}
+
 func TestNoReleases(t *testing.T) {
 	c, commit := loadFixture(t, "revision-deployed.yaml", fixtureVars)
 	r := Trace(c, commit, Options{Now: now, Sources: []types.NamespacedName{chartSrc}, Namespace: "other"})

@@ -153,6 +153,12 @@ func (c *Cluster) deploymentRollout(d *appsv1.Deployment) rollout {
 	case prog == nil:
 	case r.state == Done && prog.Reason == "NewReplicaSetAvailable":
 		r.finished = prog.LastUpdateTime.Time
+		// A change of replicas alone makes no new ReplicaSet and may leave
+		// the condition's time where the last template change put it: the
+		// rollout then ended when the last pod of the ReplicaSet became Ready.
+		if _, podsReady := podTimes(r.pods, anyPod); podsReady.After(r.finished) {
+			r.finished = podsReady
+		}
 	case r.state != Done && prog.Reason == "ProgressDeadlineExceeded":
 		r.state = Failed
 	}
@@ -281,6 +287,8 @@ func (c *Cluster) podsOwnedBy(ns, kind, name string) []*corev1.Pod {
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 	return pods
 }
+
+func anyPod(*corev1.Pod) bool { return true }
 
 // podTimes: a rollout without a ReplicaSet started when its first new pod
 // was created and finished when its last new pod became Ready.

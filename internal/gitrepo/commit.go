@@ -37,20 +37,9 @@ func (r *Repo) CurrentBranch(ctx context.Context) (string, error) {
 	return strings.TrimSpace(out), nil
 }
 
-// CommitFile commits exactly one file (relative to the root) with message
-// and trailers ("Key: value" lines), and returns the new commit. Like
-// `git commit --only`, whatever else is staged or modified stays staged or
-// modified and out of the commit. Author and committer come from the user's
-// git config, hooks run as usual.
+// CommitFile is CommitFiles for one file.
 func (r *Repo) CommitFile(ctx context.Context, path, message string, trailers ...string) (string, error) {
-	msg := strings.TrimRight(message, "\n")
-	if len(trailers) > 0 {
-		msg += "\n\n" + strings.Join(trailers, "\n")
-	}
-	if _, err := r.GitInput(ctx, []byte(msg+"\n"), "commit", "--quiet", "--only", "--file=-", "--", path); err != nil {
-		return "", fmt.Errorf("committing %s: %w", path, err)
-	}
-	return r.Head(ctx)
+	return r.CommitFiles(ctx, []string{path}, message, trailers...)
 }
 
 // Upstream returns the remote and the branch on it that branch pushes to:
@@ -140,7 +129,7 @@ func (r *Repo) Push(ctx context.Context, opts PushOptions) (PushResult, error) {
 	retry := fmt.Sprintf("`git pull --rebase %s %s && git push %s %s`", opts.Remote, opts.RemoteBranch, opts.Remote, target)
 	kept := func(format string, args ...any) error {
 		head, _ := r.Head(ctx)
-		return fmt.Errorf(format+"; your commit %s is kept locally, retry with %s", append(args, short(head), retry)...)
+		return fmt.Errorf(format+"; your commit %s is kept locally, retry with %s", append(args, Short(head), retry)...)
 	}
 	var last error
 	for res.Attempts < attempts {
@@ -200,7 +189,8 @@ func (r *Repo) Push(ctx context.Context, opts PushOptions) (PushResult, error) {
 	return res, kept("%w %d times by %s %s (last: %v)", ErrPushRejected, res.Attempts, opts.Remote, opts.RemoteBranch, last)
 }
 
-func short(sha string) string {
+// Short is the 12-character form of a commit hash that messages print.
+func Short(sha string) string {
 	if len(sha) > 12 {
 		return sha[:12]
 	}

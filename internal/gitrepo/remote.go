@@ -2,6 +2,7 @@ package gitrepo
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"sort"
 	"strings"
@@ -36,21 +37,21 @@ func (r *Repo) Remotes(ctx context.Context) ([]Remote, error) {
 	return rs, nil
 }
 
-// NormalizeURL reduces a Git URL to "host/path" so that the forms one
-// repository goes by compare equal: https and ssh schemes, scp-like
-// "git@host:org/repo", user names and passwords, default ports, a ".git"
-// suffix, trailing slashes and the case of the host. Local paths and
-// file:// URLs reduce to their cleaned path.
-func NormalizeURL(raw string) string {
+// SplitURL splits a Git remote URL into its host (with a port that is not
+// the scheme's default, lower-cased) and its path (leading slash, no
+// trailing slash, no ".git"), for the forms one repository goes by: https
+// and ssh schemes, scp-like "git@host:org/repo", user names and passwords.
+// Local paths and file:// URLs have no host.
+func SplitURL(raw string) (host, repoPath string) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
-		return ""
+		return "", ""
 	}
-	var host, p string
+	var p string
 	if i := strings.Index(s, "://"); i >= 0 {
 		u, err := url.Parse(s)
 		if err != nil {
-			return strings.ToLower(s)
+			return "", strings.ToLower(s)
 		}
 		host = u.Hostname()
 		if port := u.Port(); port != "" && !defaultPort(u.Scheme, port) {
@@ -61,7 +62,8 @@ func NormalizeURL(raw string) string {
 			host = ""
 		}
 	} else if at := strings.Index(s, ":"); at > 0 && !strings.Contains(s[:at], "/") {
-		// scp-like: [user@]host:path
+		// scp-like: [user@]host:path. A local path has no colon before its
+		// first slash.
 		host = s[:at]
 		if j := strings.LastIndex(host, "@"); j >= 0 {
 			host = host[j+1:]
@@ -73,8 +75,50 @@ func NormalizeURL(raw string) string {
 	p = strings.TrimRight(p, "/")
 	p = strings.TrimSuffix(p, ".git")
 	p = strings.TrimRight(p, "/")
-	p = "/" + strings.TrimLeft(p, "/")
-	return strings.ToLower(host) + p
+	return strings.ToLower(host), "/" + strings.TrimLeft(p, "/")
+}
+
+// NormalizeURL reduces a Git URL to "host/path" (see SplitURL) so that the
+// forms one repository goes by compare equal, default ports, a ".git"
+// suffix, trailing slashes and the case of the host included. Local paths
+// and file:// URLs reduce to their cleaned path.
+func NormalizeURL(raw string) string {
+	host, p := SplitURL(raw)
+	return host + p
+}
+
+// RequestURL is the page that opens a pull request (GitHub, Gitea,
+// Forgejo) or merge request (GitLab) from head into base on the forge that
+// hosts remote; "" for a remote that is not on a web forge (a path, a
+// file:// URL) or without a base.
+func RequestURL(remote, base, head string) string {
+	host, repoPath := SplitURL(remote)
+	repoPath = strings.Trim(repoPath, "/")
+	if host == "" || base == "" || !strings.Contains(repoPath, "/") {
+		return ""
+	}
+	// The web UI is on the default https port, whatever port ssh used.
+	if i := strings.LastIndex(host, ":"); i >= 0 {
+		host = host[:i]
+	}
+	web := "https://" + host + "/" + repoPath
+	switch {
+	case strings.Contains(host, "gitlab"):
+		return fmt.Sprintf("%s/-/merge_requests/new?merge_request%%5Bsource_branch%%5D=%s&merge_request%%5Btarget_branch%%5D=%s",
+			web, url.QueryEscape(head), url.QueryEscape(base))
+	case strings.Contains(host, "github"):
+		return fmt.Sprintf("%s/compare/%s...%s?expand=1", web, escapeRef(base), escapeRef(head))
+	}
+	// Gitea, Forgejo and Codeberg use GitHub's compare form without expand.
+	return fmt.Sprintf("%s/compare/%s...%s", web, escapeRef(base), escapeRef(head))
+}
+
+func escapeRef(s string) string {
+	parts := strings.Split(s, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
 }
 
 func defaultPort(scheme, port string) bool {

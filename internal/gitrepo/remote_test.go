@@ -61,3 +61,27 @@ func TestRemotes(t *testing.T) {
 		t.Fatalf("no remotes: %+v, %v", rs, err)
 	}
 }
+
+func TestRequestURL(t *testing.T) {
+	tests := []struct {
+		remote, want string
+	}{
+		{"https://github.com/acme/fleet.git", "https://github.com/acme/fleet/compare/main...promote/sample-app-0.1.3?expand=1"},
+		{"git@github.com:acme/fleet.git", "https://github.com/acme/fleet/compare/main...promote/sample-app-0.1.3?expand=1"},
+		{"ssh://git@github.com/acme/fleet", "https://github.com/acme/fleet/compare/main...promote/sample-app-0.1.3?expand=1"},
+		{"https://gitlab.com/acme/platform/fleet.git", "https://gitlab.com/acme/platform/fleet/-/merge_requests/new?merge_request%5Bsource_branch%5D=promote%2Fsample-app-0.1.3&merge_request%5Btarget_branch%5D=main"},
+		{"git@gitlab.example.com:acme/fleet.git", "https://gitlab.example.com/acme/fleet/-/merge_requests/new?merge_request%5Bsource_branch%5D=promote%2Fsample-app-0.1.3&merge_request%5Btarget_branch%5D=main"},
+		{"https://gitea.example.com/acme/fleet.git", "https://gitea.example.com/acme/fleet/compare/main...promote/sample-app-0.1.3"},
+		{"ssh://git@codeberg.org:2222/acme/fleet.git", "https://codeberg.org/acme/fleet/compare/main...promote/sample-app-0.1.3"},
+		{"https://user:token@github.com/acme/fleet", "https://github.com/acme/fleet/compare/main...promote/sample-app-0.1.3?expand=1"},
+		{"/srv/git/fleet.git", ""},
+		{"../fleet.git", ""},
+		{"file:///srv/git/fleet.git", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := RequestURL(tt.remote, "main", "promote/sample-app-0.1.3"); got != tt.want {
+			t.Errorf("RequestURL(%q)\n got %q\nwant %q", tt.remote, got, tt.want)
+		}
+	}
+}

@@ -51,7 +51,7 @@ type Doc struct {
 	Kind  string
 	Name  string
 	// Namespace comes from metadata.namespace, else from the nearest
-	// kustomization.yaml that sets one (see NamespaceFrom), else "".
+	// kustomization file (see Namespaces and NamespaceFrom), else "".
 	Namespace string
 	// NamespaceFrom is "metadata", the repo-relative path of the
 	// kustomization file the namespace came from, or "" when unknown.
@@ -178,7 +178,7 @@ type ScanOptions struct {
 // Scan reads files (relative to root) and returns every document that has a
 // kind. Files that do not exist are skipped (a tracked file deleted in the
 // work tree). The namespace of a document without metadata.namespace is
-// taken from the nearest kustomization file above it that sets one.
+// the one its kustomization sets (see Namespaces).
 func Scan(ctx context.Context, root string, files []string, opts ScanOptions) (*Index, error) {
 	type result struct {
 		docs   []Doc
@@ -207,11 +207,11 @@ func Scan(ctx context.Context, root string, files []string, opts ScanOptions) (*
 			ix.Malformed = append(ix.Malformed, r.bad)
 		}
 	}
-	ns := newKustomizeNamespaces(root)
+	ns := NewNamespaces(root)
 	for i := range ix.Docs {
 		d := &ix.Docs[i]
 		if d.Namespace == "" {
-			d.Namespace, d.NamespaceFrom = ns.lookup(path.Dir(d.Path))
+			d.Namespace, d.NamespaceFrom = ns.Lookup(path.Dir(d.Path))
 		}
 	}
 	return ix, nil
@@ -306,8 +306,30 @@ type header struct {
 // parseDocs parses every document of one file. A syntax error stops the
 // file there: yaml.v3 cannot resynchronise after one.
 func parseDocs(p string, data []byte) ([]Doc, *SyntaxError) {
+	nodes, bad := ParseFile(p, data)
+	docs := make([]Doc, len(nodes))
+	for i, n := range nodes {
+		docs[i] = n.Doc
+	}
+	return docs, bad
+}
+
+// Node is a document with its parsed tree, for callers that read more of
+// an object than its header.
+type Node struct {
+	Doc
+	// Root is the document's top-level mapping.
+	Root *yaml.Node
+}
+
+// ParseFile parses every document of one file that has a kind, keeping
+// each one's tree. A syntax error stops the file there (yaml.v3 cannot
+// resynchronise after one): the documents before it are returned with the
+// error. The namespace is only metadata.namespace; see Namespaces for the
+// kustomization's.
+func ParseFile(p string, data []byte) ([]Node, *SyntaxError) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var docs []Doc
+	var docs []Node
 	for idx := 0; ; idx++ {
 		var n yaml.Node
 		err := dec.Decode(&n)
@@ -326,12 +348,12 @@ func parseDocs(p string, data []byte) ([]Doc, *SyntaxError) {
 		if n.Content[0].Decode(&h) != nil || h.Kind == "" {
 			continue
 		}
-		docs = append(docs, Doc{
+		docs = append(docs, Node{Root: n.Content[0], Doc: Doc{
 			Path: p, Index: idx, Line: n.Content[0].Line,
 			APIVersion: h.APIVersion, Group: Group(h.APIVersion), Kind: h.Kind,
 			Name: h.Metadata.Name, Namespace: h.Metadata.Namespace,
 			NamespaceFrom: map[bool]string{true: "metadata"}[h.Metadata.Namespace != ""],
-		})
+		}})
 	}
 }
 
@@ -366,42 +388,105 @@ func Group(apiVersion string) string {
 	return ""
 }
 
-// kustomizeNamespaces answers "which namespace does the nearest
-// kustomization above this directory set?", reading each directory once.
-type kustomizeNamespaces struct {
+// Namespaces answers "which namespace does kustomize give an object of
+// this directory that sets none itself?", reading each kustomization once.
+// It is not safe for concurrent use.
+//
+// The rule, shared by every command: the nearest kustomization file in the
+// directory or above it is the one that builds the file (Flux's
+// kustomize-controller builds a Kustomization's path with the
+// kustomization file found there); its namespace: is the answer. When it
+// sets none, kustomize leaves the namespace to whatever includes that
+// directory: a namespace comes through inclusion (resources, components),
+// not through the directory tree. So the lookup climbs on only when the
+// nearest kustomization above lists this one's directory among its
+// resources or components, and otherwise answers unknown (""): a
+// kustomization further up that does not include it (a repo-root one for
+// another Flux Kustomization, say) is no evidence. An unknown namespace
+// matches any -n (see Query), and promote takes the environment's.
+type Namespaces struct {
 	root  string
-	cache map[string][2]string // dir -> {namespace, file}
+	files map[string]*kustomization // by directory; nil when it has none
+	cache map[string][2]string      // dir -> {namespace, file}
 }
 
-func newKustomizeNamespaces(root string) *kustomizeNamespaces {
-	return &kustomizeNamespaces{root: root, cache: map[string][2]string{}}
+type kustomization struct {
+	file      string
+	namespace string
+	includes  map[string]bool // directories it lists, repo-relative
+}
+
+// NewNamespaces returns a resolver for the checkout at root.
+func NewNamespaces(root string) *Namespaces {
+	return &Namespaces{root: root, files: map[string]*kustomization{}, cache: map[string][2]string{}}
 }
 
 var kustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
 
-func (k *kustomizeNamespaces) lookup(dir string) (string, string) {
-	if v, ok := k.cache[dir]; ok {
-		return v[0], v[1]
+// at reads the kustomization file of exactly dir, nil when there is none.
+// One that does not parse counts as setting nothing and including nothing.
+func (k *Namespaces) at(dir string) *kustomization {
+	if kz, ok := k.files[dir]; ok {
+		return kz
 	}
-	var v [2]string
+	var kz *kustomization
 	for _, name := range kustomizationNames {
 		rel := path.Join(dir, name)
 		data, err := os.ReadFile(filepath.Join(k.root, filepath.FromSlash(rel)))
 		if err != nil {
 			continue
 		}
-		var kz struct {
-			Namespace string `yaml:"namespace"`
+		kz = &kustomization{file: rel, includes: map[string]bool{}}
+		var doc struct {
+			Namespace  string   `yaml:"namespace"`
+			Resources  []string `yaml:"resources"`
+			Components []string `yaml:"components"`
+			Bases      []string `yaml:"bases"`
 		}
-		if yaml.Unmarshal(data, &kz) == nil && kz.Namespace != "" {
-			v = [2]string{kz.Namespace, rel}
+		if yaml.Unmarshal(data, &doc) == nil {
+			kz.namespace = doc.Namespace
+			for _, r := range append(append(doc.Resources, doc.Components...), doc.Bases...) {
+				kz.includes[path.Join(dir, r)] = true
+			}
 		}
 		break
 	}
-	// A kustomization without a namespace leaves the question to the one
-	// that includes it, which in a conventional layout sits above.
-	if v[0] == "" && dir != "." && dir != "/" && dir != "" {
-		v[0], v[1] = k.lookup(path.Dir(dir))
+	k.files[dir] = kz
+	return kz
+}
+
+// nearest is the directory of the nearest kustomization at or above dir,
+// and whether there is one.
+func (k *Namespaces) nearest(dir string) (string, bool) {
+	for {
+		if k.at(dir) != nil {
+			return dir, true
+		}
+		if dir == "." || dir == "/" || dir == "" {
+			return "", false
+		}
+		dir = path.Dir(dir)
+	}
+}
+
+// Lookup returns the namespace for objects in dir (repo-relative, forward
+// slashes) and the kustomization file that sets it, or "", "" when
+// unknown.
+func (k *Namespaces) Lookup(dir string) (namespace, from string) {
+	if v, ok := k.cache[dir]; ok {
+		return v[0], v[1]
+	}
+	var v [2]string
+	if kdir, ok := k.nearest(dir); ok {
+		kz := k.at(kdir)
+		switch {
+		case kz.namespace != "":
+			v = [2]string{kz.namespace, kz.file}
+		case kdir != "." && kdir != "/" && kdir != "":
+			if up, ok := k.nearest(path.Dir(kdir)); ok && k.at(up).includes[kdir] {
+				v[0], v[1] = k.Lookup(up)
+			}
+		}
 	}
 	k.cache[dir] = v
 	return v[0], v[1]

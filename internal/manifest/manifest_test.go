@@ -146,3 +146,46 @@ func TestGroup(t *testing.T) {
 		t.Fatal("Group")
 	}
 }
+
+// The namespace rule: the nearest kustomization file decides; one that
+// sets no namespace defers to the kustomization above only when that one
+// includes it, and is unknown otherwise.
+func TestNamespacesNearestKustomizationDecides(t *testing.T) {
+	r := newRepo(t, map[string]string{
+		"apps/kustomization.yaml":                  "namespace: apps\nresources: [staging]\n",
+		"apps/base/sample-app/kustomization.yaml":  "resources: [helmrelease.yaml]\n",
+		"apps/base/sample-app/helmrelease.yaml":    hrDoc("sample-app", ""),
+		"apps/staging/kustomization.yaml":          "namespace: staging\nresources: [../base/sample-app, ./extra/]\n",
+		"apps/staging/deep/no-kustomization/x.yml": hrDoc("x", ""),
+		"apps/staging/extra/kustomization.yaml":    "resources: [worker.yaml]\n",
+		"apps/staging/extra/worker.yaml":           hrDoc("worker", ""),
+		"apps/staging/other/kustomization.yml":     "resources: [w.yaml]\n",
+		"apps/staging/other/w.yaml":                hrDoc("w", ""),
+		"apps/broken/kustomization.yaml":           "namespace: [\n",
+		"apps/broken/hr.yaml":                      hrDoc("b", ""),
+		"loose/hr.yaml":                            hrDoc("loose", ""),
+	})
+	ns := NewNamespaces(r.Root)
+	for _, tc := range []struct{ dir, ns, from string }{
+		{"apps/base/sample-app", "", ""},
+		{"apps/staging", "staging", "apps/staging/kustomization.yaml"},
+		{"apps/staging/deep/no-kustomization", "staging", "apps/staging/kustomization.yaml"},
+		// Included by the staging overlay: its namespace.
+		{"apps/staging/extra", "staging", "apps/staging/kustomization.yaml"},
+		// Below it but not included: unknown.
+		{"apps/staging/other", "", ""},
+		{"apps", "apps", "apps/kustomization.yaml"},
+		{"apps/broken", "", ""},
+		{"loose", "", ""},
+		{".", "", ""},
+	} {
+		if got, from := ns.Lookup(tc.dir); got != tc.ns || from != tc.from {
+			t.Errorf("Lookup(%s) = %q from %q, want %q from %q", tc.dir, got, from, tc.ns, tc.from)
+		}
+	}
+	// Find applies the same rule: the base is unknown, so -n staging finds it.
+	d, _, err := Find(context.Background(), r, Query{Kind: "HelmRelease", Group: "helm.toolkit.fluxcd.io", Name: "sample-app", Namespace: "staging"})
+	if err != nil || d.Path != "apps/base/sample-app/helmrelease.yaml" || d.Namespace != "" {
+		t.Fatalf("Find = %+v, %v", d, err)
+	}
+}

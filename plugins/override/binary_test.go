@@ -238,8 +238,9 @@ func TestOverridePush(t *testing.T) {
 	if got := git(t, bare, "show", "main:"+hrPath); !strings.Contains(got, "replicaCount: 3") {
 		t.Error("--branch moved main")
 	}
-	if b := git(t, dir, "branch", "--show-current"); b != "scale-4" {
-		t.Errorf("current branch = %q, want scale-4", b)
+	// The checkout is back where it was; the override is on the branch only.
+	if b := git(t, dir, "branch", "--show-current"); b != "main" {
+		t.Errorf("current branch = %q, want main (switched back)", b)
 	}
 }
 

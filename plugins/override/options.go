@@ -46,7 +46,7 @@ type Options struct {
 	Set, SetString, SetJSON, Files, Unset []string
 
 	DryRun, NoCommit, Push, AllowDirty bool
-	Branch, Message, Output            string
+	Branch, Remote, Message, Output    string
 
 	input helmvalues.Input
 	cwd   string
@@ -102,9 +102,6 @@ func (o *Options) Validate() error {
 	if o.NoCommit && (o.Push || o.Branch != "") {
 		return errors.New("--no-commit cannot be combined with --push or --branch: there would be nothing to push")
 	}
-	if o.Branch != "" && strings.HasPrefix(o.Branch, "-") {
-		return fmt.Errorf("--branch %q is not a branch name", o.Branch)
-	}
 	switch o.Output {
 	case "", "json", "yaml":
 	default:
@@ -127,6 +124,7 @@ type Result struct {
 	Branch      string   `json:"branch,omitempty"`
 	Pushed      bool     `json:"pushed"`
 	Remote      string   `json:"remote,omitempty"`
+	RequestURL  string   `json:"requestURL,omitempty"`
 	Warnings    []string `json:"warnings,omitempty"`
 }
 
@@ -150,7 +148,7 @@ const redacted = "<redacted>"
 func (o *Options) Run(ctx context.Context) error {
 	repo, err := gitrepo.Open(ctx, o.Repo)
 	if err != nil {
-		return exitcode.Wrap(exitcode.Usage, err)
+		return err
 	}
 	q := manifest.Query{Kind: kindHelmRelease, Group: groupHelmRelease, Name: o.Name, Namespace: o.Namespace}
 	if o.Path != "" {
@@ -159,16 +157,25 @@ func (o *Options) Run(ctx context.Context) error {
 		}
 	}
 	res := &Result{DryRun: o.DryRun}
-	pushTo := ""
-	var remote, remoteBranch string
-	if (o.Push || o.Branch != "") && !o.DryRun {
-		if remote, remoteBranch, err = o.pushTarget(ctx, repo); err != nil {
-			return err
-		}
-		pushTo = remote + "/" + remoteBranch
+	var ed *edited
+	pub, err := repo.NewPublisher(ctx, gitrepo.PublishOptions{
+		Branch: o.Branch, Push: o.Push, Remote: o.Remote, NoCommit: o.NoCommit, AllowDirty: o.AllowDirty,
+		Reapply: func(ctx context.Context) (gitrepo.Change, error) {
+			// The remote moved on: apply the same flags to what is there now.
+			q2 := q
+			q2.Path = ed.doc.Path
+			again, err := o.edit(ctx, repo, q2)
+			if err != nil || !again.changed() {
+				return gitrepo.Change{}, err
+			}
+			return o.change(again), nil
+		},
+	})
+	if err != nil {
+		return err
 	}
 
-	ed, err := o.edit(ctx, repo, q)
+	ed, err = o.edit(ctx, repo, q)
 	if err != nil {
 		return err
 	}
@@ -188,113 +195,56 @@ func (o *Options) Run(ctx context.Context) error {
 	for _, w := range ed.warnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
 	}
+	if !res.Changed {
+		if o.DryRun {
+			return o.printDryRun(ed, res)
+		}
+		return o.print(res, fmt.Sprintf("HelmRelease %s already has these values in %s: nothing to change\n", ed.ref(), doc.Path))
+	}
+	if err := pub.CheckFiles(ctx, []string{doc.Path}); err != nil {
+		return err
+	}
 	if o.DryRun {
 		return o.printDryRun(ed, res)
 	}
-	if !res.Changed {
-		return o.print(res, fmt.Sprintf("HelmRelease %s already has these values in %s: nothing to change\n", ed.ref(), doc.Path))
-	}
-	full := filepath.Join(repo.Root, filepath.FromSlash(doc.Path))
-	if o.Branch != "" {
-		if _, err := repo.Git(ctx, "switch", "--quiet", "-c", o.Branch); err != nil {
-			return exitcode.Wrap(exitcode.Conflict, fmt.Errorf("creating branch %s: %w", o.Branch, err))
-		}
-		res.Branch = o.Branch
-	}
-	if err := writeAtomic(full, ed.out); err != nil {
+	pr, err := pub.Publish(ctx, o.change(ed))
+	res.Written, res.Branch, res.Commit = pr.Written, pr.Branch, pr.Commit
+	if err != nil {
 		return err
 	}
-	res.Written = true
 	if o.NoCommit {
 		return o.print(res, fmt.Sprintf("wrote %s (HelmRelease %s: %s); not committed\n", doc.Path, ed.ref(), ed.summary()))
 	}
-	sha, err := repo.CommitFile(ctx, doc.Path, o.message(ed), trailer())
-	if err != nil {
-		return fmt.Errorf("%w; the edited file is written but not committed", err)
+	subject := firstLine(o.message(ed))
+	if pub.Target() == "" {
+		return o.print(res, fmt.Sprintf("committed %s: %s\n", gitrepo.Short(pr.Commit), subject))
 	}
-	res.Commit = sha
-	if pushTo == "" {
-		return o.print(res, fmt.Sprintf("committed %s: %s\n", short(sha), firstLine(o.message(ed))))
-	}
-
-	redo := func(ctx context.Context) (bool, error) {
-		// The remote moved on: apply the same flags to what is there now.
-		q2 := q
-		q2.Path = doc.Path
-		again, err := o.edit(ctx, repo, q2)
-		if err != nil {
-			return false, err
-		}
-		if !again.changed() {
-			return false, nil
-		}
-		if err := writeAtomic(full, again.out); err != nil {
-			return false, err
-		}
-		sha, err := repo.CommitFile(ctx, doc.Path, o.message(again), trailer())
-		if err != nil {
-			return false, err
-		}
-		res.Commit = sha
-		return true, nil
-	}
-	pr, err := repo.Push(ctx, gitrepo.PushOptions{Remote: remote, RemoteBranch: remoteBranch, SetUpstream: o.Branch != "", Redo: redo})
-	if err != nil {
-		if errors.Is(err, gitrepo.ErrPushRejected) || errors.Is(err, gitrepo.ErrRebaseConflict) {
-			return exitcode.Wrap(exitcode.Conflict, err)
-		}
-		return err
-	}
-	res.Pushed = !pr.AlreadyThere
-	res.Remote = pushTo
-	res.Commit = pr.Head
-	msg := fmt.Sprintf("committed %s and pushed to %s: %s\n", short(pr.Head), pushTo, firstLine(o.message(ed)))
+	res.Pushed, res.Remote, res.RequestURL = pr.Pushed, pr.Target, pr.RequestURL
+	msg := fmt.Sprintf("committed %s and pushed to %s: %s\n", gitrepo.Short(pr.Commit), pr.Target, subject)
 	switch {
 	case pr.AlreadyThere:
-		msg = fmt.Sprintf("%s already has these values (pushed by someone else meanwhile): nothing pushed\n", pushTo)
+		msg = fmt.Sprintf("%s already has these values (pushed by someone else meanwhile): nothing pushed\n", pr.Target)
 	case pr.Rebased:
-		msg = fmt.Sprintf("committed %s on top of concurrent changes (%d attempts) and pushed to %s: %s\n", short(pr.Head), pr.Attempts, pushTo, firstLine(o.message(ed)))
+		msg = fmt.Sprintf("committed %s on top of concurrent changes (%d attempts) and pushed to %s: %s\n", gitrepo.Short(pr.Commit), pr.Attempts, pr.Target, subject)
+	}
+	if pr.Branch != "" {
+		msg += branchNote(pr)
 	}
 	return o.print(res, msg)
 }
 
-// pushTarget checks, before anything is written, that a push can be what
-// the user expects: a branch to push, a remote, and no commits of theirs
-// that the push would carry along unasked.
-func (o *Options) pushTarget(ctx context.Context, repo *gitrepo.Repo) (string, string, error) {
-	branch, err := repo.CurrentBranch(ctx)
-	if err != nil {
-		return "", "", err
+// branchNote tells where the checkout is after --branch and where to ask
+// for a review.
+func branchNote(pr gitrepo.Published) string {
+	if pr.RequestURL != "" {
+		return fmt.Sprintf("switched back from %s; open a pull/merge request: %s\n", pr.Branch, pr.RequestURL)
 	}
-	if o.Branch != "" {
-		if _, err := repo.Git(ctx, "check-ref-format", "--branch", o.Branch); err != nil {
-			return "", "", exitcode.Errorf(exitcode.Usage, "--branch %q is not a valid branch name", o.Branch)
-		}
-		if _, err := repo.Git(ctx, "rev-parse", "--verify", "--quiet", "refs/heads/"+o.Branch); err == nil {
-			return "", "", exitcode.Errorf(exitcode.Conflict, "branch %s already exists; pick another --branch name", o.Branch)
-		}
-		remote := "origin"
-		if branch != "" {
-			if r, _, err := repo.Upstream(ctx, branch); err == nil {
-				remote = r
-			}
-		}
-		if _, err := repo.Git(ctx, "remote", "get-url", remote); err != nil {
-			return "", "", exitcode.Errorf(exitcode.Usage, "no remote %q to push the branch to: add one with `git remote add %s URL`", remote, remote)
-		}
-		return remote, o.Branch, nil
-	}
-	if branch == "" {
-		return "", "", exitcode.Errorf(exitcode.Usage, "HEAD is detached: check out the branch to push to, or use --branch NAME")
-	}
-	remote, rb, err := repo.Upstream(ctx, branch)
-	if err != nil {
-		return "", "", exitcode.Wrap(exitcode.Usage, err)
-	}
-	if n, err := repo.Ahead(ctx, remote, rb); err == nil && n > 0 {
-		return "", "", exitcode.Errorf(exitcode.Conflict, "branch %s has %d commit(s) not on %s/%s; --push would publish them too: push them first, or use --branch", branch, n, remote, rb)
-	}
-	return remote, rb, nil
+	return fmt.Sprintf("switched back from %s; open a pull/merge request from it (the remote is not a known web forge)\n", pr.Branch)
+}
+
+// change is what Publish writes and commits for ed.
+func (o *Options) change(ed *edited) gitrepo.Change {
+	return gitrepo.Change{Files: map[string][]byte{ed.doc.Path: ed.out}, Message: o.message(ed), Trailers: []string{trailer()}}
 }
 
 // edited is one computed override, not yet written.
@@ -386,20 +336,6 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 		return nil, err
 	}
 	ed := &edited{doc: doc, src: src, out: src}
-	if !o.DryRun {
-		if err := checkWritable(full, doc.Path); err != nil {
-			return nil, err
-		}
-		if !o.NoCommit && !o.AllowDirty {
-			dirty, err := repo.Dirty(ctx, doc.Path)
-			if err != nil {
-				return nil, err
-			}
-			if dirty {
-				return nil, exitcode.Errorf(exitcode.Conflict, "%s has uncommitted changes; commit or stash them first, or pass --allow-dirty to commit them along with the override", doc.Path)
-			}
-		}
-	}
 	cur, _, err := yamledit.Get(src, doc.Index, valuesPath)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", doc.Path, err)
@@ -549,61 +485,7 @@ func (o *Options) repoRel(repo *gitrepo.Repo, p string) (string, error) {
 	return filepath.ToSlash(rel), nil
 }
 
-func checkWritable(full, rel string) error {
-	st, err := os.Stat(full)
-	if err != nil {
-		return err
-	}
-	// Checked on the mode bits, not by trying: root can write anything, and
-	// the rename of the atomic write would replace a read-only file anyway.
-	if st.Mode().Perm()&0o200 == 0 {
-		return exitcode.Errorf(exitcode.Conflict, "%s is read-only (mode %04o); make it writable (chmod u+w) if it is meant to be edited", rel, st.Mode().Perm())
-	}
-	return nil
-}
-
-// writeAtomic replaces path with data through a temporary file in the same
-// directory and a rename, keeping the file's mode: a crash leaves the old
-// file or the new one, never half of each.
-func writeAtomic(path string, data []byte) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
-
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}
 
 func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {

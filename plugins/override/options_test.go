@@ -21,7 +21,6 @@ func TestValidate(t *testing.T) {
 		{Options{Name: "x"}, "nothing to override"},
 		{Options{Name: "x", input: set, NoCommit: true, Push: true}, "--no-commit cannot be combined"},
 		{Options{Name: "x", input: set, NoCommit: true, Branch: "b"}, "--no-commit cannot be combined"},
-		{Options{Name: "x", input: set, Branch: "-x"}, "not a branch name"},
 		{Options{Name: "x", input: set, Output: "wide"}, "unknown output format"},
 	} {
 		err := c.o.Validate()

@@ -62,7 +62,7 @@ func TestBinaryPushRebasesOnAMovedRemote(t *testing.T) {
 	if r.ExitCode != 0 {
 		t.Fatalf("exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
 	}
-	if !strings.Contains(r.Stderr, "rebased the promotion") {
+	if !strings.Contains(r.Stderr, "promoted again on top") {
 		t.Fatalf("stderr does not mention the rebase:\n%s", r.Stderr)
 	}
 	log := git(t, remote, "log", "--format=%s", "main")

@@ -37,6 +37,7 @@ type Options struct {
 	Values          []string
 	DryRun          bool
 	NoCommit        bool
+	AllowDirty      bool
 	Push            bool
 	Branch          string
 	RequireDeployed bool
@@ -55,6 +56,8 @@ type Options struct {
 	color bool
 	// getenv reads NO_COLOR; tests replace it.
 	getenv func(string) string
+	// described is set once the inferred environments were printed.
+	described bool
 }
 
 // NewOptions returns Options writing to streams.
@@ -110,8 +113,9 @@ clusters/<env> layouts (see docs/promote.md).`,
 	fl.StringArrayVar(&o.Values, "values", nil, "spec.values key to carry from the source environment, e.g. image.tag (repeatable)")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "Print what would change; write nothing")
 	fl.BoolVar(&o.NoCommit, "no-commit", false, "Write the files but do not commit")
-	fl.BoolVar(&o.Push, "push", false, "Push the commit (fetching and rebasing when the remote moved)")
-	fl.StringVar(&o.Branch, "branch", "", "Commit on a new branch NAME, push it and print the pull/merge request URL")
+	fl.BoolVar(&o.Push, "push", false, "Push the commit to the branch's upstream (or origin), promoting again on top when the remote moved")
+	fl.StringVar(&o.Branch, "branch", "", "Commit on this new branch, push it, switch back, and print the pull/merge request URL")
+	fl.BoolVar(&o.AllowDirty, "allow-dirty", false, "Edit and commit files even if they have uncommitted changes (they are committed too)")
 	fl.BoolVar(&o.RequireDeployed, "require-deployed", false, "Refuse unless the source environment's cluster runs this version, Ready")
 	fl.BoolVar(&o.AllowDowngrade, "allow-downgrade", false, "Allow setting a lower version than the target has")
 	fl.StringVarP(&o.Message, "message", "m", "", "Commit message (trailers are added)")
@@ -145,7 +149,7 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 func (o *Options) Validate() error {
 	if o.Status {
 		if o.From != "" || o.To != "" || o.Version != "" || len(o.Values) > 0 || o.Push || o.Branch != "" ||
-			o.NoCommit || o.DryRun || o.RequireDeployed || o.Message != "" || o.AllowDowngrade {
+			o.NoCommit || o.AllowDirty || o.DryRun || o.RequireDeployed || o.Message != "" || o.AllowDowngrade {
 			return errors.New("--status only reads: it takes an optional HELMRELEASE and -o, not promotion flags")
 		}
 		if o.Output != "" && o.Output != "json" && o.Output != "yaml" {
@@ -174,12 +178,6 @@ func (o *Options) Validate() error {
 	}
 	if o.NoCommit && (o.Push || o.Branch != "") {
 		return errors.New("--no-commit cannot be combined with --push or --branch: there would be nothing to push")
-	}
-	if o.DryRun && (o.NoCommit || o.Push || o.Branch != "") {
-		return errors.New("--dry-run writes nothing: drop --no-commit, --push and --branch")
-	}
-	if o.Branch != "" && (strings.ContainsAny(o.Branch, " ~^:?*[\\") || strings.HasPrefix(o.Branch, "-") || strings.Contains(o.Branch, "..")) {
-		return fmt.Errorf("--branch %q is not a valid Git branch name", o.Branch)
 	}
 	seen := map[string]bool{}
 	for _, k := range o.Values {

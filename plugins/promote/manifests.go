@@ -1,14 +1,10 @@
 package promote
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -19,17 +15,13 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 )
 
-// doc is one YAML document of a manifest file in an environment.
+// doc is one YAML document of a manifest file in an environment: the
+// shared manifest model (path, index, kind, group, name, namespace and the
+// node tree), plus what --status caches on it. Namespace is
+// metadata.namespace, or else what the file's kustomization sets
+// (manifest.Namespaces); "" when unknown.
 type doc struct {
-	File  string // slash path relative to the repo root
-	Index int    // position of the document in its file
-	Root  *yaml.Node
-	Kind  string
-	Group string // API group of apiVersion, "" for core
-	Name  string
-	// Namespace is metadata.namespace, or else the namespace the nearest
-	// kustomization.yaml sets; "" when unknown.
-	Namespace string
+	manifest.Node
 
 	// values caches valueOps: --status merges a base's values into every
 	// environment that uses it.
@@ -38,7 +30,7 @@ type doc struct {
 }
 
 func (d *doc) String() string {
-	return fmt.Sprintf("%s %s (%s)", d.Kind, d.qualified(), d.File)
+	return fmt.Sprintf("%s %s (%s)", d.Kind, d.qualified(), d.Path)
 }
 
 func (d *doc) qualified() string {
@@ -79,12 +71,12 @@ type scanner struct {
 	// tracked are the files load listed; files their documents.
 	tracked []string
 	files   map[string][]*doc // by slash path
-	// kustNS caches the namespace a directory's kustomization sets.
-	kustNS map[string]string
+	// ns answers the namespace a directory's kustomization sets.
+	ns *manifest.Namespaces
 }
 
 func newScanner(ctx context.Context, repo *gitrepo.Repo) *scanner {
-	return &scanner{ctx: ctx, repo: repo, root: repo.Root, files: map[string][]*doc{}, kustNS: map[string]string{}}
+	return &scanner{ctx: ctx, repo: repo, root: repo.Root, files: map[string][]*doc{}, ns: manifest.NewNamespaces(repo.Root)}
 }
 
 // envDocs returns the documents of env's own paths and of its bases.
@@ -223,58 +215,24 @@ func (s *scanner) docsUnder(rel string) ([]*doc, error) {
 	return out, nil
 }
 
-// kustomizeNamespace is the namespace set by the kustomization.yaml of dir
-// or of its nearest parent that has one.
+// kustomizeNamespace is the namespace kustomize gives the objects of dir
+// that set none (see manifest.Namespaces for the rule).
 func (s *scanner) kustomizeNamespace(dir string) string {
-	if ns, ok := s.kustNS[dir]; ok {
-		return ns
-	}
-	ns := ""
-	found := false
-	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
-		data, err := os.ReadFile(filepath.Join(s.root, filepath.FromSlash(dir), name))
-		if err != nil {
-			continue
-		}
-		found = true
-		var k struct {
-			Namespace string `yaml:"namespace"`
-		}
-		if yaml.Unmarshal(data, &k) == nil {
-			ns = k.Namespace
-		}
-		break
-	}
-	if !found && dir != "." && dir != "" {
-		ns = s.kustomizeNamespace(path.Dir(dir))
-	}
-	s.kustNS[dir] = ns
+	ns, _ := s.ns.Lookup(dir)
 	return ns
 }
 
-// parseDocs splits a file into documents. A file that is not YAML at all
-// is an error: silently skipping it could hide the HelmRelease asked for.
+// parseDocs splits a file into documents through the shared manifest
+// parser. A file that is not YAML at all is an error: silently skipping it
+// could hide the HelmRelease asked for.
 func parseDocs(rel string, data []byte) ([]*doc, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var out []*doc
-	for i := 0; ; i++ {
-		var n yaml.Node
-		err := dec.Decode(&n)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w (fix the YAML or move the file out of the environment's paths)", rel, i+1, err)
-		}
-		if len(n.Content) == 0 || n.Content[0].Kind != yaml.MappingNode {
-			continue
-		}
-		root := n.Content[0]
-		d := &doc{File: rel, Index: i, Root: root, Kind: scalarAt(root, "kind"), Name: scalarAt(root, "metadata", "name"), Namespace: scalarAt(root, "metadata", "namespace")}
-		if av := scalarAt(root, "apiVersion"); strings.Contains(av, "/") {
-			d.Group = av[:strings.Index(av, "/")]
-		}
-		out = append(out, d)
+	nodes, bad := manifest.ParseFile(rel, data)
+	if bad != nil {
+		return nil, fmt.Errorf("%w (fix the YAML or move the file out of the environment's paths)", bad)
+	}
+	out := make([]*doc, len(nodes))
+	for i := range nodes {
+		out[i] = &doc{Node: nodes[i]}
 	}
 	return out, nil
 }
@@ -322,14 +280,14 @@ func findObject(own, base []*doc, group, kind, name, ns string) (*object, error)
 	for _, d := range own {
 		if match(d) {
 			o.Own = append(o.Own, d)
-			nsSeen[d.Namespace] = append(nsSeen[d.Namespace], d.File)
+			nsSeen[d.Namespace] = append(nsSeen[d.Namespace], d.Path)
 		}
 	}
 	for _, d := range base {
 		if match(d) {
 			o.Base = append(o.Base, d)
 			if len(o.Own) == 0 {
-				nsSeen[d.Namespace] = append(nsSeen[d.Namespace], d.File)
+				nsSeen[d.Namespace] = append(nsSeen[d.Namespace], d.Path)
 			}
 		}
 	}

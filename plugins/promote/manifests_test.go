@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 )
 
 // TestDocSetFind checks that the indexed lookup answers exactly what a
@@ -12,7 +14,7 @@ import (
 // ambiguous, and that do not exist.
 func TestDocSetFind(t *testing.T) {
 	d := func(group, kind, name, ns, file string) *doc {
-		return &doc{File: file, Group: group, Kind: kind, Name: name, Namespace: ns}
+		return &doc{Node: manifest.Node{Doc: manifest.Doc{Path: file, Group: group, Kind: kind, Name: name, Namespace: ns}}}
 	}
 	own := []*doc{
 		d(helmGroup, "HelmRelease", "web", "prod", "apps/prod/web.yaml"),
@@ -63,7 +65,7 @@ func TestDocSetFind(t *testing.T) {
 func TestFlattenValuesLayers(t *testing.T) {
 	parse := func(src string) *doc {
 		t.Helper()
-		docs, err := parseDocs("x.yaml", []byte(src))
+		docs, err := parseDocs("x.yaml", []byte("kind: HelmRelease\n"+src))
 		if err != nil || len(docs) != 1 {
 			t.Fatalf("parsing %q: %v", src, err)
 		}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
@@ -57,8 +56,11 @@ func (o *Options) open(ctx context.Context) (*workspace, error) {
 	if err != nil {
 		return nil, exitcode.Wrap(exitcode.Usage, err)
 	}
-	if cfg.Inferred {
+	if cfg.Inferred && !o.described {
+		// Once per run, not again when a rejected push makes promote
+		// re-read the checkout.
 		fmt.Fprint(o.ErrOut, cfg.Describe())
+		o.described = true
 	}
 	w := &workspace{repo: repo, cfg: cfg, scan: newScanner(ctx, repo)}
 	if err := w.scan.load(cfg); err != nil {
@@ -123,21 +125,40 @@ func (o *Options) runPromote(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	pub, err := w.repo.NewPublisher(ctx, gitrepo.PublishOptions{
+		Branch: o.Branch, Push: o.Push, Remote: o.Remote, NoCommit: o.NoCommit, AllowDirty: o.AllowDirty,
+		Reapply: func(ctx context.Context) (gitrepo.Change, error) {
+			// The remote moved on: promote again from what is there now.
+			w, err := o.open(ctx)
+			if err != nil {
+				return gitrepo.Change{}, err
+			}
+			p, err := o.plan(w)
+			if err != nil {
+				return gitrepo.Change{}, err
+			}
+			c, _, err := o.change(ctx, w, p)
+			return c, err
+		},
+	})
+	if err != nil {
+		return err
+	}
 	p, err := o.plan(w)
 	if err != nil {
 		return err
 	}
-	newData, oldData, err := applyEdits(w.repo.Root, p.Edits)
+	c, oldData, err := o.change(ctx, w, p)
 	if err != nil {
 		return err
 	}
-	if len(newData) == 0 {
+	if len(c.Files) == 0 {
 		fmt.Fprintf(o.Out, "%s already has %s at %s (%s %s), as asked; nothing to promote.\n",
 			p.To.Name, p.Release, p.Target.Display(), p.Target.Kind, p.Target.Name)
 		return nil
 	}
-	files := sortedKeys(newData)
-	if err := checkClean(ctx, w.repo, files); err != nil {
+	files := c.Paths()
+	if err := pub.CheckFiles(ctx, files); err != nil {
 		return err
 	}
 	if o.RequireDeployed {
@@ -148,7 +169,7 @@ func (o *Options) runPromote(ctx context.Context) error {
 	}
 	o.printPlan(p)
 	for _, f := range files {
-		if _, err := diff.Unified(o.Out, f, oldData[f], newData[f], diff.Options{Color: o.color}); err != nil {
+		if _, err := diff.Unified(o.Out, f, oldData[f], c.Files[f], diff.Options{Color: o.color}); err != nil {
 			return err
 		}
 	}
@@ -156,42 +177,50 @@ func (o *Options) runPromote(ctx context.Context) error {
 		fmt.Fprintln(o.Out, "Dry run: nothing written.")
 		return nil
 	}
-	orig := ""
-	if o.Branch != "" {
-		if orig, err = startBranch(ctx, w.repo, o.Branch); err != nil {
-			return err
-		}
-	}
-	for _, f := range files {
-		full := filepath.Join(w.repo.Root, filepath.FromSlash(f))
-		st, err := os.Stat(full)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(full, newData[f], st.Mode().Perm()); err != nil {
-			return fmt.Errorf("writing %s: %w", f, err)
-		}
+	pr, err := pub.Publish(ctx, c)
+	if err != nil {
+		return err
 	}
 	if o.NoCommit {
 		fmt.Fprintf(o.Out, "Wrote %s; not committed (--no-commit).\n", strings.Join(files, ", "))
 		return nil
 	}
-	srcCommit, err := sourceCommit(ctx, w.repo, p.From)
-	if err != nil {
-		return err
+	if pr.Rebased {
+		fmt.Fprintf(o.ErrOut, "%s had moved on; promoted again on top of it (%d attempts).\n", pr.Target, pr.Attempts)
 	}
-	sha, err := commit(ctx, w.repo, files, o.message(p), p.trailers(srcCommit))
-	if err != nil {
-		return err
+	if pr.AlreadyThere {
+		fmt.Fprintf(o.Out, "%s already has this promotion (pushed meanwhile): nothing pushed.\n", pr.Target)
+		return nil
 	}
-	fmt.Fprintf(o.Out, "Committed %s: %s\n", shortRef(sha), o.subject(p))
+	fmt.Fprintf(o.Out, "Committed %s: %s\n", gitrepo.Short(pr.Commit), o.subject(p))
 	switch {
-	case o.Branch != "":
-		return o.pushBranch(ctx, w.repo, orig)
-	case o.Push:
-		return o.push(ctx, w.repo)
+	case !pr.Pushed:
+		return nil
+	case pr.Branch == "":
+		fmt.Fprintf(o.Out, "Pushed %s to %s.\n", gitrepo.Short(pr.Commit), pr.Target)
+		return nil
+	}
+	fmt.Fprintf(o.Out, "Pushed branch %s to %s; switched back to where you were.\n", pr.Branch, pub.Remote)
+	if pr.RequestURL != "" {
+		fmt.Fprintf(o.Out, "Open a pull/merge request: %s\n", pr.RequestURL)
+	} else {
+		fmt.Fprintf(o.Out, "Open a pull/merge request from %s into %s (remote %s is not a known web forge).\n", pr.Branch, pr.Base, pub.Remote)
 	}
 	return nil
+}
+
+// change is the promotion p as a change to publish (no Files when every
+// file already says what p sets), and the files' current content.
+func (o *Options) change(ctx context.Context, w *workspace, p *plan) (gitrepo.Change, map[string][]byte, error) {
+	newData, oldData, err := applyEdits(w.repo.Root, p.Edits)
+	if err != nil || len(newData) == 0 {
+		return gitrepo.Change{}, oldData, err
+	}
+	srcCommit, err := sourceCommit(ctx, w.repo, p.From)
+	if err != nil {
+		return gitrepo.Change{}, nil, err
+	}
+	return gitrepo.Change{Files: newData, Message: o.message(p), Trailers: p.trailers(srcCommit)}, oldData, nil
 }
 
 // plan works out the promotion without writing anything.
@@ -281,18 +310,18 @@ func fieldEdit(obj *object, keys []string, v any, what string, env *envs.Environ
 			}
 			return edit{}, exitcode.Errorf(exitcode.Conflict,
 				"%s of %s comes from the shared base %s, which every environment reads; add a patch for %s %s under %s and promote again",
-				what, env.Name, d.File, obj.Kind, obj.Name, strings.Join(env.Paths, " or "))
+				what, env.Name, d.Path, obj.Kind, obj.Name, strings.Join(env.Paths, " or "))
 		}
 		holder = obj.Own[len(obj.Own)-1]
 		if n, d := obj.lookup(keys...); n != nil {
-			old = n.Value + " (from " + d.File + ")"
+			old = n.Value + " (from " + d.Path + ")"
 		}
 	}
 	if srcObj != nil {
 		for _, d := range append(append([]*doc{}, srcObj.Own...), srcObj.Base...) {
 			if d == holder {
 				return edit{}, exitcode.Errorf(exitcode.Conflict,
-					"%s lives in %s, which both environments read; give %s its own copy or patch before promoting", what, holder.File, env.Name)
+					"%s lives in %s, which both environments read; give %s its own copy or patch before promoting", what, holder.Path, env.Name)
 			}
 		}
 	}
@@ -300,7 +329,7 @@ func fieldEdit(obj *object, keys []string, v any, what string, env *envs.Environ
 	for i, k := range keys {
 		path[i] = k
 	}
-	return edit{File: holder.File, DocIndex: holder.Index, Path: path, Old: old, New: v, What: what}, nil
+	return edit{File: holder.Path, DocIndex: holder.Index, Path: path, Old: old, New: v, What: what}, nil
 }
 
 // applyEdits computes the new content of every file the edits touch,
@@ -328,15 +357,6 @@ func applyEdits(root string, edits []edit) (newData, oldData map[string][]byte, 
 		}
 	}
 	return newData, oldData, nil
-}
-
-func sortedKeys(m map[string][]byte) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // gitStrategyNotes explains what Flux will do with a new Git ref, which

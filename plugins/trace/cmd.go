@@ -39,14 +39,20 @@ type Options struct {
 	factory kube.Factory
 	streams genericiooptions.IOStreams
 
-	repo      *gitrepo.Repo
-	commit    *gitrepo.Commit
-	remotes   []gitrepo.Remote
-	namespace string
-	hrKeys    []types.NamespacedName
-	dyn       dynamic.Interface
-	facts     *factCache
-	color     bool
+	repo    *gitrepo.Repo
+	commit  *gitrepo.Commit
+	remotes []gitrepo.Remote
+	// namespace narrows the releases to one namespace (-n; "" = wherever
+	// the sources reach); manualNamespace is where hand-applied releases
+	// count ("" = all, -A); fallbackNamespaces are listed when RBAC refuses
+	// a list in all namespaces.
+	namespace          string
+	manualNamespace    string
+	fallbackNamespaces []string
+	hrKeys             []types.NamespacedName
+	dyn                dynamic.Interface
+	facts              *factCache
+	color              bool
 	// onRedraw, when set (tests, benchmarks), is called after each redraw
 	// in --watch with the time the triggering watch event arrived.
 	onRedraw func(eventAt time.Time)
@@ -132,7 +138,7 @@ environment is deployed or waits for promotion.`,
 	fl := cmd.Flags()
 	fl.StringVar(&o.RepoDir, "repo", o.RepoDir, "Git checkout the revision belongs to")
 	fl.StringArrayVar(&o.HelmReleases, "helmrelease", nil, "Only this HelmRelease, as NAMESPACE/NAME or NAME (repeatable)")
-	fl.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Trace HelmReleases in all namespaces")
+	fl.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Also trace HelmReleases applied by hand (no Kustomization) in any namespace; releases the sources reach are traced wherever they live")
 	fl.BoolVarP(&o.Watch, "watch", "w", false, "Redraw a live view as stages complete, until deployed, failed or --timeout")
 	fl.BoolVar(&o.Wait, "wait", false, "Block until deployed or failed, or --timeout; then print the result")
 	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long --watch and --wait wait")
@@ -190,27 +196,38 @@ func (o *Options) Complete(ctx context.Context, args []string) error {
 	if len(o.remotes) == 0 {
 		return exitcode.Errorf(exitcode.NotFound, "%s has no remotes: Flux sources are found by URL, so add the remote Flux clones (git remote add origin URL)", repo.Root)
 	}
-	o.facts = newFactCache(repo, o.commit)
-	o.color = colorEnabled(o.streams.Out)
 	if o.fleetMode() {
 		for _, h := range o.HelmReleases {
 			if ns, name, ok := strings.Cut(h, "/"); ok && (ns == "" || name == "") {
 				return exitcode.Errorf(exitcode.Usage, "--helmrelease %q: want NAMESPACE/NAME", h)
 			}
 		}
+		o.facts = newFactCache(repo, o.commit)
+		o.color = colorEnabled(o.streams.Out)
 		return o.completeFleet(ctx)
 	}
+	// The scope follows the sources: every HelmRelease a traced source
+	// reaches (chart source, Kustomization inventory or labels) is traced
+	// wherever it lives. -n narrows that to one namespace; the current
+	// namespace is where a release applied by hand (no Kustomization) is
+	// looked for, and -A looks for those everywhere.
+	current := ""
 	if !o.AllNamespaces {
-		ns, _, err := o.factory.Namespace()
+		ns, explicit, err := o.factory.Namespace()
 		if err != nil {
 			return err
 		}
-		o.namespace = ns
+		current = ns
+		o.manualNamespace = ns
+		o.fallbackNamespaces = []string{ns}
+		if explicit {
+			o.namespace = ns
+		}
 	}
 	for _, h := range o.HelmReleases {
 		ns, name, ok := strings.Cut(h, "/")
 		if !ok {
-			ns, name = o.namespace, h
+			ns, name = current, h
 		}
 		if ns == "" || name == "" {
 			return exitcode.Errorf(exitcode.Usage, "--helmrelease %q: want NAMESPACE/NAME", h)
@@ -219,13 +236,15 @@ func (o *Options) Complete(ctx context.Context, args []string) error {
 	}
 	if len(o.hrKeys) > 0 {
 		// Explicit releases may live anywhere.
-		o.namespace = ""
+		o.namespace, o.manualNamespace = "", ""
 	}
 	if o.dyn == nil {
 		if o.dyn, err = o.factory.Dynamic(); err != nil {
 			return err
 		}
 	}
+	o.facts = newFactCache(repo, o.commit)
+	o.color = colorEnabled(o.streams.Out)
 	return nil
 }
 

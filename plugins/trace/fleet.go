@@ -179,7 +179,7 @@ func (o *Options) completeFleet(ctx context.Context) error {
 	sort.SliceStable(picked, func(a, b int) bool { return cfg.Index(picked[a].Name) < cfg.Index(picked[b].Name) })
 	for _, e := range picked {
 		ns := explicitNS
-		if ns == "" {
+		if ns == "" && !o.AllNamespaces {
 			ns = e.Namespace
 		}
 		o.members = append(o.members, o.newMember(e.Name, e, e.Context, ns))
@@ -196,27 +196,31 @@ func (o *Options) newMember(name string, env *envs.Environment, kctx, ns string)
 	mo.factory = kube.ForContext(o.factory, kctx)
 	mo.hrKeys = nil
 	m := &member{name: name, env: env, context: kctx, o: &mo}
-	if o.AllNamespaces {
-		mo.namespace = ""
-	} else {
-		if ns == "" {
+	// As for one cluster, the scope follows the sources; -n, or else the environment's namespace, narrows
+	// it (two environments in one cluster each fetch the chart repo: each sees only its own releases).
+	// Hand-applied releases count in that namespace, else the context's; -A counts them everywhere.
+	mo.namespace, mo.manualNamespace, mo.fallbackNamespaces = ns, "", nil
+	current := ns
+	if !o.AllNamespaces {
+		if current == "" {
 			var err error
-			if ns, _, err = mo.factory.Namespace(); err != nil {
+			if current, _, err = mo.factory.Namespace(); err != nil {
 				m.setupErr = err
 				return m
 			}
 		}
-		mo.namespace = ns
+		mo.manualNamespace = current
+		mo.fallbackNamespaces = []string{current}
 	}
 	for _, h := range o.HelmReleases {
 		hns, hname, ok := strings.Cut(h, "/")
 		if !ok {
-			hns, hname = mo.namespace, h
+			hns, hname = current, h
 		}
 		mo.hrKeys = append(mo.hrKeys, types.NamespacedName{Namespace: hns, Name: hname})
 	}
 	if len(mo.hrKeys) > 0 {
-		mo.namespace = ""
+		mo.namespace, mo.manualNamespace = "", ""
 	}
 	if o.fleetDyn != nil {
 		mo.dyn = o.fleetDyn(kctx)

@@ -30,8 +30,8 @@ type fleetFactory struct {
 
 func (f *fleetFactory) Flags() *genericclioptions.ConfigFlags { return f.flags }
 
-// gitopsRepo is a GitOps checkout whose .gitops.yaml puts staging and production in their own clusters.
-func gitopsRepo(t *testing.T) string {
+// fleetGitopsRepo is a GitOps checkout whose .gitops.yaml puts staging and production in their own clusters.
+func fleetGitopsRepo(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "fleet")
 	for _, d := range []string{"apps/staging", "apps/production"} {
@@ -98,7 +98,7 @@ func pinnedProduction(t *testing.T, r *appRepo) *cluster {
 // promotion, with the promote command, and that is not a failure (exit 0).
 func TestFleetWaitingForPromotion(t *testing.T) {
 	r := newAppRepo(t)
-	gitops := gitopsRepo(t)
+	gitops := fleetGitopsRepo(t)
 	for _, format := range []string{"table", "json"} {
 		staging, production := newCluster(t, fixtureObjects(t, "revision-deployed.yaml", r)), pinnedProduction(t, r)
 		out, err := runFleet(t, map[string]dynamic.Interface{"staging": staging, "production": production}, "",
@@ -170,7 +170,7 @@ func TestFleetUnreachableAndForbidden(t *testing.T) {
 
 func TestFleetUsage(t *testing.T) {
 	r := newAppRepo(t)
-	gitops := gitopsRepo(t)
+	gitops := fleetGitopsRepo(t)
 	for _, tt := range []struct {
 		args []string
 		kctx string
@@ -194,7 +194,7 @@ func TestFleetUsage(t *testing.T) {
 // promotion, and the wait ends with exit 0, printing the result once.
 func TestFleetWaitAcrossClusters(t *testing.T) {
 	r := newAppRepo(t)
-	gitops := gitopsRepo(t)
+	gitops := fleetGitopsRepo(t)
 	staging := newCluster(t, fixtureObjects(t, "revision-deployed.yaml", r, "{{C", "{{P"))
 	production := pinnedProduction(t, r)
 	done := make(chan struct {

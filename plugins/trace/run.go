@@ -56,10 +56,11 @@ type snapshot struct {
 // server; --watch passes its caches).
 func (o *Options) compute(ctx context.Context, list fluxstatus.ListFunc) (*snapshot, error) {
 	f, err := fluxstatus.Fetch(ctx, o.dyn, fluxstatus.FetchOptions{
-		Namespace:    o.namespace,
-		MatchSource:  o.matchSource,
-		HelmReleases: o.hrKeys,
-		List:         list,
+		Namespace:          o.namespace,
+		FallbackNamespaces: o.fallbackNamespaces,
+		MatchSource:        o.matchSource,
+		HelmReleases:       o.hrKeys,
+		List:               list,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading Flux objects: %w (check --context and that Flux is installed)", err)
@@ -69,10 +70,11 @@ func (o *Options) compute(ctx context.Context, list fluxstatus.ListFunc) (*snaps
 		return nil, fmt.Errorf("checking the commit against the cluster's revisions in %s: %w", o.repo.Root, err)
 	}
 	rep := fluxstatus.Trace(f.Cluster, facts, fluxstatus.Options{
-		Now:          o.factory.Clock().Now(),
-		Sources:      f.Sources,
-		HelmReleases: o.hrKeys,
-		Namespace:    o.namespace,
+		Now:             o.factory.Clock().Now(),
+		Sources:         f.Sources,
+		HelmReleases:    o.hrKeys,
+		Namespace:       o.namespace,
+		ManualNamespace: o.manualNamespace,
 	})
 	return &snapshot{fetched: f, report: rep}, nil
 }
@@ -108,9 +110,9 @@ func (o *Options) notFound(s *snapshot) error {
 			strings.Join(remotes, ", "), seen)
 	}
 	if len(s.report.Releases) == 0 {
-		where := "namespace " + o.namespace
+		where, hint := "namespace "+o.namespace, "drop -n to trace every namespace the sources reach"
 		if o.namespace == "" {
-			where = "any namespace"
+			where, hint = "any namespace", "check that a Kustomization from this repo applies the HelmRelease, or use -A for releases applied by hand"
 		}
 		if len(o.hrKeys) > 0 {
 			var ks []string
@@ -120,7 +122,13 @@ func (o *Options) notFound(s *snapshot) error {
 			where = strings.Join(ks, ", ")
 		}
 		_ = o.print(s.report, false)
-		return exitcode.Errorf(exitcode.NotFound, "no HelmRelease in %s uses %s (as a chart source or through a Kustomization); try -A", where, sourceNames(s.fetched.Sources))
+		if len(o.hrKeys) > 0 {
+			hint = "check the names with kubectl get helmreleases -A"
+		}
+		if msg, ok := s.fetched.Cluster.Forbidden[fluxstatus.KindHelmRelease]; ok {
+			return exitcode.Errorf(exitcode.NotFound, "cannot read HelmReleases: %s (ask for list on helmreleases.helm.toolkit.fluxcd.io, or name the namespace with -n)", msg)
+		}
+		return exitcode.Errorf(exitcode.NotFound, "no HelmRelease in %s uses %s (as a chart source or through a Kustomization); %s", where, sourceNames(s.fetched.Sources), hint)
 	}
 	return nil
 }

@@ -43,10 +43,12 @@ type fakeFactory struct {
 	dyn   dynamic.Interface
 	clock *clocktesting.FakeClock
 	ns    string
+	// fromKubeconfig: ns is the kubeconfig's namespace, not given with -n.
+	fromKubeconfig bool
 }
 
 func (f *fakeFactory) ToRESTConfig() (*rest.Config, error)       { return &rest.Config{}, nil }
-func (f *fakeFactory) Namespace() (string, bool, error)          { return f.ns, true, nil }
+func (f *fakeFactory) Namespace() (string, bool, error) { return f.ns, !f.fromKubeconfig, nil }
 func (f *fakeFactory) Kubernetes() (kubernetes.Interface, error) { return nil, nil }
 func (f *fakeFactory) Dynamic() (dynamic.Interface, error)       { return f.dyn, nil }
 func (f *fakeFactory) Clock() clock.PassiveClock                 { return f.clock }
@@ -222,8 +224,13 @@ func runCtx(ctx context.Context, t testing.TB, c *cluster, clk *clocktesting.Fak
 	if clk == nil {
 		clk = clocktesting.NewFakeClock(testNow)
 	}
+	return runFactory(ctx, t, &fakeFactory{dyn: c, clock: clk, ns: "sample-app"}, hook, args...)
+}
+
+// runFactory runs the command with a factory of the test's.
+func runFactory(ctx context.Context, t testing.TB, f *fakeFactory, hook func(*Options), args ...string) (string, string, error) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	f := &fakeFactory{dyn: c, clock: clk, ns: "sample-app"}
 	cmd := newCmd(f, genericiooptions.IOStreams{Out: &out, ErrOut: &errOut}, hook)
 	cmd.SetArgs(args)
 	cmd.SetOut(&out)

@@ -1,0 +1,144 @@
+package trace
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
+	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxstatus"
+)
+
+// The default scope follows the sources: a HelmRelease the checkout's source
+// reaches is traced wherever it lives, whatever namespace the kubeconfig
+// names; -n narrows it.
+func TestScopeFollowsSources(t *testing.T) {
+	r := newAppRepo(t)
+	trace := func(ns string, fromKubeconfig bool, args ...string) (*fluxstatus.Report, string, error) {
+		t.Helper()
+		c := newCluster(t, fixtureObjects(t, "revision-deployed.yaml", r))
+		f := &fakeFactory{dyn: c, clock: clocktesting.NewFakeClock(testNow), ns: ns, fromKubeconfig: fromKubeconfig}
+		out, _, err := runFactory(context.Background(), t, f, nil, append([]string{r.C, "--repo", r.dir, "-o", "json"}, args...)...)
+		var rep fluxstatus.Report
+		if err == nil || exitcode.From(err) != exitcode.NotFound {
+			if yerr := yaml.Unmarshal([]byte(out), &rep); yerr != nil {
+				t.Fatalf("%v\n%s", yerr, out)
+			}
+		}
+		return &rep, out, err
+	}
+	// The kubeconfig says "default"; the release lives in sample-app.
+	rep, out, err := trace("default", true)
+	if err != nil || len(rep.Releases) != 1 || rep.Releases[0].Namespace != "sample-app" {
+		t.Fatalf("kubeconfig namespace default: err %v, want the release in sample-app traced\n%s", err, out)
+	}
+	// -n default (explicit) narrows to a namespace without it.
+	_, _, err = trace("default", false)
+	if exitcode.From(err) != exitcode.NotFound || !strings.Contains(err.Error(), "drop -n") {
+		t.Fatalf("-n default: %v, want NotFound saying to drop -n", err)
+	}
+	// -n sample-app keeps it.
+	if rep, out, err = trace("sample-app", false); err != nil || len(rep.Releases) != 1 {
+		t.Fatalf("-n sample-app: %v\n%s", err, out)
+	}
+}
+
+// A release applied by hand (no Kustomization, found because the commit
+// changed its manifest) counts in the current namespace, and anywhere with -A.
+func TestScopeManualReleases(t *testing.T) {
+	r := newAppRepo(t)
+	// The GitOps-repo fixture, its Kustomization gone (applied by hand), with
+	// the app repo's URL so this checkout's commit is the traced one, and the
+	// commit touching the HelmRelease's manifest.
+	gitopsRepo(t, r)
+	trace := func(ns string, args ...string) ([]fluxstatus.Release, error) {
+		t.Helper()
+		objs := fixtureObjects(t, "kustomization.yaml", r, "https://github.com/example/flux-app-delivery.git", "git@github.com:example/sample-app-helm-chart")
+		var keep = objs[:0]
+		for _, o := range objs {
+			if o.GetKind() != "Kustomization" {
+				keep = append(keep, o)
+			}
+		}
+		c := newCluster(t, keep)
+		f := &fakeFactory{dyn: c, clock: clocktesting.NewFakeClock(testNow), ns: ns, fromKubeconfig: true}
+		out, _, err := runFactory(context.Background(), t, f, nil, append([]string{"HEAD", "--repo", r.dir, "-o", "json"}, args...)...)
+		if exitcode.From(err) == exitcode.NotFound {
+			return nil, err
+		}
+		var rep fluxstatus.Report
+		if yerr := yaml.Unmarshal([]byte(out), &rep); yerr != nil {
+			t.Fatalf("%v\n%s", yerr, out)
+		}
+		return rep.Releases, err
+	}
+	if rels, err := trace("sample-app"); len(rels) != 1 || rels[0].Via[0] != "manual" {
+		t.Fatalf("current namespace sample-app: %v %+v, want the hand-applied release", err, rels)
+	}
+	if _, err := trace("default"); exitcode.From(err) != exitcode.NotFound || !strings.Contains(err.Error(), "-A") {
+		t.Fatalf("current namespace default: %v, want NotFound pointing at -A", err)
+	}
+	if rels, err := trace("default", "-A"); len(rels) != 1 {
+		t.Fatalf("-A: %v %+v, want the hand-applied release", err, rels)
+	}
+}
+
+// gitopsRepo adds a commit to the app repo that changes a HelmRelease
+// manifest, so the hand-applied release is found by its manifest.
+func gitopsRepo(t *testing.T, r *appRepo) {
+	t.Helper()
+	hr := "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: sample-app\n  namespace: sample-app\nspec:\n  values:\n    replicaCount: 2\n"
+	writeAndCommit(t, r.dir, "helmrelease/sample-app-helmrelease.yaml", hr, "sample-app: 2 replicas")
+}
+
+// With no right to list HelmReleases in all namespaces, the namespaces the
+// source's Kustomization names in its inventory are listed one by one.
+func TestScopeWithoutClusterWideList(t *testing.T) {
+	r := newAppRepo(t)
+	objs := fixtureObjects(t, "kustomization.yaml", r, "https://github.com/example/flux-app-delivery.git", "git@github.com:example/sample-app-helm-chart")
+	c := newCluster(t, objs)
+	var namespaces []string
+	c.PrependReactor("list", "helmreleases", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		namespaces = append(namespaces, a.GetNamespace())
+		if a.GetNamespace() == "" {
+			return true, nil, apierrors.NewForbidden(fluxstatus.HelmReleaseGVR.GroupResource(), "", nil)
+		}
+		return false, nil, nil
+	})
+	f := &fakeFactory{dyn: c, clock: clocktesting.NewFakeClock(testNow), ns: "default", fromKubeconfig: true}
+	out, _, err := runFactory(context.Background(), t, f, nil, "HEAD", "--repo", r.dir, "-o", "json")
+	if exitcode.From(err) == exitcode.NotFound {
+		t.Fatalf("%v (lists by namespace: %q)", err, namespaces)
+	}
+	var rep fluxstatus.Report
+	if yerr := yaml.Unmarshal([]byte(out), &rep); yerr != nil {
+		t.Fatalf("%v\n%s", yerr, out)
+	}
+	if len(rep.Releases) != 1 || rep.Releases[0].Namespace != "sample-app" || len(rep.Forbidden) != 0 {
+		t.Fatalf("releases %+v, forbidden %+v (lists by namespace: %q)", rep.Releases, rep.Forbidden, namespaces)
+	}
+	if strings.Join(namespaces, ",") != ",default,sample-app" && strings.Join(namespaces, ",") != ",sample-app,default" {
+		t.Errorf("HelmRelease lists in namespaces %q, want all, then default and sample-app", namespaces)
+	}
+}
+
+func writeAndCommit(t *testing.T, dir, path, content, msg string) {
+	t.Helper()
+	full := filepath.Join(dir, path)
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, nil, "add", "-A")
+	git(t, dir, nil, "commit", "-q", "-m", msg)
+}

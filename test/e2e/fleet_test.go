@@ -236,8 +236,8 @@ func TestFleetUnreachableAndRBAC(t *testing.T) {
 
 // TestFleetPromoteHonoursAuthFlags: --require-deployed reads staging's cluster through the context in
 // .gitops.yaml with the client certificate, key and user given on the command line (the context's own
-// user has no credentials). Without the certificate flags the API server refuses and nothing is
-// promoted.
+// user has no credentials). Without the certificate flags the request is anonymous, RBAC refuses it and
+// nothing is promoted.
 func TestFleetPromoteHonoursAuthFlags(t *testing.T) {
 	e := e2eutil.Setup(t)
 	m := deployFleet(t, e)
@@ -262,8 +262,8 @@ func TestFleetPromoteHonoursAuthFlags(t *testing.T) {
 			"--require-deployed", "--dry-run", "--kubeconfig", kubeconfig}, extra...)...)
 	}
 	r := promote("--user", "nobody")
-	if r.ExitCode == 0 || !strings.Contains(r.Stderr, "Unauthorized") {
-		t.Fatalf("without credentials: exit %d, want a refusal by the API server\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
+	if r.ExitCode != 4 || !strings.Contains(r.Stderr, `User "system:anonymous" cannot get resource "helmreleases"`) {
+		t.Fatalf("without credentials: exit %d, want 4 and RBAC refusing the anonymous user\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
 	}
 	r = promote("--user", "nobody", "--client-certificate", m.f.PKI(m.st.Context, "admin.crt"), "--client-key", m.f.PKI(m.st.Context, "admin.key"))
 	if r.ExitCode != 0 || !strings.Contains(r.Stdout, "staging runs sample-app at GitRepository tag v0.1.3, Ready.") {

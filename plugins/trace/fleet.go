@@ -305,11 +305,6 @@ func (o *Options) fleetWatch(parent context.Context, res []memberResult, rep *Fl
 	}
 	defer cancel()
 	for {
-		for i, r := range res {
-			if r.snap != nil && sets[i] != nil {
-				sets[i].ensure(ctx, r.snap.fetched)
-			}
-		}
 		if o.Watch {
 			if err := o.printFleet(rep, true); err != nil {
 				return err
@@ -317,6 +312,12 @@ func (o *Options) fleetWatch(parent context.Context, res []memberResult, rep *Fl
 		}
 		if fleetSettled(rep) {
 			return o.fleetFinal(rep, nil)
+		}
+		// Watches only once something is still to come: settled at the first look, nothing is watched.
+		for i, r := range res {
+			if r.snap != nil && sets[i] != nil {
+				sets[i].ensure(ctx, r.snap.fetched)
+			}
 		}
 		select {
 		case <-parent.Done():

@@ -20,7 +20,7 @@ make release-check
 # A cluster of its own, so a sandbox kept for `make demo` is neither reused nor stopped by the tests.
 # Two clusters, so the fleet tests (test/e2e/fleet_test.go) need no sandbox of their own: every other
 # test runs on the first, the current context of the kubeconfig. One more API server with its
-# controllers costs about 0.9 GiB and 15 s of start-up, less than a second sandbox would.
+# controllers costs about 0.85 GiB and 8 s of start-up (docs/fleet.md), less than a second sandbox would.
 export GITOPS_SANDBOX_DIR="${GITOPS_SANDBOX_TEST_DIR:-${TMPDIR:-/tmp}/kubectl-gitops-sandbox-test}"
 trap 'make -s sandbox-down' EXIT
 make -s sandbox-up SANDBOX_CLUSTERS="${GITOPS_SANDBOX_TEST_CLUSTERS:-staging production}"

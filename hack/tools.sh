@@ -5,6 +5,8 @@
 #   goreleaser, krew, validate-krew-manifest,
 #   cyclonedx-gomod (SBOMs)                   pinned in hack/tools/go.mod
 #   flux                                      the Flux CLI at the flux2/v2 version in go.mod
+#   yq                                        pinned in hack/yq/go.mod (baseline of the
+#                                             override large-file benchmark)
 #
 # Binaries live outside the work tree, keyed by version, so every worktree and
 # every CI run on a machine shares one build:
@@ -16,7 +18,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-gitops/tools"
 mkdir -p "$cache"
 
-name="${1:?usage: hack/tools.sh goreleaser|krew|validate-krew-manifest|cyclonedx-gomod|flux}"
+name="${1:?usage: hack/tools.sh goreleaser|krew|validate-krew-manifest|cyclonedx-gomod|flux|yq}"
 
 modversion() { # dir module
   go -C "$1" list -m -f '{{.Version}}' "$2"
@@ -28,7 +30,8 @@ case "$name" in
   validate-krew-manifest) mod=sigs.k8s.io/krew; pkg=$mod/cmd/validate-krew-manifest; dir="$root/hack/tools" ;;
   cyclonedx-gomod) mod=github.com/CycloneDX/cyclonedx-gomod; pkg=$mod/cmd/cyclonedx-gomod; dir="$root/hack/tools" ;;
   flux) mod=github.com/fluxcd/flux2/v2; dir="$root" ;;
-  *) echo "hack/tools.sh: unknown tool $name (want goreleaser, krew, validate-krew-manifest, cyclonedx-gomod or flux)" >&2; exit 2 ;;
+  yq) mod=github.com/mikefarah/yq/v4; pkg=$mod; dir="$root/hack/yq" ;;
+  *) echo "hack/tools.sh: unknown tool $name (want goreleaser, krew, validate-krew-manifest, cyclonedx-gomod, flux or yq)" >&2; exit 2 ;;
 esac
 version="$(modversion "$dir" "$mod")"
 out="$cache/$name-$version"

@@ -177,7 +177,14 @@ func Fetch(ctx context.Context, dyn dynamic.Interface, o FetchOptions) (*Fetched
 	if len(f.Sources) == 0 && !f.Cluster.forbidden(KindGitRepository) {
 		return f, nil
 	}
-	if err := parallel([]Target{{GVR: HelmChartGVR}, {GVR: KustomizationGVR}, {GVR: HelmReleaseGVR, Namespace: o.Namespace}}); err != nil {
+	// Kustomizations before HelmReleases: kustomize-controller applies a
+	// HelmRelease before it records the revision in its status, so a
+	// Kustomization read first never claims a revision whose HelmRelease
+	// spec the later read does not show (both read at once, it could).
+	if err := parallel([]Target{{GVR: HelmChartGVR}, {GVR: KustomizationGVR}}); err != nil {
+		return nil, err
+	}
+	if err := list(Target{GVR: HelmReleaseGVR, Namespace: o.Namespace}); err != nil {
 		return nil, err
 	}
 

@@ -177,3 +177,46 @@ func touchesWatched(paths, dirs []string, ignore string) bool {
 	}
 	return false
 }
+
+// SourcesSettling reports whether HelmReleases downstream of sources may
+// still appear: a source has no artifact yet, or a Kustomization applied
+// from one has not applied its current revision (or is not Ready yet), or
+// names in its inventory a HelmRelease in namespace ("" = any) not seen yet.
+func (c *Cluster) SourcesSettling(sources []types.NamespacedName, namespace string) bool {
+	for _, src := range sources {
+		gr := c.gitRepository(src)
+		if gr == nil || gr.Status.Artifact == nil {
+			return true
+		}
+		for i := range c.Kustomizations {
+			ks := &c.Kustomizations[i]
+			if !sameSource(ks.Spec.SourceRef.Kind, ks.Spec.SourceRef.Name, ks.Spec.SourceRef.Namespace, ks.Namespace, src) {
+				continue
+			}
+			if ks.Status.LastAppliedRevision != gr.Status.Artifact.Revision || !isTrue(ks.Status.Conditions, "Ready") {
+				return true
+			}
+			// Its inventory names a HelmRelease not seen yet (the watches
+			// deliver the Kustomization's status before the object).
+			if ks.Status.Inventory != nil && !c.forbidden(KindHelmRelease) {
+				for _, e := range ks.Status.Inventory.Entries {
+					ns, rest, _ := strings.Cut(e.ID, "_")
+					name, ok := strings.CutSuffix(rest, "_"+helmv2.GroupVersion.Group+"_"+KindHelmRelease)
+					if ok && (namespace == "" || ns == namespace) && !c.hasHelmRelease(ns, name) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (c *Cluster) hasHelmRelease(ns, name string) bool {
+	for i := range c.HelmReleases {
+		if c.HelmReleases[i].Namespace == ns && c.HelmReleases[i].Name == name {
+			return true
+		}
+	}
+	return false
+}

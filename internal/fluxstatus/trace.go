@@ -468,6 +468,10 @@ func (t *tracer) chartStage(src Stage, needed bool) Stage {
 		return s
 	}
 	built := false
+	// pendingVersion: the HelmChart observed a revision whose Chart.yaml no
+	// longer says the version it last built (no commit of that run of the
+	// version is found looking back from it): the new version is on its way.
+	pendingVersion := false
 	if sha := ChartVersionSHA(version); sha != "" {
 		built = t.commit.Relation(sha).included()
 		if built {
@@ -477,6 +481,8 @@ func (t *tracer) chartStage(src Stage, needed bool) Stage {
 		b := ChartBuild{Path: t.l.chartPath, Version: version}
 		if intro, ok := t.commit.ChartBuilds[b.Key()]; ok {
 			built = t.commit.Relation(intro).included()
+		} else {
+			pendingVersion = true
 		}
 	}
 	if built {
@@ -499,7 +505,11 @@ func (t *tracer) chartStage(src Stage, needed bool) Stage {
 		t.diag(DiagChartBuildFailed, StageChart, "the chart does not build: "+c.Message, "fix the chart under ./"+t.l.chartPath+" and push")
 		return s
 	}
-	if observed && strategy == sourcev1.ReconcileStrategyChartVersion {
+	// source-controller records the source revision it observes before it
+	// has built from it (a progressive status patch: Reconciling=True, Ready
+	// Unknown): the verdict waits until that reconcile is over.
+	settled := !isTrue(hc.Status.Conditions, "Reconciling") && isTrue(hc.Status.Conditions, "Ready")
+	if observed && settled && !pendingVersion && strategy == sourcev1.ReconcileStrategyChartVersion {
 		s.State, s.Reason = Failed, DiagChartVersionUnchanged
 		s.Message = fmt.Sprintf("commit fetched, but chart not rebuilt: Chart.yaml version %s unchanged and reconcileStrategy is ChartVersion", orNone(version))
 		t.diag(DiagChartVersionUnchanged, StageChart,

@@ -226,6 +226,31 @@ func TestTrace(t *testing.T) {
 				diags: []string{DiagChartVersionUnchanged}, msgHas: []string{"Chart.yaml still says version 0.1.2", "reconcileStrategy: Revision"}},
 		},
 		{
+			// The HelmChart observed the commit, whose Chart.yaml says a new
+			// version, but still shows the chart it built before: the Git side
+			// finds no commit setting 0.1.2 looking back from it.
+			name: "ChartVersion strategy, observed a new version not built yet", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, m *Commit) {
+				chartVersionStrategy(c)
+				m.ChartBuilds = map[string]string{}
+			},
+			want: want{state: InProgress, stages: map[string]State{StageSource: Done, StageChart: InProgress, StageRelease: Waiting}},
+		},
+		{
+			// source-controller patched the observed revision mid-reconcile,
+			// before building: no verdict yet.
+			name: "ChartVersion strategy, HelmChart still reconciling the commit", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, m *Commit) {
+				chartVersionStrategy(c)
+				m.ChartBuilds = map[string]string{"charts/sample-app@0.1.2": shaP}
+				c.HelmCharts[0].Status.Conditions = []metav1.Condition{
+					{Type: "Reconciling", Status: metav1.ConditionTrue, Reason: "Progressing", Message: "building artifact: new source revision"},
+					{Type: "Ready", Status: metav1.ConditionUnknown, Reason: "Progressing", Message: "building artifact: new source revision"},
+				}
+			},
+			want: want{state: InProgress, stages: map[string]State{StageSource: Done, StageChart: InProgress, StageRelease: Waiting}},
+		},
+		{
 			name: "ChartVersion strategy, version bumped by the commit", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
 			mutate: func(c *Cluster, m *Commit) {
 				chartVersionStrategy(c)

@@ -24,16 +24,28 @@ import (
 
 // Input is the value flags as given. They apply in this order, whatever the
 // order on the command line: --unset first (so `--unset a --set a.b=1`
-// replaces a), then Helm's own order: -f files (deep-merged, in order),
-// --set-json, --set, --set-string.
+// replaces a), then -f files (deep-merged, in order), --replace, then
+// Helm's order: --set-json, --set, --set-string.
+//
+// --set-json merges like -f: a JSON object merges key by key into a map
+// that is there, so `resources={"limits":{"cpu":"1"}}` keeps
+// resources.requests; lists and scalars replace. --replace KEY=JSON is the
+// explicit form that replaces the value at KEY whole (the keys it drops
+// are listed in Result.Replaced).
 type Input struct {
 	// Files are the -f arguments with their contents.
 	Files []File
 	JSON  []string
 	Set   []string
 	// String is --set-string.
-	String []string
-	Unset  []string
+	String  []string
+	Unset   []string
+	Replace []string
+	// Order, if set, names the flags above in command-line order ("values"
+	// for -f, "set", "set-string", "set-json", "replace"; one per
+	// argument); new keys are then written in that order. Without it they
+	// follow the order in which the flags apply.
+	Order []string
 }
 
 // File is one -f argument.
@@ -44,7 +56,7 @@ type File struct {
 
 // Empty reports whether no flag asks for anything.
 func (in Input) Empty() bool {
-	return len(in.Files)+len(in.JSON)+len(in.Set)+len(in.String)+len(in.Unset) == 0
+	return len(in.Files)+len(in.JSON)+len(in.Set)+len(in.String)+len(in.Unset)+len(in.Replace) == 0
 }
 
 // UsageError is a flag that cannot be parsed.
@@ -81,6 +93,9 @@ type Result struct {
 	NoEffect []string
 	// Final is the values after every flag.
 	Final map[string]any
+	// Replaced says, for each --replace that drops keys, which:
+	// "--replace resources={...} removes resources.requests.cpu".
+	Replaced []string
 }
 
 // Compute applies in to current (the decoded spec.values, nil for none).
@@ -100,6 +115,8 @@ func Compute(current map[string]any, in Input) (*Result, error) {
 		res.Ops = append(res.Ops, yamledit.Op{Path: p, Unset: true})
 	}
 	orig := copyMap(cur)
+	rk := newRanks()
+	rk.commandLine(in)
 	step := func(flag, arg string, f func(map[string]any) error) error {
 		before := copyMap(cur)
 		if err := f(cur); err != nil {
@@ -115,7 +132,61 @@ func Compute(current map[string]any, in Input) (*Result, error) {
 		if err := yaml.Unmarshal(file.Data, &m); err != nil {
 			return nil, &UsageError{Flag: "-f", Arg: file.Name, Err: err}
 		}
+		rk.file(file.Data)
 		if err := step("-f", file.Name, func(cur map[string]any) error { merge(cur, m); return nil }); err != nil {
+			return nil, err
+		}
+	}
+	for _, arg := range in.Replace {
+		pairs, err := jsonPairs(arg)
+		if err != nil {
+			return nil, &UsageError{Flag: "--replace", Arg: arg, Err: err}
+		}
+		if err := step("--replace", arg, func(cur map[string]any) error {
+			for _, pr := range pairs {
+				rk.pair(pr)
+				old, _ := yamledit.Lookup(cur, pr.path)
+				if err := strvals.ParseJSON(pr.text, cur); err != nil {
+					return &UsageError{Flag: "--replace", Arg: arg, Err: err}
+				}
+				if gone := dropped(old, pr.value, pr.path); len(gone) > 0 {
+					res.Replaced = append(res.Replaced, fmt.Sprintf("--replace %s removes %s", pr.text, strings.Join(gone, ", ")))
+				}
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	for _, arg := range in.JSON {
+		pairs, err := jsonPairs(arg)
+		if err != nil {
+			return nil, &UsageError{Flag: "--set-json", Arg: arg, Err: err}
+		}
+		shape := map[string]any{}
+		if err := strvals.ParseJSON(arg, shape); err != nil {
+			return nil, &UsageError{Flag: "--set-json", Arg: arg, Err: err}
+		}
+		if err := conflicts("--set-json", arg, shape, cur, nil); err != nil {
+			return nil, err
+		}
+		if err := step("--set-json", arg, func(cur map[string]any) error {
+			for _, pr := range pairs {
+				rk.pair(pr)
+				// A JSON object merges into the map that is there, as -f
+				// and --set do; anything else is set as Helm sets it.
+				if obj, ok := pr.value.(map[string]any); ok {
+					if m, ok := lookupMap(cur, pr.path); ok {
+						merge(m, obj)
+						continue
+					}
+				}
+				if err := strvals.ParseJSON(pr.text, cur); err != nil {
+					return &UsageError{Flag: "--set-json", Arg: arg, Err: err}
+				}
+			}
+			return nil
+		}); err != nil {
 			return nil, err
 		}
 	}
@@ -125,7 +196,6 @@ func Compute(current map[string]any, in Input) (*Result, error) {
 		parse func(string, map[string]any) error
 	}
 	for _, g := range []strvalsFlag{
-		{"--set-json", in.JSON, strvals.ParseJSON},
 		{"--set", in.Set, strvals.ParseInto},
 		{"--set-string", in.String, strvals.ParseIntoString},
 	} {
@@ -139,6 +209,7 @@ func Compute(current map[string]any, in Input) (*Result, error) {
 			if err := conflicts(g.flag, arg, shape, cur, nil); err != nil {
 				return nil, err
 			}
+			rk.set(arg)
 			if err := step(g.flag, arg, func(cur map[string]any) error {
 				if err := g.parse(arg, cur); err != nil {
 					return &UsageError{Flag: g.flag, Arg: arg, Err: err}
@@ -149,7 +220,10 @@ func Compute(current map[string]any, in Input) (*Result, error) {
 			}
 		}
 	}
-	res.Ops = append(res.Ops, diffOps(orig, cur, nil)...)
+	res.Ops = append(res.Ops, diffOps(orig, cur, nil, rk)...)
+	for i := range res.Ops {
+		res.Ops[i].Rank = rk.rank
+	}
 	res.Final = cur
 	return res, nil
 }
@@ -271,7 +345,7 @@ func merge(dst, src map[string]any) {
 // diffOps lists the operations that turn old into new: new keys and
 // changed leaves are set, a list that grew gets its new items appended, a
 // list that shrank is replaced whole.
-func diffOps(old, new any, p yamledit.Path) []yamledit.Op {
+func diffOps(old, new any, p yamledit.Path, rk *ranks) []yamledit.Op {
 	at := func(el any) yamledit.Path { return append(append(yamledit.Path{}, p...), el) }
 	switch n := new.(type) {
 	case map[string]any:
@@ -284,9 +358,9 @@ func diffOps(old, new any, p yamledit.Path) []yamledit.Op {
 			}
 		}
 		var ops []yamledit.Op
-		for _, k := range sortedKeys(n) {
+		for _, k := range rk.keys(n, p) {
 			if ov, ok := o[k]; ok {
-				ops = append(ops, diffOps(ov, n[k], at(k))...)
+				ops = append(ops, diffOps(ov, n[k], at(k), rk)...)
 			} else {
 				ops = append(ops, yamledit.Op{Path: at(k), Value: n[k]})
 			}
@@ -305,7 +379,7 @@ func diffOps(old, new any, p yamledit.Path) []yamledit.Op {
 		var ops []yamledit.Op
 		for i := range n {
 			if i < len(o) {
-				ops = append(ops, diffOps(o[i], n[i], at(i))...)
+				ops = append(ops, diffOps(o[i], n[i], at(i), rk)...)
 			} else {
 				ops = append(ops, yamledit.Op{Path: at(i), Value: n[i]})
 			}

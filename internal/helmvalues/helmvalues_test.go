@@ -37,16 +37,28 @@ debug: true
 		want     []yamledit.Op
 		noEffect []string
 	}{
-		{"helm typing", Input{Set: []string{"image.tag=1.22", "replicaCount=5", "debug=false", "n=null", "z=0", "o=010"}}, []yamledit.Op{
-			{Path: yamledit.Path{"debug"}, Value: false},
+		{"helm typing, command-line order", Input{Set: []string{"image.tag=1.22", "replicaCount=5", "debug=false", "n=null", "z=0", "o=010"}}, []yamledit.Op{
 			{Path: yamledit.Path{"image", "tag"}, Value: "1.22"},
-			{Path: yamledit.Path{"n"}, Value: nil},
-			{Path: yamledit.Path{"o"}, Value: "010"},
 			{Path: yamledit.Path{"replicaCount"}, Value: int64(5)},
+			{Path: yamledit.Path{"debug"}, Value: false},
+			{Path: yamledit.Path{"n"}, Value: nil},
 			{Path: yamledit.Path{"z"}, Value: int64(0)},
+			{Path: yamledit.Path{"o"}, Value: "010"},
 		}, nil},
 		{"set-string", Input{String: []string{"replicaCount=5"}}, []yamledit.Op{{Path: yamledit.Path{"replicaCount"}, Value: "5"}}, nil},
 		{"set-json", Input{JSON: []string{`resources={"limits":{"cpu":"1"}}`}}, []yamledit.Op{{Path: yamledit.Path{"resources"}, Value: map[string]any{"limits": map[string]any{"cpu": "1"}}}}, nil},
+		{"set-json merges into a map", Input{JSON: []string{`image={"tag":"1.22","pullPolicy":"Always"}`}}, []yamledit.Op{
+			{Path: yamledit.Path{"image", "tag"}, Value: "1.22"}, {Path: yamledit.Path{"image", "pullPolicy"}, Value: "Always"}}, nil},
+		{"set-json: several pairs, list replaces", Input{JSON: []string{`image={"tag":"2"} ,list=[1]`}}, []yamledit.Op{
+			{Path: yamledit.Path{"image", "tag"}, Value: "2"}, {Path: yamledit.Path{"list"}, Value: []any{float64(1)}}}, nil},
+		{"set-json into a list item merges", Input{JSON: []string{`list[0]={"v":2}`}}, []yamledit.Op{{Path: yamledit.Path{"list", 0, "v"}, Value: float64(2)}}, nil},
+		{"set-json null", Input{JSON: []string{`debug=null`}}, []yamledit.Op{{Path: yamledit.Path{"debug"}, Value: nil}}, nil},
+		{"replace drops keys explicitly", Input{Replace: []string{`image={"tag":"2"}`}}, []yamledit.Op{
+			{Path: yamledit.Path{"image", "tag"}, Value: "2"}, {Path: yamledit.Path{"image", "repository"}, Unset: true}}, nil},
+		{"new keys in command-line order", Input{Set: []string{"zeta=1", "alpha.b=2,alpha.a=3"}, JSON: []string{`mid={"y":1,"x":2}`}}, []yamledit.Op{
+			{Path: yamledit.Path{"mid"}, Value: map[string]any{"x": float64(2), "y": float64(1)}},
+			{Path: yamledit.Path{"zeta"}, Value: int64(1)},
+			{Path: yamledit.Path{"alpha"}, Value: map[string]any{"a": int64(3), "b": int64(2)}}}, nil},
 		{"escaped dot", Input{Set: []string{`podAnnotations.prometheus\.io/scrape=true`}}, []yamledit.Op{{Path: yamledit.Path{"podAnnotations"}, Value: map[string]any{"prometheus.io/scrape": true}}}, nil},
 		{"list index keeps the rest", Input{Set: []string{"list[1].v=2"}}, []yamledit.Op{{Path: yamledit.Path{"list", 1, "v"}, Value: int64(2)}}, nil},
 		{"list append", Input{Set: []string{"list[2].name=c"}}, []yamledit.Op{{Path: yamledit.Path{"list", 2}, Value: map[string]any{"name": "c"}}}, nil},
@@ -63,6 +75,9 @@ debug: true
 			if err != nil {
 				t.Fatal(err)
 			}
+			for i := range res.Ops {
+				res.Ops[i].Rank = nil // a func; its order shows in TestRanks
+			}
 			if !reflect.DeepEqual(res.Ops, c.want) {
 				t.Errorf("ops = %#v\nwant  %#v", res.Ops, c.want)
 			}
@@ -70,6 +85,73 @@ debug: true
 				t.Errorf("no effect = %v, want %v", res.NoEffect, c.noEffect)
 			}
 		})
+	}
+}
+
+// TestReplaced: --replace says which keys it drops, --set-json drops none.
+func TestReplaced(t *testing.T) {
+	cur := map[string]any{"resources": map[string]any{"requests": map[string]any{"cpu": "1"}, "limits": map[string]any{"cpu": "2", "memory": "1Gi"}}}
+	res, err := Compute(cur, Input{Replace: []string{`resources={"limits":{"cpu":"500m"}}`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`--replace resources={"limits":{"cpu":"500m"}} removes resources.limits.memory, resources.requests`}
+	if !reflect.DeepEqual(res.Replaced, want) {
+		t.Errorf("Replaced = %q, want %q", res.Replaced, want)
+	}
+	res, err = Compute(cur, Input{JSON: []string{`resources={"limits":{"cpu":"500m"}}`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Replaced) != 0 || len(res.Ops) != 1 || res.Ops[0].Unset || res.Ops[0].Path.String() != "resources.limits.cpu" {
+		t.Errorf("--set-json ops = %+v, replaced %q; want the one leaf resources.limits.cpu", res.Ops, res.Replaced)
+	}
+}
+
+// TestRanks: the keys of new maps rank in the order the flags name them.
+func TestRanks(t *testing.T) {
+	res, err := Compute(nil, Input{
+		Files: []File{{"f.yaml", []byte("script: |\n  a\nimage:\n  tag: x\n  repository: r\n")}},
+		JSON:  []string{`resources={"limits":{"memory":"1Gi","cpu":"1"}}`},
+		Set:   []string{"replicaCount=2,image.pullPolicy=Always"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, op := range res.Ops {
+		order = append(order, op.Path.String())
+	}
+	if want := []string{"script", "image", "resources", "replicaCount"}; !reflect.DeepEqual(order, want) {
+		t.Errorf("op order %v, want %v", order, want)
+	}
+	rank := res.Ops[0].Rank
+	less := func(a, b yamledit.Path) bool { x, _ := rank(a); y, _ := rank(b); return x < y }
+	if !less(yamledit.Path{"image", "tag"}, yamledit.Path{"image", "repository"}) || !less(yamledit.Path{"image", "repository"}, yamledit.Path{"image", "pullPolicy"}) ||
+		!less(yamledit.Path{"resources", "limits", "memory"}, yamledit.Path{"resources", "limits", "cpu"}) {
+		t.Errorf("ranks do not follow the command line")
+	}
+}
+
+// TestCommandLineOrder: with Order, new keys follow the command line
+// across flag kinds, not the order the kinds apply in.
+func TestCommandLineOrder(t *testing.T) {
+	in := Input{
+		Files: []File{{"f.yaml", []byte("fromFile: 1\n")}},
+		JSON:  []string{`json={"b":1,"a":2}`},
+		Set:   []string{"set1=1", "set2=2"},
+		Order: []string{"set", "set-json", "values", "set"},
+	}
+	res, err := Compute(nil, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, op := range res.Ops {
+		order = append(order, op.Path.String())
+	}
+	if want := []string{"set1", "json", "fromFile", "set2"}; !reflect.DeepEqual(order, want) {
+		t.Errorf("op order %v, want %v", order, want)
 	}
 }
 
@@ -86,6 +168,8 @@ func TestComputeErrors(t *testing.T) {
 		{Input{Set: []string{"novalue"}}, false},
 		{Input{Set: []string{"a[x]=1"}}, false},
 		{Input{JSON: []string{"a={bad"}}, false},
+		{Input{Replace: []string{"a={bad"}}, false},
+		{Input{JSON: []string{`image="x"`}}, true},
 		{Input{Unset: []string{"a=b"}}, false},
 		{Input{Files: []File{{"f", []byte("- a list")}}}, false},
 	} {

@@ -57,6 +57,11 @@ type Op struct {
 	// Value is nil, bool, int, int64, float64, string, map[string]any or
 	// []any.
 	Value any
+	// Rank, if set, orders the keys of new maps this op writes: it gets a
+	// key's path below the base and returns its rank, lowest first; keys
+	// it does not rank follow in sorted order. helmvalues ranks keys in
+	// the order the command line gave them.
+	Rank func(Path) (int, bool)
 }
 
 // Change reports what one Op did.
@@ -74,6 +79,10 @@ type Change struct {
 	Marker string
 	// Line is the 1-based line of the edit in the result.
 	Line int
+	// Moved describes anchors that the edit removed while aliases elsewhere
+	// still used them, and that moved to the first of those aliases
+	// ("&port from line 12 to line 40", lines of the file before the edit).
+	Moved []string
 }
 
 // PathError is an operation that cannot be carried out at a path.
@@ -84,6 +93,13 @@ type PathError struct {
 
 func (e *PathError) Error() string { return fmt.Sprintf("%s: %s", e.Path, e.Reason) }
 
+// verifyRefusal is a refusal the editor only found out about by verifying
+// its result (an anchor move that did not work out): the user gets the
+// PathError's reason, and tests and fuzzing still see ErrVerify, a bug.
+type verifyRefusal struct{ *PathError }
+
+func (e verifyRefusal) Unwrap() []error { return []error{e.PathError, ErrVerify} }
+
 // ErrVerify is returned when the edited text does not decode to what was
 // asked; it is a bug, and the input is left as it was.
 var ErrVerify = errors.New("the edit did not decode to the requested values")
@@ -91,17 +107,55 @@ var ErrVerify = errors.New("the edit did not decode to the requested values")
 // Apply carries out ops in order on document doc (0-based, as yaml.v3's
 // decoder counts them) of src, below base (for a HelmRelease: spec, values).
 // Maps missing along base or an op's path are created.
+//
+// Only document doc is parsed and changed (see findDoc); the bytes of the
+// other documents are copied, and a syntax error in one of them is not
+// seen here: callers find the document by parsing the whole file first
+// (manifest.Find), and refuse a malformed one there.
 func Apply(src []byte, doc int, base Path, ops []Op) ([]byte, []Change, error) {
+	c, ok := findDoc(src, doc)
+	text, d := src, doc
+	if ok {
+		text, d = c.text(src), 0
+	}
 	changes := make([]Change, 0, len(ops))
 	for _, op := range ops {
-		out, ch, err := apply1(src, doc, base, op)
+		out, ch, err := apply1(text, d, base, op)
 		if err != nil {
 			return nil, nil, err
 		}
-		src = out
+		// The edit must stay one document: apply1 checked that the chunk
+		// still decodes to exactly one, and no marker line may creep in
+		// either (a final "..." would still decode as one).
+		if ok && markers(out) != markers(text) {
+			return nil, nil, fmt.Errorf("%s: %w: the edit wrote a document marker line; the file was left unchanged (please report this with the file)", op.Path, ErrVerify)
+		}
+		text = out
 		changes = append(changes, ch)
 	}
-	return src, changes, nil
+	if !ok {
+		return text, changes, nil
+	}
+	if bytes.Equal(text, c.text(src)) {
+		return src, changes, nil
+	}
+	return c.splice(src, text), changes, nil
+}
+
+// markers counts the document marker lines of text.
+func markers(text []byte) int {
+	n := 0
+	for off := 0; off < len(text); {
+		l := text[off:]
+		if i := bytes.IndexByte(l, '\n'); i >= 0 {
+			l = l[:i+1]
+		}
+		if marker(l, "---") || marker(l, "...") {
+			n++
+		}
+		off += len(l)
+	}
+	return n
 }
 
 // editor carries one operation on one parsed source.
@@ -112,24 +166,11 @@ type editor struct {
 	full   Path
 	marker string
 	line   int
-	// aliased holds the anchors that some alias uses: a node carrying one
-	// is shared, and editing it or below it would change every alias too.
-	aliased map[string]bool
-}
-
-func aliasedAnchors(n *yaml.Node) map[string]bool {
-	m := map[string]bool{}
-	var visit func(*yaml.Node)
-	visit = func(n *yaml.Node) {
-		if n.Kind == yaml.AliasNode {
-			m[n.Value] = true
-		}
-		for _, c := range n.Content {
-			visit(c)
-		}
-	}
-	visit(n)
-	return m
+	// anchors knows which anchors some alias uses: a node carrying one is
+	// shared, and editing it or below it would change every alias too.
+	anchors *anchorIndex
+	// moved describes anchors the edit moved to their first remaining alias.
+	moved []string
 }
 
 // holder is where a node hangs: the value of the i-th pair of a mapping or
@@ -178,7 +219,9 @@ func apply1(src []byte, doc int, base Path, op Op) ([]byte, Change, error) {
 	if err != nil {
 		return nil, ch, err
 	}
-	e := &editor{s: s, sp: sp, layout: layoutOf(root), full: full, aliased: aliasedAnchors(root)}
+	e := &editor{s: s, sp: sp, layout: layoutOf(root), full: full, anchors: indexAnchors(root)}
+	e.layout.rank, e.layout.base = op.Rank, len(base)
+	e.layout.blockOK = len(src) == 0 || src[len(src)-1] == '\n'
 	out, err := e.run(root.Content[0], op)
 	if err != nil {
 		return nil, ch, err
@@ -187,6 +230,9 @@ func apply1(src []byte, doc int, base Path, op Op) ([]byte, Change, error) {
 	// value that was asked for.
 	after, err := decodeAll(out)
 	if err != nil {
+		if len(e.moved) > 0 {
+			return nil, ch, verifyRefusal{&PathError{full, fmt.Sprintf("removing it drops anchors other places use, and moving them (%s) would not give a valid file (%v); move the anchors by hand first", strings.Join(e.moved, ", "), err)}}
+		}
 		return nil, ch, fmt.Errorf("%w: %v", ErrVerify, err)
 	}
 	want, err := decodeAll(src)
@@ -195,9 +241,13 @@ func apply1(src []byte, doc int, base Path, op Op) ([]byte, Change, error) {
 	}
 	want[doc] = setIn(want[doc], full, op)
 	if len(after) != len(want) || !equal(normalize(want), normalize(after)) {
+		if len(e.moved) > 0 {
+			return nil, ch, verifyRefusal{&PathError{full, fmt.Sprintf("removing it drops anchors other places use, and moving them (%s) would change other values; move the anchors by hand first", strings.Join(e.moved, ", "))}}
+		}
 		return nil, ch, fmt.Errorf("%s: %w; the file was left unchanged (please report this with the file)", full, ErrVerify)
 	}
 	ch.Changed = true
+	ch.Moved = e.moved
 	ch.Marker = e.marker
 	ch.Line = e.line
 	return out, ch, nil
@@ -211,7 +261,7 @@ func (e *editor) run(top *yaml.Node, op Op) ([]byte, error) {
 		if node.Kind == yaml.AliasNode {
 			return nil, &PathError{e.full[:i], fmt.Sprintf("is an alias of &%s; editing through it would change every place that uses the anchor, edit the anchor itself", node.Value)}
 		}
-		if node.Anchor != "" && e.aliased[node.Anchor] {
+		if node.Anchor != "" && e.anchors.aliased(node.Anchor) {
 			return nil, &PathError{e.full[:i], fmt.Sprintf("carries the anchor &%s that aliases elsewhere share; editing below it would change every alias too, so this one needs a hand edit", node.Anchor)}
 		}
 		rest := e.full[i:]
@@ -233,7 +283,7 @@ func (e *editor) run(top *yaml.Node, op Op) ([]byte, error) {
 					if !last && mergedKey(node, key) {
 						return nil, &PathError{e.full[:i+1], "comes from a YAML merge key (<<); setting below it here would hide the rest of the merged map, edit the merged anchor instead"}
 					}
-					return e.insertKey(node, h, key, build(rest[1:], op.Value))
+					return e.insertKey(node, h, key, build(rest[1:], op.Value), e.full[:i+1])
 				}
 				if last {
 					if op.Unset {
@@ -341,19 +391,6 @@ func build(rest Path, v any) any {
 	}
 }
 
-func (e *editor) splice(start, end int, text string) []byte {
-	src := e.s.src
-	out := make([]byte, 0, len(src)-(end-start)+len(text))
-	out = append(out, src[:start]...)
-	out = append(out, text...)
-	out = append(out, src[end:]...)
-	e.line = bytes.Count(src[:start], []byte("\n")) + 1
-	if strings.HasPrefix(text, e.s.eol) {
-		e.line++
-	}
-	return out
-}
-
 // noteMarker remembers an image-automation marker on the lines [from, to].
 func (e *editor) noteMarker(from, to int) {
 	text := string(e.s.src[e.s.lineStart(from):e.s.lineEnd(to)])
@@ -371,13 +408,12 @@ func (e *editor) lines(lines []string) string { return strings.Join(lines, e.s.e
 // replace writes v as the value held at h.
 func (e *editor) replace(h holder, v any) ([]byte, error) {
 	n := h.node()
-	if n.Anchor != "" && e.aliased[n.Anchor] {
-		return nil, &PathError{e.full, fmt.Sprintf("carries the anchor &%s, so aliases elsewhere share it; edit where it is used instead", n.Anchor)}
+	if n.Anchor != "" && e.anchors.aliased(n.Anchor) {
+		return nil, &PathError{e.full, fmt.Sprintf("carries the anchor &%s, which the aliases on line %s share; changing it here would change them too, so edit it by hand", n.Anchor, aliasLines(e.anchors.aliases[n.Anchor]))}
 	}
 	sp := e.sp[n]
 	p := h.parent
 	pflow := p.Style&yaml.FlowStyle != 0 || e.sp[p].inFlow
-	// A flow collection stays a flow collection.
 	// A flow collection stays a flow collection, except the empty `{}` or
 	// `[]` placeholder, which people write for "nothing yet".
 	keepFlow := n.Style&yaml.FlowStyle != 0 && len(n.Content) > 0 && isCollection(v)
@@ -386,35 +422,62 @@ func (e *editor) replace(h holder, v any) ([]byte, error) {
 		from = e.sp[p.Content[2*h.i]].start
 	}
 	e.noteMarker(from, sp.end)
+	// An anchor stays on the value that replaces it (nothing aliases it,
+	// or the edit was refused above); a tag does not, it may not fit.
+	anchor, prop := n.Anchor, ""
+	if anchor != "" {
+		prop = "&" + anchor + " "
+	}
+	quoted := n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
 
 	if pflow || keepFlow {
-		text, err := flowText(v, n.Style)
+		text, err := e.layout.flowText(v, n.Style, e.full)
 		if err != nil {
 			return nil, err
 		}
-		return e.splice(sp.start, sp.end, text), nil
+		if p.Kind == yaml.MappingNode && isNull(n) && n.Value == "" && anchor == "" && pflow {
+			// A flow map key without a value ({y} or {y: }) has no text to
+			// replace: write the value after the key (and its colon).
+			keyEnd := e.sp[p.Content[2*h.i]].end
+			if colon := e.s.colonAfter(keyEnd); colon != keyEnd {
+				if colon < len(e.s.src) && e.s.src[colon] == ' ' {
+					return e.change(colon+1, colon+1, text, "")
+				}
+				return e.change(colon, colon, " "+text, "")
+			}
+			return e.change(keyEnd, keyEnd, ": "+text, "")
+		}
+		return e.change(sp.start, sp.end, prop+text, anchor)
 	}
 	blockOld := n.Kind != yaml.ScalarNode || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || (isNull(n) && sp.end == sp.start)
 	if p.Kind == yaml.MappingNode {
 		key := p.Content[2*h.i]
 		colon := e.s.colonAfter(e.sp[key].end)
+		indent := key.Column - 1 + e.layout.unit
+		if _, ok := v.([]any); ok {
+			indent = key.Column - 1 + e.layout.seq
+		}
+		if s, ok := v.(string); ok && !quoted {
+			if head, lines, ok := e.layout.literal(s, key.Column-1+e.layout.unit); ok {
+				return e.change(colon, sp.end, " "+prop+head+e.s.eol+e.lines(lines), anchor)
+			}
+		}
 		if !isCollection(v) || isEmptyCollection(v) {
 			text, err := inlineText(v, n.Style)
 			if err != nil {
 				return nil, err
 			}
 			if blockOld || n.Kind == yaml.AliasNode {
-				return e.splice(colon, sp.end, " "+text), nil
+				return e.change(colon, sp.end, " "+prop+text, anchor)
 			}
-			return e.splice(sp.start, sp.end, text), nil
+			return e.change(sp.start, sp.end, prop+text, anchor)
 		}
-		indent := key.Column - 1 + e.layout.unit
-		if _, ok := v.([]any); ok {
-			indent = key.Column - 1 + e.layout.seq
-		}
-		lines, err := e.layout.blockLines(v, indent)
+		lines, err := e.layout.blockLines(v, indent, e.full)
 		if err != nil {
 			return nil, err
+		}
+		if anchor != "" {
+			prop = " &" + anchor
 		}
 		if eol := e.s.lineEnd(colon); sp.end <= eol {
 			// The old value sat on the key's line: drop it, but keep a
@@ -424,34 +487,49 @@ func (e *editor) replace(h holder, v any) ([]byte, error) {
 				cut++
 			}
 			tail := string(e.s.src[cut:eol])
-			out := e.splice(colon, eol, prefixSpace(tail)+e.s.eol+e.lines(lines))
-			return out, nil
+			return e.change(colon, eol, prop+prefixSpace(tail)+e.s.eol+e.lines(lines), anchor)
 		}
-		return e.splice(colon, sp.end, e.s.eol+e.lines(lines)), nil
+		return e.change(colon, sp.end, prop+e.s.eol+e.lines(lines), anchor)
 	}
 	// A sequence item.
 	lead := ""
 	if sp.start > 0 && e.s.src[sp.start-1] == '-' {
 		lead = " " // an empty item ("-"): its position is right after the dash
 	}
+	indent := p.Column - 1 + 2
+	if s, ok := v.(string); ok && !quoted {
+		if head, lines, ok := e.layout.literal(s, indent); ok {
+			return e.change(sp.start, sp.end, lead+prop+head+e.s.eol+e.lines(lines), anchor)
+		}
+	}
 	if !isCollection(v) || isEmptyCollection(v) {
 		text, err := inlineText(v, n.Style)
 		if err != nil {
 			return nil, err
 		}
-		return e.splice(sp.start, sp.end, lead+text), nil
+		return e.change(sp.start, sp.end, lead+prop+text, anchor)
 	}
-	indent := p.Column - 1 + 2
-	lines, err := e.layout.blockLines(v, indent)
+	lines, err := e.layout.blockLines(v, indent, e.full)
 	if err != nil {
 		return nil, err
 	}
+	if anchor != "" {
+		return e.change(sp.start, sp.end, lead+"&"+anchor+e.s.eol+e.lines(lines), anchor)
+	}
 	lines[0] = lines[0][indent:]
-	return e.splice(sp.start, sp.end, lead+e.lines(lines)), nil
+	return e.change(sp.start, sp.end, lead+e.lines(lines), anchor)
+}
+
+func aliasLines(aliases []*yaml.Node) string {
+	l := make([]string, len(aliases))
+	for i, a := range aliases {
+		l[i] = strconv.Itoa(a.Line)
+	}
+	return strings.Join(l, ", ")
 }
 
 // insertKey adds key: v to mapping m (held at h).
-func (e *editor) insertKey(m *yaml.Node, h holder, key string, v any) ([]byte, error) {
+func (e *editor) insertKey(m *yaml.Node, h holder, key string, v any, p Path) ([]byte, error) {
 	if m.Style&yaml.FlowStyle != 0 {
 		if len(m.Content) == 0 {
 			if h.parent == nil {
@@ -459,22 +537,23 @@ func (e *editor) insertKey(m *yaml.Node, h holder, key string, v any) ([]byte, e
 			}
 			return e.replace(h, map[string]any{key: v})
 		}
-		val, err := flowText(v, 0)
+		val, err := e.layout.flowText(v, 0, p)
 		if err != nil {
 			return nil, err
 		}
-		return e.splice(e.sp[m.Content[len(m.Content)-1]].end, e.sp[m.Content[len(m.Content)-1]].end, ", "+keyText(key)+": "+val), nil
+		end := e.sp[m.Content[len(m.Content)-1]].end
+		return e.change(end, end, ", "+keyText(key)+": "+val, "")
 	}
 	last := m.Content[len(m.Content)-1]
 	pos := e.s.lineEnd(e.sp[last].end)
 	if err := e.blockAtEOF(last, pos); err != nil {
 		return nil, err
 	}
-	lines, err := e.layout.pairLines(key, v, m.Content[0].Column-1)
+	lines, err := e.layout.pairLines(key, v, m.Content[0].Column-1, p)
 	if err != nil {
 		return nil, err
 	}
-	return e.splice(pos, pos, e.s.eol+e.lines(lines)), nil
+	return e.change(pos, pos, e.s.eol+e.lines(lines), "")
 }
 
 // appendItems adds items to the end of sequence seq (held at h).
@@ -488,46 +567,43 @@ func (e *editor) appendItems(seq *yaml.Node, h holder, items []any) ([]byte, err
 		}
 		var parts []string
 		for _, it := range items {
-			t, err := flowText(it, 0)
+			t, err := e.layout.flowText(it, 0, nil)
 			if err != nil {
 				return nil, err
 			}
 			parts = append(parts, t)
 		}
 		end := e.sp[seq.Content[len(seq.Content)-1]].end
-		return e.splice(end, end, ", "+strings.Join(parts, ", ")), nil
+		return e.change(end, end, ", "+strings.Join(parts, ", "), "")
 	}
 	pos := e.s.lineEnd(e.sp[seq.Content[len(seq.Content)-1]].end)
 	if err := e.blockAtEOF(seq.Content[len(seq.Content)-1], pos); err != nil {
 		return nil, err
 	}
-	lines, err := e.layout.blockLines(items, seq.Column-1)
+	lines, err := e.layout.blockLines(items, seq.Column-1, nil)
 	if err != nil {
 		return nil, err
 	}
-	return e.splice(pos, pos, e.s.eol+e.lines(lines)), nil
+	return e.change(pos, pos, e.s.eol+e.lines(lines), "")
 }
 
 // cutLines removes whole lines [lineStart(from), end of the line holding
 // to], keeping a missing final newline missing.
-func (e *editor) cutLines(from, to int) []byte {
+func (e *editor) cutLines(from, to int) ([]byte, error) {
 	start := e.s.lineStart(from)
 	end := e.s.nextLine(to)
-	if end == len(e.s.src) && !bytes.HasSuffix(e.s.src, []byte("\n")) && start > 0 {
+	if end == len(e.s.src) && !bytes.HasSuffix(e.s.src, []byte("\n")) && start > e.s.bom {
 		start -= len(e.s.eol)
 		if start < 0 || !bytes.Equal(e.s.src[start:start+len(e.s.eol)], []byte(e.s.eol)) {
 			start = e.s.lineStart(from) - 1
 		}
 	}
-	return e.splice(start, end, "")
+	return e.change(start, end, "", "")
 }
 
 func (e *editor) deletePair(m *yaml.Node, h holder, j int) ([]byte, error) {
 	k, v := m.Content[2*j], m.Content[2*j+1]
 	e.noteMarker(e.sp[k].start, e.sp[v].end)
-	if v.Anchor != "" && e.aliased[v.Anchor] {
-		return nil, &PathError{e.full, fmt.Sprintf("carries the anchor &%s, so aliases elsewhere need it", v.Anchor)}
-	}
 	if len(m.Content) == 2 {
 		if h.parent == nil {
 			return nil, &PathError{e.full, "is the only key of the document"}
@@ -537,26 +613,23 @@ func (e *editor) deletePair(m *yaml.Node, h holder, j int) ([]byte, error) {
 	pairs := len(m.Content) / 2
 	if m.Style&yaml.FlowStyle != 0 {
 		if j+1 < pairs {
-			return e.splice(e.sp[k].start, e.sp[m.Content[2*j+2]].start, ""), nil
+			return e.change(e.sp[k].start, e.sp[m.Content[2*j+2]].start, "", "")
 		}
-		return e.splice(e.sp[m.Content[2*j-1]].end, e.sp[v].end, ""), nil
+		return e.change(e.sp[m.Content[2*j-1]].end, e.sp[v].end, "", "")
 	}
 	if !e.s.onlySpaceBefore(e.sp[k].start) {
 		// The first key of a map that is a list item shares the "- " line.
 		if j+1 < pairs {
-			return e.splice(e.sp[k].start, e.sp[m.Content[2*j+2]].start, ""), nil
+			return e.change(e.sp[k].start, e.sp[m.Content[2*j+2]].start, "", "")
 		}
 		return nil, &PathError{e.full, "cannot remove this key without reformatting its line"}
 	}
-	return e.cutLines(e.sp[k].start, e.sp[v].end), nil
+	return e.cutLines(e.sp[k].start, e.sp[v].end)
 }
 
 func (e *editor) deleteItem(seq *yaml.Node, h holder, j int) ([]byte, error) {
 	n := seq.Content[j]
 	e.noteMarker(e.sp[n].start, e.sp[n].end)
-	if n.Anchor != "" && e.aliased[n.Anchor] {
-		return nil, &PathError{e.full, fmt.Sprintf("carries the anchor &%s, so aliases elsewhere need it", n.Anchor)}
-	}
 	if len(seq.Content) == 1 {
 		if h.parent == nil {
 			return nil, &PathError{e.full, "is the only item of the document"}
@@ -565,9 +638,9 @@ func (e *editor) deleteItem(seq *yaml.Node, h holder, j int) ([]byte, error) {
 	}
 	if seq.Style&yaml.FlowStyle != 0 {
 		if j+1 < len(seq.Content) {
-			return e.splice(e.sp[n].start, e.sp[seq.Content[j+1]].start, ""), nil
+			return e.change(e.sp[n].start, e.sp[seq.Content[j+1]].start, "", "")
 		}
-		return e.splice(e.sp[seq.Content[j-1]].end, e.sp[n].end, ""), nil
+		return e.change(e.sp[seq.Content[j-1]].end, e.sp[n].end, "", "")
 	}
 	dash := e.sp[n].start - 1
 	for dash > 0 && e.s.src[dash] != '-' {
@@ -576,7 +649,7 @@ func (e *editor) deleteItem(seq *yaml.Node, h holder, j int) ([]byte, error) {
 	if !e.s.onlySpaceBefore(dash) {
 		return nil, &PathError{e.full, "cannot remove this item without reformatting its line"}
 	}
-	return e.cutLines(dash, e.sp[n].end), nil
+	return e.cutLines(dash, e.sp[n].end)
 }
 
 // decodeAll decodes every document of src to plain Go values.
@@ -729,8 +802,12 @@ func equal(a, b any) bool {
 	return reflect.DeepEqual(a, b)
 }
 
-// Get returns the value at p in document doc of src.
+// Get returns the value at p in document doc of src. Only that document
+// is decoded.
 func Get(src []byte, doc int, p Path) (any, bool, error) {
+	if c, ok := findDoc(src, doc); ok {
+		src, doc = c.text(src), 0
+	}
 	docs, err := decodeAll(src)
 	if err != nil {
 		return nil, false, err
@@ -803,11 +880,22 @@ func (e *editor) complexKeys(m *yaml.Node) bool {
 // the file without a final newline: the line break the new line needs
 // would become part of the scalar's value.
 func (e *editor) blockAtEOF(n *yaml.Node, pos int) error {
-	if pos != len(e.s.src) || bytes.HasSuffix(e.s.src, []byte("\n")) {
-		return nil
-	}
 	for len(n.Content) > 0 {
 		n = n.Content[len(n.Content)-1]
+	}
+	// A block scalar whose indicator sits at column 1 on its own line
+	// ("key:\n>") takes the next line at column 1 as its content.
+	if n.Kind == yaml.ScalarNode && n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		i := e.sp[n].start
+		for i < len(e.s.src) && e.s.src[i] != '|' && e.s.src[i] != '>' {
+			i++
+		}
+		if i < len(e.s.src) && e.s.lineStart(i) == i {
+			return &PathError{e.full, fmt.Sprintf("the value before it is a block scalar (| or >) at the start of line %d; indent it, then retry", e.s.lineOf(i))}
+		}
+	}
+	if pos != len(e.s.src) || bytes.HasSuffix(e.s.src, []byte("\n")) {
+		return nil
 	}
 	if n.Kind == yaml.ScalarNode && n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 		return &PathError{e.full, "the file ends in a block scalar (| or >) without a final newline; add one, then retry"}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -48,6 +49,21 @@ var goldenCases = []struct {
 	{"19-unicode.yaml", 0, helmvalues.Input{Set: []string{"labels.owner=zoé", "greeting=Hallo"}}},
 	{"20-directives.yaml", 0, helmvalues.Input{Set: []string{"nodeSelector.kubernetes\\.io/arch=arm64"}}},
 	{"08-comments.yaml", 0, helmvalues.Input{Set: []string{"image.tag.major=3"}}},
+	// Real-world anchors (app-template), --set-json merging, --replace, BOM.
+	{"21-app-template.yaml", 0, helmvalues.Input{Set: []string{"controllers.qbittorrent.containers.app.env.QBT_TORRENTING_PORT=50413"}}},
+	{"21-app-template.yaml", 0, helmvalues.Input{JSON: []string{`controllers.qbittorrent.containers.app.resources={"limits":{"cpu":"500m"}}`}}},
+	{"21-app-template.yaml", 0, helmvalues.Input{Replace: []string{`controllers.qbittorrent.containers.app.resources={"limits":{"cpu":"500m"}}`}}},
+	{"21-app-template.yaml", 0, helmvalues.Input{Unset: []string{"controllers.qbittorrent.containers.app.probes.liveness"}}},
+	{"21-app-template.yaml", 0, helmvalues.Input{Unset: []string{"controllers.qbittorrent.containers.app.env"}}},
+	{"21-app-template.yaml", 0, helmvalues.Input{Set: []string{"controllers.qbittorrent.containers.app.probes.liveness.spec.httpGet.path=/x"}}},
+	{"21-app-template.yaml", 0, helmvalues.Input{Set: []string{"podLabels.zone=b", "controllers.qbittorrent.replicas=1", "defaultPodOptions.securityContext.runAsUser=568", "defaultPodOptions.securityContext.fsGroup=568"}}},
+	{"21-app-template.yaml", 0, helmvalues.Input{Files: []helmvalues.File{{Name: "extra.yaml", Data: []byte("persistence:\n  config:\n    type: configMap\n    name: qb-config\nconfigMaps:\n  config:\n    data:\n      qBittorrent.conf: |\n        [Preferences]\n        WebUI\\\\Port=8080\n")}}}},
+	{"22-probes-anchor.yaml", 0, helmvalues.Input{Unset: []string{"probes.readiness"}}},
+	{"22-probes-anchor.yaml", 0, helmvalues.Input{Set: []string{"probes.readiness=null"}}},
+	{"22-probes-anchor.yaml", 0, helmvalues.Input{Replace: []string{`probes.readiness={"enabled":false}`}}},
+	{"22-probes-anchor.yaml", 0, helmvalues.Input{Set: []string{"probes.readiness.port=9000"}}},
+	{"23-bom.yaml", 0, helmvalues.Input{Set: []string{"image.tag=11.0.0", "replicas=2"}}},
+	{"23-bom.yaml", 0, helmvalues.Input{Unset: []string{"image"}, JSON: []string{`persistence={"enabled":true,"size":"1Gi"}`}}},
 }
 
 func TestGolden(t *testing.T) {
@@ -56,7 +72,7 @@ func TestGolden(t *testing.T) {
 		seen[c.file]++
 		name := strings.TrimSuffix(c.file, ".yaml")
 		if seen[c.file] > 1 {
-			name += "-" + string(rune('0'+seen[c.file]))
+			name += "-" + strconv.Itoa(seen[c.file])
 		}
 		t.Run(name, func(t *testing.T) {
 			src, err := os.ReadFile(filepath.Join("testdata", "golden", c.file))
@@ -110,7 +126,13 @@ func goldenOutput(t *testing.T, file string, src []byte, doc int, in helmvalues.
 	if _, err := diff.Unified(&b, file, src, out, diff.Options{}); err != nil {
 		t.Fatal(err)
 	}
+	for _, w := range res.Replaced {
+		b.WriteString("warning: " + w + "\n")
+	}
 	for _, c := range changes {
+		for _, m := range c.Moved {
+			b.WriteString("moved: " + m + "\n")
+		}
 		if c.Marker != "" {
 			b.WriteString("marker: " + c.Op.Path.String() + " " + c.Marker + "\n")
 		}

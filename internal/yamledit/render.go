@@ -20,6 +20,13 @@ type layout struct {
 	// seq is the indentation of a block sequence relative to the key that
 	// holds it (0 for the "indentless" style, usually 2).
 	seq int
+	// rank orders the keys of new maps (see Op.Rank); base is how many
+	// path elements it does not see.
+	rank func(Path) (int, bool)
+	base int
+	// blockOK is false in a file without a final newline: a block scalar
+	// written at its end would lose or gain a line break.
+	blockOK bool
 }
 
 // layoutOf learns the indentation the document already uses.
@@ -84,6 +91,64 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// keys orders the keys of a new map at path p: by rank where the op gives
+// one (the order the user wrote them), the others after, sorted.
+func (l layout) keys(m map[string]any, p Path) []string {
+	keys := sortedKeys(m)
+	if l.rank == nil || len(p) < l.base {
+		return keys
+	}
+	rel := append(Path{}, p[l.base:]...)
+	rankOf := func(k string) int {
+		if r, ok := l.rank(append(rel, k)); ok {
+			return r
+		}
+		return math.MaxInt
+	}
+	sort.SliceStable(keys, func(i, j int) bool { return rankOf(keys[i]) < rankOf(keys[j]) })
+	return keys
+}
+
+func at(p Path, el any) Path { return append(append(make(Path, 0, len(p)+1), p...), el) }
+
+// literal renders a multi-line string as a literal block scalar (|, |-,
+// |+) with its lines at indent, as a person writes a config file or a
+// script into values; ok is false when the string needs quotes instead
+// (no line break, a first line starting with a space, several final line
+// breaks, a carriage return or an unprintable character).
+func (l layout) literal(s string, indent int) (string, []string, bool) {
+	if !l.blockOK || !strings.Contains(s, "\n") || !utf8.ValidString(s) {
+		return "", nil, false
+	}
+	for _, r := range s {
+		if r != '\n' && r != '\t' && !unicode.IsPrint(r) {
+			return "", nil, false
+		}
+	}
+	body := strings.TrimRight(s, "\n")
+	first := strings.TrimLeft(body, "\n")
+	if first == "" || first[0] == ' ' || first[0] == '\t' {
+		return "", nil, false
+	}
+	// Keep chomping (|+) would take in the blank lines that follow in the
+	// file, so a value ending in several line breaks stays quoted.
+	head := "|"
+	switch trailing := len(s) - len(body); {
+	case trailing == 0:
+		head = "|-"
+	case trailing > 1:
+		return "", nil, false
+	}
+	pad := strings.Repeat(" ", indent)
+	lines := strings.Split(body, "\n")
+	for i, line := range lines {
+		if line != "" {
+			lines[i] = pad + line
+		}
+	}
+	return head, lines, true
 }
 
 // scalarText renders a scalar as YAML that decodes back to exactly v.
@@ -170,13 +235,13 @@ func plainSafe(s string, flow bool) bool {
 
 func keyText(k string) string { return stringText(k, 0, true) }
 
-// flowText renders v on one line in flow style.
-func flowText(v any, style yaml.Style) (string, error) {
+// flowText renders v (at path p) on one line in flow style.
+func (l layout) flowText(v any, style yaml.Style, p Path) (string, error) {
 	switch t := v.(type) {
 	case map[string]any:
 		parts := make([]string, 0, len(t))
-		for _, k := range sortedKeys(t) {
-			val, err := flowText(t[k], 0)
+		for _, k := range l.keys(t, p) {
+			val, err := l.flowText(t[k], 0, at(p, k))
 			if err != nil {
 				return "", err
 			}
@@ -185,8 +250,8 @@ func flowText(v any, style yaml.Style) (string, error) {
 		return "{" + strings.Join(parts, ", ") + "}", nil
 	case []any:
 		parts := make([]string, 0, len(t))
-		for _, item := range t {
-			val, err := flowText(item, 0)
+		for i, item := range t {
+			val, err := l.flowText(item, 0, at(p, i))
 			if err != nil {
 				return "", err
 			}
@@ -201,35 +266,42 @@ func flowText(v any, style yaml.Style) (string, error) {
 // scalar, or an empty collection.
 func inlineText(v any, style yaml.Style) (string, error) {
 	if isCollection(v) {
-		return flowText(v, style)
+		return layout{}.flowText(v, style, nil) // empty: no keys to order
 	}
 	return scalarText(v, style, false)
 }
 
-// blockLines renders a non-empty collection as block lines indented by
-// indent spaces.
-func (l layout) blockLines(v any, indent int) ([]string, error) {
+// blockLines renders a non-empty collection (at path p) as block lines
+// indented by indent spaces.
+func (l layout) blockLines(v any, indent int, p Path) ([]string, error) {
 	pad := strings.Repeat(" ", indent)
 	var out []string
 	switch t := v.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(t) {
-			lines, err := l.pairLines(k, t[k], indent)
+		for _, k := range l.keys(t, p) {
+			lines, err := l.pairLines(k, t[k], indent, at(p, k))
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, lines...)
 		}
 	case []any:
-		for _, item := range t {
+		for i, item := range t {
 			if isCollection(item) && !isEmptyCollection(item) {
-				lines, err := l.blockLines(item, indent+2)
+				lines, err := l.blockLines(item, indent+2, at(p, i))
 				if err != nil {
 					return nil, err
 				}
 				lines[0] = pad + "- " + lines[0][indent+2:]
 				out = append(out, lines...)
 				continue
+			}
+			if str, ok := item.(string); ok {
+				if head, lines, ok := l.literal(str, indent+2); ok {
+					out = append(out, pad+"- "+head)
+					out = append(out, lines...)
+					continue
+				}
 			}
 			s, err := inlineText(item, 0)
 			if err != nil {
@@ -243,15 +315,21 @@ func (l layout) blockLines(v any, indent int) ([]string, error) {
 	return out, nil
 }
 
-// pairLines renders "key: value" at indent, nesting collections below.
-func (l layout) pairLines(k string, v any, indent int) ([]string, error) {
+// pairLines renders "key: value" at indent, nesting collections below; p
+// is the path of the key.
+func (l layout) pairLines(k string, v any, indent int, p Path) ([]string, error) {
 	pad := strings.Repeat(" ", indent)
+	if str, ok := v.(string); ok {
+		if head, lines, ok := l.literal(str, indent+l.unit); ok {
+			return append([]string{pad + keyText(k) + ": " + head}, lines...), nil
+		}
+	}
 	if isCollection(v) && !isEmptyCollection(v) {
 		child := indent + l.unit
 		if _, ok := v.([]any); ok {
 			child = indent + l.seq
 		}
-		lines, err := l.blockLines(v, child)
+		lines, err := l.blockLines(v, child, p)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sort"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -17,10 +18,20 @@ type source struct {
 	lineStarts []int
 	docs       []*yaml.Node
 	eol        string
+	// bom is the length of a UTF-8 byte order mark starting the file (0 or
+	// 3). yaml.v3 skips it and counts line 1's columns after it; it is
+	// never part of a line's indentation and always stays.
+	bom int
 }
+
+const utf8BOM = "\ufeff"
 
 func parse(src []byte) (*source, error) {
 	s := &source{src: src, lineStarts: []int{0}, eol: "\n"}
+	if bytes.HasPrefix(src, []byte(utf8BOM)) {
+		s.bom = len(utf8BOM)
+		s.lineStarts[0] = s.bom
+	}
 	for i, c := range src {
 		if c == '\n' {
 			s.lineStarts = append(s.lineStarts, i+1)
@@ -72,7 +83,7 @@ func (s *source) nodeStart(n *yaml.Node) int { return s.offset(n.Line, n.Column)
 
 // lineStart returns the offset of the start of the line holding off.
 func (s *source) lineStart(off int) int {
-	for off > 0 && s.src[off-1] != '\n' {
+	for off > s.bom && s.src[off-1] != '\n' {
 		off--
 	}
 	return off
@@ -120,4 +131,9 @@ func (s *source) onlySpaceBefore(off int) bool {
 		}
 	}
 	return true
+}
+
+// lineOf returns the 1-based line holding off.
+func (s *source) lineOf(off int) int {
+	return sort.Search(len(s.lineStarts), func(i int) bool { return s.lineStarts[i] > off })
 }

@@ -43,13 +43,15 @@ type Options struct {
 	Repo      string
 	Path      string
 
-	Set, SetString, SetJSON, Files, Unset []string
+	Set, SetString, SetJSON, Files, Unset, Replace []string
 
 	DryRun, NoCommit, Push, AllowDirty bool
 	Branch, Remote, Message, Output    string
 
 	input helmvalues.Input
 	cwd   string
+	// order is the value flags' names in command-line order (see valueFlag).
+	order []string
 }
 
 // NewOptions returns Options writing to streams.
@@ -75,7 +77,7 @@ func (o *Options) Complete(f kube.Factory, args []string) error {
 	if o.Repo == "" {
 		o.Repo = cwd
 	}
-	o.input = helmvalues.Input{Set: o.Set, String: o.SetString, JSON: o.SetJSON, Unset: o.Unset}
+	o.input = helmvalues.Input{Set: o.Set, String: o.SetString, JSON: o.SetJSON, Unset: o.Unset, Replace: o.Replace, Order: o.order}
 	for _, name := range o.Files {
 		var data []byte
 		if name == "-" {
@@ -97,7 +99,7 @@ func (o *Options) Validate() error {
 		return errors.New("the HelmRelease name is empty")
 	}
 	if o.input.Empty() {
-		return errors.New("nothing to override: give at least one of --set, --set-string, --set-json, -f or --unset")
+		return errors.New("nothing to override: give at least one of --set, --set-string, --set-json, --replace, -f or --unset")
 	}
 	if o.NoCommit && (o.Push || o.Branch != "") {
 		return errors.New("--no-commit cannot be combined with --push or --branch: there would be nothing to push")
@@ -316,7 +318,16 @@ func hasPrefix(p, prefix yamledit.Path) bool {
 
 // edit finds the HelmRelease and computes the new file; it writes nothing.
 func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query) (*edited, error) {
-	doc, _, err := manifest.Find(ctx, repo, q)
+	doc, ix, err := manifest.Find(ctx, repo, q)
+	if err == nil && ix != nil {
+		// yamledit reads only the edited document; the rest of the file was
+		// parsed here, and a syntax error anywhere in it is refused.
+		for _, m := range ix.Malformed {
+			if m.Path == doc.Path {
+				return nil, exitcode.Errorf(exitcode.Error, "%w; fix the file first, nothing was changed", m)
+			}
+		}
+	}
 	if err != nil {
 		var nf *manifest.NotFoundError
 		var amb *manifest.AmbiguousError
@@ -365,15 +376,19 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 	for _, ne := range hv.NoEffect {
 		ed.warnings = append(ed.warnings, fmt.Sprintf("%s has no effect: HelmRelease %s already has that value", ne, ed.ref()))
 	}
+	ed.warnings = append(ed.warnings, hv.Replaced...)
 	ed.out, ed.changes, err = yamledit.Apply(src, doc.Index, valuesPath, hv.Ops)
 	if err != nil {
 		var pe *yamledit.PathError
 		if errors.As(err, &pe) {
-			return nil, exitcode.Wrap(exitcode.Conflict, fmt.Errorf("%s: spec.values.%w", doc.Path, err))
+			return nil, exitcode.Wrap(exitcode.Conflict, fmt.Errorf("%s: %w", doc.Path, err))
 		}
 		return nil, fmt.Errorf("%s: %w", doc.Path, err)
 	}
 	for _, c := range ed.changes {
+		for _, m := range c.Moved {
+			ed.warnings = append(ed.warnings, fmt.Sprintf("%s: moved the anchor %s, its first remaining alias: the edit of spec.values.%s removed it and other places still use it", doc.Path, m, c.Op.Path))
+		}
 		if c.Marker != "" {
 			ed.warnings = append(ed.warnings, fmt.Sprintf("%s:%d: spec.values.%s carries the image automation marker %s: Flux image automation will overwrite this override on its next update; remove the marker to keep the override",
 				doc.Path, c.Line, c.Op.Path, c.Marker))

@@ -34,7 +34,10 @@ func (o *Options) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := o.notFound(snap); err != nil {
+	if err := o.notFound(snap); err != nil && !o.mayAppear(snap) {
+		if len(snap.fetched.Sources) > 0 {
+			_ = o.print(snap.report, false)
+		}
 		return err
 	}
 	if !o.Watch && !o.Wait {
@@ -121,7 +124,6 @@ func (o *Options) notFound(s *snapshot) error {
 			}
 			where = strings.Join(ks, ", ")
 		}
-		_ = o.print(s.report, false)
 		if len(o.hrKeys) > 0 {
 			hint = "check the names with kubectl get helmreleases -A"
 		}
@@ -131,6 +133,14 @@ func (o *Options) notFound(s *snapshot) error {
 		return exitcode.Errorf(exitcode.NotFound, "no HelmRelease in %s uses %s (as a chart source or through a Kustomization); %s", where, sourceNames(s.fetched.Sources), hint)
 	}
 	return nil
+}
+
+// mayAppear: with --wait or --watch, no release yet is not the end when the
+// sources have not settled (a source without an artifact, a Kustomization
+// that has not applied its source's revision): the Kustomization may yet
+// create the HelmRelease, as right after `kubectl apply` of a new repo.
+func (o *Options) mayAppear(s *snapshot) bool {
+	return (o.Wait || o.Watch) && len(s.fetched.Sources) > 0 && s.fetched.Cluster.SourcesSettling(s.fetched.Sources, o.namespace)
 }
 
 func sourceNames(ss []types.NamespacedName) string {

@@ -2,9 +2,12 @@ package trace
 
 import (
 	"context"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -141,4 +144,96 @@ func writeAndCommit(t *testing.T, dir, path, content, msg string) {
 	}
 	git(t, dir, nil, "add", "-A")
 	git(t, dir, nil, "commit", "-q", "-m", msg)
+}
+
+// Right after `kubectl apply` of a new repo the Kustomization has not created
+// the HelmRelease yet: without --wait that is "not found" (exit 3); with
+// --wait the trace waits for it to appear and follows it to deployed.
+func TestWaitForReleaseToAppear(t *testing.T) {
+	r := newAppRepo(t)
+	gitopsRepo(t, r)
+	all := fixtureObjects(t, "kustomization.yaml", r, "https://github.com/example/flux-app-delivery.git", "git@github.com:example/sample-app-helm-chart")
+	var before, later []*unstructured.Unstructured
+	for _, o := range all {
+		switch o.GetKind() {
+		case "GitRepository":
+			before = append(before, o)
+		case "Kustomization":
+			pending := o.DeepCopy()
+			if err := unstructured.SetNestedField(pending.Object, "main@sha1:"+r.P, "status", "lastAppliedRevision"); err != nil {
+				t.Fatal(err)
+			}
+			unstructured.RemoveNestedField(pending.Object, "status", "inventory")
+			before = append(before, pending)
+			later = append(later, o)
+		default:
+			later = append(later, o)
+		}
+	}
+	// The fixture's source revision is the commit traced: HEAD of the repo.
+	head := git(t, r.dir, nil, "rev-parse", "HEAD")
+	edit := func(objs []*unstructured.Unstructured) {
+		for _, o := range objs {
+			if o.GetKind() == "GitRepository" {
+				_ = unstructured.SetNestedField(o.Object, "main@sha1:"+head, "status", "artifact", "revision")
+			}
+			if o.GetKind() == "Kustomization" && o != nil {
+				if rev, _, _ := unstructured.NestedString(o.Object, "status", "lastAppliedRevision"); rev != "main@sha1:"+r.P {
+					_ = unstructured.SetNestedField(o.Object, "main@sha1:"+head, "status", "lastAppliedRevision")
+				}
+			}
+		}
+	}
+	edit(before)
+	edit(later)
+
+	c := newCluster(t, before)
+	if _, _, err := run(t, c, nil, "HEAD", "--repo", r.dir); exitcode.From(err) != exitcode.NotFound {
+		t.Fatalf("without --wait: %v, want NotFound", err)
+	}
+	c = newCluster(t, before)
+	done, cancel := startTrace(t, c, nil, nil, "HEAD", "--repo", r.dir, "--wait")
+	defer cancel()
+	awaitWatches(t, c, 4) // GitRepositories, HelmCharts, Kustomizations, HelmReleases
+	for _, o := range later {
+		if o.GetKind() == "Kustomization" {
+			c.set(t, o)
+			continue
+		}
+		o.SetResourceVersion("")
+		if err := c.Tracker().Create(gvrOf[o.GetKind()], o, o.GetNamespace()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := finish(t, done)
+	if res.err != nil || !strings.Contains(res.out, "DEPLOYED") {
+		t.Fatalf("exit %d (%v), want the release that appeared traced to deployed\n%s", exitcode.From(res.err), res.err, res.out)
+	}
+}
+
+// HelmReleases are listed only after the Kustomizations have been read:
+// kustomize-controller applies a HelmRelease before it records the revision,
+// so this order never shows a revision applied with the old HelmRelease spec.
+func TestFetchReadsKustomizationsBeforeHelmReleases(t *testing.T) {
+	r := newAppRepo(t)
+	c := newCluster(t, fixtureObjects(t, "kustomization.yaml", r, "https://github.com/example/flux-app-delivery.git", "git@github.com:example/sample-app-helm-chart"))
+	var seq atomic.Int64
+	var ksDone, hrStart atomic.Int64
+	c.PrependReactor("list", "kustomizations", func(k8stesting.Action) (bool, runtime.Object, error) {
+		for i := 0; i < 100; i++ {
+			goruntime.Gosched() // give a concurrent HelmRelease list every chance to start first
+		}
+		ksDone.Store(seq.Add(1))
+		return false, nil, nil
+	})
+	c.PrependReactor("list", "helmreleases", func(k8stesting.Action) (bool, runtime.Object, error) {
+		hrStart.Store(seq.Add(1))
+		return false, nil, nil
+	})
+	if _, _, err := run(t, c, nil, "HEAD", "--repo", r.dir); exitcode.From(err) == exitcode.NotFound {
+		t.Fatal(err)
+	}
+	if hrStart.Load() < ksDone.Load() {
+		t.Fatalf("HelmReleases listed (step %d) before the Kustomization list returned (step %d)", hrStart.Load(), ksDone.Load())
+	}
 }

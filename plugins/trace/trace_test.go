@@ -48,7 +48,7 @@ type fakeFactory struct {
 }
 
 func (f *fakeFactory) ToRESTConfig() (*rest.Config, error)       { return &rest.Config{}, nil }
-func (f *fakeFactory) Namespace() (string, bool, error) { return f.ns, !f.fromKubeconfig, nil }
+func (f *fakeFactory) Namespace() (string, bool, error)          { return f.ns, !f.fromKubeconfig, nil }
 func (f *fakeFactory) Kubernetes() (kubernetes.Interface, error) { return nil, nil }
 func (f *fakeFactory) Dynamic() (dynamic.Interface, error)       { return f.dyn, nil }
 func (f *fakeFactory) Clock() clock.PassiveClock                 { return f.clock }

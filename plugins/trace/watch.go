@@ -31,6 +31,7 @@ func (o *Options) watchLoop(parent context.Context, snap *snapshot) error {
 	defer cancel()
 
 	var eventAt time.Time
+	fromCaches := false
 	for {
 		ws.ensure(ctx, snap.fetched)
 		if o.Watch {
@@ -42,7 +43,20 @@ func (o *Options) watchLoop(parent context.Context, snap *snapshot) error {
 			}
 		}
 		if finished(snap.report) {
-			return o.final(snap.report, nil)
+			if !fromCaches {
+				return o.final(snap.report, nil)
+			}
+			// The watches' caches are each up to date, not with each other (a
+			// Kustomization's status may arrive before the HelmRelease it
+			// applied): confirm the verdict with one read in causal order.
+			fresh, err := o.compute(ctx, nil)
+			if err != nil {
+				return err
+			}
+			if finished(fresh.report) {
+				return o.final(fresh.report, nil)
+			}
+			snap, fromCaches = fresh, false
 		}
 		select {
 		case <-parent.Done():
@@ -59,10 +73,16 @@ func (o *Options) watchLoop(parent context.Context, snap *snapshot) error {
 			return err
 		}
 		if len(next.report.Releases) == 0 {
-			_ = o.print(next.report, o.Watch)
-			return exitcode.Errorf(exitcode.NotFound, "the HelmReleases traced are gone (deleted while watching)")
+			if len(snap.report.Releases) > 0 {
+				_ = o.print(next.report, o.Watch)
+				return exitcode.Errorf(exitcode.NotFound, "the HelmReleases traced are gone (deleted while watching)")
+			}
+			if err := o.notFound(next); err != nil && !o.mayAppear(next) {
+				_ = o.print(next.report, o.Watch)
+				return err
+			}
 		}
-		snap = next
+		snap, fromCaches = next, true
 	}
 }
 

@@ -3,6 +3,7 @@ package trace
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -216,8 +217,9 @@ func TestWatchRedrawMakesNoRequests(t *testing.T) {
 	r := newAppRepo(t)
 	c := newCluster(t, fixtureObjects(t, "revision-deployed.yaml", r, "{{C", "{{P"))
 	redrawn := make(chan struct{}, 16)
+	var atLastRedraw atomic.Int64
 	done, cancel := startTrace(t, c, nil, func(o *Options) {
-		o.onRedraw = func(time.Time) { redrawn <- struct{}{} }
+		o.onRedraw = func(time.Time) { atLastRedraw.Store(c.requests.Load()); redrawn <- struct{}{} }
 	}, r.C, "--repo", r.dir, "--watch", "--timeout", "1h")
 	defer cancel()
 	awaitWatches(t, c, watchedTargets)
@@ -230,7 +232,12 @@ func TestWatchRedrawMakesNoRequests(t *testing.T) {
 	if len(redrawn) == 0 {
 		t.Fatal("no redraw after the changes")
 	}
-	if n := c.requests.Load() - before; n != 0 {
+	if n := atLastRedraw.Load() - before; n != 0 {
 		t.Errorf("%d API requests for %d redraws; want none: the watches' caches answer", n, len(redrawn))
+	}
+	// The verdict drawn from the caches is confirmed once, with one read of
+	// the API server in causal order (the fetch of a trace: 11 requests).
+	if n := c.requests.Load() - atLastRedraw.Load(); n != watchedTargets {
+		t.Errorf("%d API requests after the last redraw; want %d: one confirming fetch", n, watchedTargets)
 	}
 }

@@ -304,6 +304,7 @@ func (o *Options) fleetWatch(parent context.Context, res []memberResult, rep *Fl
 		}
 	}
 	defer cancel()
+	fromCaches := false
 	for {
 		if o.Watch {
 			if err := o.printFleet(rep, true); err != nil {
@@ -311,7 +312,16 @@ func (o *Options) fleetWatch(parent context.Context, res []memberResult, rep *Fl
 			}
 		}
 		if fleetSettled(rep) {
-			return o.fleetFinal(rep, nil)
+			if !fromCaches {
+				return o.fleetFinal(rep, nil)
+			}
+			// Each watch cache is up to date, not with the others: confirm the verdict with one read of
+			// every cluster in causal order, as a single-cluster --wait does.
+			res = o.computeAll(ctx, res, nil)
+			rep, fromCaches = o.fleetReport(res), false
+			if fleetSettled(rep) {
+				return o.fleetFinal(rep, nil)
+			}
 		}
 		// Watches only once something is still to come: settled at the first look, nothing is watched.
 		for i, r := range res {
@@ -330,7 +340,7 @@ func (o *Options) fleetWatch(parent context.Context, res []memberResult, rep *Fl
 		if ctx.Err() != nil {
 			continue
 		}
-		res = next
+		res, fromCaches = next, true
 		rep = o.fleetReport(res)
 	}
 }
@@ -438,6 +448,11 @@ func (o *Options) classify(m *member, r memberResult, deployedBefore []string) E
 	s := r.snap
 	e.Report = s.report
 	if err := m.o.notFound(s); err != nil {
+		if m.o.mayAppear(s) {
+			// --wait/--watch: the sources have not settled, the Kustomization may yet create the release.
+			e.State, e.Summary = EnvPending, "not deployed yet: no HelmRelease yet; the sources are still settling"
+			return e
+		}
 		e.Error = err.Error()
 		e.State = EnvNotFound
 		if _, ok := s.fetched.Cluster.Forbidden[fluxstatus.KindGitRepository]; ok && len(s.fetched.Sources) == 0 {

@@ -53,8 +53,8 @@ current-context: staging
 	e2eutil.ReplaceInFile(b, checkout, ".gitops.yaml", "context: "+m.pr.Context+"\n", "context: production\n")
 
 	type fleetStat struct {
-		wall   time.Duration
-		st, pr int64 // requests to each cluster
+		wall, cpu time.Duration
+		st, pr    int64 // requests to each cluster
 	}
 	run := func(argv ...string) fleetStat {
 		cmd := exec.Command(bin, argv...)
@@ -67,6 +67,7 @@ current-context: staging
 		if err != nil {
 			b.Fatalf("kubectl-gitops %s: %v\n%s", strings.Join(argv, " "), err, out)
 		}
+		s.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		return s
 	}
 	fleetArgs := []string{"trace", rev, "--all-envs", "--gitops-repo", checkout, "-o", "json"}
@@ -74,9 +75,10 @@ current-context: staging
 	prArgs := []string{"trace", rev, "--context", "production", "-n", m.production, "-o", "json"}
 
 	type phase struct {
-		fleet, st, pr []time.Duration
-		fleetReq      [2]int64
-		stReq, prReq  int64
+		fleet, st, pr          []time.Duration
+		fleetCPU, stCPU, prCPU []time.Duration
+		fleetReq               [2]int64
+		stReq, prReq           int64
 	}
 	measure := func(name string) phase {
 		var p phase
@@ -89,11 +91,14 @@ current-context: staging
 				b.Fatalf("%s: request counts vary between runs", name)
 			}
 			p.fleet, p.st, p.pr = append(p.fleet, f.wall), append(p.st, s.wall), append(p.pr, r.wall)
+			p.fleetCPU, p.stCPU, p.prCPU = append(p.fleetCPU, f.cpu), append(p.stCPU, s.cpu), append(p.prCPU, r.cpu)
 			p.fleetReq, p.stReq, p.prReq = [2]int64{f.st, f.pr}, s.st, r.pr
 		}
 		b.Logf("%-6s fleet trace: wall p50 %.0f ms, requests staging %d, production %d", name, ms(median(p.fleet)), p.fleetReq[0], p.fleetReq[1])
 		b.Logf("%-6s staging alone: wall p50 %.0f ms, %d requests; production alone: wall p50 %.0f ms, %d requests",
 			name, ms(median(p.st)), p.stReq, ms(median(p.pr)), p.prReq)
+		b.Logf("%-6s CPU p50: fleet %.0f ms, staging alone %.0f ms, production alone %.0f ms; wall: fleet / (staging + production) = %.2f",
+			name, ms(median(p.fleetCPU)), ms(median(p.stCPU)), ms(median(p.prCPU)), float64(median(p.fleet))/float64(median(p.st)+median(p.pr)))
 		if p.fleetReq[0] != p.stReq || p.fleetReq[1] != p.prReq {
 			b.Fatalf("%s: the fleet trace sent %v requests to the clusters, the single traces %d and %d", name, p.fleetReq, p.stReq, p.prReq)
 		}
@@ -118,6 +123,8 @@ current-context: staging
 		b.ReportMetric(ms(median(after.fleet)), "ms/fleet-trace")
 		b.ReportMetric(ms(max(median(after.st), median(after.pr))), "ms/slowest-single")
 		b.ReportMetric(ratio(after), "fleet/slowest-single")
+		b.ReportMetric(float64(median(after.fleet))/float64(median(after.st)+median(after.pr)), "fleet/sum-of-singles")
+		b.ReportMetric(float64(median(after.fleetCPU))/float64(median(after.stCPU)+median(after.prCPU)), "fleet-cpu/sum-of-singles-cpu")
 		b.Logf("\n%-52s %10s %10s %18s\n%-52s %8.0fms %10s %9d + %6d\n%-52s %8.0fms %10s %18d\n%-52s %8.0fms %10s %18d\n%-52s %8.0fms %10.2f %9d + %6d\n%-52s %8.0fms %10s %18d\n%-52s %8.0fms %10s %18d",
 			"command", "wall p50", "ratio", "requests st + pr",
 			"fleet trace (2 clusters), empty", ms(median(before.fleet)), fmt.Sprintf("%.2f", ratio(before)), before.fleetReq[0], before.fleetReq[1],

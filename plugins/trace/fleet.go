@@ -595,4 +595,3 @@ func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return oneLine(s)
 }
-

@@ -290,6 +290,10 @@ func fillClusterWith(b *testing.B, e *e2eutil.Env, releases, replicas int) int {
 	for i := 0; i < scaleNamespaces; i++ {
 		namespaces = append(namespaces, e.Namespace(b))
 	}
+	ours := map[string]bool{}
+	for _, ns := range namespaces {
+		ours[ns] = true
+	}
 	for i := 0; i < releases; i++ {
 		ns := namespaces[i%scaleNamespaces]
 		objs = append(objs, fillerRelease(ns, i), fillerDeployment(ns, i, replicas))
@@ -307,8 +311,14 @@ func fillClusterWith(b *testing.B, e *e2eutil.Env, releases, replicas int) int {
 		if !ok {
 			return false, nil
 		}
+		if !ours[u.GetNamespace()] {
+			return false, nil // an earlier fill's, still being deleted
+		}
 		key := u.GetNamespace() + "/" + u.GetName()
 		n := e2eutil.Int(u, "status", "readyReplicas")
+		if ev.Type == watch.Deleted {
+			n = 0
+		}
 		total += n - ready[key]
 		ready[key] = n
 		return total == int64(releases*replicas), nil

@@ -240,6 +240,15 @@ func (o *Options) newMember(name string, env *envs.Environment, kctx, ns string)
 func (o *Options) computeAll(ctx context.Context, prev []memberResult, lists []fluxstatus.ListFunc) []memberResult {
 	out := make([]memberResult, len(o.members))
 	var wg sync.WaitGroup
+	if prev == nil {
+		// The commit's own facts (changed paths, pushed, manifests) are the same for every cluster: work
+		// them out with git while the clusters are being read, instead of after the first cluster's read.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = o.facts.facts(ctx, o.Revision, fluxstatus.Questions{}) // an error shows again in compute
+		}()
+	}
 	for i, m := range o.members {
 		if m.setupErr != nil {
 			out[i] = memberResult{err: m.setupErr}

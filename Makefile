@@ -8,7 +8,7 @@ PKG := github.com/kubectl-gitops/kubectl-gitops/internal/version
 LDFLAGS := -s -w -X $(PKG).version=$(VERSION) -X $(PKG).commit=$(COMMIT) -X $(PKG).date=$(DATE)
 BIN := bin/kubectl-gitops
 
-.PHONY: build test unit e2e demo demo-fleet lint sandbox-bin sandbox-up sandbox-down sandbox-env sandbox-status release-check bench bench-cluster
+.PHONY: build test unit e2e forge-test demo demo-fleet lint sandbox-bin sandbox-up sandbox-down sandbox-env sandbox-status release-check bench bench-cluster
 
 build: ## Build bin/kubectl-gitops and bin/kubectl_complete-gitops
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-gitops
@@ -51,6 +51,9 @@ sandbox-env: sandbox-bin ## Print the exports of the running sandbox
 
 sandbox-status: sandbox-bin ## Each cluster, and health and memory of each sandbox component
 	@$(SANDBOX) status
+
+forge-test: ## --pr end to end against a real Gitea built from Go modules and started on loopback (docs/pr.md)
+	$(GO) test -tags forge -count=1 -timeout 30m ./test/forge/
 
 e2e: ## End-to-end tests on the running sandbox
 	$(GO) test -tags e2e -count=1 -timeout 30m ./test/e2e/...

@@ -8,8 +8,8 @@
 #   5. Scenario 1: a change to the chart's values.yaml (nginx 1.22, 3 replicas); trace diagnoses the
 #      ChartVersion trap (exit 4) and prints the fix; the fix (Chart.yaml's version bumped) is pushed and
 #      trace follows it to 3 Ready pods of nginx:1.22
-#   6. Scenario 2: an environment override with `kubectl gitops override` (--dry-run, then --push),
-#      followed by trace to 5 pods
+#   6. Scenario 2: an environment override with `kubectl gitops override` (--dry-run, a typo refused
+#      by validation before the push, then --push), followed by trace to 5 pods
 #   7. verify: 5 pods of nginx:1.22 with a 512Mi limit, a release of a new chart version in the
 #      HelmRelease's history; and a promotion staging -> production on examples/flux-multi-env with
 #      `promote --status` before and after
@@ -65,6 +65,20 @@ wait_pods() {
   done
   say "$want pods Ready, image $image${mem:+, memory limit $mem}"
 }
+# import_repo NAME: examples/NAME as a new repository in $work/NAME, force-pushed to the cluster's Git
+# server (so every run starts over) and tracking it. The examples point at placeholder URLs; the cluster
+# clones from its own Git server.
+import_repo() {
+  local dir="$work/$1"
+  cp -r "examples/$1" "$dir"
+  { grep -rl 'https://github.com/example/' "$dir" || true; } | xargs -r sed -i "s#https://github.com/example/#$GITOPS_SANDBOX_GIT_URL/#g"
+  git -C "$dir" init -q --initial-branch=main
+  git -C "$dir" add -A
+  git -C "$dir" commit -qm "import $1"
+  git -C "$dir" remote add origin "$GITOPS_SANDBOX_GIT_URL/$1.git"
+  git -C "$dir" push -q --force origin main
+  git -C "$dir" branch -q --set-upstream-to=origin/main
+}
 chart_version() { kubectl get -n sample-app helmrelease/sample-app -o jsonpath='{.status.history[0].chartVersion}'; }
 
 step "The three roles"
@@ -79,15 +93,7 @@ say "API server $(kubectl config view --minify -o jsonpath='{.clusters[0].cluste
 
 step "Deploy: push both repos, apply the GitOps manifests, follow the commit with kubectl gitops trace"
 for repo in sample-app-helm-chart flux-app-delivery; do
-  cp -r "examples/$repo" "$work/$repo"
-  # The examples point at placeholder URLs; the cluster clones from its own Git server.
-  { grep -rl 'https://github.com/example/' "$work/$repo" || true; } | xargs -r sed -i "s#https://github.com/example/#$GITOPS_SANDBOX_GIT_URL/#g"
-  git -C "$work/$repo" init -q --initial-branch=main
-  git -C "$work/$repo" add -A
-  git -C "$work/$repo" commit -qm "import $repo"
-  git -C "$work/$repo" remote add origin "$GITOPS_SANDBOX_GIT_URL/$repo.git"
-  git -C "$work/$repo" push -q --force origin main
-  git -C "$work/$repo" branch -q --set-upstream-to=origin/main
+  import_repo "$repo"
   say "pushed $repo $(git -C "$work/$repo" rev-parse --short HEAD) to $GITOPS_SANDBOX_GIT_URL/$repo.git"
 done
 show kubectl apply --server-side --force-conflicts -f "$work/flux-app-delivery/sources" -f "$work/flux-app-delivery/clusters/local" || fail "kubectl apply exited $?"
@@ -129,7 +135,9 @@ grep -q 'reconcileStrategy: Revision' "$work/trap.out" || fail "trace did not pr
 say "The fix trace printed: bump Chart.yaml's version (or set reconcileStrategy: Revision). Bumping it:"
 sed -i 's/^version: 0\.1\.2$/version: 0.1.3/' charts/sample-app/Chart.yaml
 git commit -qam "sample-app chart 0.1.3: nginx 1.22, 3 replicas"
-show git push -q origin main
+# Release tags, as examples/flux-multi-env's environments pin them (step 7 promotes v0.1.3).
+git tag -f v0.1.2 HEAD~2 >/dev/null && git tag -f v0.1.3 >/dev/null
+show git push -q --force origin main v0.1.2 v0.1.3
 pushed=$(now)
 trace HEAD --reconcile "$follow" --timeout 4m || fail "trace of the chart bump exited $? (expected 0: deployed)"
 say "git push to deployed: $(since "$pushed")"
@@ -145,6 +153,15 @@ show kubectl gitops override sample-app -n sample-app \
   fail "override --dry-run exited $?"
 [ -z "$(git status --porcelain)" ] || fail "override --dry-run changed the checkout"
 before=$(git rev-parse HEAD)
+say "A typo is caught before the push: the chart is rendered with the change and checked against the"
+say "cluster's schema; the command exits 4 and writes, commits and pushes nothing:"
+set +e
+show kubectl gitops override sample-app -n sample-app --set-string resources.limits.memory=512MB-ish --push
+code=$?
+set -e
+[ "$code" -eq 4 ] || fail "override of an invalid quantity exited $code, want 4 (validation failed)"
+[ -z "$(git status --porcelain)" ] && [ "$(git rev-parse HEAD)" = "$before" ] &&
+  [ "$(git ls-remote origin refs/heads/main | cut -f1)" = "$before" ] || fail "the refused override changed the checkout or the remote"
 show kubectl gitops override sample-app -n sample-app \
   --set-string image.tag=1.22 --set replicaCount=5 --set resources.limits.memory=512Mi --push ||
   fail "override --push exited $?"
@@ -166,14 +183,7 @@ versions=$(kubectl get -n sample-app helmrelease/sample-app -o jsonpath='{range 
   fail "status.history holds no release of chart 0.1.3 (the story started on ${first_chart:-none}): Scenario 1 did not ship"
 say "Scenario 1 shipped chart 0.1.3; the story started on $first_chart"
 
-cp -r examples/flux-multi-env "$work/flux-multi-env"
-{ grep -rl 'https://github.com/example/' "$work/flux-multi-env" || true; } | xargs -r sed -i "s#https://github.com/example/#$GITOPS_SANDBOX_GIT_URL/#g"
-git -C "$work/flux-multi-env" init -q --initial-branch=main
-git -C "$work/flux-multi-env" add -A
-git -C "$work/flux-multi-env" commit -qm "import flux-multi-env"
-git -C "$work/flux-multi-env" remote add origin "$GITOPS_SANDBOX_GIT_URL/flux-multi-env.git"
-git -C "$work/flux-multi-env" push -q --force origin main
-git -C "$work/flux-multi-env" branch -q --set-upstream-to=origin/main
+import_repo flux-multi-env
 cd "$work/flux-multi-env"
 show kubectl gitops promote --status || fail "promote --status exited $?"
 before=$(git rev-parse HEAD)

@@ -14,6 +14,11 @@ if [ -f sandbox/helm-controller/go.mod ]; then
 fi
 go vet -tags e2e ./test/...
 
+# Pull/merge requests against a real Gitea server built from Go modules (hack/gitea, cached by version under
+# ~/.cache/kubectl-gitops/tools; the first build takes several minutes) and started on loopback by the tests.
+go vet -tags forge ./test/forge/
+go test -tags forge -count=1 -timeout 30m ./test/forge/
+
 # Release: goreleaser snapshot, krew and flux plugin installs (see test/release).
 make release-check
 

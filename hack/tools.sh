@@ -7,6 +7,7 @@
 #   flux                                      the Flux CLI at the flux2/v2 version in go.mod
 #   yq                                        pinned in hack/yq/go.mod (baseline of the
 #                                             override large-file benchmark)
+#   gitea                                     the forge the forge tests run against (hack/gitea/go.mod)
 #
 # Binaries live outside the work tree, keyed by version, so every worktree and
 # every CI run on a machine shares one build:
@@ -18,7 +19,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-gitops/tools"
 mkdir -p "$cache"
 
-name="${1:?usage: hack/tools.sh goreleaser|krew|validate-krew-manifest|cyclonedx-gomod|flux|yq}"
+name="${1:?usage: hack/tools.sh goreleaser|krew|validate-krew-manifest|cyclonedx-gomod|flux|yq|gitea}"
 
 modversion() { # dir module
   go -C "$1" list -m -f '{{.Version}}' "$2"
@@ -31,10 +32,18 @@ case "$name" in
   cyclonedx-gomod) mod=github.com/CycloneDX/cyclonedx-gomod; pkg=$mod/cmd/cyclonedx-gomod; dir="$root/hack/tools" ;;
   flux) mod=github.com/fluxcd/flux2/v2; dir="$root" ;;
   yq) mod=github.com/mikefarah/yq/v4; pkg=$mod; dir="$root/hack/yq" ;;
-  *) echo "hack/tools.sh: unknown tool $name (want goreleaser, krew, validate-krew-manifest, cyclonedx-gomod, flux or yq)" >&2; exit 2 ;;
+  gitea) mod=code.gitea.io/gitea; pkg=$mod; dir="$root/hack/gitea" ;;
+  *) echo "hack/tools.sh: unknown tool $name (want goreleaser, krew, validate-krew-manifest, cyclonedx-gomod, flux, yq or gitea)" >&2; exit 2 ;;
 esac
 version="$(modversion "$dir" "$mod")"
 out="$cache/$name-$version"
+# Gitea 1.26 has SQLite only through mattn/go-sqlite3 (cgo) behind these tags;
+# the cache name says so, since a build without them cannot open a database.
+buildtags="" cgo=0
+if [[ "$name" == gitea ]]; then
+  buildtags="sqlite sqlite_unlock_notify" cgo=1
+  out="$out-sqlite"
+fi
 if [[ -x "$out" ]]; then
   echo "$out"
   exit 0
@@ -70,7 +79,7 @@ if [[ "$name" == flux ]]; then
   printf '# placeholder so the go:embed pattern matches (see hack/tools.sh)\n' >"$tmp/flux2/cmd/flux/manifests/placeholder.yaml"
   (cd "$tmp/flux2" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.VERSION=${version#v}" -o "$tmp/bin" ./cmd/flux)
 else
-  CGO_ENABLED=0 go -C "$dir" build -trimpath -ldflags "-s -w" -o "$tmp/bin" "$pkg"
+  CGO_ENABLED=$cgo go -C "$dir" build -trimpath -tags "$buildtags" -ldflags "-s -w" -o "$tmp/bin" "$pkg"
 fi
 mv -f "$tmp/bin" "$out"
 echo "$out"

@@ -31,7 +31,8 @@ func main() {
 	})
 	err := root.ExecuteContext(ctx)
 	stop()
-	if err != nil {
+	if err != nil && err.Error() != "" {
+		// (An empty message carries only an exit code: diff's 7, "changed".)
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
 	}
 	os.Exit(int(exitcode.From(err)))

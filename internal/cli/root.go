@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
+	gitopsdiff "github.com/kubectl-gitops/kubectl-gitops/plugins/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/override"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/promote"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/trace"
@@ -87,6 +88,7 @@ func NewRootCmd(o Options) *cobra.Command {
 	f := kube.NewFactory(flags, o.Clock)
 	root.AddCommand(
 		override.NewCmd(f, o.Streams),
+		gitopsdiff.NewCmd(f, o.Streams),
 		promote.NewCmd(f, o.Streams),
 		trace.NewCmd(f, o.Streams),
 		newVersionCmd(o.Streams),

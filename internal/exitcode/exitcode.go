@@ -32,6 +32,9 @@ const (
 	// Conflict: ambiguous match, dirty file, push rejected for good; the user
 	// must decide something before retrying.
 	Conflict Code = 6
+	// Changed: diff found rendered changes, all valid (CI can tell "no
+	// change" from "change" without parsing output).
+	Changed Code = 7
 )
 
 // codedError attaches an exit code to an error without changing its message.

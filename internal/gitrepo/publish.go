@@ -73,10 +73,18 @@ type PublishOptions struct {
 	Reapply func(ctx context.Context) (Change, error)
 	// Attempts bounds the pushes; 0 means 5.
 	Attempts int
+	// NoPush, with Branch, commits on the branch and switches back without
+	// pushing: the caller pushes it (internal/forge does, for --pr).
+	NoPush bool
+	// ReplaceBranch lets Branch exist already: it is created again at HEAD
+	// (`git switch -C`). The caller has checked that nothing of anyone's is
+	// lost (internal/forge checks that the branch holds only
+	// kubectl-gitops commits).
+	ReplaceBranch bool
 }
 
 // pushes reports whether the options push anything.
-func (o PublishOptions) pushes() bool { return o.Push || o.Branch != "" }
+func (o PublishOptions) pushes() bool { return (o.Push || o.Branch != "") && !o.NoPush }
 
 // Publisher publishes one change. NewPublisher runs every check that does
 // not depend on the files, CheckFiles those that do; a dry run stops after
@@ -97,7 +105,7 @@ type Publisher struct {
 // and no commits of the user's that the push would carry along unasked.
 func (r *Repo) NewPublisher(ctx context.Context, opts PublishOptions) (*Publisher, error) {
 	p := &Publisher{repo: r, opts: opts}
-	if !opts.pushes() {
+	if !opts.pushes() && opts.Branch == "" {
 		return p, nil
 	}
 	branch, err := r.CurrentBranch(ctx)
@@ -108,7 +116,7 @@ func (r *Repo) NewPublisher(ctx context.Context, opts PublishOptions) (*Publishe
 		if _, err := r.Git(ctx, "check-ref-format", "--branch", opts.Branch); err != nil || strings.HasPrefix(opts.Branch, "-") {
 			return nil, fmt.Errorf("--branch %q: %w", opts.Branch, ErrBadBranchName)
 		}
-		if _, err := r.Git(ctx, "rev-parse", "--verify", "--quiet", "refs/heads/"+opts.Branch); err == nil {
+		if _, err := r.Git(ctx, "rev-parse", "--verify", "--quiet", "refs/heads/"+opts.Branch); err == nil && !opts.ReplaceBranch {
 			return nil, fmt.Errorf("%w: %s; pick another --branch name, or delete it with `git branch -D %s`", ErrBranchExists, opts.Branch, opts.Branch)
 		}
 		p.orig, p.detached = branch, branch == ""
@@ -228,7 +236,11 @@ func (p *Publisher) Publish(ctx context.Context, c Change) (res Published, err e
 	r := p.repo
 	files := c.Paths()
 	if p.opts.Branch != "" {
-		if _, err := r.Git(ctx, "switch", "--quiet", "-c", p.opts.Branch); err != nil {
+		create := "-c"
+		if p.opts.ReplaceBranch {
+			create = "-C"
+		}
+		if _, err := r.Git(ctx, "switch", "--quiet", create, p.opts.Branch); err != nil {
 			return res, fmt.Errorf("creating branch %s: %w", p.opts.Branch, err)
 		}
 		res.Branch = p.opts.Branch

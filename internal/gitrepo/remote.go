@@ -140,3 +140,23 @@ func SameRepository(a, b string) bool {
 	na, nb := NormalizeURL(a), NormalizeURL(b)
 	return na != "" && na == nb
 }
+
+// URL is a Git remote URL taken apart, with its scheme (SplitURL drops it).
+type URL struct {
+	// Scheme is "https", "http", "ssh", "git", "file", or "" for scp-like
+	// "git@host:org/repo" and local paths.
+	Scheme string
+	// Host and Path are SplitURL's.
+	Host, Path string
+}
+
+// ParseURL is SplitURL with the scheme kept: a forge's web root is http or
+// https as the remote says, and https for ssh remotes.
+func ParseURL(raw string) URL {
+	host, p := SplitURL(raw)
+	u := URL{Host: host, Path: p}
+	if s := strings.TrimSpace(raw); strings.Contains(s, "://") {
+		u.Scheme = strings.ToLower(s[:strings.Index(s, "://")])
+	}
+	return u
+}

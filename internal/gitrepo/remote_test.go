@@ -85,3 +85,20 @@ func TestRequestURL(t *testing.T) {
 		}
 	}
 }
+
+func TestParseURL(t *testing.T) {
+	for _, tc := range []struct{ in, scheme, host, path string }{
+		{"https://github.com/acme/fleet.git", "https", "github.com", "/acme/fleet"},
+		{"https://user:secret@GitLab.example.com:443/group/sub/fleet/", "https", "gitlab.example.com", "/group/sub/fleet"},
+		{"http://127.0.0.1:3000/acme/fleet.git", "http", "127.0.0.1:3000", "/acme/fleet"},
+		{"ssh://git@gitea.example.com:2222/acme/fleet.git", "ssh", "gitea.example.com:2222", "/acme/fleet"},
+		{"git@github.com:acme/fleet.git", "", "github.com", "/acme/fleet"},
+		{"/srv/git/fleet.git", "", "", "/srv/git/fleet"},
+		{"file:///srv/git/fleet.git", "file", "", "/srv/git/fleet"},
+	} {
+		got := ParseURL(tc.in)
+		if got.Scheme != tc.scheme || got.Host != tc.host || got.Path != tc.path {
+			t.Errorf("ParseURL(%q) = %+v, want {%s %s %s}", tc.in, got, tc.scheme, tc.host, tc.path)
+		}
+	}
+}

@@ -49,18 +49,36 @@ func run(t *testing.T, dir string, args ...string) binarytest.Result {
 	return binarytest.Run(t, env(filepath.Dir(dir)), dir, binarytest.Build(t), args...)
 }
 
-func git(t *testing.T, dir string, args ...string) string {
+func git(t testing.TB, dir string, args ...string) string {
 	t.Helper()
 	return strings.TrimSpace(binarytest.Git(t, env(filepath.Dir(dir)), dir, args...))
 }
 
 // setup makes a bare remote seeded with the founding example GitOps repo
 // plus extra files, and n clones of it. It returns the remote and clones.
-func setup(t *testing.T, n int, extra map[string]string) (string, []string) {
+// The GitRepository points at a bare copy of the founding chart repo
+// (examples/sample-app-helm-chart) next to it, so overrides are validated
+// against the real chart without leaving the machine.
+func setup(t testing.TB, n int, extra map[string]string) (string, []string) {
+	t.Helper()
+	return setupWithChart(t, n, extra, nil)
+}
+
+// setupWithChart is setup with extra files in the chart repo.
+func setupWithChart(t testing.TB, n int, extra, chartExtra map[string]string) (string, []string) {
 	t.Helper()
 	base := t.TempDir()
+	chart := filepath.Join(base, "chart", "work")
+	binarytest.CopyTree(t, "../../examples/sample-app-helm-chart", chart)
+	for p, c := range chartExtra {
+		writeFile(t, filepath.Join(chart, p), c)
+	}
+	binarytest.Commit(t, env(base), chart, "chart")
+	chartRemote := binarytest.Publish(t, env(base), chart)
 	seed := filepath.Join(base, "seed")
 	binarytest.CopyTree(t, "../../examples/flux-app-delivery", seed)
+	src := filepath.Join(seed, "sources", "sample-app-helm-chart.yaml")
+	writeFile(t, src, strings.Replace(readFile(t, src), "https://github.com/example/sample-app-helm-chart.git", "file://"+chartRemote, 1))
 	for p, c := range extra {
 		writeFile(t, filepath.Join(seed, p), c)
 	}
@@ -75,7 +93,7 @@ func setup(t *testing.T, n int, extra map[string]string) (string, []string) {
 	return bare, clones
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -85,7 +103,7 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-func readFile(t *testing.T, path string) string {
+func readFile(t testing.TB, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -201,7 +219,8 @@ func TestOverrideDryRunAndNoCommit(t *testing.T) {
 		t.Error("--dry-run changed the checkout")
 	}
 
-	r = run(t, dir, "override", "sample-app", "--unset", "podAnnotations.team", "--no-commit", "-o", "json")
+	// (The validation report has temporary paths in it: validate_test.go checks it.)
+	r = run(t, dir, "override", "sample-app", "--unset", "podAnnotations.team", "--no-commit", "-o", "json", "--validate=false")
 	if r.ExitCode != 0 {
 		t.Fatalf("exit %d: %s", r.ExitCode, r.Stderr)
 	}

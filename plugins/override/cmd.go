@@ -23,6 +23,9 @@ const example = `  # Pin the image tag and scale out; commit on the current bran
   %[1]s override sample-app --set image.tag=1.22 --push
   %[1]s override sample-app --set image.tag=1.22 --branch pin-1.22 -m "Pin 1.22 while 1.23 is investigated"
 
+  # Open (or, run again, update) a pull request for review
+  %[1]s override sample-app --set image.tag=1.22 --pr --pr-label hotfix
+
   # Helm's flags and typing: strings, JSON, files (deep-merged), and removal
   %[1]s override sample-app --set-string image.tag=1.0 --set-json 'resources={"limits":{"cpu":"500m"}}'
   %[1]s override sample-app -f prod-values.yaml --unset podAnnotations.team
@@ -79,7 +82,10 @@ with --push pushed, rebuilding the commit over concurrent pushes.`,
 	fl.StringVarP(&o.Message, "message", "m", "", "Commit message (default: \"override NS/NAME: KEY=VALUE, ...\")")
 	fl.BoolVar(&o.AllowDirty, "allow-dirty", false, "Edit and commit the file even if it has uncommitted changes (they are committed too)")
 	fl.StringVarP(&o.Output, "output", "o", "", "Print the result as json or yaml instead of text")
+	o.Request.AddFlags(fl)
+	o.Check.AddFlags(fl)
 	_ = cmd.MarkFlagFilename("values", "yaml", "yml")
+	_ = cmd.MarkFlagDirname("chart-dir")
 	_ = cmd.MarkFlagDirname("repo")
 	return cmd
 }

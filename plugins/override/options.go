@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,10 +16,12 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
@@ -47,11 +50,18 @@ type Options struct {
 
 	DryRun, NoCommit, Push, AllowDirty bool
 	Branch, Remote, Message, Output    string
+	// Request is --pr and its flags (internal/forge).
+	Request forge.Flags
+	// Check holds --validate, --diff and --chart-dir.
+	Check releasecheck.Flags
 
 	input helmvalues.Input
 	cwd   string
 	// order is the value flags' names in command-line order (see valueFlag).
-	order []string
+	order   []string
+	factory kube.Factory
+	// httpClient talks to the forge; nil is a plain one.
+	httpClient *http.Client
 }
 
 // NewOptions returns Options writing to streams.
@@ -64,6 +74,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 // matches are an error), the repo directory, and the -f files' contents.
 func (o *Options) Complete(f kube.Factory, args []string) error {
 	o.Name = args[0]
+	o.factory = f
 	if f != nil {
 		if ns := f.Flags().Namespace; ns != nil {
 			o.Namespace = *ns
@@ -76,6 +87,9 @@ func (o *Options) Complete(f kube.Factory, args []string) error {
 	o.cwd = cwd
 	if o.Repo == "" {
 		o.Repo = cwd
+	}
+	if o.Request.PR && o.Branch == "" {
+		o.Branch = prBranch(o.Name, o.Namespace)
 	}
 	o.input = helmvalues.Input{Set: o.Set, String: o.SetString, JSON: o.SetJSON, Unset: o.Unset, Replace: o.Replace, Order: o.order}
 	for _, name := range o.Files {
@@ -102,14 +116,23 @@ func (o *Options) Validate() error {
 		return errors.New("nothing to override: give at least one of --set, --set-string, --set-json, --replace, -f or --unset")
 	}
 	if o.NoCommit && (o.Push || o.Branch != "") {
-		return errors.New("--no-commit cannot be combined with --push or --branch: there would be nothing to push")
+		return errors.New("--no-commit cannot be combined with --push, --branch or --pr: there would be nothing to push")
+	}
+	if o.Request.PR && o.Push {
+		return errors.New("--pr pushes a branch for review; --push pushes to the tracked branch: pick one")
+	}
+	if err := o.Request.Validate(); err != nil {
+		return err
 	}
 	switch o.Output {
 	case "", "json", "yaml":
 	default:
 		return fmt.Errorf("unknown output format %q: use -o json or -o yaml", o.Output)
 	}
-	return nil
+	if o.Output != "" && o.Check.Diff != "" {
+		return errors.New("--diff prints a diff, -o prints a result: pick one (-o json carries the validation report)")
+	}
+	return o.Check.CheckFlags()
 }
 
 // Result is what -o json/yaml prints.
@@ -127,7 +150,12 @@ type Result struct {
 	Pushed      bool     `json:"pushed"`
 	Remote      string   `json:"remote,omitempty"`
 	RequestURL  string   `json:"requestURL,omitempty"`
+	// PullRequest is the URL of the request --pr opened or updated.
+	PullRequest string   `json:"pullRequest,omitempty"`
 	Warnings    []string `json:"warnings,omitempty"`
+	// Validation is what rendering and validating the change found (absent
+	// with --validate=false or when the chart could not be resolved).
+	Validation *releasecheck.Report `json:"validation,omitempty"`
 }
 
 // Ref names a HelmRelease.
@@ -160,8 +188,15 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	res := &Result{DryRun: o.DryRun}
 	var ed *edited
+	var request *forge.Publisher
+	if o.Request.PR {
+		if request, err = o.preparePR(ctx, repo); err != nil {
+			return err
+		}
+	}
 	pub, err := repo.NewPublisher(ctx, gitrepo.PublishOptions{
 		Branch: o.Branch, Push: o.Push, Remote: o.Remote, NoCommit: o.NoCommit, AllowDirty: o.AllowDirty,
+		NoPush: request != nil, ReplaceBranch: request != nil && request.LocalExists,
 		Reapply: func(ctx context.Context) (gitrepo.Change, error) {
 			// The remote moved on: apply the same flags to what is there now.
 			q2 := q
@@ -206,6 +241,9 @@ func (o *Options) Run(ctx context.Context) error {
 	if err := pub.CheckFiles(ctx, []string{doc.Path}); err != nil {
 		return err
 	}
+	if res.Validation, err = o.checkRelease(ctx, repo, ed); err != nil {
+		return err
+	}
 	if o.DryRun {
 		return o.printDryRun(ed, res)
 	}
@@ -216,6 +254,9 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	if o.NoCommit {
 		return o.print(res, fmt.Sprintf("wrote %s (HelmRelease %s: %s); not committed\n", doc.Path, ed.ref(), ed.summary()))
+	}
+	if request != nil {
+		return o.publishPR(ctx, request, repo, ed, res)
 	}
 	subject := firstLine(o.message(ed))
 	if pub.Target() == "" {
@@ -422,21 +463,27 @@ func secretTargets(src []byte, doc int) []yamledit.Path {
 	return out
 }
 
-func (o *Options) printDryRun(ed *edited, res *Result) error {
-	shown := ed.out
-	// Values fed from Secrets are masked in the diff too.
-	if len(ed.secrets) > 0 {
-		ops := make([]yamledit.Op, len(ed.ops))
-		for i, op := range ed.ops {
-			ops[i] = op
-			if !op.Unset {
-				ops[i].Value = ed.redactValue(op.Path, op.Value)
-			}
-		}
-		if out, _, err := yamledit.Apply(ed.src, ed.doc.Index, valuesPath, ops); err == nil {
-			shown = out
+// shown is the new file as it may be shown: values fed from Secrets
+// masked.
+func (e *edited) shown() []byte {
+	if len(e.secrets) == 0 {
+		return e.out
+	}
+	ops := make([]yamledit.Op, len(e.ops))
+	for i, op := range e.ops {
+		ops[i] = op
+		if !op.Unset {
+			ops[i].Value = e.redactValue(op.Path, op.Value)
 		}
 	}
+	if out, _, err := yamledit.Apply(e.src, e.doc.Index, valuesPath, ops); err == nil {
+		return out
+	}
+	return e.out
+}
+
+func (o *Options) printDryRun(ed *edited, res *Result) error {
+	shown := ed.shown()
 	if o.Output != "" {
 		return o.print(res, "")
 	}

@@ -3,6 +3,7 @@ package promote
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,6 +17,11 @@ func TestMain(m *testing.M) { os.Exit(binarytest.Main(m)) }
 func runBinary(t *testing.T, dir string, args ...string) binarytest.Result {
 	t.Helper()
 	env := binarytest.Env(t.TempDir(), "Promoter", "promoter@example.com")
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--validate") || a == "--status" }) {
+		// The example's sources point at github.com: validation is tested
+		// in check_test.go against a local chart repository.
+		args = append(args, "--validate=false")
+	}
 	return binarytest.Run(t, env, dir, binarytest.Build(t), args...)
 }
 

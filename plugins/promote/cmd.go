@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 
@@ -15,7 +16,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 )
 
@@ -48,6 +51,13 @@ type Options struct {
 	// Remote is the Git remote to push to ("" = the branch's upstream
 	// remote, else origin).
 	Remote string
+	// Request is --pr and its flags (internal/forge).
+	Request forge.Flags
+
+	// httpClient talks to the forge; nil is a plain one.
+	httpClient *http.Client
+	// Check holds --validate, --diff and --chart-dir.
+	Check releasecheck.Flags
 
 	factory kube.Factory
 	// checker answers --require-deployed; tests replace it.
@@ -89,6 +99,9 @@ clusters/<env> layouts (see docs/promote.md).`,
   kubectl gitops promote sample-app --from staging --to production --version v0.1.3 \
     --values image.tag --branch promote-sample-app-0.1.3
 
+  # Open (or, run again, update) a pull request for review
+  kubectl gitops promote sample-app --from staging --to production --pr --pr-reviewer alice
+
   # Only if staging really runs it, Ready, in its cluster
   kubectl gitops promote sample-app --from staging --to production --require-deployed
 
@@ -122,6 +135,8 @@ clusters/<env> layouts (see docs/promote.md).`,
 	fl.BoolVar(&o.Status, "status", false, "Print each environment's chart source, version and differing values")
 	fl.StringVarP(&o.Output, "output", "o", "", "Output format of --status: json or yaml")
 	fl.StringVar(&o.Remote, "remote", "", "Git remote to push to (default: the branch's upstream remote, or origin)")
+	o.Request.AddFlags(fl)
+	o.Check.AddFlags(fl)
 	return cmd
 }
 
@@ -129,6 +144,9 @@ clusters/<env> layouts (see docs/promote.md).`,
 func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 	if len(args) == 1 {
 		o.Release = args[0]
+	}
+	if o.Request.PR && o.Branch == "" && o.Release != "" && o.To != "" {
+		o.Branch = prBranch(o.Release, o.To)
 	}
 	if o.factory != nil {
 		if f := o.factory.Flags(); f != nil && f.Namespace != nil {
@@ -149,13 +167,16 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 func (o *Options) Validate() error {
 	if o.Status {
 		if o.From != "" || o.To != "" || o.Version != "" || len(o.Values) > 0 || o.Push || o.Branch != "" ||
-			o.NoCommit || o.AllowDirty || o.DryRun || o.RequireDeployed || o.Message != "" || o.AllowDowngrade {
+			o.NoCommit || o.AllowDirty || o.DryRun || o.RequireDeployed || o.Message != "" || o.AllowDowngrade || o.Request.PR {
 			return errors.New("--status only reads: it takes an optional HELMRELEASE and -o, not promotion flags")
 		}
 		if o.Output != "" && o.Output != "json" && o.Output != "yaml" {
 			return fmt.Errorf("unknown output format %q: use -o json or -o yaml", o.Output)
 		}
-		return nil
+		if len(o.Request.Labels) > 0 || len(o.Request.Reviewers) > 0 || o.Request.Draft {
+			return errors.New("--status only reads: --pr-label, --pr-reviewer and --draft do not apply")
+		}
+		return o.Request.ValidateTarget()
 	}
 	var missing []string
 	if o.Release == "" {
@@ -177,7 +198,13 @@ func (o *Options) Validate() error {
 		return errors.New("-o applies to --status only")
 	}
 	if o.NoCommit && (o.Push || o.Branch != "") {
-		return errors.New("--no-commit cannot be combined with --push or --branch: there would be nothing to push")
+		return errors.New("--no-commit cannot be combined with --push, --branch or --pr: there would be nothing to push")
+	}
+	if o.Request.PR && o.Push {
+		return errors.New("--pr pushes a branch for review; --push pushes to the tracked branch: pick one")
+	}
+	if err := o.Request.Validate(); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for _, k := range o.Values {
@@ -192,7 +219,7 @@ func (o *Options) Validate() error {
 		}
 		seen[k] = true
 	}
-	return nil
+	return o.Check.CheckFlags()
 }
 
 // Run promotes, or prints the status matrix.

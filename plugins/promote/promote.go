@@ -12,6 +12,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
@@ -125,8 +126,15 @@ func (o *Options) runPromote(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var request *forge.Publisher
+	if o.Request.PR {
+		if request, err = o.preparePR(ctx, w.repo); err != nil {
+			return err
+		}
+	}
 	pub, err := w.repo.NewPublisher(ctx, gitrepo.PublishOptions{
 		Branch: o.Branch, Push: o.Push, Remote: o.Remote, NoCommit: o.NoCommit, AllowDirty: o.AllowDirty,
+		NoPush: request != nil, ReplaceBranch: request != nil && request.LocalExists,
 		Reapply: func(ctx context.Context) (gitrepo.Change, error) {
 			// The remote moved on: promote again from what is there now.
 			w, err := o.open(ctx)
@@ -173,6 +181,10 @@ func (o *Options) runPromote(ctx context.Context) error {
 			return err
 		}
 	}
+	report, err := o.checkRelease(ctx, w, p, c.Files, oldData)
+	if err != nil {
+		return err
+	}
 	if o.DryRun {
 		fmt.Fprintln(o.Out, "Dry run: nothing written.")
 		return nil
@@ -193,6 +205,9 @@ func (o *Options) runPromote(ctx context.Context) error {
 		return nil
 	}
 	fmt.Fprintf(o.Out, "Committed %s: %s\n", gitrepo.Short(pr.Commit), o.subject(p))
+	if request != nil {
+		return o.publishPR(ctx, request, p, files, oldData, c.Files, report)
+	}
 	switch {
 	case !pr.Pushed:
 		return nil

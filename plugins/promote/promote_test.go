@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -67,6 +68,11 @@ func run(t testing.TB, dir string, checker deployChecker, args ...string) (stdou
 	}
 	root.AddCommand(newCmd(o))
 	cmd := root
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--validate") || a == "--status" }) {
+		// The fixtures' sources point at github.com: validation, which
+		// would fetch them, is tested in check_test.go with local ones.
+		args = append(args, "--validate=false")
+	}
 	cmd.SetArgs(append(append([]string{"promote"}, args...), "--repo", dir))
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
@@ -227,6 +233,16 @@ func TestBadInput(t *testing.T) {
 		{"--no-commit with --push", example, nil, []string{"sample-app", "--from", "staging", "--to", "production", "--no-commit", "--push"},
 			exitcode.Usage, "--no-commit cannot be combined"},
 		{"status with promotion flags", example, nil, []string{"--status", "--to", "production"},
+			exitcode.Usage, "--status only reads"},
+		{"--pr with --push", example, nil, []string{"sample-app", "--from", "staging", "--to", "production", "--pr", "--push"},
+			exitcode.Usage, "--pr pushes a branch for review"},
+		{"--pr-label without --pr", example, nil, []string{"sample-app", "--from", "staging", "--to", "production", "--pr-label", "x", "--draft"},
+			exitcode.Usage, "--pr-label, --draft only apply with --pr"},
+		{"--pr to a local remote", example, nil, []string{"sample-app", "--from", "staging", "--to", "production", "--pr"},
+			exitcode.Usage, "is a local path, not a forge"},
+		{"--pr with an unknown --forge", example, nil, []string{"sample-app", "--from", "staging", "--to", "production", "--pr", "--forge", "svn"},
+			exitcode.Usage, `unknown forge "svn"`},
+		{"status with --pr flags", example, nil, []string{"--status", "--pr-reviewer", "bob"},
 			exitcode.Usage, "--status only reads"},
 		{"status of an unknown release", example, nil, []string{"--status", "sample-ap"},
 			exitcode.NotFound, "did you mean sample-app?"},

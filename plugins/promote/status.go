@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 )
 
 // statusReport is the matrix of --status, and its -o json|yaml form.
@@ -21,6 +22,9 @@ type statusReport struct {
 	Environments     []string        `json:"environments"`
 	EnvironmentsFrom string          `json:"environmentsFrom"`
 	HelmReleases     []releaseStatus `json:"helmReleases"`
+
+	// forge is the kind of forge the open requests come from.
+	forge forge.Kind
 }
 
 type releaseStatus struct {
@@ -44,6 +48,9 @@ type envStatus struct {
 	VersionDrift bool     `json:"versionDrift,omitempty"`
 	ValuesDrift  []string `json:"valuesDrift,omitempty"`
 	Error        string   `json:"error,omitempty"`
+	// OpenRequests are the forge's open pull/merge requests that promote
+	// (or override) opened for this release and environment.
+	OpenRequests []forge.PullRequest `json:"openRequests,omitempty"`
 
 	allValues map[string]string
 }
@@ -57,6 +64,7 @@ func (o *Options) runStatus(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	o.addOpenRequests(ctx, w.repo, rep)
 	switch o.Output {
 	case "json":
 		b, err := json.MarshalIndent(rep, "", "  ")
@@ -73,7 +81,10 @@ func (o *Options) runStatus(ctx context.Context) error {
 		_, err = o.Out.Write(b)
 		return err
 	}
-	return printStatus(o.Out, rep, o.color)
+	if err := printStatus(o.Out, rep, o.color); err != nil {
+		return err
+	}
+	return printOpenRequests(o.Out, rep)
 }
 
 // envIndex is one environment's documents and the names of its

@@ -1,0 +1,169 @@
+package releasecheck
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/chartsource"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
+)
+
+// Compose decodes the HelmRelease document doc from the file contents
+// before and after a change. A document that names no chart is taken to be
+// a kustomize patch over a base HelmRelease of the same name elsewhere in
+// the checkout (the one document of that name that names a chart): the
+// patch is merged over the base (maps deep-merged, lists replaced, as a
+// strategic merge does for a HelmRelease). before may be nil.
+func Compose(ctx context.Context, repo *gitrepo.Repo, doc manifest.Doc, before, after []byte) (*helmv2.HelmRelease, *helmv2.HelmRelease, error) {
+	a, err := docMap(after, doc.Index)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", doc.Path, err)
+	}
+	var base map[string]any
+	if !namesChart(a) {
+		if base, err = findBase(ctx, repo, doc); err != nil {
+			return nil, nil, err
+		}
+	}
+	var b map[string]any
+	if before != nil {
+		if b, err = docMap(before, doc.Index); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", doc.Path, err)
+		}
+	}
+	decode := func(m map[string]any) (*helmv2.HelmRelease, error) {
+		if m == nil {
+			return nil, nil
+		}
+		if base != nil {
+			m = chartsource.MergeMaps(base, m)
+		}
+		hr, err := decodeRelease(m, doc.Namespace)
+		if err != nil {
+			return nil, fmt.Errorf("%s: HelmRelease %s: %w", doc.Path, doc.Name, err)
+		}
+		return hr, nil
+	}
+	bh, err := decode(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	ah, err := decode(a)
+	return bh, ah, err
+}
+
+func docMap(src []byte, index int) (map[string]any, error) {
+	v, _, err := yamledit.Get(src, index, yamledit.Path{})
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("document %d is not a map", index+1)
+	}
+	return m, nil
+}
+
+func namesChart(m map[string]any) bool {
+	spec, _ := m["spec"].(map[string]any)
+	return spec["chart"] != nil || spec["chartRef"] != nil
+}
+
+// findBase finds the one other HelmRelease document named like doc that
+// names a chart.
+func findBase(ctx context.Context, repo *gitrepo.Repo, doc manifest.Doc) (map[string]any, error) {
+	files, err := manifest.GrepFiles(ctx, repo, []string{"HelmRelease", doc.Name})
+	if err != nil {
+		return nil, err
+	}
+	ix, err := manifest.Scan(ctx, repo.Root, files, manifest.ScanOptions{MustContain: []string{"HelmRelease", doc.Name}})
+	if err != nil {
+		return nil, err
+	}
+	var found []map[string]any
+	var where []string
+	for _, d := range ix.Match(manifest.Query{Kind: "HelmRelease", Group: "helm.toolkit.fluxcd.io", Name: doc.Name}) {
+		if d.Path == doc.Path && d.Index == doc.Index {
+			continue
+		}
+		src, err := os.ReadFile(filepath.Join(repo.Root, filepath.FromSlash(d.Path)))
+		if err != nil {
+			return nil, err
+		}
+		m, err := docMap(src, d.Index)
+		if err != nil || !namesChart(m) {
+			continue
+		}
+		if len(found) > 0 && !reflect.DeepEqual(chartOf(found[0]), chartOf(m)) {
+			where = append(where, fmt.Sprintf("%s:%d", d.Path, d.Line))
+			continue
+		}
+		found = append(found, m)
+		where = append(where, fmt.Sprintf("%s:%d", d.Path, d.Line))
+	}
+	switch {
+	case len(found) == 0:
+		return nil, &chartsource.UnresolvableError{Reason: fmt.Sprintf("HelmRelease %s in %s names no chart, and no base HelmRelease of that name in the checkout does", doc.Name, doc.Path)}
+	case len(where) > len(found):
+		return nil, &chartsource.UnresolvableError{Reason: fmt.Sprintf("HelmRelease %s in %s is a patch, and the bases that name a chart differ: %s", doc.Name, doc.Path, strings.Join(where, ", "))}
+	}
+	return found[0], nil
+}
+
+func chartOf(m map[string]any) any {
+	spec, _ := m["spec"].(map[string]any)
+	return []any{spec["chart"], spec["chartRef"]}
+}
+
+// DocRef is one document of a file.
+type DocRef struct {
+	File  string
+	Index int
+}
+
+// Merge composes a HelmRelease from its documents in order (a base, then
+// the patches over it), reading each file with read; namespace is used when
+// none of them sets one.
+func Merge(docs []DocRef, read func(file string) ([]byte, error), namespace string) (*helmv2.HelmRelease, error) {
+	var m map[string]any
+	for _, d := range docs {
+		src, err := read(d.File)
+		if err != nil {
+			return nil, err
+		}
+		dm, err := docMap(src, d.Index)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d.File, err)
+		}
+		if m == nil {
+			m = dm
+		} else {
+			m = chartsource.MergeMaps(m, dm)
+		}
+	}
+	return decodeRelease(m, namespace)
+}
+
+func decodeRelease(m map[string]any, namespace string) (*helmv2.HelmRelease, error) {
+	var hr helmv2.HelmRelease
+	data, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(data, &hr); err != nil {
+		return nil, fmt.Errorf("decoding HelmRelease: %w", err)
+	}
+	if hr.Namespace == "" {
+		hr.Namespace = namespace
+	}
+	return &hr, nil
+}

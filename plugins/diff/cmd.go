@@ -1,0 +1,65 @@
+// Package diff implements `kubectl gitops diff [BASE..HEAD]`: every
+// HelmRelease whose manifest, values or chart source a range of commits
+// changes, rendered before and after and validated, for a terminal, a CI
+// log (-o json) or a pull-request comment (-o markdown).
+package diff
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+)
+
+const example = `  # What does this branch change, rendered? (origin/main..HEAD)
+  %[1]s diff
+
+  # A range, as JSON for CI, or Markdown for a pull-request comment
+  %[1]s diff main..feature -o json
+  %[1]s diff origin/main..HEAD -o markdown > comment.md`
+
+// NewCmd returns the diff command.
+func NewCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewOptions(f, streams)
+	cmd := &cobra.Command{
+		Use:   "diff [BASE..HEAD] [flags]",
+		Short: "Render every HelmRelease a range of commits changes, before and after, and validate it",
+		Long: `Render every HelmRelease a range of commits changes, before and after, and validate it.
+
+A HelmRelease is in the diff when the range changes its manifest (or a patch
+of it), its values, or the source object its chart comes from. Both sides
+are rendered as Flux would (see docs/validate.md) and checked against the
+Kubernetes OpenAPI schema; the before side is the merge base of BASE and
+HEAD, as a pull request compares.
+
+Exit codes: 0 nothing rendered changes, 7 something changes (all valid),
+4 a change does not validate, 1 error.`,
+		Example: fmt.Sprintf(example, "kubectl gitops"),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return exitcode.Errorf(exitcode.Usage, "want at most one BASE..HEAD range, got %d\nSee '%s --help' for usage", len(args), cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w\nSee '%s --help' for usage", err, cmd.CommandPath()))
+			}
+			cmd.SilenceUsage = true
+			return o.Run(cmd.Context())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Repo, "repo", "", "Git checkout of the GitOps repo (default: the repository containing the current directory)")
+	fl.StringVarP(&o.Output, "output", "o", "", "Print json or markdown instead of text")
+	fl.StringVar(&o.ChartDir, "chart-dir", "", "Local checkout of the charts' source to render from, instead of fetching each HelmRelease's source")
+	_ = cmd.MarkFlagDirname("repo")
+	_ = cmd.MarkFlagDirname("chart-dir")
+	return cmd
+}

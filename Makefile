@@ -8,7 +8,7 @@ PKG := github.com/kubectl-gitops/kubectl-gitops/internal/version
 LDFLAGS := -s -w -X $(PKG).version=$(VERSION) -X $(PKG).commit=$(COMMIT) -X $(PKG).date=$(DATE)
 BIN := bin/kubectl-gitops
 
-.PHONY: build test unit e2e forge-test demo lint sandbox-bin sandbox-up sandbox-down sandbox-env sandbox-status release-check bench bench-cluster
+.PHONY: build test unit e2e forge-test demo demo-fleet lint sandbox-bin sandbox-up sandbox-down sandbox-env sandbox-status release-check bench bench-cluster
 
 build: ## Build bin/kubectl-gitops and bin/kubectl_complete-gitops
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-gitops
@@ -23,6 +23,9 @@ test: ## Every test: unit, end-to-end on the local cluster, release checks
 demo: build ## The founding story on the local cluster
 	hack/demo.sh
 
+demo-fleet: build ## examples/flux-multi-env on two clusters: trace across them, promote --require-deployed
+	hack/demo-fleet.sh
+
 lint: ## gofmt, go vet and staticcheck (built once per version by hack/tools.sh, cached outside the tree)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
@@ -32,12 +35,15 @@ lint: ## gofmt, go vet and staticcheck (built once per version by hack/tools.sh,
 
 # The local Flux cluster (docs/sandbox.md). Recipes are silent so `eval "$$(make -s sandbox-env)"` works.
 SANDBOX := bin/sandbox
+# SANDBOX_CLUSTERS="staging production" runs one API server with its own controllers per name, a kube
+# context each (default: one cluster, context kubectl-gitops-sandbox).
+SANDBOX_CLUSTERS ?=
 
 sandbox-bin:
 	@cd sandbox && $(GO) build -o ../$(SANDBOX) ./cmd/sandbox
 
-sandbox-up: sandbox-bin ## Build what is missing and start the local cluster; prints the exports
-	@$(SANDBOX) up
+sandbox-up: sandbox-bin ## Build what is missing and start the local cluster(s) (SANDBOX_CLUSTERS="a b"); prints the exports
+	@$(SANDBOX) up $(if $(strip $(SANDBOX_CLUSTERS)),--clusters "$(SANDBOX_CLUSTERS)")
 
 sandbox-down: sandbox-bin ## Stop everything the sandbox started and remove its state
 	@$(SANDBOX) down
@@ -45,7 +51,7 @@ sandbox-down: sandbox-bin ## Stop everything the sandbox started and remove its 
 sandbox-env: sandbox-bin ## Print the exports of the running sandbox
 	@$(SANDBOX) env
 
-sandbox-status: sandbox-bin ## Health and memory of each sandbox component
+sandbox-status: sandbox-bin ## Each cluster, and health and memory of each sandbox component
 	@$(SANDBOX) status
 
 forge-test: ## --pr end to end against a real Gitea built from Go modules and started on loopback (docs/pr.md)

@@ -125,6 +125,7 @@ func (e *Evidence) add(k, v string) {
 const (
 	DiagChartVersionUnchanged = "ChartVersionUnchanged"
 	DiagNotFetchedYet         = "NotFetchedYet"
+	DiagPinned                = "PinnedBehind"
 	DiagNotPushed             = "NotPushed"
 	DiagNotOnBranch           = "NotOnBranch"
 	DiagNotInCheckout         = "RevisionNotInCheckout"

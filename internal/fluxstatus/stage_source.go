@@ -2,6 +2,7 @@ package fluxstatus
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
@@ -70,6 +71,13 @@ func (t *tracer) sourceStage() Stage {
 			t.diag(DiagNotInCheckout, StageSource, s.Message+", so ancestry cannot be checked", "git fetch, then trace again")
 			return s
 		}
+		if pin := PinnedRef(gr); rel == Behind && pin != "" {
+			// A tag or a commit never moves by itself: no fetch will bring the commit.
+			s.set(Waiting, DiagPinned, fmt.Sprintf("GitRepository %s is pinned to %s (%s), which does not contain the commit", name, pin, gitrepo.Short(RevisionSHA(rev))))
+			t.diag(DiagPinned, StageSource, s.Message+"; Flux will not fetch the commit until the ref moves",
+				"move spec.ref of GitRepository "+name+" to a ref that contains the commit (kubectl gitops promote moves it from the environment before)")
+			return s
+		}
 		s.State, s.Reason = Waiting, "NotFetchedYet"
 		if isTrue(gr.Status.Conditions, meta.ReconcilingCondition) {
 			s.State, s.Reason = InProgress, meta.ProgressingReason
@@ -86,6 +94,26 @@ func (t *tracer) sourceStage() Stage {
 			"merge or push the commit to "+ref)
 	}
 	return s
+}
+
+// PinnedRef names the ref a GitRepository is pinned to ("tag v0.1.3", "commit 1a2b3c4d5e6f"), or "" when
+// it follows a branch or a semver range (a new matching tag is fetched by itself).
+func PinnedRef(gr *sourcev1.GitRepository) string {
+	r := gr.Spec.Reference
+	if r == nil {
+		return ""
+	}
+	switch {
+	case r.Commit != "":
+		return "commit " + gitrepo.Short(r.Commit)
+	case r.SemVer != "":
+		return ""
+	case r.Tag != "":
+		return "tag " + r.Tag
+	case strings.HasPrefix(r.Name, "refs/tags/"):
+		return "tag " + strings.TrimPrefix(r.Name, "refs/tags/")
+	}
+	return ""
 }
 
 func refName(gr *sourcev1.GitRepository) string {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -161,6 +162,23 @@ func TestTrace(t *testing.T) {
 			},
 			want: want{state: Waiting, stages: map[string]State{StageSource: Waiting, StageChart: Waiting, StageRelease: Waiting, StageRollout: Waiting},
 				diags: []string{DiagNotFetchedYet}, msgHas: []string{"next fetch due in ~20s"}},
+		},
+		{
+			name: "pinned to a tag behind the commit: no fetch will bring it", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				sourceAt(c, shaP)
+				c.GitRepositories[0].Spec.Reference = &sourcev1.GitRepositoryRef{Tag: "v0.1.2"}
+			},
+			want: want{state: Waiting, stages: map[string]State{StageSource: Waiting},
+				diags: []string{DiagPinned}, msgHas: []string{"pinned to tag v0.1.2"}},
+		},
+		{
+			name: "a semver range is not a pin: a matching tag is fetched by itself", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				sourceAt(c, shaP)
+				c.GitRepositories[0].Spec.Reference = &sourcev1.GitRepositoryRef{SemVer: ">=0.1.0"}
+			},
+			want: want{state: Waiting, diags: []string{DiagNotFetchedYet}},
 		},
 		{
 			name: "not pushed", fixture: "revision-deployed.yaml", sources: []types.NamespacedName{chartSrc},

@@ -111,3 +111,36 @@ func (f *factory) Dynamic() (dynamic.Interface, error) {
 	})
 	return f.dyn, f.dynErr
 }
+
+// ForContext returns a factory for kube context name that keeps every other
+// kubectl flag of f: --kubeconfig, --user, --cluster, --client-certificate,
+// --client-key, --token, --as, --server, ... and the raised rate limits of
+// ToRESTConfig. Commands that read another environment's cluster (promote
+// --require-deployed, trace --env) use it, so the flags a user gave for one
+// cluster are not silently dropped for the next. An empty name returns f.
+func ForContext(f Factory, name string) Factory {
+	if name == "" {
+		return f
+	}
+	return NewFactory(withContext(f.Flags(), name), f.Clock())
+}
+
+// withContext copies every exported flag of base (the pointers: they are
+// bound to the command line) and sets the context. The unexported caches of
+// ConfigFlags (the loaded client config, discovery) are not copied: they hold
+// the base context.
+func withContext(base *genericclioptions.ConfigFlags, name string) *genericclioptions.ConfigFlags {
+	c := genericclioptions.NewConfigFlags(true)
+	if base != nil {
+		c.CacheDir, c.KubeConfig = base.CacheDir, base.KubeConfig
+		c.ClusterName, c.AuthInfoName, c.Namespace = base.ClusterName, base.AuthInfoName, base.Namespace
+		c.APIServer, c.TLSServerName, c.Insecure = base.APIServer, base.TLSServerName, base.Insecure
+		c.CertFile, c.KeyFile, c.CAFile, c.BearerToken = base.CertFile, base.KeyFile, base.CAFile, base.BearerToken
+		c.Impersonate, c.ImpersonateUID, c.ImpersonateGroup = base.Impersonate, base.ImpersonateUID, base.ImpersonateGroup
+		c.ImpersonateUserExtra = base.ImpersonateUserExtra
+		c.Username, c.Password, c.Timeout = base.Username, base.Password, base.Timeout
+		c.DisableCompression, c.WrapConfigFn = base.DisableCompression, base.WrapConfigFn
+	}
+	c.Context = &name
+	return c
+}

@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
@@ -41,40 +40,31 @@ type clusterChecker struct {
 	client dynamic.Interface
 }
 
-func (c *clusterChecker) dynamicFor(env *envs.Environment) (dynamic.Interface, string, error) {
+func (c *clusterChecker) dynamicFor(env *envs.Environment) (dynamic.Interface, kube.Factory, error) {
 	if c.client != nil {
-		return c.client, "", nil
+		return c.client, c.factory, nil
 	}
-	if env.Context == "" {
-		dc, err := c.factory.Dynamic()
-		return dc, "", err
+	// The shared factory for the environment's context: every kubeconfig and auth flag of the command
+	// line (--user, --client-certificate, --token, --as, ...) and the raised rate limits apply to it.
+	f := kube.ForContext(c.factory, env.Context)
+	dc, err := f.Dynamic()
+	if err != nil && env.Context != "" {
+		return nil, nil, fmt.Errorf("environment %s: loading kube context %s: %w (fix context: in .gitops.yaml or your kubeconfig)", env.Name, env.Context, err)
 	}
-	// Same kubeconfig and credentials, the environment's context.
-	base := c.factory.Flags()
-	flags := genericclioptions.NewConfigFlags(false)
-	flags.KubeConfig, flags.BearerToken, flags.Impersonate = base.KubeConfig, base.BearerToken, base.Impersonate
-	flags.CAFile, flags.Insecure = base.CAFile, base.Insecure
-	ctxName := env.Context
-	flags.Context = &ctxName
-	cfg, err := flags.ToRESTConfig()
-	if err != nil {
-		return nil, "", fmt.Errorf("environment %s: loading kube context %s: %w (fix context: in .gitops.yaml or your kubeconfig)", env.Name, env.Context, err)
-	}
-	dc, err := dynamic.NewForConfig(cfg)
-	return dc, env.Context, err
+	return dc, f, err
 }
 
 func (c *clusterChecker) Check(ctx context.Context, env *envs.Environment, name, namespace string, src *chartSource) error {
-	dc, kctx, err := c.dynamicFor(env)
+	dc, f, err := c.dynamicFor(env)
 	if err != nil {
 		return err
 	}
-	if namespace == "" && c.factory != nil {
-		namespace, _, _ = c.factory.Namespace()
+	if namespace == "" && f != nil {
+		namespace, _, _ = f.Namespace()
 	}
 	where := fmt.Sprintf("environment %s", env.Name)
-	if kctx != "" {
-		where += " (context " + kctx + ")"
+	if env.Context != "" && c.client == nil {
+		where += " (context " + env.Context + ")"
 	}
 	refuse := func(format string, args ...any) error {
 		return exitcode.Errorf(exitcode.Failed, "refusing to promote: in %s, %s; promote without --require-deployed to skip this check",

@@ -34,6 +34,11 @@ type Options struct {
 	Timeout       time.Duration
 	Reconcile     bool
 	Output        string
+	// Envs and AllEnvs trace several environments of .gitops.yaml (in GitOpsRepo, default the --repo
+	// checkout), each in its own cluster; --context a,b traces clusters directly.
+	Envs       []string
+	AllEnvs    bool
+	GitOpsRepo string
 
 	factory kube.Factory
 	streams genericiooptions.IOStreams
@@ -55,6 +60,12 @@ type Options struct {
 	// onRedraw, when set (tests, benchmarks), is called after each redraw
 	// in --watch with the time the triggering watch event arrived.
 	onRedraw func(eventAt time.Time)
+
+	// members are the environments or clusters of a fleet trace (fleet.go).
+	members    []*member
+	gitopsRoot string
+	// fleetDyn, when set (tests), gives the client of a context instead of the factory.
+	fleetDyn func(kctx string) dynamic.Interface
 }
 
 // NewCmd returns the trace command.
@@ -83,9 +94,20 @@ For each HelmRelease it reports the stages source fetched -> chart built ->
 release upgraded -> rollout complete, with state, timings, evidence, and when
 stuck a diagnosis with the fix.
 
+With --env ENV[,ENV] or --all-envs, the environments of .gitops.yaml (read
+from --gitops-repo, default the --repo checkout) are traced side by side,
+each in its own cluster (its context: in .gitops.yaml) and namespace, with a
+summary line per environment: deployed at, waiting for promotion (with the
+promote command that ships it), failed, not reachable. --context a,b traces
+clusters directly. A cluster that cannot be reached or refuses by RBAC is
+shown as such; the others are still traced.
+
 Exit codes: 0 deployed everywhere, 3 nothing matches (no source, release or
 revision), 4 failed (or will never deploy without a change), 5 not deployed
-yet (still in progress at --timeout with --wait/--watch), 1 other errors.`,
+yet (still in progress at --timeout with --wait/--watch), 1 other errors.
+Across environments: 4 if one failed, 1 if one is not reachable or refused,
+3 if nothing matches in one, 5 if one is not deployed yet, 0 when every
+environment is deployed or waits for promotion.`,
 		Example: `  # Is my last commit live yet?
   kubectl gitops trace
 
@@ -96,7 +118,13 @@ yet (still in progress at --timeout with --wait/--watch), 1 other errors.`,
   kubectl gitops trace a1ec31c --repo ../sample-app --helmrelease sample-app/sample-app --watch
 
   # For CI
-  kubectl gitops trace "$GITHUB_SHA" --wait -o json > trace.json`,
+  kubectl gitops trace "$GITHUB_SHA" --wait -o json > trace.json
+
+  # Did my chart commit reach production? (environments from the GitOps repo's .gitops.yaml)
+  kubectl gitops trace --all-envs --gitops-repo ../fleet-repo
+
+  # Two clusters directly
+  kubectl gitops trace --context staging,production -A --wait`,
 		Args:          cobra.MaximumNArgs(1),
 		SilenceErrors: true,
 		RunE:          command.RunE(f, o),
@@ -110,6 +138,9 @@ yet (still in progress at --timeout with --wait/--watch), 1 other errors.`,
 	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long --watch and --wait wait")
 	fl.BoolVar(&o.Reconcile, "reconcile", false, "Ask Flux to reconcile the sources and releases involved now (like flux reconcile)")
 	fl.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml")
+	fl.StringSliceVar(&o.Envs, "env", nil, "Trace these environments of .gitops.yaml, each in its own cluster (comma-separated or repeated)")
+	fl.BoolVar(&o.AllEnvs, "all-envs", false, "Trace every environment of .gitops.yaml")
+	fl.StringVar(&o.GitOpsRepo, "gitops-repo", "", "Checkout of the GitOps repository whose .gitops.yaml lists the environments (default: --repo)")
 	return cmd
 }
 
@@ -123,6 +154,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Timeout <= 0 {
 		return exitcode.Errorf(exitcode.Usage, "--timeout must be positive, got %s", o.Timeout)
+	}
+	if err := o.validateFleet(); err != nil {
+		return err
 	}
 	if o.AllNamespaces && len(o.HelmReleases) > 0 {
 		for _, h := range o.HelmReleases {
@@ -163,6 +197,16 @@ func (o *Options) resolve(ctx context.Context) error {
 	}
 	if len(o.remotes) == 0 {
 		return exitcode.Errorf(exitcode.NotFound, "%s has no remotes: Flux sources are found by URL, so add the remote Flux clones (git remote add origin URL)", repo.Root)
+	}
+	if o.fleetMode() {
+		for _, h := range o.HelmReleases {
+			if ns, name, ok := strings.Cut(h, "/"); ok && (ns == "" || name == "") {
+				return exitcode.Errorf(exitcode.Usage, "--helmrelease %q: want NAMESPACE/NAME", h)
+			}
+		}
+		o.facts = newFactCache(repo, o.commit)
+		o.color = term.Color(o.streams.Out, os.Getenv)
+		return o.completeFleet(ctx)
 	}
 	// The scope follows the sources: every HelmRelease a traced source
 	// reaches (chart source, Kustomization inventory or labels) is traced

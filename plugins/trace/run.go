@@ -24,6 +24,9 @@ func (o *Options) Run(ctx context.Context) error {
 	if err := o.resolve(ctx); err != nil {
 		return err
 	}
+	if len(o.members) > 0 {
+		return o.runFleet(ctx)
+	}
 	snap, err := o.compute(ctx, nil)
 	if err != nil {
 		return err

@@ -25,7 +25,7 @@ type multiEnv struct {
 	app, gitops             *e2eutil.Repo
 }
 
-func gitCmd(t *testing.T, dir string, args ...string) string {
+func gitCmd(t testing.TB, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
@@ -42,7 +42,7 @@ var chartVersionLine = regexp.MustCompile(`(?m)^version: .*$`)
 
 // releaseTag commits the chart at version (Chart.yaml) in the app repo, tags
 // it v<version> and pushes the tag.
-func releaseTag(t *testing.T, app *e2eutil.Repo, version string, edit func(dir string)) {
+func releaseTag(t testing.TB, app *e2eutil.Repo, version string, edit func(dir string)) {
 	t.Helper()
 	app.Commit(t, "release "+version, func(dir string) {
 		p := filepath.Join(dir, "charts", "sample-app", "Chart.yaml")
@@ -97,7 +97,7 @@ spec:
 
 // waitChart waits until the HelmRelease in ns is Ready with chart version
 // deployed.
-func waitChart(t *testing.T, e *e2eutil.Env, ns, version string) *unstructured.Unstructured {
+func waitChart(t testing.TB, e *e2eutil.Env, ns, version string) *unstructured.Unstructured {
 	t.Helper()
 	return e.WaitFor(t, e2eutil.HelmReleases, ns, "sample-app", "Ready with chart "+version, 4*time.Minute, func(u *unstructured.Unstructured) bool {
 		hist, _, _ := unstructured.NestedSlice(u.Object, "status", "history")

@@ -131,6 +131,7 @@ func fluxCLI(tb testing.TB) string {
 // credentials, counting them. A kubeconfig pointing at it makes any client's requests countable.
 type countingProxy struct {
 	kubeconfig string
+	url        string // where it listens
 	n          atomic.Int64
 }
 
@@ -153,6 +154,7 @@ func newCountingProxy(tb testing.TB, cfg *rest.Config) *countingProxy {
 		rp.ServeHTTP(w, r)
 	}))
 	tb.Cleanup(srv.Close)
+	p.url = srv.URL
 	p.kubeconfig = filepath.Join(tb.TempDir(), "kubeconfig")
 	kc := fmt.Sprintf(`apiVersion: v1
 kind: Config
@@ -260,6 +262,12 @@ func scaleTable(rows []row, redraw, baseline []time.Duration) string {
 // all 10,000 pods are Ready. It returns the number of Ready pods.
 func fillCluster(b *testing.B, e *e2eutil.Env) int {
 	b.Helper()
+	return fillClusterWith(b, e, *scaleReleasesFlag, scaleReplicas)
+}
+
+// fillClusterWith is fillCluster with releases HelmReleases of replicas pods each.
+func fillClusterWith(b *testing.B, e *e2eutil.Env, releases, replicas int) int {
+	b.Helper()
 	cfg := rest.CopyConfig(e.Config)
 	cfg.QPS, cfg.Burst = 2000, 4000
 	dyn, err := dynamic.NewForConfig(cfg)
@@ -282,9 +290,13 @@ func fillCluster(b *testing.B, e *e2eutil.Env) int {
 	for i := 0; i < scaleNamespaces; i++ {
 		namespaces = append(namespaces, e.Namespace(b))
 	}
-	for i := 0; i < *scaleReleasesFlag; i++ {
+	ours := map[string]bool{}
+	for _, ns := range namespaces {
+		ours[ns] = true
+	}
+	for i := 0; i < releases; i++ {
 		ns := namespaces[i%scaleNamespaces]
-		objs = append(objs, fillerRelease(ns, i), fillerDeployment(ns, i))
+		objs = append(objs, fillerRelease(ns, i), fillerDeployment(ns, i, replicas))
 	}
 	createAll(b, ctx, dyn, objs)
 
@@ -299,14 +311,20 @@ func fillCluster(b *testing.B, e *e2eutil.Env) int {
 		if !ok {
 			return false, nil
 		}
+		if !ours[u.GetNamespace()] {
+			return false, nil // an earlier fill's, still being deleted
+		}
 		key := u.GetNamespace() + "/" + u.GetName()
 		n := e2eutil.Int(u, "status", "readyReplicas")
+		if ev.Type == watch.Deleted {
+			n = 0
+		}
 		total += n - ready[key]
 		ready[key] = n
-		return total == int64(*scaleReleasesFlag*scaleReplicas), nil
+		return total == int64(releases*replicas), nil
 	})
 	if err != nil {
-		b.Fatalf("waiting for %d filler pods to be Ready: %v (%d Ready)", *scaleReleasesFlag*scaleReplicas, err, total)
+		b.Fatalf("waiting for %d filler pods to be Ready: %v (%d Ready)", releases*replicas, err, total)
 	}
 	return int(total)
 }
@@ -379,7 +397,7 @@ func fillerRelease(ns string, i int) *unstructured.Unstructured {
 	}}
 }
 
-func fillerDeployment(ns string, i int) *unstructured.Unstructured {
+func fillerDeployment(ns string, i, replicas int) *unstructured.Unstructured {
 	name := fmt.Sprintf("app-%d", i)
 	labels := map[string]any{"app": name}
 	return &unstructured.Unstructured{Object: map[string]any{
@@ -390,7 +408,7 @@ func fillerDeployment(ns string, i int) *unstructured.Unstructured {
 			"helm.toolkit.fluxcd.io/namespace": ns,
 		}},
 		"spec": map[string]any{
-			"replicas": int64(scaleReplicas),
+			"replicas": int64(replicas),
 			"selector": map[string]any{"matchLabels": labels},
 			"template": map[string]any{
 				"metadata": map[string]any{"labels": labels},

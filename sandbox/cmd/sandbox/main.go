@@ -25,9 +25,11 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/sandbox/internal/gitserver"
 )
 
-const usage = `usage: sandbox up|down|env|status|build [MODULE...]
+const usage = `usage: sandbox up [--clusters "NAME..."]|down|env|status|build [MODULE...]
 
-  up       build what is missing, start the cluster, wait until ready, print the exports
+  up       build what is missing, start the cluster(s), wait until ready, print the exports;
+           --clusters "staging production" runs one API server with its own controllers per name,
+           one kube context per cluster in one kubeconfig (default: one cluster, as always)
   down     stop everything the sandbox started and remove its state directory
   env      print the exports of the running sandbox
   status   each component's pid, health and memory; exits 1 if any is unhealthy
@@ -35,6 +37,7 @@ const usage = `usage: sandbox up|down|env|status|build [MODULE...]
 
 Environment:
   GITOPS_SANDBOX_DIR              run state (default /tmp/kubectl-gitops-sandbox)
+  GITOPS_SANDBOX_CLUSTERS         default of up --clusters (make sandbox-up SANDBOX_CLUSTERS="...")
   XDG_CACHE_HOME                  binaries are cached in $XDG_CACHE_HOME/kubectl-gitops/sandbox
   GITOPS_SANDBOX_HELM_CONTROLLER  run this helm-controller executable instead of the project's reconciler
 `
@@ -66,7 +69,12 @@ func run() error {
 		fs := flag.NewFlagSet(sub, flag.ContinueOnError)
 		src := fs.String("helm-controller-src", "", "module of the HelmRelease reconciler (default: sandbox/helm-controller of this repository)")
 		timeout := fs.Duration("timeout", 3*time.Minute, "how long each component may take to become ready")
+		clusterList := fs.String("clusters", os.Getenv("GITOPS_SANDBOX_CLUSTERS"), "names of the clusters to run, e.g. \"staging production\" (default: one cluster, context "+cluster.DefaultContext+")")
 		if err := fs.Parse(args); err != nil {
+			return usageError{err}
+		}
+		clusters, err := cluster.ParseClusters(*clusterList)
+		if err != nil {
 			return usageError{err}
 		}
 		dir, err := build.DefaultCacheDir()
@@ -90,7 +98,7 @@ func run() error {
 		if sub == "build" {
 			return nil
 		}
-		return state.Up(ctx, cluster.UpOptions{Bins: bins, Out: os.Stdout, Timeout: *timeout})
+		return state.Up(ctx, cluster.UpOptions{Bins: bins, Out: os.Stdout, Timeout: *timeout, Clusters: clusters})
 	case "down":
 		return state.Down(ctx, os.Stdout)
 	case "env":

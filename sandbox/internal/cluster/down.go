@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -67,7 +68,8 @@ func (s *State) down(ctx context.Context, out io.Writer) error {
 	return nil
 }
 
-// Status prints each component with its pid, health and memory, and fails if any is not healthy.
+// Status prints each cluster (context and API server) and each component with its pid, health and memory,
+// with totals per cluster, and fails if any component is not healthy.
 func (s *State) Status(ctx context.Context, out io.Writer) error {
 	if !s.exists() {
 		return fmt.Errorf("no sandbox in %s (run `make sandbox-up`)", s.Dir)
@@ -82,11 +84,29 @@ func (s *State) Status(ctx context.Context, out io.Writer) error {
 		byName[p.Name] = p
 	}
 	names := append([]string(nil), i.Components...)
-	sort.Strings(names)
+	sort.SliceStable(names, func(a, b int) bool {
+		// The shared parts first, then each cluster's.
+		ca, cb := clusterOf(names[a]), clusterOf(names[b])
+		if ca != cb {
+			return ca < cb
+		}
+		return names[a] < names[b]
+	})
+	multi := len(i.names()) > 0
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "COMPONENT\tPID\tSTATE\tRSS MiB\tPEAK MiB")
+	fmt.Fprintln(tw, "CLUSTER\tCONTEXT\tAPI SERVER")
+	for _, c := range i.clusters() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", orDash(c.Name), c.Context, c.APIServer)
+	}
+	fmt.Fprintln(tw)
+	if multi {
+		fmt.Fprintln(tw, "CLUSTER\tCOMPONENT\tPID\tSTATE\tRSS MiB\tPEAK MiB")
+	} else {
+		fmt.Fprintln(tw, "COMPONENT\tPID\tSTATE\tRSS MiB\tPEAK MiB")
+	}
 	bad := 0
 	var sumCur, sumPeak int
+	perCluster := map[string][2]int{}
 	for _, n := range names {
 		p := byName[n]
 		state := "healthy"
@@ -108,12 +128,42 @@ func (s *State) Status(ctx context.Context, out io.Writer) error {
 		cur, peak := rss(p.PID)
 		sumCur += cur
 		sumPeak += peak
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\n", n, p.PID, state, cur/1024, peak/1024)
+		cl := clusterOf(n)
+		t := perCluster[cl]
+		perCluster[cl] = [2]int{t[0] + cur, t[1] + peak}
+		if multi {
+			_, comp, _ := strings.Cut(n, "/")
+			if cl == "" {
+				comp = n
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\n", orDash(cl), comp, p.PID, state, cur/1024, peak/1024)
+		} else {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\n", n, p.PID, state, cur/1024, peak/1024)
+		}
 	}
-	fmt.Fprintf(tw, "total\t\t\t%d\t%d\n", sumCur/1024, sumPeak/1024)
+	if multi {
+		for _, cl := range append([]string{""}, i.names()...) {
+			t := perCluster[cl]
+			what := "total of " + cl
+			if cl == "" {
+				what = "total shared (etcd, Git server)"
+			}
+			fmt.Fprintf(tw, "%s\t\t\t\t%d\t%d\n", what, t[0]/1024, t[1]/1024)
+		}
+		fmt.Fprintf(tw, "total\t\t\t\t%d\t%d\n", sumCur/1024, sumPeak/1024)
+	} else {
+		fmt.Fprintf(tw, "total\t\t\t%d\t%d\n", sumCur/1024, sumPeak/1024)
+	}
 	tw.Flush()
 	if bad > 0 {
 		return fmt.Errorf("%d of %d components are not healthy; logs are in %s", bad, len(names), s.path("logs"))
 	}
 	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

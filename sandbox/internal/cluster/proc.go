@@ -38,6 +38,12 @@ func (s *State) start(name, exe string, args, env []string) (*proc, error) {
 		return nil, fmt.Errorf("creating %s: %w", work, err)
 	}
 	logPath := filepath.Join(s.Dir, "logs", name+".log")
+	pidPath := filepath.Join(s.Dir, "run", name+".pid")
+	for _, d := range []string{filepath.Dir(logPath), filepath.Dir(pidPath)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("creating %s: %w", d, err)
+		}
+	}
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", logPath, err)
@@ -58,7 +64,7 @@ func (s *State) start(name, exe string, args, env []string) (*proc, error) {
 		close(p.exited)
 	}()
 	data, _ := json.MarshalIndent(p.pidFile, "", "  ")
-	if err := os.WriteFile(filepath.Join(s.Dir, "run", name+".pid"), data, 0o644); err != nil {
+	if err := os.WriteFile(pidPath, data, 0o644); err != nil {
 		return p, fmt.Errorf("writing the pid file of %s: %w", name, err)
 	}
 	return p, nil
@@ -81,12 +87,14 @@ func mergeEnv(base, extra []string) []string {
 	return append(out, extra...)
 }
 
-// readPidFiles returns what run/*.pid remembers.
+// readPidFiles returns what run/*.pid and run/<cluster>/*.pid remember.
 func (s *State) readPidFiles() ([]pidFile, error) {
 	matches, err := filepath.Glob(filepath.Join(s.Dir, "run", "*.pid"))
 	if err != nil {
 		return nil, err
 	}
+	nested, _ := filepath.Glob(filepath.Join(s.Dir, "run", "*", "*.pid"))
+	matches = append(matches, nested...)
 	var out []pidFile
 	for _, m := range matches {
 		data, err := os.ReadFile(m)

@@ -50,12 +50,45 @@ func (s *State) exists() bool {
 
 // info is what `up` records of a running sandbox, for `status` and a second `up`.
 type info struct {
+	// APIServer, Token and CACert are the first cluster's (what a one-cluster sandbox always recorded).
 	APIServer  string            `json:"apiServer"`
 	Token      string            `json:"token"`
 	CACert     string            `json:"caCert"`
 	GitURL     string            `json:"gitURL"`
 	Health     map[string]string `json:"health"` // component -> health URL
 	Components []string          `json:"components"`
+	// Clusters are the API servers, in the order they were named; missing in state written before the
+	// sandbox ran several clusters.
+	Clusters []clusterInfo `json:"clusters,omitempty"`
+}
+
+// clusterInfo is one API server of the sandbox.
+type clusterInfo struct {
+	// Name is "" in a one-cluster sandbox.
+	Name      string `json:"name"`
+	Context   string `json:"context"`
+	APIServer string `json:"apiServer"`
+	Token     string `json:"token"`
+	CACert    string `json:"caCert"`
+}
+
+// clusters returns the recorded clusters, also for state written by an older sandbox.
+func (i info) clusters() []clusterInfo {
+	if len(i.Clusters) > 0 {
+		return i.Clusters
+	}
+	return []clusterInfo{{Context: DefaultContext, APIServer: i.APIServer, Token: i.Token, CACert: i.CACert}}
+}
+
+// names are the cluster names, nil for a one-cluster sandbox.
+func (i info) names() []string {
+	var out []string
+	for _, c := range i.clusters() {
+		if c.Name != "" {
+			out = append(out, c.Name)
+		}
+	}
+	return out
 }
 
 func (s *State) writeInfo(i info) error {

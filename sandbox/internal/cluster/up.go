@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kubectl-gitops/kubectl-gitops/sandbox/internal/pki"
@@ -23,7 +23,10 @@ import (
 // UpOptions configures Up.
 type UpOptions struct {
 	Bins Binaries
-	Out  io.Writer
+	// Clusters names the clusters to run (from SANDBOX_CLUSTERS); none runs the one-cluster sandbox whose
+	// context is kubectl-gitops-sandbox.
+	Clusters []string
+	Out      io.Writer
 	// Timeout bounds the wait for each component to become ready.
 	Timeout time.Duration
 }
@@ -69,7 +72,9 @@ func (s *State) Healthy(ctx context.Context) error {
 
 func (s *State) client(i info) *http.Client {
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM([]byte(i.CACert))
+	for _, c := range i.clusters() {
+		pool.AppendCertsFromPEM([]byte(c.CACert))
+	}
 	return &http.Client{
 		Timeout: 5 * time.Second,
 		Transport: &http.Transport{
@@ -87,9 +92,14 @@ func (s *State) probe(ctx context.Context, i info, u string) error {
 		return err
 	}
 	c := s.client(i)
-	if strings.HasPrefix(u, i.APIServer) {
-		req.Header.Set("Authorization", "Bearer "+i.Token)
-	} else if strings.HasPrefix(u, "https:") {
+	api := false
+	for _, cl := range i.clusters() {
+		if strings.HasPrefix(u, cl.APIServer+"/") {
+			req.Header.Set("Authorization", "Bearer "+cl.Token)
+			api = true
+		}
+	}
+	if !api && strings.HasPrefix(u, "https:") {
 		c.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
 	}
 	resp, err := c.Do(req)
@@ -114,6 +124,10 @@ func (s *State) Up(ctx context.Context, o UpOptions) (err error) {
 	defer unlock()
 	if s.exists() {
 		if herr := s.Healthy(ctx); herr == nil {
+			if ri, rerr := s.readInfo(); rerr == nil && !sameNames(ri.names(), o.Clusters) {
+				return fmt.Errorf("the sandbox in %s runs clusters %s, not %s; run `make sandbox-down` first, or set GITOPS_SANDBOX_DIR to another directory",
+					s.Dir, describeNames(ri.names()), describeNames(o.Clusters))
+			}
 			fmt.Fprintf(o.Out, "sandbox already running in %s\n", s.Dir)
 			return s.PrintEnv(o.Out)
 		} else {
@@ -125,9 +139,17 @@ func (s *State) Up(ctx context.Context, o UpOptions) (err error) {
 	} else if entries, err := os.ReadDir(s.Dir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("%s exists, is not empty, and was not made by the sandbox; remove it or set GITOPS_SANDBOX_DIR to another directory", s.Dir)
 	}
-	// source-controller refuses a --storage-path that does not exist yet.
-	for _, d := range []string{"run", "logs", "work", "data/source-controller", "bin", "git"} {
-		if err := os.MkdirAll(s.path(d), 0o755); err != nil {
+	specs := specsFor(o.Clusters)
+	var dirs []string
+	for _, d := range []string{"run", "logs", "work", "bin", "git"} {
+		dirs = append(dirs, s.path(d))
+	}
+	for _, c := range specs {
+		// source-controller refuses a --storage-path that does not exist yet.
+		dirs = append(dirs, filepath.Join(s.clusterDir(c, "data"), "source-controller"))
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("creating the state directory: %w", err)
 		}
 	}
@@ -144,109 +166,62 @@ func (s *State) Up(ctx context.Context, o UpOptions) (err error) {
 			}
 		}
 	}()
-	started := time.Now()
-	step := func(what string) {
-		fmt.Fprintf(o.Out, "[%5.1fs] %s\n", time.Since(started).Seconds(), what)
+	u := &upRun{s: s, o: o, started: time.Now(), timeout: o.Timeout}
+	if u.timeout == 0 {
+		u.timeout = 3 * time.Minute
 	}
-	timeout := o.Timeout
-	if timeout == 0 {
-		timeout = 3 * time.Minute
-	}
+	u.i.Health = map[string]string{}
 
-	certs, err := pki.Write(s.path("pki"))
-	if err != nil {
-		return err
-	}
-	caPEM, err := os.ReadFile(certs.CACert)
-	if err != nil {
-		return err
-	}
+	// Keys, certificates and ports of every cluster first: the kubeconfig names them all.
 	var pp ports
-	port := func() int {
-		if err != nil {
-			return 0
+	var access []kubeAccess
+	var clusters []*clusterRun
+	for _, c := range specs {
+		cr := &clusterRun{spec: c}
+		if cr.certs, err = pki.Write(s.clusterDir(c, "pki")); err != nil {
+			return err
 		}
-		var n int
-		n, err = pp.next()
-		return n
+		if cr.ca, err = os.ReadFile(cr.certs.CACert); err != nil {
+			return err
+		}
+		for _, p := range []*int{&cr.api, &cr.cm, &cr.sched, &cr.scStorage, &cr.scMetrics, &cr.scHealth, &cr.kcMetrics, &cr.kcHealth, &cr.hcMetrics, &cr.hcHealth, &cr.kwok} {
+			if *p, err = pp.next(); err != nil {
+				return err
+			}
+		}
+		cr.kubeconfig = s.clusterKubeconfig(c)
+		a := kubeAccess{context: c.context(), server: fmt.Sprintf("https://127.0.0.1:%d", cr.api), token: cr.certs.Token, ca: cr.ca}
+		access = append(access, a)
+		if c.name != "" {
+			if err := writeKubeconfig(cr.kubeconfig, a); err != nil {
+				return err
+			}
+		}
+		u.i.Clusters = append(u.i.Clusters, clusterInfo{Name: c.name, Context: a.context, APIServer: a.server, Token: a.token, CACert: string(cr.ca)})
+		clusters = append(clusters, cr)
 	}
-	etcdClient, etcdPeer, apiPort, cmPort, schedPort, gitPort := port(), port(), port(), port(), port(), port()
-	scStorage, scMetrics, scHealth, kcMetrics, kcHealth, hcMetrics, hcHealth, kwokPort := port(), port(), port(), port(), port(), port(), port(), port()
+	u.i.APIServer, u.i.Token, u.i.CACert = u.i.Clusters[0].APIServer, u.i.Clusters[0].Token, u.i.Clusters[0].CACert
+	etcdClient, err := pp.next()
 	if err != nil {
 		return err
 	}
-	i := info{
-		APIServer: fmt.Sprintf("https://127.0.0.1:%d", apiPort),
-		Token:     certs.Token,
-		CACert:    string(caPEM),
-		GitURL:    fmt.Sprintf("http://127.0.0.1:%d", gitPort),
-		Health:    map[string]string{},
-	}
-	kubeconfig := s.Kubeconfig()
-	if err := os.WriteFile(kubeconfig, []byte(fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: kubectl-gitops-sandbox
-  cluster:
-    server: %s
-    certificate-authority-data: %s
-users:
-- name: admin
-  user:
-    token: %s
-contexts:
-- name: kubectl-gitops-sandbox
-  context:
-    cluster: kubectl-gitops-sandbox
-    user: admin
-current-context: kubectl-gitops-sandbox
-`, i.APIServer, base64.StdEncoding.EncodeToString(caPEM), certs.Token)), 0o600); err != nil {
+	etcdPeer, err := pp.next()
+	if err != nil {
 		return err
 	}
-	fluxEnv := []string{"KUBECONFIG=" + kubeconfig, "RUNTIME_NAMESPACE=flux-system"}
-
-	run := func(name, exe string, args, env []string, health string) (*component, error) {
-		p, err := s.start(name, exe, args, env)
-		if err != nil {
-			return nil, err
-		}
-		i.Components = append(i.Components, name)
-		i.Health[name] = health
-		return &component{p: p, ready: func(ctx context.Context) error {
-			if health == "" {
-				return nil
-			}
-			return s.probe(ctx, i, health)
-		}}, nil
+	gitPort, err := pp.next()
+	if err != nil {
+		return err
 	}
-	wait := func(c *component, extra func(context.Context) error) error {
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		tick := time.NewTicker(150 * time.Millisecond)
-		defer tick.Stop()
-		var last error
-		for {
-			last = c.ready(ctx)
-			if last == nil && extra != nil {
-				last = extra(ctx)
-			}
-			if last == nil {
-				return nil
-			}
-			select {
-			case <-c.p.exited:
-				return fmt.Errorf("%s exited during start-up (%v); last lines of %s:\n%s", c.p.Name, c.p.err, c.p.log, logTail(c.p.log, 25))
-			case <-ctx.Done():
-				return fmt.Errorf("%s not ready after %s: %v; last lines of %s:\n%s", c.p.Name, timeout, last, c.p.log, logTail(c.p.log, 25))
-			case <-tick.C:
-			}
-		}
+	u.i.GitURL = fmt.Sprintf("http://127.0.0.1:%d", gitPort)
+	if err := writeKubeconfig(s.Kubeconfig(), access...); err != nil {
+		return err
 	}
 
-	// etcd, then the API server: everything else needs both.
+	// etcd first: every API server keeps its objects in it, each under its own --etcd-prefix.
 	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", etcdClient)
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", etcdPeer)
-	etcd, err := run("etcd", o.Bins.Etcd, []string{
+	etcd, err := u.run("etcd", o.Bins.Etcd, []string{
 		"--name=sandbox", "--data-dir=" + s.path("data", "etcd"),
 		"--listen-client-urls=" + etcdURL, "--advertise-client-urls=" + etcdURL,
 		"--listen-peer-urls=" + peerURL, "--initial-advertise-peer-urls=" + peerURL,
@@ -257,33 +232,160 @@ current-context: kubectl-gitops-sandbox
 	if err != nil {
 		return err
 	}
-	if err := wait(etcd, nil); err != nil {
+	if err := u.wait(ctx, etcd, nil); err != nil {
 		return err
 	}
-	step("etcd ready")
-	api, err := run("kube-apiserver", o.Bins.APIServer, []string{
+	u.step("etcd ready")
+	self, err := s.copySelf()
+	if err != nil {
+		return err
+	}
+	git, err := u.run("git-server", self, []string{"git-serve", "--addr=" + addr(gitPort), "--root=" + s.GitRoot()}, nil, u.i.GitURL+"/healthz")
+	if err != nil {
+		return err
+	}
+
+	// The clusters start side by side; each waits only for its own parts.
+	errs := make([]error, len(clusters))
+	var wg sync.WaitGroup
+	for n, cr := range clusters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[n] = u.startCluster(ctx, cr, etcdURL)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := u.wait(ctx, git, nil); err != nil {
+		return err
+	}
+	u.step("git-server ready")
+	if err := s.writeInfo(u.i); err != nil {
+		return err
+	}
+	env := fmt.Sprintf("export KUBECONFIG=%s\nexport GITOPS_SANDBOX_GIT_URL=%s\nexport GITOPS_SANDBOX_GIT_ROOT=%s\n", s.Kubeconfig(), u.i.GitURL, s.GitRoot())
+	if len(o.Clusters) > 0 {
+		env += "export GITOPS_SANDBOX_CONTEXTS=" + strings.Join(o.Clusters, ",") + "\n"
+	}
+	if err := os.WriteFile(s.EnvFile(), []byte(env), 0o644); err != nil {
+		return err
+	}
+	u.step("sandbox ready")
+	return s.PrintEnv(o.Out)
+}
+
+// upRun is one run of Up: what has been started so far, shared by the clusters starting side by side.
+type upRun struct {
+	s       *State
+	o       UpOptions
+	started time.Time
+	timeout time.Duration
+
+	mu sync.Mutex
+	i  info
+}
+
+// clusterRun is one cluster being started: its keys, ports and kubeconfig.
+type clusterRun struct {
+	spec                                                                                           clusterSpec
+	certs                                                                                          pki.Files
+	ca                                                                                             []byte
+	kubeconfig                                                                                     string
+	api, cm, sched, scStorage, scMetrics, scHealth, kcMetrics, kcHealth, hcMetrics, hcHealth, kwok int
+}
+
+func (u *upRun) step(what string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	fmt.Fprintf(u.o.Out, "[%5.1fs] %s\n", time.Since(u.started).Seconds(), what)
+}
+
+func (u *upRun) run(name, exe string, args, env []string, health string) (*component, error) {
+	p, err := u.s.start(name, exe, args, env)
+	if err != nil {
+		return nil, err
+	}
+	u.mu.Lock()
+	u.i.Components = append(u.i.Components, name)
+	u.i.Health[name] = health
+	i := u.i // probe reads only the clusters' addresses and keys, all set before anything starts
+	u.mu.Unlock()
+	return &component{p: p, ready: func(ctx context.Context) error {
+		if health == "" {
+			return nil
+		}
+		return u.s.probe(ctx, i, health)
+	}}, nil
+}
+
+func (u *upRun) wait(ctx context.Context, c *component, extra func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, u.timeout)
+	defer cancel()
+	tick := time.NewTicker(150 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		last = c.ready(ctx)
+		if last == nil && extra != nil {
+			last = extra(ctx)
+		}
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-c.p.exited:
+			return fmt.Errorf("%s exited during start-up (%v); last lines of %s:\n%s", c.p.Name, c.p.err, c.p.log, logTail(c.p.log, 25))
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready after %s: %v; last lines of %s:\n%s", c.p.Name, u.timeout, last, c.p.log, logTail(c.p.log, 25))
+		case <-tick.C:
+		}
+	}
+}
+
+// startCluster starts one API server with its CRDs, then its controller-manager, scheduler, kwok and Flux
+// controllers, and waits for each.
+func (u *upRun) startCluster(ctx context.Context, cr *clusterRun, etcdURL string) error {
+	s, o, c := u.s, u.o, cr.spec
+	kubeconfig := cr.kubeconfig
+	server := fmt.Sprintf("https://127.0.0.1:%d", cr.api)
+	label := ""
+	if c.name != "" {
+		label = c.name + ": "
+	}
+	apiArgs := []string{
 		"--etcd-servers=" + etcdURL,
-		"--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", apiPort),
-		"--tls-cert-file=" + certs.ServingCert, "--tls-private-key-file=" + certs.ServingKey,
-		"--cert-dir=" + s.path("work", "kube-apiserver"),
-		"--token-auth-file=" + certs.TokenFile,
+		"--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", cr.api),
+		"--tls-cert-file=" + cr.certs.ServingCert, "--tls-private-key-file=" + cr.certs.ServingKey,
+		"--cert-dir=" + s.path("work", c.component("kube-apiserver")),
+		"--token-auth-file=" + cr.certs.TokenFile,
+		// Client certificates signed by the sandbox CA are accepted too (pki/admin.crt, for tests of
+		// --client-certificate/--client-key).
+		"--client-ca-file=" + cr.certs.CACert,
 		"--authorization-mode=RBAC",
-		"--service-account-key-file=" + certs.SAPublicKey,
-		"--service-account-signing-key-file=" + certs.SAPrivateKey,
+		"--service-account-key-file=" + cr.certs.SAPublicKey,
+		"--service-account-signing-key-file=" + cr.certs.SAPrivateKey,
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-cluster-ip-range=10.0.0.0/24",
 		// No token controller runs, so pods must not wait for service-account tokens.
 		"--disable-admission-plugins=ServiceAccount",
 		"--allow-privileged=true",
 		"--profiling=false",
-	}, nil, i.APIServer+"/readyz")
+	}
+	if c.name != "" {
+		// One etcd serves every cluster; each keeps its objects under a prefix of its own.
+		apiArgs = append(apiArgs, "--etcd-prefix=/clusters/"+c.name+"/registry")
+	}
+	api, err := u.run(c.component("kube-apiserver"), o.Bins.APIServer, apiArgs, nil, server+"/readyz")
 	if err != nil {
 		return err
 	}
-	if err := wait(api, nil); err != nil {
+	if err := u.wait(ctx, api, nil); err != nil {
 		return err
 	}
-	step("kube-apiserver ready at " + i.APIServer)
+	u.step(label + "kube-apiserver ready at " + server)
 
 	// Namespaces and CRDs before any controller starts, so none of them logs "no matches for kind".
 	if err := kubectl(ctx, kubeconfig, "create", "namespace", "flux-system"); err != nil {
@@ -299,8 +401,9 @@ current-context: kubectl-gitops-sandbox
 	if err := kubectl(ctx, kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"); err != nil {
 		return err
 	}
-	step(fmt.Sprintf("%d Flux CRDs established", len(o.Bins.CRDs)))
+	u.step(fmt.Sprintf("%s%d Flux CRDs established", label, len(o.Bins.CRDs)))
 
+	fluxEnv := []string{"KUBECONFIG=" + kubeconfig, "RUNTIME_NAMESPACE=flux-system"}
 	cfgFlags := []string{"--kubeconfig=" + kubeconfig, "--authentication-kubeconfig=" + kubeconfig, "--authorization-kubeconfig=" + kubeconfig}
 	// The controller-manager's client is limited to 20 requests/s by default (the scheduler's to 50), which
 	// protects a shared API server but makes filling this one-user cluster with thousands of pods (the
@@ -314,55 +417,47 @@ current-context: kubectl-gitops-sandbox
 		rest = append(rest, c)
 		return nil
 	}
-	if err := add(run("kube-controller-manager", o.Bins.ControllerManager, append(append(cfgFlags,
+	if err := add(u.run(c.component("kube-controller-manager"), o.Bins.ControllerManager, append(append(cfgFlags,
 		"--leader-elect=false", "--controllers=*,-serviceaccount-token",
-		"--service-account-private-key-file="+certs.SAPrivateKey, "--root-ca-file="+certs.CACert,
-		"--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", cmPort),
+		"--service-account-private-key-file="+cr.certs.SAPrivateKey, "--root-ca-file="+cr.certs.CACert,
+		"--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", cr.cm),
 		"--concurrent-deployment-syncs=10", "--concurrent-replicaset-syncs=10",
-	), noQPSLimit...), nil, fmt.Sprintf("https://127.0.0.1:%d/healthz", cmPort))); err != nil {
+	), noQPSLimit...), nil, fmt.Sprintf("https://127.0.0.1:%d/healthz", cr.cm))); err != nil {
 		return err
 	}
-	if err := add(run("kube-scheduler", o.Bins.Scheduler, append(append(cfgFlags,
-		"--leader-elect=false", "--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", schedPort),
-	), noQPSLimit...), nil, fmt.Sprintf("https://127.0.0.1:%d/healthz", schedPort))); err != nil {
+	if err := add(u.run(c.component("kube-scheduler"), o.Bins.Scheduler, append(append(cfgFlags,
+		"--leader-elect=false", "--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", cr.sched),
+	), noQPSLimit...), nil, fmt.Sprintf("https://127.0.0.1:%d/healthz", cr.sched))); err != nil {
 		return err
 	}
-	if err := add(run("kwok", o.Bins.Kwok, []string{
+	if err := add(u.run(c.component("kwok"), o.Bins.Kwok, []string{
 		"--kubeconfig=" + kubeconfig, "--manage-all-nodes=true", "--config=" + o.Bins.KwokStages,
 		"--node-lease-duration-seconds=40",
-		"--server-address=" + addr(kwokPort),
-	}, nil, fmt.Sprintf("http://127.0.0.1:%d/healthz", kwokPort))); err != nil {
+		"--server-address=" + addr(cr.kwok),
+	}, nil, fmt.Sprintf("http://127.0.0.1:%d/healthz", cr.kwok))); err != nil {
 		return err
 	}
-	self, err := s.copySelf()
-	if err != nil {
-		return err
-	}
-	if err := add(run("git-server", self, []string{"git-serve", "--addr=" + addr(gitPort), "--root=" + s.GitRoot()},
-		nil, i.GitURL+"/healthz")); err != nil {
-		return err
-	}
-	if err := add(run("source-controller", o.Bins.SourceController, []string{
-		"--storage-path=" + s.path("data", "source-controller"),
-		"--storage-addr=" + addr(scStorage), "--storage-adv-addr=" + addr(scStorage),
-		"--metrics-addr=" + addr(scMetrics), "--health-addr=" + addr(scHealth),
+	if err := add(u.run(c.component("source-controller"), o.Bins.SourceController, []string{
+		"--storage-path=" + filepath.Join(s.clusterDir(c, "data"), "source-controller"),
+		"--storage-addr=" + addr(cr.scStorage), "--storage-adv-addr=" + addr(cr.scStorage),
+		"--metrics-addr=" + addr(cr.scMetrics), "--health-addr=" + addr(cr.scHealth),
 		"--enable-leader-election=false", "--watch-all-namespaces=true", "--events-addr=",
-	}, fluxEnv, fmt.Sprintf("http://127.0.0.1:%d/readyz", scHealth))); err != nil {
+	}, fluxEnv, fmt.Sprintf("http://127.0.0.1:%d/readyz", cr.scHealth))); err != nil {
 		return err
 	}
-	if err := add(run("kustomize-controller", o.Bins.KustomizeController, []string{
-		"--metrics-addr=" + addr(kcMetrics), "--health-addr=" + addr(kcHealth),
+	if err := add(u.run(c.component("kustomize-controller"), o.Bins.KustomizeController, []string{
+		"--metrics-addr=" + addr(cr.kcMetrics), "--health-addr=" + addr(cr.kcHealth),
 		"--enable-leader-election=false", "--watch-all-namespaces=true", "--events-addr=",
-	}, fluxEnv, fmt.Sprintf("http://127.0.0.1:%d/readyz", kcHealth))); err != nil {
+	}, fluxEnv, fmt.Sprintf("http://127.0.0.1:%d/readyz", cr.kcHealth))); err != nil {
 		return err
 	}
 	if o.Bins.HelmController != "" {
 		// The flags and environment of a real helm-controller, so GITOPS_SANDBOX_HELM_CONTROLLER can name one.
-		if err := add(run("helm-controller", o.Bins.HelmController, []string{
+		if err := add(u.run(c.component("helm-controller"), o.Bins.HelmController, []string{
 			"--watch-all-namespaces=true",
-			"--metrics-addr=" + addr(hcMetrics), "--health-addr=" + addr(hcHealth),
+			"--metrics-addr=" + addr(cr.hcMetrics), "--health-addr=" + addr(cr.hcHealth),
 			"--enable-leader-election=false", "--events-addr=",
-		}, fluxEnv, fmt.Sprintf("http://127.0.0.1:%d/readyz", hcHealth))); err != nil {
+		}, fluxEnv, fmt.Sprintf("http://127.0.0.1:%d/readyz", cr.hcHealth))); err != nil {
 			return err
 		}
 	} else {
@@ -371,25 +466,28 @@ current-context: kubectl-gitops-sandbox
 	if err := kubectlApply(ctx, kubeconfig, nodeManifest); err != nil {
 		return err
 	}
-	for _, c := range rest {
+	for _, comp := range rest {
 		var extra func(context.Context) error
-		if c.p.Name == "kwok" {
+		if strings.HasSuffix(comp.p.Name, "kwok") {
 			extra = func(ctx context.Context) error { return nodeReady(ctx, kubeconfig) }
 		}
-		if err := wait(c, extra); err != nil {
+		if err := u.wait(ctx, comp, extra); err != nil {
 			return err
 		}
-		step(c.p.Name + " ready")
+		u.step(comp.p.Name + " ready")
 	}
-	if err := s.writeInfo(i); err != nil {
-		return err
+	return nil
+}
+
+func sameNames(a, b []string) bool {
+	return strings.Join(a, ",") == strings.Join(b, ",")
+}
+
+func describeNames(n []string) string {
+	if len(n) == 0 {
+		return "(one cluster, context " + DefaultContext + ")"
 	}
-	env := fmt.Sprintf("export KUBECONFIG=%s\nexport GITOPS_SANDBOX_GIT_URL=%s\nexport GITOPS_SANDBOX_GIT_ROOT=%s\n", kubeconfig, i.GitURL, s.GitRoot())
-	if err := os.WriteFile(s.EnvFile(), []byte(env), 0o644); err != nil {
-		return err
-	}
-	step("sandbox ready")
-	return s.PrintEnv(o.Out)
+	return "[" + strings.Join(n, " ") + "]"
 }
 
 // nodeManifest is the fake node kwok manages. It has no taint so ordinary charts schedule onto it.
@@ -487,7 +585,18 @@ func (s *State) saveLogs(out io.Writer) {
 		return
 	}
 	files, _ := filepath.Glob(s.path("logs", "*.log"))
-	if copyFiles(dst, files...) == nil {
+	err := copyFiles(dst, files...)
+	// A cluster's logs keep their directory (logs/staging/kwok.log): every cluster has a kwok.log.
+	dirs, _ := filepath.Glob(s.path("logs", "*"))
+	for _, d := range dirs {
+		if fi, serr := os.Stat(d); serr != nil || !fi.IsDir() {
+			continue
+		}
+		sub := filepath.Join(dst, filepath.Base(d))
+		nested, _ := filepath.Glob(filepath.Join(d, "*.log"))
+		err = errors.Join(err, os.MkdirAll(sub, 0o755), copyFiles(sub, nested...))
+	}
+	if err == nil {
 		fmt.Fprintf(out, "logs of the failed start saved in %s\n", dst)
 	}
 }

@@ -23,6 +23,9 @@ import (
 type Files struct {
 	CACert, ServingCert, ServingKey, SAPrivateKey, SAPublicKey, TokenFile string
 	Token                                                                 string
+	// AdminCert and AdminKey are a client certificate of user "admin-cert" in group system:masters,
+	// for clients that authenticate with --client-certificate/--client-key instead of the token.
+	AdminCert, AdminKey string
 }
 
 // Write creates everything under dir.
@@ -34,6 +37,8 @@ func Write(dir string) (Files, error) {
 		SAPrivateKey: filepath.Join(dir, "sa.key"),
 		SAPublicKey:  filepath.Join(dir, "sa.pub"),
 		TokenFile:    filepath.Join(dir, "tokens.csv"),
+		AdminCert:    filepath.Join(dir, "admin.crt"),
+		AdminKey:     filepath.Join(dir, "admin.key"),
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return f, fmt.Errorf("creating %s: %w", dir, err)
@@ -78,6 +83,25 @@ func Write(dir string) (Files, error) {
 	if err != nil {
 		return f, fmt.Errorf("signing the serving certificate: %w", err)
 	}
+	adminKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return f, fmt.Errorf("generating the admin client key: %w", err)
+	}
+	adminDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
+		SerialNumber: big.NewInt(3),
+		Subject:      pkix.Name{CommonName: "admin-cert", Organization: []string{"system:masters"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(1, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, ca, &adminKey.PublicKey, caKey)
+	if err != nil {
+		return f, fmt.Errorf("signing the admin client certificate: %w", err)
+	}
+	adminKeyDER, err := x509.MarshalECPrivateKey(adminKey)
+	if err != nil {
+		return f, err
+	}
 	saKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return f, fmt.Errorf("generating the service-account key: %w", err)
@@ -105,6 +129,8 @@ func Write(dir string) (Files, error) {
 		{f.ServingKey, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: srvKeyDER})},
 		{f.SAPrivateKey, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(saKey)})},
 		{f.SAPublicKey, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: saPub})},
+		{f.AdminCert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: adminDER})},
+		{f.AdminKey, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: adminKeyDER})},
 		// token,user,uid,"group1,group2": the admin is in system:masters so RBAC lets it do anything.
 		{f.TokenFile, []byte(f.Token + ",admin,admin,system:masters\n")},
 	}

@@ -27,6 +27,16 @@ func (e *Env) Dump(t testing.TB, namespaces ...string) {
 		}
 	}
 	logs, _ := filepath.Glob(filepath.Join(e.StateDir, "logs", "*.log"))
+	// A multi-cluster sandbox keeps each cluster's logs in logs/<cluster>/; the current context is the
+	// first cluster.
+	cluster := e.Context
+	if cluster == "" && len(e.Contexts) > 0 {
+		cluster = e.Contexts[0]
+	}
+	if cluster != "" {
+		more, _ := filepath.Glob(filepath.Join(e.StateDir, "logs", cluster, "*.log"))
+		logs = append(logs, more...)
+	}
 	for _, l := range logs {
 		name := strings.TrimSuffix(filepath.Base(l), ".log")
 		switch name {

@@ -38,6 +38,10 @@ type Env struct {
 	StateDir string
 	// Root is the root of the kubectl-gitops checkout (examples/ is under it).
 	Root string
+	// Context is the kube context of this cluster in Kubeconfig; "" is the current context.
+	Context string
+	// Contexts are the clusters of a multi-cluster sandbox ($GITOPS_SANDBOX_CONTEXTS), nil for one.
+	Contexts []string
 
 	Config  *rest.Config
 	Kube    kubernetes.Interface
@@ -54,7 +58,9 @@ var (
 //
 //	func TestMain(m *testing.M) { e2eutil.Main(m) }
 func Main(m *testing.M) {
-	os.Exit(binarytest.Main(m))
+	code := binarytest.Main(m)
+	stopFleet()
+	os.Exit(code)
 }
 
 // Setup returns the sandbox environment, failing the test when no sandbox is running. It reads
@@ -100,32 +106,50 @@ func load() (*Env, error) {
 			return nil, fmt.Errorf("%s is not set", k)
 		}
 	}
+	contexts := os.Getenv("GITOPS_SANDBOX_CONTEXTS")
+	if contexts == "" {
+		contexts = vars["GITOPS_SANDBOX_CONTEXTS"] // from the env file
+	}
 	e := &Env{
 		Kubeconfig: vars["KUBECONFIG"],
 		GitURL:     strings.TrimRight(vars["GITOPS_SANDBOX_GIT_URL"], "/"),
 		GitRoot:    vars["GITOPS_SANDBOX_GIT_ROOT"],
 		StateDir:   filepath.Dir(vars["KUBECONFIG"]),
 	}
+	if contexts != "" {
+		e.Contexts = strings.Split(contexts, ",")
+	}
 	root, err := repoRoot()
 	if err != nil {
 		return nil, err
 	}
 	e.Root = root
-	e.Config, err = clientcmd.BuildConfigFromFlags("", e.Kubeconfig)
+	if err := e.connect(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// connect builds the clients of e's context and checks the API server answers.
+func (e *Env) connect() error {
+	var err error
+	e.Config, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: e.Kubeconfig},
+		&clientcmd.ConfigOverrides{CurrentContext: e.Context}).ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", e.Kubeconfig, err)
+		return fmt.Errorf("loading %s (context %q): %w", e.Kubeconfig, e.Context, err)
 	}
 	e.Config.QPS, e.Config.Burst = 50, 100
 	if e.Kube, err = kubernetes.NewForConfig(e.Config); err != nil {
-		return nil, err
+		return err
 	}
 	if e.Dynamic, err = dynamic.NewForConfig(e.Config); err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := e.Kube.Discovery().ServerVersion(); err != nil {
-		return nil, fmt.Errorf("the sandbox API server in %s does not answer: %w", e.Kubeconfig, err)
+		return fmt.Errorf("the sandbox API server in %s (context %q) does not answer: %w", e.Kubeconfig, e.Context, err)
 	}
-	return e, nil
+	return nil
 }
 
 // repoRoot walks up from the working directory to the main module's go.mod.

@@ -45,6 +45,14 @@ func (e *Env) Namespace(t testing.TB) string {
 		base = strings.TrimRight(base[:40], "-")
 	}
 	name := "e2e-" + base + "-" + randSuffix()
+	e.CreateNamespace(t, name)
+	return name
+}
+
+// CreateNamespace creates namespace name (the same name in several clusters of a fleet) and deletes it
+// when the test ends, dumping it first if the test failed.
+func (e *Env) CreateNamespace(t testing.TB, name string) {
+	t.Helper()
 	ctx := context.Background()
 	_, err := e.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 	if err != nil {
@@ -59,7 +67,6 @@ func (e *Env) Namespace(t testing.TB) string {
 			t.Logf("deleting namespace %s: %v", name, err)
 		}
 	})
-	return name
 }
 
 // Kubectl runs kubectl against the sandbox and returns its standard output, failing the test on error.
@@ -73,6 +80,9 @@ func (e *Env) Kubectl(t testing.TB, stdin string, args ...string) string {
 }
 
 func (e *Env) kubectl(stdin string, args ...string) (string, error) {
+	if e.Context != "" {
+		args = append([]string{"--context", e.Context}, args...)
+	}
 	cmd := exec.Command("kubectl", args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.Kubeconfig)
 	if stdin != "" {

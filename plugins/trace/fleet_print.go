@@ -1,0 +1,86 @@
+package trace
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"sigs.k8s.io/yaml"
+)
+
+// printFleet prints one section per environment (the single-cluster view of its cluster) and a summary
+// line per environment, or the FleetReport as JSON/YAML.
+func (o *Options) printFleet(rep *FleetReport, redraw bool) error {
+	switch o.Output {
+	case "json", "yaml":
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		if o.Output == "yaml" {
+			if b, err = yaml.JSONToYAML(b); err != nil {
+				return err
+			}
+			_, err = o.out().Write(b)
+			return err
+		}
+		_, err = fmt.Fprintln(o.out(), string(b))
+		return err
+	}
+	var buf bytes.Buffer
+	if redraw && o.color {
+		buf.WriteString("\x1b[H\x1b[2J")
+	}
+	writeFleetTable(&buf, rep, o.color)
+	if redraw && !o.color {
+		buf.WriteString("\n")
+	}
+	_, err := o.out().Write(buf.Bytes())
+	return err
+}
+
+func writeFleetTable(w io.Writer, rep *FleetReport, color bool) {
+	for i, e := range rep.Environments {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		var where []string
+		if e.Context != "" {
+			where = append(where, "context "+e.Context)
+		}
+		if e.Namespace != "" {
+			where = append(where, "namespace "+e.Namespace)
+		}
+		head := "=== " + e.Name
+		if len(where) > 0 {
+			head += " (" + strings.Join(where, ", ") + ")"
+		}
+		fmt.Fprintln(w, paint(color, cBold, head))
+		if e.Report != nil && e.State != EnvNotReachable && e.State != EnvForbidden {
+			writeTable(w, e.Report, color)
+		}
+		if e.Error != "" {
+			fmt.Fprintf(w, "%s %s\n", paint(color, cRed, "!"), e.Error)
+		}
+	}
+	fmt.Fprintf(w, "\nCommit %s %q across %d environments:\n", gitrepo.Short(rep.Revision.SHA), rep.Revision.Subject, len(rep.Environments))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, e := range rep.Environments {
+		fmt.Fprintf(tw, "  %s\t%s\n", e.Name, paint(color, envColor(e.State), e.Summary))
+	}
+	tw.Flush()
+}
+
+func envColor(s EnvState) string {
+	switch s {
+	case EnvDeployed:
+		return cGreen
+	case EnvFailed, EnvNotReachable, EnvForbidden:
+		return cRed
+	}
+	return cYellow
+}

@@ -119,7 +119,19 @@ func (t *tracer) releaseStage(prev Stage, needed bool) Stage {
 	}
 	if ready != nil && ready.Status == metav1.ConditionFalse {
 		switch ready.Reason {
-		case "ValuesError", helmv2.ArtifactFailedReason, "InitFailed":
+		case helmv2.ArtifactFailedReason:
+			// helm-controller retries an unreadable chart artifact: right
+			// after an install its HelmChart may not be in its cache yet
+			// ("could not get Source object: ... not found"). Only Stalled
+			// makes it final.
+			if isTrue(hr.Status.Conditions, meta.StalledCondition) {
+				s.set(Failed, ready.Reason, ready.Message)
+				t.diag(DiagReleaseFailed, StageRelease, "HelmRelease "+name+" cannot get its chart: "+ready.Message, "check the HelmChart and its source (kubectl gitops trace shows the chart stage)")
+				return s
+			}
+			s.set(Waiting, ready.Reason, ready.Message)
+			return s
+		case "ValuesError", "InitFailed":
 			s.set(Failed, ready.Reason, ready.Message)
 			t.diag(DiagReleaseFailed, StageRelease, "HelmRelease "+name+" cannot start: "+ready.Message, "fix the HelmRelease spec (values, valuesFrom, chart) and push")
 			return s

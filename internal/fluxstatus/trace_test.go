@@ -461,6 +461,30 @@ func TestTrace(t *testing.T) {
 			want:   want{state: Waiting, stages: map[string]State{StageKustomization: Done, StageRelease: Waiting, StageRollout: Waiting}},
 		},
 		{
+			// A first install: helm-controller's cache has not seen the
+			// HelmChart it just made; it retries.
+			name: "HelmRelease cannot get its chart yet (ArtifactFailed): waiting", fixture: "kustomization.yaml", sources: []types.NamespacedName{gitopsSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				hr := &c.HelmReleases[0]
+				hr.Status.History = nil
+				hr.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionFalse, Reason: "ArtifactFailed",
+					Message: `could not get Source object: HelmChart.source.toolkit.fluxcd.io "sample-app-sample-app" not found`}}
+			},
+			want: want{state: Waiting, stages: map[string]State{StageKustomization: Done, StageRelease: Waiting}},
+		},
+		{
+			name: "HelmRelease cannot get its chart and Flux gave up (ArtifactFailed, Stalled): failed", fixture: "kustomization.yaml", sources: []types.NamespacedName{gitopsSrc},
+			mutate: func(c *Cluster, _ *Commit) {
+				hr := &c.HelmReleases[0]
+				hr.Status.History = nil
+				hr.Status.Conditions = []metav1.Condition{
+					{Type: "Ready", Status: metav1.ConditionFalse, Reason: "ArtifactFailed", Message: "could not get Source object: chart not found"},
+					{Type: "Stalled", Status: metav1.ConditionTrue, Reason: "ArtifactFailed", Message: "could not get Source object: chart not found"},
+				}
+			},
+			want: want{state: Failed, stages: map[string]State{StageRelease: Failed}, diags: []string{DiagReleaseFailed}},
+		},
+		{
 			name: "GitOps repo commit not applied yet", fixture: "kustomization.yaml", sources: []types.NamespacedName{gitopsSrc},
 			mutate: func(c *Cluster, _ *Commit) { c.Kustomizations[0].Status.LastAppliedRevision = "main@sha1:" + shaP },
 			want:   want{state: Waiting, stages: map[string]State{StageKustomization: Waiting, StageRelease: Waiting}},

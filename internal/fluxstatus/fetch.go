@@ -376,22 +376,11 @@ func (c *Cluster) releaseNamespaces(sources []types.NamespacedName, given []stri
 	for _, ns := range given {
 		add(ns)
 	}
-	for i := range c.Kustomizations {
-		ks := &c.Kustomizations[i]
-		from := false
-		for _, src := range sources {
-			from = from || sameSource(ks.Spec.SourceRef.Kind, ks.Spec.SourceRef.Name, ks.Spec.SourceRef.Namespace, ks.Namespace, src)
-		}
-		if !from {
-			continue
-		}
-		add(ks.Spec.TargetNamespace)
-		if ks.Status.Inventory == nil {
-			continue
-		}
-		for _, e := range ks.Status.Inventory.Entries {
-			if ns, rest, ok := strings.Cut(e.ID, "_"); ok && strings.HasSuffix(rest, "_"+helmv2.GroupVersion.Group+"_"+KindHelmRelease) {
-				add(ns)
+	for _, src := range sources {
+		for _, ks := range c.kustomizationsFrom(src) {
+			add(ks.Spec.TargetNamespace)
+			for _, hr := range inventoryHelmReleases(ks) {
+				add(hr.Namespace)
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -94,11 +95,7 @@ func links(c *Cluster, sources []types.NamespacedName, commit *Commit) []*link {
 			l := get(hr, src)
 			l.viaChart, l.chartKey, l.chart, l.chartPath = true, key, hc, cleanPath(chartPath)
 		}
-		for i := range c.Kustomizations {
-			ks := &c.Kustomizations[i]
-			if !sameSource(ks.Spec.SourceRef.Kind, ks.Spec.SourceRef.Name, ks.Spec.SourceRef.Namespace, ks.Namespace, src) {
-				continue
-			}
+		for _, ks := range c.kustomizationsFrom(src) {
 			ids := map[string]bool{}
 			if ks.Status.Inventory != nil {
 				for _, e := range ks.Status.Inventory.Entries {
@@ -188,23 +185,18 @@ func (c *Cluster) SourcesSettling(sources []types.NamespacedName, namespace stri
 		if gr == nil || gr.Status.Artifact == nil {
 			return true
 		}
-		for i := range c.Kustomizations {
-			ks := &c.Kustomizations[i]
-			if !sameSource(ks.Spec.SourceRef.Kind, ks.Spec.SourceRef.Name, ks.Spec.SourceRef.Namespace, ks.Namespace, src) {
-				continue
-			}
-			if ks.Status.LastAppliedRevision != gr.Status.Artifact.Revision || !isTrue(ks.Status.Conditions, "Ready") {
+		for _, ks := range c.kustomizationsFrom(src) {
+			if ks.Status.LastAppliedRevision != gr.Status.Artifact.Revision || !isTrue(ks.Status.Conditions, meta.ReadyCondition) {
 				return true
 			}
 			// Its inventory names a HelmRelease not seen yet (the watches
 			// deliver the Kustomization's status before the object).
-			if ks.Status.Inventory != nil && !c.forbidden(KindHelmRelease) {
-				for _, e := range ks.Status.Inventory.Entries {
-					ns, rest, _ := strings.Cut(e.ID, "_")
-					name, ok := strings.CutSuffix(rest, "_"+helmv2.GroupVersion.Group+"_"+KindHelmRelease)
-					if ok && (namespace == "" || ns == namespace) && !c.hasHelmRelease(ns, name) {
-						return true
-					}
+			if c.forbidden(KindHelmRelease) {
+				continue
+			}
+			for _, key := range inventoryHelmReleases(ks) {
+				if (namespace == "" || key.Namespace == namespace) && c.helmRelease(key) == nil {
+					return true
 				}
 			}
 		}
@@ -212,11 +204,31 @@ func (c *Cluster) SourcesSettling(sources []types.NamespacedName, namespace stri
 	return false
 }
 
-func (c *Cluster) hasHelmRelease(ns, name string) bool {
-	for i := range c.HelmReleases {
-		if c.HelmReleases[i].Namespace == ns && c.HelmReleases[i].Name == name {
-			return true
+// kustomizationsFrom lists the Kustomizations that apply src.
+func (c *Cluster) kustomizationsFrom(src types.NamespacedName) []*kustomizev1.Kustomization {
+	var out []*kustomizev1.Kustomization
+	for i := range c.Kustomizations {
+		ks := &c.Kustomizations[i]
+		if sameSource(ks.Spec.SourceRef.Kind, ks.Spec.SourceRef.Name, ks.Spec.SourceRef.Namespace, ks.Namespace, src) {
+			out = append(out, ks)
 		}
 	}
-	return false
+	return out
+}
+
+// inventoryHelmReleases lists the HelmReleases a Kustomization's inventory
+// names (entry IDs are namespace_name_group_kind, as helmReleaseInventoryID
+// writes them).
+func inventoryHelmReleases(ks *kustomizev1.Kustomization) []types.NamespacedName {
+	if ks.Status.Inventory == nil {
+		return nil
+	}
+	var out []types.NamespacedName
+	for _, e := range ks.Status.Inventory.Entries {
+		ns, rest, _ := strings.Cut(e.ID, "_")
+		if name, ok := strings.CutSuffix(rest, "_"+helmv2.GroupVersion.Group+"_"+KindHelmRelease); ok {
+			out = append(out, types.NamespacedName{Namespace: ns, Name: name})
+		}
+	}
+	return out
 }

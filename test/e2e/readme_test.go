@@ -30,7 +30,7 @@ func TestReadmeQuickstart(t *testing.T) {
 		dir := e.CopyExample(t, repo, "https://github.com/example/", e.GitURL+"/")
 		for _, args := range [][]string{{"init", "-q", "--initial-branch=main"}, {"add", "-A"}, {"commit", "-qm", "import " + repo},
 			{"push", "-q", "--force", e.GitURL + "/" + repo + ".git", "main"}} {
-			shell(t, dir, nil, "git", args...)
+			gitCmd(t, dir, args...)
 		}
 		if repo == "flux-app-delivery" {
 			e.Apply(t, "", filepath.Join(dir, "sources"), filepath.Join(dir, "clusters", "local"))
@@ -93,15 +93,4 @@ func quickstart(t *testing.T, readme string) string {
 		t.Fatalf("the quickstart block has %d command lines", len(lines))
 	}
 	return strings.Join(lines, "\n")
-}
-
-func shell(t *testing.T, dir string, env []string, name string, args ...string) {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "GIT_AUTHOR_NAME=e2e", "GIT_AUTHOR_EMAIL=e2e@example.com",
-		"GIT_COMMITTER_NAME=e2e", "GIT_COMMITTER_EMAIL=e2e@example.com"), env...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
 }

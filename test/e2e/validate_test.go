@@ -4,8 +4,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,10 +62,10 @@ func TestOverrideValidatesAgainstCluster(t *testing.T) {
 	if head(t, clone) != remoteBefore {
 		t.Error("the refused override committed")
 	}
-	if got := strings.TrimSpace(gitOut(t, clone, "ls-remote", gitops.URL, "refs/heads/main")); !strings.HasPrefix(got, remoteBefore) {
+	if got := strings.TrimSpace(gitCmd(t, clone, "ls-remote", gitops.URL, "refs/heads/main")); !strings.HasPrefix(got, remoteBefore) {
 		t.Errorf("the refused override pushed: remote main is %s, was %s", got, remoteBefore)
 	}
-	if st := gitOut(t, clone, "status", "--porcelain"); st != "" {
+	if st := gitCmd(t, clone, "status", "--porcelain"); st != "" {
 		t.Errorf("the refused override left changes: %s", st)
 	}
 
@@ -88,7 +86,7 @@ func TestOverrideValidatesAgainstCluster(t *testing.T) {
 	}
 	e2eutil.ReplaceInFile(t, clone, "helmrelease/sample-app-helmrelease.yaml", "  values:\n",
 		"  valuesFrom:\n    - kind: ConfigMap\n      name: sample-app-values\n  values:\n")
-	gitOut(t, clone, "commit", "-qam", "values from a ConfigMap")
+	gitCmd(t, clone, "commit", "-qam", "values from a ConfigMap")
 	r = e.Run(t, ctx, clone, "override", e2eutil.HelmRelease, "-n", ns, "--set", "replicaCount=3", "--set", "podAnnotations.team=ops", "--dry-run", "--diff=rendered")
 	if r.ExitCode != 0 {
 		t.Fatalf("good override: exit %d", r.ExitCode)
@@ -101,18 +99,6 @@ func TestOverrideValidatesAgainstCluster(t *testing.T) {
 		!strings.Contains(r.Stderr, "the cluster's /openapi/v3") || strings.Contains(r.Stderr, "valuesFrom left out") {
 		t.Errorf("stderr: %s", r.Stderr)
 	}
-}
-
-func gitOut(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=e2e", "GIT_AUTHOR_EMAIL=e2e@example.com", "GIT_COMMITTER_NAME=e2e", "GIT_COMMITTER_EMAIL=e2e@example.com")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return string(out)
 }
 
 // promote renders the target environment with the promoted chart, fetched from the sandbox's Git server,

@@ -46,10 +46,6 @@ func (r *Resolver) fromHelmRepo(ctx context.Context, hrepo *sourcev1.HelmReposit
 	if err != nil {
 		return nil, unresolvable(err, "fetching the index of %s", id)
 	}
-	indexPath := filepath.Join(dir, "index.yaml")
-	if err := writeFileAtomic(indexPath, data); err != nil {
-		return nil, err
-	}
 	idx, err := parseIndex(data)
 	if err != nil {
 		return nil, unresolvable(err, "reading the index of %s", id)

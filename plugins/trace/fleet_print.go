@@ -1,46 +1,22 @@
 package trace
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"io"
 	"strings"
 	"text/tabwriter"
 
-	"sigs.k8s.io/yaml"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 )
 
 // printFleet prints one section per environment (the single-cluster view of its cluster) and a summary
 // line per environment, or the FleetReport as JSON/YAML.
 func (o *Options) printFleet(rep *FleetReport, redraw bool) error {
-	switch o.Output {
-	case "json", "yaml":
-		b, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return err
-		}
-		if o.Output == "yaml" {
-			if b, err = yaml.JSONToYAML(b); err != nil {
-				return err
-			}
-			_, err = o.out().Write(b)
-			return err
-		}
-		_, err = fmt.Fprintln(o.out(), string(b))
+	if done, err := printer.Print(o.out(), o.Output, rep); done {
 		return err
 	}
-	var buf bytes.Buffer
-	if redraw && o.color {
-		buf.WriteString("\x1b[H\x1b[2J")
-	}
-	writeFleetTable(&buf, rep, o.color)
-	if redraw && !o.color {
-		buf.WriteString("\n")
-	}
-	_, err := o.out().Write(buf.Bytes())
-	return err
+	return o.draw(redraw, func(w io.Writer) { writeFleetTable(w, rep, o.color) })
 }
 
 func writeFleetTable(w io.Writer, rep *FleetReport, color bool) {

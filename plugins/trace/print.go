@@ -17,12 +17,18 @@ func (o *Options) print(r *fluxstatus.Report, redraw bool) error {
 	if done, err := printer.Print(o.out(), o.Output, r); done {
 		return err
 	}
+	return o.draw(redraw, func(w io.Writer) { writeTable(w, r, o.color) })
+}
+
+// draw writes a table in one write; a redraw of the live view replaces the
+// last one on a terminal and follows it after a blank line elsewhere.
+func (o *Options) draw(redraw bool, table func(io.Writer)) error {
 	var buf bytes.Buffer
 	if redraw && o.color {
 		// Home and clear: the live view replaces itself on a terminal.
 		buf.WriteString("\x1b[H\x1b[2J")
 	}
-	writeTable(&buf, r, o.color)
+	table(&buf)
 	if redraw && !o.color {
 		buf.WriteString("\n")
 	}

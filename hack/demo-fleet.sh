@@ -127,16 +127,23 @@ git -C "$gitops" push -q origin main
 request staging gitrepository/flux-system kustomization/apps-staging
 wait_chart staging staging 0.1.4
 
+# trace_all_envs WANT: trace the chart commit across both clusters until settled (exit 0), then check each
+# environment's state in -o json is WANT ("staging=... production=...").
+trace_all_envs() {
+  local code out states
+  set +e
+  kg trace "$rev" --repo "$app" --all-envs --gitops-repo "$gitops" --reconcile --wait --timeout 3m
+  code=$?
+  set -e
+  [ "$code" -eq 0 ] || fail "trace --all-envs exited $code, want 0 ($1)"
+  out=$(kg trace "$rev" --repo "$app" --all-envs --gitops-repo "$gitops" -o json)
+  states=$(printf '%s' "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(" ".join(e["name"]+"="+e["state"] for e in r["environments"]))')
+  [ "$states" = "$1" ] || fail "trace -o json says $states, want $1"
+  echo "   -o json: $states"
+}
+
 step "Where is the chart commit? trace --all-envs: staging runs it, production waits for promotion"
-set +e
-kg trace "$rev" --repo "$app" --all-envs --gitops-repo "$gitops" --reconcile --wait --timeout 3m
-code=$?
-set -e
-[ "$code" -eq 0 ] || fail "trace --all-envs exited $code, want 0 (deployed in staging, waiting for promotion in production)"
-out=$(kg trace "$rev" --repo "$app" --all-envs --gitops-repo "$gitops" -o json)
-state() { printf '%s' "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(" ".join(e["name"]+"="+e["state"] for e in r["environments"]))'; }
-[ "$(state)" = "staging=deployed production=waitingForPromotion" ] || fail "trace -o json says $(state)"
-echo "   -o json: $(state)"
+trace_all_envs "staging=deployed production=waitingForPromotion"
 
 step "promote --require-deployed: checks staging's cluster through its context, ships 0.1.4 to production"
 kg promote sample-app --from staging --to production --require-deployed --push --repo "$gitops" ||
@@ -145,12 +152,5 @@ request production gitrepository/flux-system kustomization/apps-production
 wait_chart production production 0.1.4
 
 step "trace --all-envs again: deployed in both clusters"
-set +e
-kg trace "$rev" --repo "$app" --all-envs --gitops-repo "$gitops" --reconcile --wait --timeout 3m
-code=$?
-set -e
-[ "$code" -eq 0 ] || fail "trace --all-envs exited $code after the promotion"
-out=$(kg trace "$rev" --repo "$app" --all-envs --gitops-repo "$gitops" -o json)
-[ "$(state)" = "staging=deployed production=deployed" ] || fail "trace -o json says $(state)"
-echo "   -o json: $(state)"
+trace_all_envs "staging=deployed production=deployed"
 printf '\ndemo-fleet OK\n'

@@ -25,6 +25,8 @@ type DetectOptions struct {
 	// scheme and host (a sub-path install, an API behind another host, a
 	// remote over SSH to a forge served over http).
 	URL string
+	// TokenEnv is --forge-token-env, the variable holding the token.
+	TokenEnv string
 	// HTTPClient probes servers whose host name says nothing; nil means no
 	// probing.
 	HTTPClient *http.Client
@@ -87,6 +89,28 @@ func Detect(ctx context.Context, remoteURL string, o DetectOptions) (Repo, error
 		return Repo{}, fmt.Errorf("remote %s: a %s repository is owner/name, not %s (pass --forge-url when the forge is served under a sub-path)", remoteURL, repo.Kind.Title(), repo.FullName())
 	}
 	return repo, nil
+}
+
+// TokenScope says where the token for a forge may come from.
+type TokenScope struct {
+	// Env is --forge-token-env: the one environment variable that holds
+	// the token ("" reads the forge's usual ones).
+	Env string
+	// ForgeURLElsewhere is set when --forge-url names another host than
+	// the Git remote's: the usual variables, which belong to the remote's
+	// forge, are not sent there.
+	ForgeURLElsewhere bool
+}
+
+// TokenScope is where the token for the forge Detect finds from remoteURL
+// and o may come from.
+func (o DetectOptions) TokenScope(remoteURL string) TokenScope {
+	s := TokenScope{Env: o.TokenEnv}
+	if o.URL != "" {
+		base, err := url.Parse(strings.TrimRight(o.URL, "/"))
+		s.ForgeURLElsewhere = err != nil || !strings.EqualFold(base.Hostname(), hostname(gitrepo.ParseURL(remoteURL).Host))
+	}
+	return s
 }
 
 // kindFromHost knows the public forges and the usual names of self-hosted

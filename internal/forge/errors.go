@@ -60,6 +60,8 @@ func (e *APIError) Error() string {
 		fmt.Fprintf(&b, "the forge refused the %s as asked: check that the base branch exists, that the branch differs from it, and the label and reviewer names", noun)
 	case e.Status == 0:
 		b.WriteString("the forge could not be reached: check the network, the remote URL and --forge-url")
+	case e.Status >= 300 && e.Status < 400:
+		b.WriteString("the forge redirected to another address, where kubectl-gitops does not send your token: set --forge-url to the address the forge's API answers at")
 	case e.Status >= 500:
 		b.WriteString("the forge failed: try again later")
 	case e.Status < 300:

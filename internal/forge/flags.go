@@ -18,6 +18,8 @@ type Flags struct {
 	Draft     bool
 	// Forge and URL override detection from the remote URL.
 	Forge, URL string
+	// TokenEnv is --forge-token-env: the variable holding the token.
+	TokenEnv string
 }
 
 // AddFlags registers --pr, --pr-label, --pr-reviewer, --draft, --forge and
@@ -29,6 +31,7 @@ func (f *Flags) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.Draft, "draft", false, "Open the pull/merge request as a draft")
 	fs.StringVar(&f.Forge, "forge", "", "Forge API to use: github, gitlab or gitea (also Forgejo); default: detected from the remote URL")
 	fs.StringVar(&f.URL, "forge-url", "", "Web root of the forge (https://git.example.com), when it is not the remote URL's scheme and host")
+	fs.StringVar(&f.TokenEnv, "forge-token-env", "", "Environment variable holding the forge's token (needed when --forge-url names another host than the remote's)")
 }
 
 // Kind is the parsed --forge ("" when not given).
@@ -55,6 +58,9 @@ func (f *Flags) Validate() error {
 		}
 		if f.URL != "" {
 			set = append(set, "--forge-url")
+		}
+		if f.TokenEnv != "" {
+			set = append(set, "--forge-token-env")
 		}
 		if len(set) > 0 {
 			return fmt.Errorf("%s only apply with --pr", strings.Join(set, ", "))

@@ -134,10 +134,18 @@ type Forge interface {
 }
 
 // New returns the client for repo, authenticated with token. hc nil means
-// http.DefaultClient's transport.
+// http.DefaultClient's transport. With a token, the client sends it only
+// to repo's host, over https unless that host is this machine: a redirect
+// elsewhere is refused, and no request to another host carries it.
 func New(repo Repo, token string, hc *http.Client) (Forge, error) {
 	if hc == nil {
 		hc = &http.Client{}
+	}
+	if token != "" {
+		if err := secureEnough(repo.WebURL); err != nil {
+			return nil, err
+		}
+		hc = guarded(hc, repo.Host())
 	}
 	switch repo.Kind {
 	case GitHub:

@@ -26,6 +26,8 @@ type PublishOptions struct {
 	// Kind and URL are --forge and --forge-url ("" detects).
 	Kind Kind
 	URL  string
+	// TokenEnv is --forge-token-env ("" reads the forge's usual variables).
+	TokenEnv string
 	// Getenv reads tokens and config locations (os.Getenv outside tests).
 	Getenv func(string) string
 	// HTTPClient is used for the API and for probing; nil is a plain one.
@@ -120,11 +122,12 @@ func Prepare(ctx context.Context, o PublishOptions) (*Publisher, error) {
 	if err != nil {
 		return nil, exitcode.Errorf(exitcode.Usage, "no remote %q to push the branch to: add one with `git remote add %s URL`", o.Remote, o.Remote)
 	}
-	repo, err := Detect(ctx, strings.TrimSpace(remoteURL), DetectOptions{Kind: o.Kind, URL: o.URL, HTTPClient: o.HTTPClient})
+	do := DetectOptions{Kind: o.Kind, URL: o.URL, TokenEnv: o.TokenEnv, HTTPClient: o.HTTPClient}
+	repo, err := Detect(ctx, strings.TrimSpace(remoteURL), do)
 	if err != nil {
 		return nil, exitcode.Wrap(exitcode.Usage, fmt.Errorf("--pr: %w", err))
 	}
-	tok, err := FindToken(repo, o.Getenv)
+	tok, err := FindScopedToken(repo, do.TokenScope(strings.TrimSpace(remoteURL)), o.Getenv)
 	if err != nil {
 		return nil, exitcode.Wrap(exitcode.Usage, fmt.Errorf("--pr: %w", err))
 	}

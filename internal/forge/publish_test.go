@@ -76,7 +76,7 @@ func (p *publishRepo) ourCommit(branch, value string) {
 
 func (p *publishRepo) options(srvURL string, out *bytes.Buffer) PublishOptions {
 	return PublishOptions{
-		Repo: p.repo, Branch: "promote/production/a", URL: srvURL,
+		Repo: p.repo, Branch: "promote/production/a", URL: srvURL, TokenEnv: "GH_ENTERPRISE_TOKEN",
 		Getenv: func(k string) string {
 			if k == "GH_ENTERPRISE_TOKEN" {
 				return replayToken

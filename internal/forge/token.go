@@ -27,14 +27,17 @@ func (t Token) String() string { return "token from " + t.Source }
 // GoString is String, for %#v.
 func (t Token) GoString() string { return t.String() }
 
-// envTokens are the variables read for each forge, in order.
+// envTokens are the variables read for each forge, in order. GH_TOKEN and
+// GITHUB_TOKEN hold a github.com token and go to github.com only, never to
+// another host whose name merely contains "github" (as gh does, a GitHub
+// Enterprise host reads GH_ENTERPRISE_TOKEN).
 func envTokens(kind Kind, host string) []string {
 	switch kind {
 	case GitHub:
-		if hostname(host) == "github.com" {
+		if strings.EqualFold(hostname(host), "github.com") {
 			return []string{"GH_TOKEN", "GITHUB_TOKEN"}
 		}
-		return []string{"GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN", "GH_TOKEN", "GITHUB_TOKEN"}
+		return []string{"GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN"}
 	case GitLab:
 		return []string{"GITLAB_TOKEN", "GITLAB_ACCESS_TOKEN"}
 	case Gitea:
@@ -61,9 +64,29 @@ func tokenEnvs(kind Kind, host string) string {
 // that CLI keeps the token in the file (gh's hosts.yml, glab's
 // config.yml, tea's config.yml). getenv reads the environment (os.Getenv
 // outside tests); HOME and XDG_CONFIG_HOME come from it too.
+//
+// --forge-token-env names the one variable to read. A --forge-url on
+// another host than the remote's reads only that variable, or the CLI's
+// config entry for exactly that host: the usual variables belong to the
+// remote's forge.
 func FindToken(repo Repo, getenv func(string) string) (Token, error) {
+	return FindScopedToken(repo, TokenScope{}, getenv)
+}
+
+// FindScopedToken is FindToken within scope (DetectOptions.TokenScope).
+func FindScopedToken(repo Repo, scope TokenScope, getenv func(string) string) (Token, error) {
 	host := repo.Host()
-	for _, v := range envTokens(repo.Kind, host) {
+	vars := envTokens(repo.Kind, host)
+	if scope.Env != "" {
+		if t := strings.TrimSpace(getenv(scope.Env)); t != "" {
+			return Token{Value: t, Source: "$" + scope.Env}, nil
+		}
+		return Token{}, fmt.Errorf("%w for %s at %s: --forge-token-env names %s, which is empty or not set", ErrNoToken, repo.Kind.Title(), host, scope.Env)
+	}
+	if scope.ForgeURLElsewhere {
+		vars = nil
+	}
+	for _, v := range vars {
 		if t := strings.TrimSpace(getenv(v)); t != "" {
 			return Token{Value: t, Source: "$" + v}, nil
 		}
@@ -72,6 +95,10 @@ func FindToken(repo Repo, getenv func(string) string) (Token, error) {
 		return Token{Value: t, Source: src}, nil
 	}
 	cli := map[Kind]string{GitHub: "`gh auth login`", GitLab: "`glab auth login`", Gitea: "`tea login add`"}[repo.Kind]
+	if scope.ForgeURLElsewhere {
+		return Token{}, fmt.Errorf("%w for %s at %s: --forge-url names another host than the Git remote's, so the usual token variables (%s) are not sent there; put its token in a variable and name it with --forge-token-env, or log in to %s with %s",
+			ErrNoToken, repo.Kind.Title(), host, tokenEnvs(repo.Kind, host), host, cli)
+	}
 	return Token{}, fmt.Errorf("%w for %s at %s: set %s to a token that may push and open %ss, or log in with %s",
 		ErrNoToken, repo.Kind.Title(), host, tokenEnvs(repo.Kind, host), repo.Kind.Noun(), cli)
 }

@@ -30,7 +30,7 @@ func (o *Options) preparePR(ctx context.Context, repo *gitrepo.Repo) (*forge.Pub
 		out = o.ErrOut
 	}
 	return forge.Prepare(ctx, forge.PublishOptions{
-		Repo: repo, Remote: o.Remote, Branch: o.Branch, Kind: o.Request.Kind(), URL: o.Request.URL,
+		Repo: repo, Remote: o.Remote, Branch: o.Branch, Kind: o.Request.Kind(), URL: o.Request.URL, TokenEnv: o.Request.TokenEnv,
 		Getenv: o.Getenv, HTTPClient: o.httpClient, Out: out,
 	})
 }

@@ -26,7 +26,7 @@ func prBranch(release, to string) string {
 // opened: the forge, the token, and that the branch is free or ours.
 func (o *Options) preparePR(ctx context.Context, r *gitrepo.Repo) (*forge.Publisher, error) {
 	return forge.Prepare(ctx, forge.PublishOptions{
-		Repo: r, Remote: o.Remote, Branch: o.Branch, Kind: o.Request.Kind(), URL: o.Request.URL,
+		Repo: r, Remote: o.Remote, Branch: o.Branch, Kind: o.Request.Kind(), URL: o.Request.URL, TokenEnv: o.Request.TokenEnv,
 		Getenv: o.getenv, HTTPClient: o.httpClient, Out: o.Out,
 	})
 }
@@ -111,14 +111,15 @@ func (o *Options) addOpenRequests(ctx context.Context, r *gitrepo.Repo, rep *sta
 	if hc == nil {
 		hc = &http.Client{Timeout: statusTimeout}
 	}
-	repo, err := forge.Detect(ctx, strings.TrimSpace(remoteURL), forge.DetectOptions{Kind: o.Request.Kind(), URL: o.Request.URL, HTTPClient: hc})
+	do := forge.DetectOptions{Kind: o.Request.Kind(), URL: o.Request.URL, TokenEnv: o.Request.TokenEnv, HTTPClient: hc}
+	repo, err := forge.Detect(ctx, strings.TrimSpace(remoteURL), do)
 	if err != nil {
 		return
 	}
 	note := func(err error) {
 		fmt.Fprintf(o.ErrOut, "note: open %ss not shown: %v\n", repo.Kind.Noun(), err)
 	}
-	tok, err := forge.FindToken(repo, o.getenv)
+	tok, err := forge.FindScopedToken(repo, do.TokenScope(strings.TrimSpace(remoteURL)), o.getenv)
 	if err != nil {
 		note(err)
 		return

@@ -130,4 +130,7 @@ var classes = []class{
 	{sentinel(gitrepo.ErrReadOnly), Conflict},
 	{sentinel(gitrepo.ErrPushRejected), Conflict},
 	{sentinel(gitrepo.ErrRebaseConflict), Conflict},
+	{sentinel(gitrepo.ErrOperationInProgress), Conflict},
+	{sentinel(gitrepo.ErrIndexLocked), Conflict},
+	{sentinel(gitrepo.ErrUnmerged), Conflict},
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // The publish path refuses with these errors (internal/exitcode turns them
@@ -53,8 +54,7 @@ func (c Change) Paths() []string {
 // current branch, pushed, or committed on a new branch that is pushed.
 type PublishOptions struct {
 	// Branch, when set, is a new branch created at HEAD for the commit;
-	// it is pushed (Push is implied) and the checkout switches back to
-	// where it was.
+	// it is pushed (Push is implied); the checkout stays where it was.
 	Branch string
 	// Push pushes the commit to the current branch's upstream.
 	Push bool
@@ -73,7 +73,7 @@ type PublishOptions struct {
 	Reapply func(ctx context.Context) (Change, error)
 	// Attempts bounds the pushes; 0 means 5.
 	Attempts int
-	// NoPush, with Branch, commits on the branch and switches back without
+	// NoPush, with Branch, commits on the branch without
 	// pushing: the caller pushes it (internal/forge does, for --pr).
 	NoPush bool
 	// ReplaceBranch lets Branch exist already: it is created again at HEAD
@@ -98,13 +98,22 @@ type Publisher struct {
 	// committing on opts.Branch.
 	orig     string
 	detached bool
+	// scratch is kubectl-gitops's directory under .git; work is the work
+	// tree the change is written and committed in (the checkout, or with
+	// opts.Branch a linked work tree under scratch).
+	scratch string
+	work    *Repo
 }
 
 // NewPublisher checks, before anything is written, that the change can go
-// where opts say: a valid, new --branch name; a remote; a branch to push
+// where opts say: a checkout that is not in the middle of something
+// (CheckState); a valid, new --branch name; a remote; a branch to push
 // and no commits of the user's that the push would carry along unasked.
 func (r *Repo) NewPublisher(ctx context.Context, opts PublishOptions) (*Publisher, error) {
 	p := &Publisher{repo: r, opts: opts}
+	if err := r.CheckState(ctx); err != nil {
+		return nil, err
+	}
 	if !opts.pushes() && opts.Branch == "" {
 		return p, nil
 	}
@@ -230,25 +239,25 @@ type Published struct {
 }
 
 // Publish writes c (atomically), commits it, and pushes it, as far as the
-// options say. With a Branch, the checkout switches back to where it was
-// afterwards, whether the push worked or not.
+// options say. With a Branch, the commit is made in a work tree of its own
+// under .git (see branchTree): the checkout stays on the branch it was on,
+// even when the process is killed half-way.
 func (p *Publisher) Publish(ctx context.Context, c Change) (res Published, err error) {
 	r := p.repo
 	files := c.Paths()
+	if p.scratch, err = r.scratchDir(ctx); err != nil {
+		return res, err
+	}
+	r.cleanScratch(ctx, p.scratch)
+	p.work = r
 	if p.opts.Branch != "" {
-		create := "-c"
-		if p.opts.ReplaceBranch {
-			create = "-C"
-		}
-		if _, err := r.Git(ctx, "switch", "--quiet", create, p.opts.Branch); err != nil {
+		wt, done, err := p.branchTree(ctx)
+		if err != nil {
 			return res, fmt.Errorf("creating branch %s: %w", p.opts.Branch, err)
 		}
+		defer done()
+		p.work = wt
 		res.Branch = p.opts.Branch
-		defer func() {
-			if serr := p.switchBack(ctx); serr != nil && err == nil {
-				err = serr
-			}
-		}()
 	}
 	if err := p.write(c); err != nil {
 		return res, err
@@ -257,7 +266,10 @@ func (p *Publisher) Publish(ctx context.Context, c Change) (res Published, err e
 	if p.opts.NoCommit {
 		return res, nil
 	}
-	if res.Commit, err = r.CommitFiles(ctx, files, c.Message, c.Trailers...); err != nil {
+	if res.Commit, err = p.work.CommitFiles(ctx, files, c.Message, c.Trailers...); err != nil {
+		if p.opts.Branch != "" {
+			return res, fmt.Errorf("%w; branch %s was created at HEAD without the change: delete it with `git branch -D %s`", err, p.opts.Branch, p.opts.Branch)
+		}
 		return res, fmt.Errorf("%w; the edited files are written but not committed: commit them by hand, or `git checkout -- %s` to undo", err, strings.Join(files, " "))
 	}
 	if !p.opts.pushes() {
@@ -267,6 +279,12 @@ func (p *Publisher) Publish(ctx context.Context, c Change) (res Published, err e
 		return res, errors.New("gitrepo: Publish pushes without a Reapply")
 	}
 	redo := func(ctx context.Context) (bool, error) {
+		if p.opts.Branch != "" {
+			// Reapply reads the checkout, which stays on the original
+			// branch: it cannot recompute the change on top of someone
+			// else's branch of the same name.
+			return false, fmt.Errorf("%w: branch %s exists on %s already with other commits; pick another --branch", ErrPushRejected, p.opts.Branch, p.Remote)
+		}
 		again, err := p.opts.Reapply(ctx)
 		if err != nil {
 			return false, err
@@ -277,12 +295,12 @@ func (p *Publisher) Publish(ctx context.Context, c Change) (res Published, err e
 		if err := p.write(again); err != nil {
 			return false, err
 		}
-		if res.Commit, err = r.CommitFiles(ctx, again.Paths(), again.Message, again.Trailers...); err != nil {
+		if res.Commit, err = p.work.CommitFiles(ctx, again.Paths(), again.Message, again.Trailers...); err != nil {
 			return false, err
 		}
 		return true, nil
 	}
-	pr, err := r.Push(ctx, PushOptions{Remote: p.Remote, RemoteBranch: p.RemoteBranch, Attempts: p.opts.Attempts, SetUpstream: p.opts.Branch != "", Redo: redo})
+	pr, err := p.work.Push(ctx, PushOptions{Remote: p.Remote, RemoteBranch: p.RemoteBranch, Attempts: p.opts.Attempts, SetUpstream: p.opts.Branch != "", Redo: redo})
 	res.Attempts, res.Rebased = pr.Attempts, pr.Rebased
 	if err != nil {
 		if p.opts.Branch != "" {
@@ -315,20 +333,14 @@ func (p *Publisher) base(ctx context.Context) string {
 	return p.orig
 }
 
-func (p *Publisher) switchBack(ctx context.Context) error {
-	args := []string{"switch", "--quiet", p.orig}
-	if p.detached {
-		args = []string{"switch", "--quiet", "--detach", p.orig}
-	}
-	if _, err := p.repo.Git(ctx, args...); err != nil {
-		return fmt.Errorf("switching back to %s: %w", p.orig, err)
-	}
-	return nil
-}
-
 func (p *Publisher) write(c Change) error {
 	for _, f := range c.Paths() {
-		if err := WriteFileAtomic(filepath.Join(p.repo.Root, filepath.FromSlash(f)), c.Files[f]); err != nil {
+		rel := filepath.FromSlash(f)
+		mode := os.FileMode(0o644)
+		if st, err := os.Stat(filepath.Join(p.repo.Root, rel)); err == nil {
+			mode = st.Mode().Perm()
+		}
+		if err := writeFileAtomic(filepath.Join(p.work.Root, rel), c.Files[f], mode, p.scratch); err != nil {
 			return err
 		}
 	}
@@ -352,15 +364,24 @@ func (r *Repo) CommitFiles(ctx context.Context, files []string, message string, 
 	return r.Head(ctx)
 }
 
-// WriteFileAtomic replaces path with data through a temporary file in the
-// same directory and a rename, keeping the file's mode: a crash leaves the
-// old file or the new one, never half of each.
-func WriteFileAtomic(path string, data []byte) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return err
+// writeFileAtomic replaces path with data, with mode, through a temporary
+// file in tmpDir (under .git, where a crash cannot leave it in the work
+// tree) and a rename: a crash leaves the old file or the new one, never
+// half of each. When tmpDir is on another file system than path, the
+// temporary file goes next to path instead.
+func writeFileAtomic(path string, data []byte, mode os.FileMode, tmpDir string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	err := writeVia(path, data, mode, tmpDir, scratchPrefix()+"write-*")
+	if errors.Is(err, syscall.EXDEV) {
+		err = writeVia(path, data, mode, filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	}
+	return err
+}
+
+func writeVia(path string, data []byte, mode os.FileMode, dir, pattern string) error {
+	tmp, err := os.CreateTemp(dir, pattern)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
@@ -369,7 +390,7 @@ func WriteFileAtomic(path string, data []byte) error {
 		tmp.Close()
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
+	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -384,4 +405,39 @@ func WriteFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// branchTree makes the work tree the commit on opts.Branch is made in: a
+// linked work tree under .git, on the new branch at HEAD, with the index
+// of HEAD and no files checked out (the change's files are written into
+// it, so a large repository costs nothing). The user's checkout never
+// leaves its branch; done removes the work tree, and a crash leaves it
+// under .git for the next run to remove (cleanScratch).
+func (p *Publisher) branchTree(ctx context.Context) (*Repo, func(), error) {
+	r := p.repo
+	dir, err := os.MkdirTemp(p.scratch, scratchPrefix()+"tree-*")
+	if err != nil {
+		return nil, nil, err
+	}
+	create := "-b"
+	if p.opts.ReplaceBranch {
+		create = "-B"
+	}
+	if _, err := r.Git(ctx, "worktree", "add", "--quiet", "--no-checkout", create, p.opts.Branch, dir, "HEAD"); err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	done := func() {
+		// Not under ctx: an interrupted run still cleans up.
+		bg := context.WithoutCancel(ctx)
+		_, _ = r.Git(bg, "worktree", "remove", "--force", dir)
+		_ = os.RemoveAll(dir)
+		_, _ = r.Git(bg, "worktree", "prune")
+	}
+	wt := &Repo{Root: dir, Env: r.Env}
+	if _, err := wt.Git(ctx, "read-tree", "HEAD"); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return wt, done, nil
 }

@@ -70,7 +70,7 @@ with --push pushed, rebuilding the commit over concurrent pushes.`,
 	fl.BoolVar(&o.DryRun, "dry-run", false, "Print the diff and change nothing")
 	fl.BoolVar(&o.NoCommit, "no-commit", false, "Write the file but do not commit")
 	fl.BoolVar(&o.Push, "push", false, "Push the commit to the branch's upstream (or origin), rebuilding it over concurrent pushes")
-	fl.StringVar(&o.Branch, "branch", "", "Commit on this new branch, push it, switch back, and print the pull/merge request URL")
+	fl.StringVar(&o.Branch, "branch", "", "Commit on this new branch (the checkout stays on its branch), push it, and print the pull/merge request URL")
 	fl.StringVar(&o.Remote, "remote", "", "Git remote to push to (default: the branch's upstream remote, or origin)")
 	fl.StringVarP(&o.Message, "message", "m", "", "Commit message (default: \"override NS/NAME: KEY=VALUE, ...\")")
 	fl.BoolVar(&o.AllowDirty, "allow-dirty", false, "Edit and commit the file even if it has uncommitted changes (they are committed too)")

@@ -120,7 +120,7 @@ clusters/<env> layouts (see docs/promote.md).`,
 	fl.BoolVar(&o.DryRun, "dry-run", false, "Print what would change; write nothing")
 	fl.BoolVar(&o.NoCommit, "no-commit", false, "Write the files but do not commit")
 	fl.BoolVar(&o.Push, "push", false, "Push the commit to the branch's upstream (or origin), promoting again on top when the remote moved")
-	fl.StringVar(&o.Branch, "branch", "", "Commit on this new branch, push it, switch back, and print the pull/merge request URL")
+	fl.StringVar(&o.Branch, "branch", "", "Commit on this new branch (the checkout stays on its branch), push it, and print the pull/merge request URL")
 	fl.BoolVar(&o.AllowDirty, "allow-dirty", false, "Edit and commit files even if they have uncommitted changes (they are committed too)")
 	fl.BoolVar(&o.RequireDeployed, "require-deployed", false, "Refuse unless the source environment's cluster runs this version, Ready")
 	fl.BoolVar(&o.AllowDowngrade, "allow-downgrade", false, "Allow setting a lower version than the target has")

@@ -343,7 +343,7 @@ spec:
 	if strings.Contains(r.Stdout+r.Stderr, "hunter2") {
 		t.Errorf("secret-fed value printed:\n%s%s", r.Stdout, r.Stderr)
 	}
-	if !strings.Contains(r.Stdout, "+      password: <redacted>") {
+	if !strings.Contains(r.Stdout, "+      password: <redacted, changed>") {
 		t.Errorf("dry-run diff lacks the redacted line:\n%s", r.Stdout)
 	}
 	r = run(t, dir, "override", "payments", "--set", "db.password=hunter2")

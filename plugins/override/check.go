@@ -2,6 +2,7 @@ package override
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
@@ -16,7 +17,10 @@ func (o *Options) checkRelease(ctx context.Context, repo *gitrepo.Repo, ed *edit
 		env.RESTConfig = o.factory.ToRESTConfig
 	}
 	if o.Check.Diff == releasecheck.DiffValues && !o.DryRun && o.Output == "" {
-		if err := releasecheck.ValuesDiff(env, ed.doc.Path, ed.src, ed.out); err != nil {
+		before, after, ok := ed.masked()
+		if !ok {
+			fmt.Fprintf(env.Out, "(the diff of %s is not shown: it holds secret values that could not be masked; --show-secrets shows it)\n", ed.doc.Path)
+		} else if err := releasecheck.ValuesDiff(env, ed.doc.Path, before, after); err != nil {
 			return nil, err
 		}
 	}

@@ -48,7 +48,10 @@ type Options struct {
 	Set, SetString, SetJSON, Files, Unset, Replace []string
 
 	DryRun, NoCommit, Push, AllowDirty bool
-	Branch, Remote, Message, Output    string
+	// ShowSecrets is --show-secrets: values fed from Secrets and values
+	// whose key names a secret are printed instead of masked.
+	ShowSecrets                     bool
+	Branch, Remote, Message, Output string
 	// Request is --pr and its flags (internal/forge).
 	Request forge.Flags
 	// Check holds --validate, --diff and --chart-dir.
@@ -295,6 +298,8 @@ type edited struct {
 	changes  []yamledit.Change
 	secrets  []yamledit.Path
 	warnings []string
+	// showSecrets is --show-secrets: nothing is masked.
+	showSecrets bool
 }
 
 func (e *edited) changed() bool { return !bytesEqual(e.src, e.out) }
@@ -306,8 +311,16 @@ func (e *edited) ref() string {
 	return e.doc.Namespace + "/" + e.doc.Name
 }
 
-// redact reports whether p is at or below a value fed from a Secret.
+// redact reports whether p is at or below a value fed from a Secret, or
+// has a key that names a secret (SecretKeyPattern); never with
+// --show-secrets.
 func (e *edited) redact(p yamledit.Path) bool {
+	if e.showSecrets {
+		return false
+	}
+	if secretPath(p) {
+		return true
+	}
 	for _, s := range e.secrets {
 		if hasPrefix(p, s) {
 			return true
@@ -378,7 +391,7 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 	if err != nil {
 		return nil, err
 	}
-	ed := &edited{doc: doc, src: src, out: src}
+	ed := &edited{doc: doc, src: src, out: src, showSecrets: o.ShowSecrets}
 	cur, _, err := yamledit.Get(src, doc.Index, valuesPath)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", doc.Path, err)
@@ -396,12 +409,15 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 	if err != nil {
 		var ce *helmvalues.ConflictError
 		if errors.As(err, &ce) {
-			return nil, fmt.Errorf("type conflict in HelmRelease %s (%s): %w", ed.ref(), doc.Path, err)
+			return nil, fmt.Errorf("type conflict in HelmRelease %s (%s): %w", ed.ref(), doc.Path, ed.maskConflict(ce))
 		}
 		return nil, err
 	}
 	ed.ops = hv.Ops
 	for _, ne := range hv.NoEffect {
+		if flag, arg, ok := strings.Cut(ne, " "); ok {
+			ne = flag + " " + ed.maskFlag(arg)
+		}
 		ed.warnings = append(ed.warnings, fmt.Sprintf("%s has no effect: HelmRelease %s already has that value", ne, ed.ref()))
 	}
 	ed.warnings = append(ed.warnings, hv.Replaced...)
@@ -450,31 +466,11 @@ func secretTargets(src []byte, doc int) []yamledit.Path {
 	return out
 }
 
-// shown is the new file as it may be shown: values fed from Secrets
-// masked.
-func (e *edited) shown() []byte {
-	if len(e.secrets) == 0 {
-		return e.out
-	}
-	ops := make([]yamledit.Op, len(e.ops))
-	for i, op := range e.ops {
-		ops[i] = op
-		if !op.Unset {
-			ops[i].Value = e.redactValue(op.Path, op.Value)
-		}
-	}
-	if out, _, err := yamledit.Apply(e.src, e.doc.Index, valuesPath, ops); err == nil {
-		return out
-	}
-	return e.out
-}
-
 func (o *Options) printDryRun(ed *edited, res *Result) error {
-	shown := ed.shown()
 	if o.Output != "" {
 		return o.print(res, "")
 	}
-	changed, err := diff.Unified(o.Out, ed.doc.Path, ed.src, shown, diff.Options{Color: term.Color(o.Out, o.Getenv)})
+	changed, err := ed.diff(o.Out, diff.Options{Color: term.Color(o.Out, o.Getenv)})
 	if err != nil {
 		return err
 	}

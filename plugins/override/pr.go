@@ -42,7 +42,7 @@ func (o *Options) publishPR(ctx context.Context, pub *forge.Publisher, repo *git
 		fmt.Fprintf(o.Out, "committed %s on branch %s: %s\n", gitrepo.Short(res.Commit), o.Branch, firstLine(o.message(ed)))
 	}
 	var d bytes.Buffer
-	if _, err := diff.Unified(&d, ed.doc.Path, ed.src, ed.shown(), diff.Options{}); err != nil {
+	if _, err := ed.diff(&d, diff.Options{}); err != nil {
 		return err
 	}
 	hr := ed.ref()

@@ -168,6 +168,11 @@ func Compute(current map[string]any, in Input) (*Result, error) {
 		if err := strvals.ParseJSON(arg, shape); err != nil {
 			return nil, &UsageError{Flag: "--set-json", Arg: arg, Err: err}
 		}
+		for _, pr := range pairs {
+			if len(pr.path) == 0 || slices.Contains(pr.path, any("")) {
+				return nil, &UsageError{Flag: "--set-json", Arg: arg, Err: ErrEmptyKey}
+			}
+		}
 		if err := conflicts("--set-json", arg, shape, cur, nil); err != nil {
 			return nil, err
 		}
@@ -207,6 +212,9 @@ func Compute(current map[string]any, in Input) (*Result, error) {
 			if err := g.parse(arg, shape); err != nil {
 				return nil, &UsageError{Flag: g.flag, Arg: arg, Err: err}
 			}
+			if err := checkKeys(shape); err != nil {
+				return nil, &UsageError{Flag: g.flag, Arg: arg, Err: err}
+			}
 			if err := conflicts(g.flag, arg, shape, cur, nil); err != nil {
 				return nil, err
 			}
@@ -229,6 +237,39 @@ func Compute(current map[string]any, in Input) (*Result, error) {
 	return res, nil
 }
 
+// ErrEmptyKey is a key path with an empty segment: "=x", ".a=x", "a..b=x".
+var ErrEmptyKey = errors.New("the key has an empty segment (nothing before '=', or a leading, trailing or doubled '.'): name the key, like image.tag=1.2")
+
+// checkKeys refuses a parsed flag whose keys are empty or that names no
+// key at all: Helm would write a key "" (or nothing) and report no error.
+func checkKeys(shape map[string]any) error {
+	if len(shape) == 0 {
+		return ErrEmptyKey
+	}
+	var walk func(v any) error
+	walk = func(v any) error {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, x := range t {
+				if k == "" {
+					return ErrEmptyKey
+				}
+				if err := walk(x); err != nil {
+					return err
+				}
+			}
+		case []any:
+			for _, x := range t {
+				if err := walk(x); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk(shape)
+}
+
 // ParsePath reads a key in Helm's --set syntax ("a.b", `a\.b`, "l[0].x")
 // into a path, by letting Helm's parser read "KEY=0" and walking down to the
 // one leaf it made.
@@ -238,6 +279,9 @@ func ParsePath(key string) (yamledit.Path, error) {
 	}
 	m := map[string]any{}
 	if err := strvals.ParseInto(key+"=0", m); err != nil {
+		return nil, err
+	}
+	if err := checkKeys(m); err != nil {
 		return nil, err
 	}
 	var p yamledit.Path

@@ -172,6 +172,14 @@ func TestComputeErrors(t *testing.T) {
 		{Input{JSON: []string{`image="x"`}}, true},
 		{Input{Unset: []string{"a=b"}}, false},
 		{Input{Files: []File{{"f", []byte("- a list")}}}, false},
+		// Empty key segments: Helm writes a key "" (or nothing) silently.
+		{Input{Set: []string{"=x"}}, false},
+		{Input{Set: []string{".a=x"}}, false},
+		{Input{Set: []string{"a..b=x"}}, false},
+		{Input{Set: []string{"a.=x"}}, false},
+		{Input{String: []string{"=x"}}, false},
+		{Input{JSON: []string{`.a=1`}}, false},
+		{Input{Unset: []string{".a"}}, false},
 	} {
 		_, err := Compute(cur, c.in)
 		var ce *ConflictError

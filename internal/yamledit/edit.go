@@ -324,11 +324,25 @@ func (e *editor) run(top *yaml.Node, op Op) ([]byte, error) {
 	return nil, &PathError{e.full, "empty path"}
 }
 
-// findKey returns the index of the pair whose key is the string key.
+// scalarKey is the scalar a key node stands for: itself, or for an alias
+// used as a key (`*app :`) the scalar its anchor names. nil for any other
+// key.
+func scalarKey(k *yaml.Node) *yaml.Node {
+	if k.Kind == yaml.AliasNode && k.Alias != nil {
+		k = k.Alias
+	}
+	if k.Kind != yaml.ScalarNode {
+		return nil
+	}
+	return k
+}
+
+// findKey returns the index of the pair whose key is the string key
+// (written, or through an alias).
 func findKey(m *yaml.Node, key string) int {
 	for j := 0; j+1 < len(m.Content); j += 2 {
-		k := m.Content[j]
-		if k.Kind == yaml.ScalarNode && k.Value == key && k.ShortTag() == "!!str" {
+		k := scalarKey(m.Content[j])
+		if k != nil && k.Value == key && k.ShortTag() == "!!str" {
 			return j / 2
 		}
 	}
@@ -339,8 +353,8 @@ func findKey(m *yaml.Node, key string) int {
 // (9000: as opposed to "9000":).
 func sameTextKey(m *yaml.Node, key string) bool {
 	for j := 0; j+1 < len(m.Content); j += 2 {
-		k := m.Content[j]
-		if k.Kind == yaml.ScalarNode && k.Value == key && k.ShortTag() != "!!str" {
+		k := scalarKey(m.Content[j])
+		if k != nil && k.Value == key && k.ShortTag() != "!!str" {
 			return true
 		}
 	}
@@ -857,13 +871,17 @@ func checkText(p Path, v any) error {
 }
 
 // complexKeys reports whether m uses explicit keys ("? key") or keys that
-// are null, collections or aliases: rare, and not worth the risk of
-// getting their layout wrong.
+// are null, collections or aliases of anything but a scalar: rare, and not
+// worth the risk of getting their layout wrong. An alias of a scalar
+// (`*app :`, common where one name is reused) is a key like any other.
 func (e *editor) complexKeys(m *yaml.Node) bool {
 	for j := 0; j+1 < len(m.Content); j += 2 {
 		k := m.Content[j]
-		if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!null" {
+		if sk := scalarKey(k); sk == nil || sk.ShortTag() == "!!null" {
 			return true
+		}
+		if k.Kind == yaml.AliasNode {
+			continue
 		}
 		i := e.sp[k].start - 1
 		for i >= 0 && (e.s.src[i] == ' ' || e.s.src[i] == '\t') {

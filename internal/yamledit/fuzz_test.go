@@ -57,6 +57,15 @@ func FuzzEdit(f *testing.F) {
 		{"\ufeff# c\n---\na: 1\n---\nb: 2\n", "b", "x", 1, false},
 		{"\ufeff{a: 1}\n", "b", "k=v", 0, false},
 		{"\ufeff---\na: &a 1\n---\nb: 1\n", "a", "", 0, true},
+		// Alias keys (`*app :`), as HelmReleases reuse one name.
+		{"name: &app web\nv:\n  *app :\n    tag: 1\n  other: 2\n", "v.web.tag", "2", 0, false},
+		{"name: &app web\nv:\n  *app : old\n  b: 1\n", "v.web", "", 0, true},
+		{"name: &app web\nv: {*app : 1, b: 2}\n", "v.c", "3", 0, false},
+		{"n: &k 9000\nv:\n  *k : x\n", "v.9000", "y", 0, false},
+		{"m: &m {a: 1}\nv:\n  *m : x\n", "v.a", "y", 0, false},
+		// SOPS-encrypted documents: ENC[...] values and the sops: block.
+		{"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nspec:\n  values:\n    password: ENC[AES256_GCM,data:Zm9v,iv:YmFy,tag:YmF6,type:str]\nsops:\n  mac: ENC[AES256_GCM,data:bWFj,iv:aXY=,tag:dGFn,type:str]\n  age:\n    - recipient: age1x\n      enc: |\n        -----BEGIN AGE ENCRYPTED FILE-----\n        YWJj\n        -----END AGE ENCRYPTED FILE-----\n  version: 3.9.0\n", "spec.values.password", "plain", 0, false},
+		{"spec:\n  values:\n    a: ENC[AES256_GCM,data:eA==,iv:eQ==,tag:eg==,type:int]\nsops:\n  mac: ENC[x]\n  lastmodified: \"2024-01-01T00:00:00Z\"\n", "sops.mac", "", 0, true},
 	}
 	for _, s := range seeds {
 		f.Add(s.src, s.path, s.value, s.doc, s.unset)

@@ -9,6 +9,7 @@
 #   yq                                        pinned in hack/yq/go.mod (baseline of the
 #                                             override large-file benchmark)
 #   gitea                                     the forge the forge tests run against (hack/gitea/go.mod)
+#   sops                                      the sops CLI the --sops tests run (hack/sops/go.mod)
 #
 # Binaries live outside the work tree, keyed by version, so every worktree and
 # every CI run on a machine shares one build:
@@ -20,7 +21,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-gitops/tools"
 mkdir -p "$cache"
 
-name="${1:?usage: hack/tools.sh goreleaser|krew|validate-krew-manifest|cyclonedx-gomod|flux|yq|staticcheck|gitea}"
+name="${1:?usage: hack/tools.sh goreleaser|krew|validate-krew-manifest|cyclonedx-gomod|flux|yq|staticcheck|gitea|sops}"
 
 modversion() { # dir module
   go -C "$1" list -m -f '{{.Version}}' "$2"
@@ -35,7 +36,8 @@ case "$name" in
   staticcheck) mod=honnef.co/go/tools; pkg=$mod/cmd/staticcheck; dir="$root/hack/lint" ;;
   yq) mod=github.com/mikefarah/yq/v4; pkg=$mod; dir="$root/hack/yq" ;;
   gitea) mod=code.gitea.io/gitea; pkg=$mod; dir="$root/hack/gitea" ;;
-  *) echo "hack/tools.sh: unknown tool $name (want goreleaser, krew, validate-krew-manifest, cyclonedx-gomod, flux, yq, staticcheck or gitea)" >&2; exit 2 ;;
+  sops) mod=github.com/getsops/sops/v3; pkg=$mod/cmd/sops; dir="$root/hack/sops" ;;
+  *) echo "hack/tools.sh: unknown tool $name (want goreleaser, krew, validate-krew-manifest, cyclonedx-gomod, flux, yq, staticcheck, gitea or sops)" >&2; exit 2 ;;
 esac
 version="$(modversion "$dir" "$mod")"
 out="$cache/$name-$version"

@@ -13,6 +13,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/sops"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
@@ -133,4 +134,6 @@ var classes = []class{
 	{sentinel(gitrepo.ErrOperationInProgress), Conflict},
 	{sentinel(gitrepo.ErrIndexLocked), Conflict},
 	{sentinel(gitrepo.ErrUnmerged), Conflict},
+	// An encrypted file is changed with sops, not as text.
+	{sentinel(sops.ErrEncrypted), Conflict},
 }

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/sops"
 )
 
 // The publish path refuses with these errors (internal/exitcode turns them
@@ -81,6 +83,9 @@ type PublishOptions struct {
 	// lost (internal/forge checks that the branch holds only
 	// kubectl-gitops commits).
 	ReplaceBranch bool
+	// AllowEncrypted lets CheckFiles pass SOPS-encrypted files: the caller
+	// writes them with `sops set`, which keeps the MAC valid.
+	AllowEncrypted bool
 }
 
 // pushes reports whether the options push anything.
@@ -184,7 +189,8 @@ func (p *Publisher) Target() string {
 	return p.Remote + "/" + p.RemoteBranch
 }
 
-// CheckFiles refuses files that are read-only, or (when the change is to be
+// CheckFiles refuses files that are SOPS-encrypted (unless
+// AllowEncrypted: the caller changes them with sops), read-only, or (when the change is to be
 // committed, without AllowDirty) have uncommitted changes: the commit would
 // carry someone's unfinished work along.
 func (p *Publisher) CheckFiles(ctx context.Context, files []string) error {
@@ -198,6 +204,11 @@ func (p *Publisher) CheckFiles(ctx context.Context, files []string) error {
 		// and the rename of the atomic write would replace a read-only file.
 		if st.Mode().Perm()&0o200 == 0 {
 			return fmt.Errorf("%s is %w (mode %04o); make it writable (chmod u+w) if it is meant to be edited", f, ErrReadOnly, st.Mode().Perm())
+		}
+		if !p.opts.AllowEncrypted {
+			if data, err := os.ReadFile(filepath.Join(p.repo.Root, filepath.FromSlash(f))); err == nil && sops.Encrypted(data) {
+				return &sops.EncryptedError{File: f}
+			}
 		}
 		if p.opts.NoCommit || p.opts.AllowDirty {
 			continue

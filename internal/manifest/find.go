@@ -220,7 +220,12 @@ func Find(ctx context.Context, r *gitrepo.Repo, q Query) (Doc, *Index, error) {
 	if werr != nil {
 		return Doc{}, ix, werr
 	}
-	_, err = wide.Lookup(q)
+	d, err = wide.Lookup(q)
+	if err == nil {
+		// Found only by the full scan: a file git grep does not read as
+		// text, such as a symbolic link; the caller decides about it.
+		return d, wide, nil
+	}
 	if nf, ok := err.(*NotFoundError); ok {
 		// The broken files worth naming are those that mention the name:
 		// the object is most likely in one of them.

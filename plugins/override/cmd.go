@@ -73,6 +73,7 @@ with --push pushed, rebuilding the commit over concurrent pushes.`,
 	fl.StringVar(&o.Branch, "branch", "", "Commit on this new branch (the checkout stays on its branch), push it, and print the pull/merge request URL")
 	fl.StringVar(&o.Remote, "remote", "", "Git remote to push to (default: the branch's upstream remote, or origin)")
 	fl.StringVarP(&o.Message, "message", "m", "", "Commit message (default: \"override NS/NAME: KEY=VALUE, ...\")")
+	fl.BoolVar(&o.SOPS, "sops", false, "Change a SOPS-encrypted file with `sops set` (sops on PATH, with its key), so it stays encrypted with a valid MAC")
 	fl.BoolVar(&o.ShowSecrets, "show-secrets", false, "Show values fed from Secrets and values whose key names a secret (password, token, secret, ...) instead of <redacted>")
 	fl.BoolVar(&o.AllowDirty, "allow-dirty", false, "Edit and commit the file even if it has uncommitted changes (they are committed too)")
 	fl.StringVarP(&o.Output, "output", "o", "", "Print the result as json or yaml instead of text")

@@ -21,6 +21,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/sops"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
@@ -50,7 +51,9 @@ type Options struct {
 	DryRun, NoCommit, Push, AllowDirty bool
 	// ShowSecrets is --show-secrets: values fed from Secrets and values
 	// whose key names a secret are printed instead of masked.
-	ShowSecrets                     bool
+	ShowSecrets bool
+	// SOPS is --sops: a SOPS-encrypted file is changed with `sops set`.
+	SOPS                            bool
 	Branch, Remote, Message, Output string
 	// Request is --pr and its flags (internal/forge).
 	Request forge.Flags
@@ -196,7 +199,7 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	pub, err := repo.NewPublisher(ctx, gitrepo.PublishOptions{
 		Branch: o.Branch, Push: o.Push, Remote: o.Remote, NoCommit: o.NoCommit, AllowDirty: o.AllowDirty,
-		NoPush: request != nil, ReplaceBranch: request != nil && request.LocalExists,
+		AllowEncrypted: o.SOPS, NoPush: request != nil, ReplaceBranch: request != nil && request.LocalExists,
 		Reapply: func(ctx context.Context) (gitrepo.Change, error) {
 			// The remote moved on: apply the same flags to what is there now.
 			q2 := q
@@ -386,7 +389,16 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 		}
 		return nil, err
 	}
-	full := filepath.Join(repo.Root, filepath.FromSlash(doc.Path))
+	if q.Namespace != "" && doc.Namespace == "" {
+		// A document the repository gives no namespace would match any -n:
+		// a mistyped one would edit it silently.
+		return nil, exitcode.Errorf(exitcode.NotFound, "HelmRelease %s in %s has no namespace in the repository (no metadata.namespace, no kustomization namespace), so -n %s cannot be checked against it: drop -n (and pick with --path), or write the namespace into the file or its kustomization.yaml",
+			doc.Name, doc.Path, q.Namespace)
+	}
+	full, err := o.inRepo(repo, doc.Path)
+	if err != nil {
+		return nil, err
+	}
 	src, err := os.ReadFile(full)
 	if err != nil {
 		return nil, err
@@ -421,6 +433,10 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 		ed.warnings = append(ed.warnings, fmt.Sprintf("%s has no effect: HelmRelease %s already has that value", ne, ed.ref()))
 	}
 	ed.warnings = append(ed.warnings, hv.Replaced...)
+	encrypted := sops.Encrypted(src)
+	if encrypted && !o.SOPS {
+		return nil, ed.encrypted()
+	}
 	ed.out, ed.changes, err = yamledit.Apply(src, doc.Index, valuesPath, hv.Ops)
 	if err != nil {
 		var pe *yamledit.PathError
@@ -428,6 +444,13 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 			return nil, fmt.Errorf("%s: %w", doc.Path, err)
 		}
 		return nil, fmt.Errorf("%s: %w", doc.Path, err)
+	}
+	if encrypted && ed.changed() {
+		// The text edit above located the change; sops makes it, so the
+		// file stays encrypted with a valid MAC.
+		if ed.out, err = o.sopsSet(ctx, ed, full); err != nil {
+			return nil, err
+		}
 	}
 	for _, c := range ed.changes {
 		for _, m := range c.Moved {
@@ -497,6 +520,28 @@ func (o *Options) message(ed *edited) string {
 
 func trailer() string {
 	return "Changed-with: kubectl-gitops override " + version.Get().Version
+}
+
+// inRepo is the path of the repo-relative file rel, refused when it is a
+// symbolic link (or under one) that leads out of the repository: the edit
+// would land in a file git does not track here.
+func (o *Options) inRepo(repo *gitrepo.Repo, rel string) (string, error) {
+	full := filepath.Join(repo.Root, filepath.FromSlash(rel))
+	real, err := filepath.EvalSymlinks(full)
+	if err != nil {
+		return "", err
+	}
+	root, err := filepath.EvalSymlinks(repo.Root)
+	if err != nil {
+		return "", err
+	}
+	if r, err := filepath.Rel(root, real); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return "", exitcode.Errorf(exitcode.Usage, "%s is a symbolic link to %s, outside the repository %s: kubectl-gitops edits only files in the repository; edit the target where it is tracked, or replace the link with the file", rel, real, repo.Root)
+	}
+	if st, err := os.Stat(real); err == nil && st.IsDir() {
+		return "", exitcode.Errorf(exitcode.Usage, "%s is a symbolic link to the directory %s, not a file", rel, real)
+	}
+	return full, nil
 }
 
 // repoRel turns a --path (relative to the current directory, or absolute)

@@ -1,14 +1,21 @@
 package override
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/sops"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
@@ -139,4 +146,72 @@ func (e *edited) maskConflict(ce *helmvalues.ConflictError) *helmvalues.Conflict
 		}
 	}
 	return &c
+}
+
+// encrypted is the refusal for a SOPS-encrypted file, with the `sops set`
+// (or `sops unset`) command for each change; a secret's value is left for
+// the user to fill in.
+func (e *edited) encrypted() error {
+	ee := &sops.EncryptedError{File: e.doc.Path}
+	for _, op := range e.ops {
+		p := sops.IndexPath(append(append([]any{}, valuesPath...), op.Path...))
+		if op.Unset {
+			ee.Sets = append(ee.Sets, fmt.Sprintf("sops unset %s '%s'", e.doc.Path, p))
+			continue
+		}
+		v := "<the value as JSON>"
+		if !e.redact(op.Path) {
+			if b, err := json.Marshal(op.Value); err == nil {
+				v = string(b)
+			}
+		}
+		ee.Sets = append(ee.Sets, fmt.Sprintf("sops set %s '%s' '%s'", e.doc.Path, p, v))
+	}
+	return ee
+}
+
+// sopsSet makes ed's changes to the encrypted file at full with `sops set`
+// and `sops unset`, on a copy outside the checkout, and returns the new
+// file: encrypted as sops encrypts it, with a valid MAC. Nothing in the
+// checkout changes; messages never carry a value.
+func (o *Options) sopsSet(ctx context.Context, ed *edited, full string) ([]byte, error) {
+	bin, err := exec.LookPath("sops")
+	if err != nil {
+		return nil, exitcode.Errorf(exitcode.Usage, "--sops: %s is SOPS-encrypted and the sops command is not on PATH: install sops (https://getsops.io), or drop --sops and edit the file with sops itself", ed.doc.Path)
+	}
+	dir, err := os.MkdirTemp("", "kubectl-gitops-sops-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	// The same name: sops tells the format by the extension.
+	tmp := filepath.Join(dir, filepath.Base(full))
+	if err := os.WriteFile(tmp, ed.src, 0o600); err != nil {
+		return nil, err
+	}
+	for i, op := range ed.ops {
+		if !ed.changes[i].Changed {
+			continue
+		}
+		idx := sops.IndexPath(append(append([]any{}, valuesPath...), op.Path...))
+		args := []string{"unset", tmp, idx}
+		if !op.Unset {
+			v, err := json.Marshal(op.Value)
+			if err != nil {
+				return nil, err
+			}
+			args = []string{"set", tmp, idx, string(v)}
+		}
+		cmd := exec.CommandContext(ctx, bin, args...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			msg := strings.TrimSpace(stderr.String())
+			if v, ok := op.Value.(string); ok && v != "" {
+				msg = strings.ReplaceAll(msg, v, redacted)
+			}
+			return nil, fmt.Errorf("--sops: `sops %s %s '%s'` failed (%v): %s; check that sops can decrypt the file (its key: SOPS_AGE_KEY_FILE, a KMS login, ...); nothing was changed", args[0], ed.doc.Path, idx, err, msg)
+		}
+	}
+	return os.ReadFile(tmp)
 }

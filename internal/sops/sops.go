@@ -1,0 +1,115 @@
+// Package sops recognises files encrypted with SOPS (getsops/sops), which
+// kubectl-gitops must not edit as text: every value is covered by the MAC
+// in the file's sops: block, so a changed value (or a plaintext value
+// where an ENC[...] was) makes Flux's decryption fail, or pushes a secret
+// in clear.
+package sops
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ErrEncrypted is matched (errors.Is) by an EncryptedError.
+var ErrEncrypted = errors.New("SOPS-encrypted")
+
+// EncryptedError is a write refused because the file is encrypted.
+type EncryptedError struct {
+	// File is the repo-relative path.
+	File string
+	// Sets are `sops set` commands that make the change instead, when the
+	// caller knows the change ("" values mean: not known).
+	Sets []string
+}
+
+func (e *EncryptedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s is %s (a sops: block with a MAC, or ENC[...] values); editing it as text would break its MAC, so Flux could not decrypt it, or put a secret in clear: nothing was changed. ", e.File, ErrEncrypted)
+	if len(e.Sets) > 0 {
+		b.WriteString("Make the change with sops itself: ")
+		b.WriteString(strings.Join(e.Sets, "; "))
+		b.WriteString(" (or `sops edit " + e.File + "`), ")
+	} else {
+		b.WriteString("Make the change with `sops edit " + e.File + "` or `sops set`, ")
+	}
+	b.WriteString("or move the value to an unencrypted file or a patch, or pass --sops to run `sops set` for you (sops on PATH, with the key)")
+	return b.String()
+}
+
+func (e *EncryptedError) Is(target error) bool { return target == ErrEncrypted }
+
+// Encrypted reports whether any YAML document of data was encrypted by
+// SOPS: a top-level sops: map with a mac, or a string value
+// ENC[AES256_GCM,...].
+func Encrypted(data []byte) bool {
+	if !bytes.Contains(data, []byte("sops")) && !bytes.Contains(data, []byte("ENC[")) {
+		return false
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return false
+		}
+		if err != nil {
+			// Unparsable: the editor refuses it on its own; a text check
+			// still catches an encrypted file.
+			return bytes.Contains(data, []byte("ENC[AES256_GCM,"))
+		}
+		if DocEncrypted(&n) {
+			return true
+		}
+	}
+}
+
+// DocEncrypted reports whether one decoded document is SOPS-encrypted.
+func DocEncrypted(doc *yaml.Node) bool {
+	root := doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			if root.Content[i].Value == "sops" && root.Content[i+1].Kind == yaml.MappingNode {
+				for j := 0; j+1 < len(root.Content[i+1].Content); j += 2 {
+					if root.Content[i+1].Content[j].Value == "mac" {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return hasEnc(root)
+}
+
+func hasEnc(n *yaml.Node) bool {
+	if n.Kind == yaml.ScalarNode {
+		return strings.HasPrefix(n.Value, "ENC[AES256_GCM,") && strings.HasSuffix(n.Value, "]")
+	}
+	for _, c := range n.Content {
+		if hasEnc(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// IndexPath writes a path the way `sops set` takes it: ["spec"]["values"]["a"][0].
+func IndexPath(p []any) string {
+	var b strings.Builder
+	for _, el := range p {
+		switch t := el.(type) {
+		case int:
+			fmt.Fprintf(&b, "[%d]", t)
+		default:
+			fmt.Fprintf(&b, "[%q]", fmt.Sprint(t))
+		}
+	}
+	return b.String()
+}

@@ -9,12 +9,12 @@ import (
 func TestEncrypted(t *testing.T) {
 	for src, want := range map[string]bool{
 		"a: 1\n": false,
-		"spec:\n  values:\n    p: ENC[AES256_GCM,data:Zm9v,iv:YmFy,tag:YmF6,type:str]\n":         true,
+		"spec:\n  values:\n    p: ENC[AES256_GCM,data:Zm9v,iv:YmFy,tag:YmF6,type:str]\n":          true,
 		"a: 1\n---\nkind: X\nsops:\n  mac: ENC[AES256_GCM,data:eA==,iv:eQ==,tag:eg==,type:str]\n": true,
 		// A values key named sops, or a text that mentions ENC[, is not.
 		"spec:\n  values:\n    sops:\n      enabled: true\n": false,
-		"note: see ENC[ in the docs\n":                      false,
-		"sops:\n  enabled: true\n":                          false,
+		"note: see ENC[ in the docs\n":                       false,
+		"sops:\n  enabled: true\n":                           false,
 	} {
 		if got := Encrypted([]byte(src)); got != want {
 			t.Errorf("Encrypted(%q) = %v, want %v", src, got, want)

@@ -14,8 +14,8 @@ import (
 
 // sopsEnv builds the sops CLI from its Go module (hack/tools.sh sops),
 // makes an age key, and returns an environment with sops on PATH and the
-// key in SOPS_AGE_KEY_FILE, and the key's recipient.
-func sopsEnv(t *testing.T, home string) ([]string, string) {
+// key in SOPS_AGE_KEY_FILE, the key's recipient, and the sops binary.
+func sopsEnv(t *testing.T, home string) ([]string, string, string) {
 	t.Helper()
 	out, err := exec.Command("../../hack/tools.sh", "sops").Output()
 	if err != nil {
@@ -37,7 +37,7 @@ func sopsEnv(t *testing.T, home string) ([]string, string) {
 			e[i] = "PATH=" + bin + string(os.PathListSeparator) + strings.TrimPrefix(kv, "PATH=")
 		}
 	}
-	return append(e, "SOPS_AGE_KEY_FILE="+keys), id.Recipient().String()
+	return append(e, "SOPS_AGE_KEY_FILE="+keys), id.Recipient().String(), filepath.Join(bin, "sops")
 }
 
 // TestOverrideSOPS: a SOPS-encrypted HelmRelease is never edited as text
@@ -46,7 +46,7 @@ func sopsEnv(t *testing.T, home string) ([]string, string) {
 // encrypted with a valid MAC and holds the new values.
 func TestOverrideSOPS(t *testing.T) {
 	base := t.TempDir()
-	e, recipient := sopsEnv(t, base)
+	e, recipient, sopsBin := sopsEnv(t, base)
 	plain := filepath.Join(base, "payments.yaml")
 	writeFile(t, plain, `apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease
@@ -65,15 +65,8 @@ spec:
 `)
 	sopsRun := func(dir string, args ...string) string {
 		t.Helper()
-		cmd := exec.Command("sops", args...)
+		cmd := exec.Command(sopsBin, args...)
 		cmd.Dir, cmd.Env = dir, e
-		for _, kv := range e {
-			if p, ok := strings.CutPrefix(kv, "PATH="); ok {
-				if lp, err := lookPath("sops", p); err == nil {
-					cmd.Path = lp
-				}
-			}
-		}
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("sops %v: %v\n%s", args, err, out)
@@ -134,16 +127,4 @@ spec:
 	if msg := git(t, dir, "log", "-1", "--format=%B"); strings.Contains(msg, "hunter2") {
 		t.Errorf("commit message: %s", msg)
 	}
-}
-
-// lookPath finds name in the PATH list p (exec.LookPath reads this
-// process's PATH).
-func lookPath(name, p string) (string, error) {
-	for _, d := range filepath.SplitList(p) {
-		f := filepath.Join(d, name)
-		if st, err := os.Stat(f); err == nil && !st.IsDir() {
-			return f, nil
-		}
-	}
-	return "", exec.ErrNotFound
 }

@@ -3,6 +3,7 @@ package releasecheck
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/sops"
 )
 
 // Release is one HelmRelease of a checkout as Flux would see it: composed
@@ -24,6 +26,13 @@ type Release struct {
 	Source []byte
 	// Err says why the release could not be composed.
 	Err error
+}
+
+func hrKey(hr *helmv2.HelmRelease) string {
+	if hr == nil {
+		return ""
+	}
+	return hr.Namespace + "/" + hr.Name
 }
 
 // Same reports whether two releases would render the same: same spec, same
@@ -68,10 +77,17 @@ func Releases(ctx context.Context, repo *gitrepo.Repo, sources *manifest.Index) 
 	}
 	var all []parsed
 	patched := map[string]bool{}
+	// encrypted names, by namespace/name, a SOPS-encrypted file among a
+	// release's documents (its own or a patch): its values cannot be
+	// rendered without decrypting, which kubectl-gitops does not do.
+	encrypted := map[string]string{}
 	for _, d := range docs {
 		src, err := os.ReadFile(filepath.Join(repo.Root, filepath.FromSlash(d.Path)))
 		if err != nil {
 			return nil, err
+		}
+		if sops.Encrypted(src) {
+			encrypted[d.Namespace+"/"+d.Name] = d.Path
 		}
 		m, err := docMap(src, d.Index)
 		if err != nil {
@@ -90,7 +106,15 @@ func Releases(ctx context.Context, repo *gitrepo.Repo, sources *manifest.Index) 
 		}
 		rel := &Release{Doc: p.doc}
 		_, hr, err := Compose(ctx, repo, p.doc, nil, p.src)
-		if err != nil {
+		key := hrKey(hr)
+		if key == "" {
+			key = p.doc.Namespace + "/" + p.doc.Name
+		}
+		if f, ok := encrypted[key]; ok {
+			// Named, not rendered: the values are ciphertext.
+			rel.HR, rel.Key = hr, key
+			rel.Err = fmt.Errorf("%s is SOPS-encrypted (%w): its values cannot be rendered without decrypting, which kubectl-gitops does not do; check this release after `sops decrypt`", f, sops.ErrEncrypted)
+		} else if err != nil {
 			rel.Err = err
 			rel.Key = p.doc.Namespace + "/" + p.doc.Name
 		} else {

@@ -130,3 +130,26 @@ func TestDiffMultiEnv(t *testing.T) {
 		t.Errorf("bad range: exit %d: %s", r.ExitCode, r.Stderr)
 	}
 }
+
+// TestDiffNamesEncrypted: a release whose values file is SOPS-encrypted
+// is named as not rendered, and why, instead of rendered from ciphertext.
+func TestDiffNamesEncrypted(t *testing.T) {
+	work, env := multiEnv(t)
+	bin := binarytest.Build(t)
+	p := filepath.Join(work, "apps/staging/sample-app-values.yaml")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := strings.Replace(string(b), `tag: "1.22"`, `tag: ENC[AES256_GCM,data:MS4yMw==,iv:aXY=,tag:dGFn,type:str]`, 1) +
+		"sops:\n  mac: ENC[AES256_GCM,data:bWFj,iv:aXY=,tag:dGFn,type:str]\n  lastmodified: \"2026-01-01T00:00:00Z\"\n  version: 3.13.3\n"
+	if err := os.WriteFile(p, []byte(enc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	binarytest.Git(t, env, work, "commit", "-qam", "encrypt staging's values")
+	r := binarytest.Run(t, env, work, bin, "diff")
+	if !strings.Contains(r.Stdout, "sample-app-staging/sample-app") || !strings.Contains(r.Stdout, "apps/staging/sample-app-values.yaml is SOPS-encrypted") ||
+		strings.Contains(r.Stdout, "ENC[AES256_GCM") {
+		t.Errorf("exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
+	}
+}

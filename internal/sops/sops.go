@@ -33,11 +33,10 @@ func (e *EncryptedError) Error() string {
 	if len(e.Sets) > 0 {
 		b.WriteString("Make the change with sops itself: ")
 		b.WriteString(strings.Join(e.Sets, "; "))
-		b.WriteString(" (or `sops edit " + e.File + "`), ")
-	} else {
-		b.WriteString("Make the change with `sops edit " + e.File + "` or `sops set`, ")
+		b.WriteString(" (or `sops edit " + e.File + "`), or move the value to an unencrypted file or a patch, or pass --sops to run `sops set` for you (sops on PATH, with the key)")
+		return b.String()
 	}
-	b.WriteString("or move the value to an unencrypted file or a patch, or pass --sops to run `sops set` for you (sops on PATH, with the key)")
+	b.WriteString("Make the change with `sops edit " + e.File + "` or `sops set`, or move the value to an unencrypted file or a patch")
 	return b.String()
 }
 

@@ -259,7 +259,7 @@ func TestOverridePush(t *testing.T) {
 	}
 	// The checkout is back where it was; the override is on the branch only.
 	if b := git(t, dir, "branch", "--show-current"); b != "main" {
-		t.Errorf("current branch = %q, want main (switched back)", b)
+		t.Errorf("current branch = %q, want main (the checkout never leaves it)", b)
 	}
 }
 

@@ -279,13 +279,13 @@ func (o *Options) Run(ctx context.Context) error {
 	return o.print(res, msg)
 }
 
-// branchNote tells where the checkout is after --branch and where to ask
-// for a review.
+// branchNote says that the checkout stayed on its branch after --branch,
+// and where to ask for a review.
 func branchNote(pr gitrepo.Published) string {
 	if pr.RequestURL != "" {
-		return fmt.Sprintf("switched back from %s; open a pull/merge request: %s\n", pr.Branch, pr.RequestURL)
+		return fmt.Sprintf("the checkout stays on its branch; open a pull/merge request from %s: %s\n", pr.Branch, pr.RequestURL)
 	}
-	return fmt.Sprintf("switched back from %s; open a pull/merge request from it (the remote is not a known web forge)\n", pr.Branch)
+	return fmt.Sprintf("the checkout stays on its branch; open a pull/merge request from %s (the remote is not a known web forge)\n", pr.Branch)
 }
 
 // change is what Publish writes and commits for ed.

@@ -216,7 +216,7 @@ func (o *Options) runPromote(ctx context.Context) error {
 		fmt.Fprintf(o.Out, "Pushed %s to %s.\n", gitrepo.Short(pr.Commit), pr.Target)
 		return nil
 	}
-	fmt.Fprintf(o.Out, "Pushed branch %s to %s; switched back to where you were.\n", pr.Branch, pub.Remote)
+	fmt.Fprintf(o.Out, "Pushed branch %s to %s; the checkout stays on its branch.\n", pr.Branch, pub.Remote)
 	if pr.RequestURL != "" {
 		fmt.Fprintf(o.Out, "Open a pull/merge request: %s\n", pr.RequestURL)
 	} else {

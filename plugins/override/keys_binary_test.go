@@ -24,7 +24,6 @@ func TestOverrideKeysAndNames(t *testing.T) {
 	}
 	git(t, dir, "add", "apps/linked.yaml")
 	git(t, dir, "commit", "-q", "-m", "link")
-	head := git(t, dir, "rev-parse", "HEAD")
 
 	r := run(t, dir, "override", "web", "--set", "web.image.tag=2.0", "--validate=false")
 	if r.ExitCode != 0 {
@@ -33,7 +32,7 @@ func TestOverrideKeysAndNames(t *testing.T) {
 	if got := git(t, dir, "show", "HEAD:apps/aliased.yaml"); !strings.Contains(got, "    *app :\n      image:\n        tag: \"2.0\"") {
 		t.Errorf("alias key edit:\n%s", got)
 	}
-	head = git(t, dir, "rev-parse", "HEAD")
+	head := git(t, dir, "rev-parse", "HEAD")
 	for _, c := range []struct {
 		args []string
 		code int

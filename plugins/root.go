@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/interrupt"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
@@ -55,6 +56,12 @@ func Execute(ctx context.Context, o Options, args []string) exitcode.Code {
 	root := NewRootCmd(o)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if sig := interrupt.Cause(ctx); sig != nil && err != nil {
+		// Whatever the work said on its way out ("context canceled"), the
+		// news is the signal: one line, and 130 or 143.
+		fmt.Fprintf(o.Streams.ErrOut, "%s: stopped; nothing was written after it, and what had been started was put back\n", sig)
+		return exitcode.From(sig)
+	}
 	if err != nil && err.Error() != "" {
 		// An empty message carries only an exit code (diff's 7, "changed").
 		fmt.Fprintf(o.Streams.ErrOut, "error: %v\n", err)

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/interrupt"
 )
 
 // The publish path refuses with these errors (internal/exitcode turns them
@@ -71,8 +74,10 @@ type PublishOptions struct {
 	// replayed, not the text. A Change without Files means the remote has
 	// it already. Required when pushing.
 	Reapply func(ctx context.Context) (Change, error)
-	// Attempts bounds the pushes; 0 means 5.
-	Attempts int
+	// Attempts, when set, bounds the pushes; PushTimeout (0: a minute)
+	// bounds the retries in time.
+	Attempts    int
+	PushTimeout time.Duration
 	// NoPush, with Branch, commits on the branch and switches back without
 	// pushing: the caller pushes it (internal/forge does, for --pr).
 	NoPush bool
@@ -248,16 +253,37 @@ func (p *Publisher) Publish(ctx context.Context, c Change) (res Published, err e
 			if serr := p.switchBack(ctx); serr != nil && err == nil {
 				err = serr
 			}
+			if interrupt.Is(ctx, err) && !res.Pushed {
+				p.dropBranch(ctx)
+			}
 		}()
+	}
+	// What to put back if a signal stops the change half way (on a new
+	// branch, switching back and dropping it does that).
+	var rp *restorePoint
+	if p.opts.Branch == "" {
+		if rp, err = r.restorePoint(ctx, files); err != nil {
+			return res, err
+		}
+	}
+	if ctx.Err() != nil {
+		return res, interrupt.Err(ctx)
 	}
 	if err := p.write(c); err != nil {
 		return res, err
+	}
+	if ctx.Err() != nil {
+		return res, stoppedAt(ctx, rp)
 	}
 	res.Written = true
 	if p.opts.NoCommit {
 		return res, nil
 	}
-	if res.Commit, err = r.CommitFiles(ctx, files, c.Message, c.Trailers...); err != nil {
+	if res.Commit, err = r.CommitFiles(ctx, files, c.Message, c.Trailers...); err != nil || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			res.Written, res.Commit = false, ""
+			return res, stoppedAt(ctx, rp)
+		}
 		return res, fmt.Errorf("%w; the edited files are written but not committed: commit them by hand, or `git checkout -- %s` to undo", err, strings.Join(files, " "))
 	}
 	if !p.opts.pushes() {
@@ -282,8 +308,17 @@ func (p *Publisher) Publish(ctx context.Context, c Change) (res Published, err e
 		}
 		return true, nil
 	}
-	pr, err := r.Push(ctx, PushOptions{Remote: p.Remote, RemoteBranch: p.RemoteBranch, Attempts: p.opts.Attempts, SetUpstream: p.opts.Branch != "", Redo: redo})
+	po := PushOptions{Remote: p.Remote, RemoteBranch: p.RemoteBranch, Attempts: p.opts.Attempts, Timeout: p.opts.PushTimeout, SetUpstream: p.opts.Branch != "", Redo: redo}
+	if rp != nil {
+		// Giving up leaves the checkout as it was: a local commit left
+		// behind would make the next --push refuse (ErrUnpushed).
+		po.Undo = rp.restore
+	}
+	pr, err := r.Push(ctx, po)
 	res.Attempts, res.Rebased = pr.Attempts, pr.Rebased
+	if pr.Undone {
+		res.Written, res.Commit = false, ""
+	}
 	if err != nil {
 		if p.opts.Branch != "" {
 			err = fmt.Errorf("%w (the change is committed on branch %s)", err, p.opts.Branch)
@@ -316,6 +351,9 @@ func (p *Publisher) base(ctx context.Context) string {
 }
 
 func (p *Publisher) switchBack(ctx context.Context) error {
+	// Switching back is the undoing of the switch: a signal does not stop it.
+	ctx, cancel := cleanupContext(ctx)
+	defer cancel()
 	args := []string{"switch", "--quiet", p.orig}
 	if p.detached {
 		args = []string{"switch", "--quiet", "--detach", p.orig}

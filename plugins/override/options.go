@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -49,6 +50,8 @@ type Options struct {
 
 	DryRun, NoCommit, Push, AllowDirty bool
 	Branch, Remote, Message, Output    string
+	// PushTimeout bounds --push's retries over concurrent pushes.
+	PushTimeout time.Duration
 	// Request is --pr and its flags (internal/forge).
 	Request forge.Flags
 	// Check holds --validate, --diff and --chart-dir.
@@ -192,7 +195,7 @@ func (o *Options) Run(ctx context.Context) error {
 		}
 	}
 	pub, err := repo.NewPublisher(ctx, gitrepo.PublishOptions{
-		Branch: o.Branch, Push: o.Push, Remote: o.Remote, NoCommit: o.NoCommit, AllowDirty: o.AllowDirty,
+		Branch: o.Branch, Push: o.Push, Remote: o.Remote, NoCommit: o.NoCommit, AllowDirty: o.AllowDirty, PushTimeout: o.PushTimeout,
 		NoPush: request != nil, ReplaceBranch: request != nil && request.LocalExists,
 		Reapply: func(ctx context.Context) (gitrepo.Change, error) {
 			// The remote moved on: apply the same flags to what is there now.

@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/interrupt"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/readlimit"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
 	gitopsdiff "github.com/kubectl-gitops/kubectl-gitops/plugins/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/override"
@@ -59,7 +60,7 @@ func Execute(ctx context.Context, o Options, args []string) exitcode.Code {
 	if sig := interrupt.Cause(ctx); sig != nil && err != nil {
 		// Whatever the work said on its way out ("context canceled"), the
 		// news is the signal: one line, and 130 or 143.
-		fmt.Fprintf(o.Streams.ErrOut, "%s: stopped; nothing was written after it, and what had been started was put back\n", sig)
+		interrupt.Report(ctx, o.Streams.ErrOut)
 		return exitcode.From(sig)
 	}
 	if err != nil && err.Error() != "" {
@@ -110,6 +111,12 @@ func NewRootCmd(o Options) *cobra.Command {
 	root.SetOut(o.Streams.Out)
 	root.SetErr(o.Streams.ErrOut)
 	flags.AddFlags(root.PersistentFlags())
+	maxInput := readlimit.Size(readlimit.DefaultMax)
+	root.PersistentFlags().Var(&maxInput, "max-input-size", "Largest values file or manifest read (64Mi, 1Gi, ...); devices and FIFOs are refused whatever the size")
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) {
+		// Every reader of user input below finds the limit in the context.
+		cmd.SetContext(readlimit.WithMax(cmd.Context(), int64(maxInput)))
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w\nSee '%s --help' for usage", err, c.CommandPath()))
 	})

@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"time"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
@@ -20,9 +21,11 @@ func main() {
 	// log "Watch failed ... context canceled": noise, not news.
 	klog.LogToStderr(false)
 	klog.SetOutput(dropCanceled{os.Stderr})
-	// The first Ctrl-C or SIGTERM cancels ctx (every command stops, puts
-	// back what it started and exits 130 or 143); a second exits at once.
-	ctx, stop := interrupt.Notify(context.Background(), os.Exit)
+	// The first Ctrl-C or SIGTERM cancels ctx: every command stops, puts
+	// back what it started and exits 130 or 143, and one still busy after
+	// the grace period (a parse that cannot look at ctx) is ended then. A
+	// second signal exits at once.
+	ctx, stop := interrupt.Notify(context.Background(), interrupt.Handler{Exit: os.Exit, Grace: 700 * time.Millisecond, ErrOut: os.Stderr})
 	code := plugins.Execute(ctx, plugins.Options{
 		DisplayName: plugins.DisplayName(os.Args[0]),
 		Streams:     genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr},

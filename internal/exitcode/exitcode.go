@@ -14,6 +14,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/interrupt"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/readlimit"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
@@ -126,6 +127,10 @@ var classes = []class{
 	{sentinel(gitrepo.ErrNotRepo), Usage},
 	{kind[*envs.ConfigError](), Usage},
 	{kind[*helmvalues.UsageError](), Usage},
+	// Input that is too big, or not a file: fix the argument (or raise
+	// --max-input-size).
+	{kind[*readlimit.TooLargeError](), Usage},
+	{kind[*readlimit.NotRegularError](), Usage},
 	{notFound, NotFound},
 	{sentinel(envs.ErrUnknownEnvironment), NotFound},
 	{kind[*manifest.AmbiguousError](), Conflict},

@@ -238,6 +238,9 @@ type Published struct {
 // options say. With a Branch, the checkout switches back to where it was
 // afterwards, whether the push worked or not.
 func (p *Publisher) Publish(ctx context.Context, c Change) (res Published, err error) {
+	// Publish answers a signal by putting the checkout back; it is not cut
+	// off half way (see interrupt.Hold).
+	defer interrupt.Hold(ctx)()
 	r := p.repo
 	files := c.Paths()
 	if p.opts.Branch != "" {

@@ -21,6 +21,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/readlimit"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
@@ -74,7 +75,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 // Complete fills in what the flags leave implicit: the name, the namespace
 // (only from an explicit -n: without it any namespace matches, and two
 // matches are an error), the repo directory, and the -f files' contents.
-func (o *Options) Complete(_ context.Context, f kube.Factory, args []string) error {
+func (o *Options) Complete(ctx context.Context, f kube.Factory, args []string) error {
 	o.Name = args[0]
 	o.factory = f
 	if f != nil {
@@ -97,11 +98,14 @@ func (o *Options) Complete(_ context.Context, f kube.Factory, args []string) err
 	for _, name := range o.Files {
 		var data []byte
 		if name == "-" {
-			data, err = io.ReadAll(o.In)
+			data, err = readlimit.Read(ctx, o.In, "standard input (-f -)")
 		} else {
-			data, err = os.ReadFile(name)
+			data, err = readlimit.ReadFile(ctx, name)
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
 			return exitcode.Errorf(exitcode.Usage, "reading -f %s: %w", name, err)
 		}
 		o.input.Files = append(o.input.Files, helmvalues.File{Name: name, Data: data})
@@ -377,7 +381,7 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 		return nil, err
 	}
 	full := filepath.Join(repo.Root, filepath.FromSlash(doc.Path))
-	src, err := os.ReadFile(full)
+	src, err := readlimit.ReadFile(ctx, full)
 	if err != nil {
 		return nil, err
 	}

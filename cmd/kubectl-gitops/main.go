@@ -25,7 +25,7 @@ func main() {
 	// back what it started and exits 130 or 143, and one still busy after
 	// the grace period (a parse that cannot look at ctx) is ended then. A
 	// second signal exits at once.
-	ctx, stop := interrupt.Notify(context.Background(), interrupt.Handler{Exit: os.Exit, Grace: 700 * time.Millisecond, ErrOut: os.Stderr})
+	ctx, stop := interrupt.Notify(context.Background(), interrupt.Handler{Exit: os.Exit, Grace: 500 * time.Millisecond, ErrOut: os.Stderr})
 	code := plugins.Execute(ctx, plugins.Options{
 		DisplayName: plugins.DisplayName(os.Args[0]),
 		Streams:     genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr},

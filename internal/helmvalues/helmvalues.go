@@ -129,8 +129,8 @@ func Compute(current map[string]any, in Input) (*Result, error) {
 		return nil
 	}
 	for _, file := range in.Files {
-		var m map[string]any
-		if err := yaml.Unmarshal(file.Data, &m); err != nil {
+		m, err := valuesFile(file.Data)
+		if err != nil {
 			return nil, &UsageError{Flag: "-f", Arg: file.Name, Err: err}
 		}
 		rk.file(file.Data)
@@ -570,4 +570,29 @@ func setFlow(n *yaml.Node) {
 	for _, c := range n.Content {
 		setFlow(c)
 	}
+}
+
+// valuesFile decodes a -f file: a map, or nothing. It goes through
+// yamledit.Decode, whose duplicate-key check is linear (yaml.v3's own
+// Unmarshal compares every key with every other).
+func valuesFile(data []byte) (map[string]any, error) {
+	var n yaml.Node
+	if err := yaml.Unmarshal(data, &n); err != nil {
+		return nil, err
+	}
+	if n.Kind == 0 {
+		return nil, nil
+	}
+	v, err := yamledit.Decode(&n)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("the file holds %s, not a map of values", describe(v))
+	}
+	return m, nil
 }

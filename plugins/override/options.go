@@ -386,10 +386,13 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 		return nil, err
 	}
 	ed := &edited{doc: doc, src: src, out: src}
-	cur, _, err := yamledit.Get(src, doc.Index, valuesPath)
+	// The document is parsed once: for its values, the Secrets feeding
+	// them, and the edit.
+	yd, err := yamledit.Open(src, doc.Index)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", doc.Path, err)
 	}
+	cur, _ := yd.Get(valuesPath)
 	var current map[string]any
 	switch t := cur.(type) {
 	case nil:
@@ -398,7 +401,7 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 	default:
 		return nil, exitcode.Errorf(exitcode.Conflict, "%s: spec.values of HelmRelease %s is not a map (line %d); fix it by hand first", doc.Path, ed.ref(), doc.Line)
 	}
-	ed.secrets = secretTargets(src, doc.Index)
+	ed.secrets = secretTargets(yd)
 	hv, err := helmvalues.Compute(current, o.input)
 	if err != nil {
 		var ce *helmvalues.ConflictError
@@ -412,7 +415,10 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 		ed.warnings = append(ed.warnings, fmt.Sprintf("%s has no effect: HelmRelease %s already has that value", ne, ed.ref()))
 	}
 	ed.warnings = append(ed.warnings, hv.Replaced...)
-	ed.out, ed.changes, err = yamledit.Apply(src, doc.Index, valuesPath, hv.Ops)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ed.out, ed.changes, err = yd.Apply(valuesPath, hv.Ops)
 	if err != nil {
 		var pe *yamledit.PathError
 		if errors.As(err, &pe) {
@@ -434,9 +440,9 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 
 // secretTargets lists the values paths fed from Secrets through
 // spec.valuesFrom[].targetPath: their values are never printed.
-func secretTargets(src []byte, doc int) []yamledit.Path {
-	v, ok, err := yamledit.Get(src, doc, yamledit.Path{"spec", "valuesFrom"})
-	if err != nil || !ok {
+func secretTargets(yd *yamledit.Document) []yamledit.Path {
+	v, ok := yd.Get(yamledit.Path{"spec", "valuesFrom"})
+	if !ok {
 		return nil
 	}
 	list, _ := v.([]any)

@@ -216,30 +216,35 @@ func apply1(p *parsed, doc int, base Path, op Op) (*parsed, Change, error) {
 	if err != nil {
 		return nil, ch, err
 	}
-	// Check the result: every document decodes as before except the one
-	// value that was asked for.
-	afterP, err := parseValues(out)
-	if err != nil {
-		if len(e.moved) > 0 {
-			return nil, ch, verifyRefusal{&PathError{full, fmt.Sprintf("removing it drops anchors other places use, and moving them (%s) would not give a valid file (%v); move the anchors by hand first", strings.Join(e.moved, ", "), err)}}
-		}
-		return nil, ch, fmt.Errorf("%w: %v", ErrVerify, err)
-	}
 	// What the edit should give: setIn copies only the maps along the
 	// path, so before (and ch.Old) stay as they were.
 	want := append([]any(nil), before...)
 	want[doc] = setIn(want[doc], full, op)
+	// The node tree of src is not needed any more: let the collector have
+	// it (and the spans) while the result is parsed, rather than holding
+	// two trees of a large document at once.
+	moved, marker, line := e.moved, e.marker, e.line
+	s.docs, p.s, e, sp, root = nil, nil, nil, nil, nil
+	// Check the result: every document decodes as before except the one
+	// value that was asked for.
+	afterP, err := parseValues(out)
+	if err != nil {
+		if len(moved) > 0 {
+			return nil, ch, verifyRefusal{&PathError{full, fmt.Sprintf("removing it drops anchors other places use, and moving them (%s) would not give a valid file (%v); move the anchors by hand first", strings.Join(moved, ", "), err)}}
+		}
+		return nil, ch, fmt.Errorf("%w: %v", ErrVerify, err)
+	}
 	after := afterP.vals
 	if len(after) != len(want) || !sameValues(want, after) {
-		if len(e.moved) > 0 {
-			return nil, ch, verifyRefusal{&PathError{full, fmt.Sprintf("removing it drops anchors other places use, and moving them (%s) would change other values; move the anchors by hand first", strings.Join(e.moved, ", "))}}
+		if len(moved) > 0 {
+			return nil, ch, verifyRefusal{&PathError{full, fmt.Sprintf("removing it drops anchors other places use, and moving them (%s) would change other values; move the anchors by hand first", strings.Join(moved, ", "))}}
 		}
 		return nil, ch, fmt.Errorf("%s: %w; the file was left unchanged (please report this with the file)", full, ErrVerify)
 	}
 	ch.Changed = true
-	ch.Moved = e.moved
-	ch.Marker = e.marker
-	ch.Line = e.line
+	ch.Moved = moved
+	ch.Marker = marker
+	ch.Line = line
 	return afterP, ch, nil
 }
 

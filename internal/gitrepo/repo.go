@@ -99,9 +99,11 @@ func (r *Repo) Git(ctx context.Context, args ...string) (string, error) {
 func (r *Repo) GitInput(ctx context.Context, stdin []byte, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	// Cancelled, git gets SIGINT as from Ctrl-C, not SIGKILL: it removes
-	// its lock files (index.lock, a ref's .lock) on the way out.
+	// its lock files (index.lock, a ref's .lock) on the way out. Its
+	// helpers (git-remote-http during a push) may hold the output pipes
+	// longer: Wait stops waiting for them soon after.
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 5 * time.Second
+	cmd.WaitDelay = 300 * time.Millisecond
 	cmd.Dir = r.Root
 	cmd.Env = append(cmd.Environ(), r.Env...)
 	// Never let git stop to ask for a password or an editor: a plugin run in

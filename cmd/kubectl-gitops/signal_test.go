@@ -97,23 +97,7 @@ current-context: hang
 			cmd.Dir, cmd.Env = work, env
 			var stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &bytes.Buffer{}, &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan struct{})
-			go func() { cmd.Wait(); close(done) }()
-			time.Sleep(1500 * time.Millisecond)
-			sent := time.Now()
-			cmd.Process.Signal(sig)
-			select {
-			case <-done:
-			case <-time.After(30 * time.Second):
-				cmd.Process.Kill()
-				<-done
-				t.Errorf("%v: still running 30 s after %v; killed: %s", args, sig, stderr.String())
-				continue
-			}
-			took := time.Since(sent)
+			took := binarytest.Signal(t, cmd, sig, 1500*time.Millisecond)
 			want := 128 + int(sig)
 			if code := cmd.ProcessState.ExitCode(); code != want {
 				t.Errorf("%v, %v: exit %d, want %d: %s", args, sig, code, want, stderr.String())

@@ -46,32 +46,15 @@ spec:
 
 // signalled starts the binary in dir with args and stdin, sends sig once
 // after wait, and returns the result and the time from the signal to the
-// exit. A process still running 30 s after the signal is killed and fails
-// the test.
+// exit (see binarytest.Signal).
 func signalled(t *testing.T, dir string, stdin *os.File, sig syscall.Signal, wait time.Duration, args ...string) (binarytest.Result, time.Duration) {
 	t.Helper()
 	cmd := exec.Command(binarytest.Build(t), args...)
 	cmd.Dir, cmd.Env, cmd.Stdin = dir, env(filepath.Dir(dir)), stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	time.Sleep(wait)
-	sent := time.Now()
-	if err := cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("signalling: %v", err)
-	}
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("%v: still running 30 s after %v; killed\n%s", args, sig, stderr.String())
-	}
-	return binarytest.Result{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: cmd.ProcessState.ExitCode()}, time.Since(sent)
+	took := binarytest.Signal(t, cmd, sig, wait)
+	return binarytest.Result{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: cmd.ProcessState.ExitCode()}, took
 }
 
 // Ctrl-C (SIGINT) or SIGTERM ends override within a second, with 130 or

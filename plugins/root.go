@@ -14,8 +14,10 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/interrupt"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/readlimit"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
 	gitopsdiff "github.com/kubectl-gitops/kubectl-gitops/plugins/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/override"
@@ -55,6 +57,12 @@ func Execute(ctx context.Context, o Options, args []string) exitcode.Code {
 	root := NewRootCmd(o)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if sig := interrupt.Cause(ctx); sig != nil && err != nil {
+		// Whatever the work said on its way out ("context canceled"), the
+		// news is the signal: one line, and 130 or 143.
+		interrupt.Report(ctx, o.Streams.ErrOut)
+		return exitcode.From(sig)
+	}
 	if err != nil && err.Error() != "" {
 		// An empty message carries only an exit code (diff's 7, "changed").
 		fmt.Fprintf(o.Streams.ErrOut, "error: %v\n", err)
@@ -103,6 +111,12 @@ func NewRootCmd(o Options) *cobra.Command {
 	root.SetOut(o.Streams.Out)
 	root.SetErr(o.Streams.ErrOut)
 	flags.AddFlags(root.PersistentFlags())
+	maxInput := readlimit.Size(readlimit.DefaultMax)
+	root.PersistentFlags().Var(&maxInput, "max-input-size", "Largest values file or manifest read (64Mi, 1Gi, ...); devices and FIFOs are refused whatever the size")
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) {
+		// Every reader of user input below finds the limit in the context.
+		cmd.SetContext(readlimit.WithMax(cmd.Context(), int64(maxInput)))
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w\nSee '%s --help' for usage", err, c.CommandPath()))
 	})

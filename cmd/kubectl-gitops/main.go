@@ -7,12 +7,12 @@ import (
 	"context"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
+	"time"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/interrupt"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins"
 )
 
@@ -21,7 +21,11 @@ func main() {
 	// log "Watch failed ... context canceled": noise, not news.
 	klog.LogToStderr(false)
 	klog.SetOutput(dropCanceled{os.Stderr})
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first Ctrl-C or SIGTERM cancels ctx: every command stops, puts
+	// back what it started and exits 130 or 143, and one still busy after
+	// the grace period (a parse that cannot look at ctx) is ended then. A
+	// second signal exits at once.
+	ctx, stop := interrupt.Notify(context.Background(), interrupt.Handler{Exit: os.Exit, Grace: 500 * time.Millisecond, ErrOut: os.Stderr})
 	code := plugins.Execute(ctx, plugins.Options{
 		DisplayName: plugins.DisplayName(os.Args[0]),
 		Streams:     genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr},

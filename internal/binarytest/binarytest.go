@@ -193,3 +193,30 @@ func CopyTree(tb testing.TB, from, to string) {
 		tb.Fatalf("copying %s: %v", from, err)
 	}
 }
+
+// Signal starts cmd, sends it sig after wait, and waits for it to exit; it
+// returns the time from the signal to the exit. A process still running
+// 30 s after the signal is killed and fails tb (a command that swallows
+// signals must not hang the test run).
+func Signal(tb testing.TB, cmd *exec.Cmd, sig os.Signal, wait time.Duration) time.Duration {
+	tb.Helper()
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("starting %s: %v", cmd, err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	time.Sleep(wait)
+	sent := time.Now()
+	if err := cmd.Process.Signal(sig); err != nil {
+		tb.Fatalf("signalling %s: %v", cmd, err)
+	}
+	select {
+	case <-done:
+		return time.Since(sent)
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		tb.Fatalf("%s: still running 30 s after %v; killed", cmd, sig)
+		return 0
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
@@ -30,6 +31,11 @@ type gitCache struct {
 
 func (g *gitCache) git(ctx context.Context, stdin io.Reader, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", g.dir}, args...)...)
+	// Cancelled, git is interrupted (it removes its lock files), and its
+	// helpers (git-remote-http) that still hold the output pipes do not
+	// keep Wait waiting.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 300 * time.Millisecond
 	cmd.Env = append(cmd.Environ(), g.env...)
 	cmd.Env = append(cmd.Env, "GIT_TERMINAL_PROMPT=0")
 	cmd.Stdin = stdin

@@ -12,7 +12,9 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/interrupt"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/readlimit"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/sops"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
@@ -40,6 +42,11 @@ const (
 	// Changed: diff found rendered changes, all valid (CI can tell "no
 	// change" from "change" without parsing output).
 	Changed Code = 7
+	// Interrupted: SIGINT (Ctrl-C) stopped the command, 128+2 as shells
+	// report it; what it had started was put back.
+	Interrupted Code = 130
+	// Terminated: SIGTERM stopped the command, 128+15.
+	Terminated Code = 143
 )
 
 // codedError attaches an exit code to an error without changing its message.
@@ -70,6 +77,11 @@ func Errorf(code Code, format string, args ...any) error {
 func From(err error) Code {
 	if err == nil {
 		return OK
+	}
+	// A signal outranks whatever the interrupted work reported.
+	var sig *interrupt.Signal
+	if errors.As(err, &sig) {
+		return Code(sig.ExitCode())
 	}
 	var ce *codedError
 	if errors.As(err, &ce) {
@@ -116,6 +128,10 @@ var classes = []class{
 	{sentinel(gitrepo.ErrNotRepo), Usage},
 	{kind[*envs.ConfigError](), Usage},
 	{kind[*helmvalues.UsageError](), Usage},
+	// Input that is too big, or not a file: fix the argument (or raise
+	// --max-input-size).
+	{kind[*readlimit.TooLargeError](), Usage},
+	{kind[*readlimit.NotRegularError](), Usage},
 	{notFound, NotFound},
 	{sentinel(envs.ErrUnknownEnvironment), NotFound},
 	{kind[*manifest.AmbiguousError](), Conflict},

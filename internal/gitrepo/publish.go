@@ -9,7 +9,9 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/interrupt"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/sops"
 )
 
@@ -73,8 +75,10 @@ type PublishOptions struct {
 	// replayed, not the text. A Change without Files means the remote has
 	// it already. Required when pushing.
 	Reapply func(ctx context.Context) (Change, error)
-	// Attempts bounds the pushes; 0 means 5.
-	Attempts int
+	// Attempts, when set, bounds the pushes; PushTimeout (0: a minute)
+	// bounds the retries in time.
+	Attempts    int
+	PushTimeout time.Duration
 	// NoPush, with Branch, commits on the branch without
 	// pushing: the caller pushes it (internal/forge does, for --pr).
 	NoPush bool
@@ -254,6 +258,9 @@ type Published struct {
 // under .git (see branchTree): the checkout stays on the branch it was on,
 // even when the process is killed half-way.
 func (p *Publisher) Publish(ctx context.Context, c Change) (res Published, err error) {
+	// Publish answers a signal by putting the checkout back; it is not cut
+	// off half way (see interrupt.Hold).
+	defer interrupt.Hold(ctx)()
 	r := p.repo
 	files := c.Paths()
 	if p.scratch, err = r.scratchDir(ctx); err != nil {
@@ -262,6 +269,13 @@ func (p *Publisher) Publish(ctx context.Context, c Change) (res Published, err e
 	r.cleanScratch(ctx, p.scratch)
 	p.work = r
 	if p.opts.Branch != "" {
+		// Registered before the work tree's cleanup so that it runs after
+		// it: a branch still checked out in a work tree cannot be deleted.
+		defer func() {
+			if interrupt.Is(ctx, err) && !res.Pushed {
+				p.dropBranch(ctx)
+			}
+		}()
 		wt, done, err := p.branchTree(ctx)
 		if err != nil {
 			return res, fmt.Errorf("creating branch %s: %w", p.opts.Branch, err)
@@ -270,14 +284,32 @@ func (p *Publisher) Publish(ctx context.Context, c Change) (res Published, err e
 		p.work = wt
 		res.Branch = p.opts.Branch
 	}
+	// What to put back if a signal stops the change half way (a new
+	// branch lives in its own work tree: dropping it does that).
+	var rp *restorePoint
+	if p.opts.Branch == "" {
+		if rp, err = r.restorePoint(ctx, files, p.scratch); err != nil {
+			return res, err
+		}
+	}
+	if ctx.Err() != nil {
+		return res, interrupt.Err(ctx)
+	}
 	if err := p.write(c); err != nil {
 		return res, err
+	}
+	if ctx.Err() != nil {
+		return res, stoppedAt(ctx, rp)
 	}
 	res.Written = true
 	if p.opts.NoCommit {
 		return res, nil
 	}
-	if res.Commit, err = p.work.CommitFiles(ctx, files, c.Message, c.Trailers...); err != nil {
+	if res.Commit, err = p.work.CommitFiles(ctx, files, c.Message, c.Trailers...); err != nil || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			res.Written, res.Commit = false, ""
+			return res, stoppedAt(ctx, rp)
+		}
 		if p.opts.Branch != "" {
 			return res, fmt.Errorf("%w; branch %s was created at HEAD without the change: delete it with `git branch -D %s`", err, p.opts.Branch, p.opts.Branch)
 		}
@@ -311,8 +343,17 @@ func (p *Publisher) Publish(ctx context.Context, c Change) (res Published, err e
 		}
 		return true, nil
 	}
-	pr, err := p.work.Push(ctx, PushOptions{Remote: p.Remote, RemoteBranch: p.RemoteBranch, Attempts: p.opts.Attempts, SetUpstream: p.opts.Branch != "", Redo: redo})
+	po := PushOptions{Remote: p.Remote, RemoteBranch: p.RemoteBranch, Attempts: p.opts.Attempts, Timeout: p.opts.PushTimeout, SetUpstream: p.opts.Branch != "", Redo: redo}
+	if rp != nil {
+		// Giving up leaves the checkout as it was: a local commit left
+		// behind would make the next --push refuse (ErrUnpushed).
+		po.Undo = rp.restore
+	}
+	pr, err := p.work.Push(ctx, po)
 	res.Attempts, res.Rebased = pr.Attempts, pr.Rebased
+	if pr.Undone {
+		res.Written, res.Commit = false, ""
+	}
 	if err != nil {
 		if p.opts.Branch != "" {
 			err = fmt.Errorf("%w (the change is committed on branch %s)", err, p.opts.Branch)

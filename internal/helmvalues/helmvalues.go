@@ -129,8 +129,8 @@ func Compute(current map[string]any, in Input) (*Result, error) {
 		return nil
 	}
 	for _, file := range in.Files {
-		var m map[string]any
-		if err := yaml.Unmarshal(file.Data, &m); err != nil {
+		m, err := valuesFile(file.Data)
+		if err != nil {
 			return nil, &UsageError{Flag: "-f", Arg: file.Name, Err: err}
 		}
 		rk.file(file.Data)
@@ -402,18 +402,37 @@ func diffOps(old, new any, p yamledit.Path, rk *ranks) []yamledit.Op {
 				return []yamledit.Op{{Path: p, Value: n}}
 			}
 		}
-		var ops []yamledit.Op
-		for _, k := range rk.keys(n, p) {
+		// Only the keys that changed are put in order: sorting every key of
+		// a large values map at every level cost more than the rest.
+		changed := map[string][]yamledit.Op{}
+		for k, nv := range n {
 			if ov, ok := o[k]; ok {
-				ops = append(ops, diffOps(ov, n[k], at(k), rk)...)
+				if kops := diffOps(ov, nv, at(k), rk); len(kops) > 0 {
+					changed[k] = kops
+				}
 			} else {
-				ops = append(ops, yamledit.Op{Path: at(k), Value: n[k]})
+				changed[k] = []yamledit.Op{{Path: at(k), Value: nv}}
 			}
 		}
-		for _, k := range slices.Sorted(maps.Keys(o)) {
-			if _, ok := n[k]; !ok {
-				ops = append(ops, yamledit.Op{Path: at(k), Unset: true})
+		var ops []yamledit.Op
+		if len(changed) > 0 {
+			sub := make(map[string]any, len(changed))
+			for k := range changed {
+				sub[k] = n[k]
 			}
+			for _, k := range rk.keys(sub, p) {
+				ops = append(ops, changed[k]...)
+			}
+		}
+		var gone []string
+		for k := range o {
+			if _, ok := n[k]; !ok {
+				gone = append(gone, k)
+			}
+		}
+		slices.Sort(gone)
+		for _, k := range gone {
+			ops = append(ops, yamledit.Op{Path: at(k), Unset: true})
 		}
 		return ops
 	case []any:
@@ -614,4 +633,29 @@ func setFlow(n *yaml.Node) {
 	for _, c := range n.Content {
 		setFlow(c)
 	}
+}
+
+// valuesFile decodes a -f file: a map, or nothing. It goes through
+// yamledit.Decode, whose duplicate-key check is linear (yaml.v3's own
+// Unmarshal compares every key with every other).
+func valuesFile(data []byte) (map[string]any, error) {
+	var n yaml.Node
+	if err := yaml.Unmarshal(data, &n); err != nil {
+		return nil, err
+	}
+	if n.Kind == 0 {
+		return nil, nil
+	}
+	v, err := yamledit.Decode(&n)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("the file holds %s, not a map of values", describe(v))
+	}
+	return m, nil
 }

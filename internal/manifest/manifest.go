@@ -250,7 +250,7 @@ func ReadFiles(ctx context.Context, root string, files []string, opts ScanOption
 				if ctx.Err() != nil {
 					continue
 				}
-				data, err := readInto(filepath.Join(root, filepath.FromSlash(files[i])), buf)
+				data, err := readInto(ctx, filepath.Join(root, filepath.FromSlash(files[i])), buf)
 				if len(data) > 0 {
 					buf = data
 				}

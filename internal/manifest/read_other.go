@@ -2,6 +2,12 @@
 
 package manifest
 
-import "os"
+import (
+	"context"
 
-func readInto(path string, _ []byte) ([]byte, error) { return os.ReadFile(path) }
+	"github.com/kubectl-gitops/kubectl-gitops/internal/readlimit"
+)
+
+func readInto(ctx context.Context, path string, _ []byte) ([]byte, error) {
+	return readlimit.ReadFile(ctx, path)
+}

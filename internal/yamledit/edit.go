@@ -18,7 +18,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"reflect"
 	"strconv"
@@ -113,33 +112,7 @@ var ErrVerify = errors.New("the edit did not decode to the requested values")
 // seen here: callers find the document by parsing the whole file first
 // (manifest.Find), and refuse a malformed one there.
 func Apply(src []byte, doc int, base Path, ops []Op) ([]byte, []Change, error) {
-	c, ok := findDoc(src, doc)
-	text, d := src, doc
-	if ok {
-		text, d = c.text(src), 0
-	}
-	changes := make([]Change, 0, len(ops))
-	for _, op := range ops {
-		out, ch, err := apply1(text, d, base, op)
-		if err != nil {
-			return nil, nil, err
-		}
-		// The edit must stay one document: apply1 checked that the chunk
-		// still decodes to exactly one, and no marker line may creep in
-		// either (a final "..." would still decode as one).
-		if ok && markers(out) != markers(text) {
-			return nil, nil, fmt.Errorf("%s: %w: the edit wrote a document marker line; the file was left unchanged (please report this with the file)", op.Path, ErrVerify)
-		}
-		text = out
-		changes = append(changes, ch)
-	}
-	if !ok {
-		return text, changes, nil
-	}
-	if bytes.Equal(text, c.text(src)) {
-		return src, changes, nil
-	}
-	return c.splice(src, text), changes, nil
+	return newDocument(src, doc).Apply(base, ops)
 }
 
 // markers counts the document marker lines of text.
@@ -187,12 +160,32 @@ func (h holder) node() *yaml.Node {
 	return h.parent.Content[h.i]
 }
 
-func apply1(src []byte, doc int, base Path, op Op) ([]byte, Change, error) {
-	ch := Change{Op: op}
+// parsed is a source with its documents decoded to plain values.
+type parsed struct {
+	s    *source
+	vals []any
+}
+
+// parseValues parses src once, for both the node tree and the values.
+func parseValues(src []byte) (*parsed, error) {
 	s, err := parse(src)
 	if err != nil {
-		return nil, ch, err
+		return nil, err
 	}
+	vals := make([]any, len(s.docs))
+	for i, d := range s.docs {
+		if vals[i], err = Decode(d); err != nil {
+			return nil, err
+		}
+	}
+	return &parsed{s: s, vals: vals}, nil
+}
+
+// apply1 carries out op on p and returns the result parsed (the parse that
+// verified it, and the next op's input). p's values are used up.
+func apply1(p *parsed, doc int, base Path, op Op) (*parsed, Change, error) {
+	ch := Change{Op: op}
+	s, src := p.s, p.s.src
 	if doc < 0 || doc >= len(s.docs) {
 		return nil, ch, fmt.Errorf("document %d does not exist (the file has %d)", doc+1, len(s.docs))
 	}
@@ -204,16 +197,13 @@ func apply1(src []byte, doc int, base Path, op Op) ([]byte, Change, error) {
 	if err := checkText(full, op.Value); err != nil {
 		return nil, ch, err
 	}
-	before, err := decodeAll(src)
-	if err != nil {
-		return nil, ch, err
-	}
+	before := p.vals
 	ch.Old, ch.Existed = Lookup(before[doc], full)
 	if op.Unset && !ch.Existed {
-		return src, ch, nil
+		return p, ch, nil
 	}
 	if !op.Unset && ch.Existed && equal(normalize(ch.Old), normalize(op.Value)) {
-		return src, ch, nil
+		return p, ch, nil
 	}
 	sp, err := s.spansOf(root)
 	if err != nil {
@@ -226,31 +216,36 @@ func apply1(src []byte, doc int, base Path, op Op) ([]byte, Change, error) {
 	if err != nil {
 		return nil, ch, err
 	}
+	// What the edit should give: setIn copies only the maps along the
+	// path, so before (and ch.Old) stay as they were.
+	want := append([]any(nil), before...)
+	want[doc] = setIn(want[doc], full, op)
+	// The node tree of src is not needed any more: let the collector have
+	// it (and the spans) while the result is parsed, rather than holding
+	// two trees of a large document at once.
+	moved, marker, line := e.moved, e.marker, e.line
+	s.docs, p.s, e, sp, root = nil, nil, nil, nil, nil
 	// Check the result: every document decodes as before except the one
 	// value that was asked for.
-	after, err := decodeAll(out)
+	afterP, err := parseValues(out)
 	if err != nil {
-		if len(e.moved) > 0 {
-			return nil, ch, verifyRefusal{&PathError{full, fmt.Sprintf("removing it drops anchors other places use, and moving them (%s) would not give a valid file (%v); move the anchors by hand first", strings.Join(e.moved, ", "), err)}}
+		if len(moved) > 0 {
+			return nil, ch, verifyRefusal{&PathError{full, fmt.Sprintf("removing it drops anchors other places use, and moving them (%s) would not give a valid file (%v); move the anchors by hand first", strings.Join(moved, ", "), err)}}
 		}
 		return nil, ch, fmt.Errorf("%w: %v", ErrVerify, err)
 	}
-	want, err := decodeAll(src)
-	if err != nil {
-		return nil, ch, err
-	}
-	want[doc] = setIn(want[doc], full, op)
-	if len(after) != len(want) || !equal(normalize(want), normalize(after)) {
-		if len(e.moved) > 0 {
-			return nil, ch, verifyRefusal{&PathError{full, fmt.Sprintf("removing it drops anchors other places use, and moving them (%s) would change other values; move the anchors by hand first", strings.Join(e.moved, ", "))}}
+	after := afterP.vals
+	if len(after) != len(want) || !sameValues(want, after) {
+		if len(moved) > 0 {
+			return nil, ch, verifyRefusal{&PathError{full, fmt.Sprintf("removing it drops anchors other places use, and moving them (%s) would change other values; move the anchors by hand first", strings.Join(moved, ", "))}}
 		}
 		return nil, ch, fmt.Errorf("%s: %w; the file was left unchanged (please report this with the file)", full, ErrVerify)
 	}
 	ch.Changed = true
-	ch.Moved = e.moved
-	ch.Marker = e.marker
-	ch.Line = e.line
-	return out, ch, nil
+	ch.Moved = moved
+	ch.Marker = marker
+	ch.Line = line
+	return afterP, ch, nil
 }
 
 func (e *editor) run(top *yaml.Node, op Op) ([]byte, error) {
@@ -668,19 +663,11 @@ func (e *editor) deleteItem(seq *yaml.Node, h holder, j int) ([]byte, error) {
 
 // decodeAll decodes every document of src to plain Go values.
 func decodeAll(src []byte) ([]any, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	var out []any
-	for {
-		var v any
-		err := dec.Decode(&v)
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, &SyntaxError{Err: err}
-		}
-		out = append(out, stringKeys(v))
+	p, err := parseValues(src)
+	if err != nil {
+		return nil, err
 	}
+	return p.vals, nil
 }
 
 // stringKeys turns maps with some non-string keys (yaml.v3 decodes those to
@@ -736,16 +723,19 @@ func Lookup(v any, p Path) (any, bool) {
 	return v, true
 }
 
-// setIn applies op at p to a decoded document, the way the byte edit should.
+// setIn applies op at p to a decoded document, the way the byte edit
+// should. The maps and lists along p are copied, not changed: values read
+// from the document before (Document.Get, Change.Old) stay as they were.
 func setIn(v any, p Path, op Op) any {
 	if len(p) == 0 {
 		return op.Value
 	}
 	switch k := p[0].(type) {
 	case string:
-		m, ok := v.(map[string]any)
-		if !ok {
-			m = map[string]any{}
+		old, _ := v.(map[string]any)
+		m := make(map[string]any, len(old)+1)
+		for key, x := range old {
+			m[key] = x
 		}
 		if len(p) == 1 && op.Unset {
 			delete(m, k)
@@ -754,7 +744,8 @@ func setIn(v any, p Path, op Op) any {
 		m[k] = setIn(m[k], p[1:], op)
 		return m
 	case int:
-		l, _ := v.([]any)
+		old, _ := v.([]any)
+		l := append(make([]any, 0, max(len(old), k+1)), old...)
 		if len(p) == 1 && op.Unset {
 			if k < len(l) {
 				l = append(l[:k:k], l[k+1:]...)
@@ -819,17 +810,11 @@ func equal(a, b any) bool {
 // Get returns the value at p in document doc of src. Only that document
 // is decoded.
 func Get(src []byte, doc int, p Path) (any, bool, error) {
-	if c, ok := findDoc(src, doc); ok {
-		src, doc = c.text(src), 0
-	}
-	docs, err := decodeAll(src)
+	d, err := Open(src, doc)
 	if err != nil {
 		return nil, false, err
 	}
-	if doc < 0 || doc >= len(docs) {
-		return nil, false, fmt.Errorf("document %d does not exist (the file has %d)", doc+1, len(docs))
-	}
-	v, ok := Lookup(docs[doc], p)
+	v, ok := d.Get(p)
 	return v, ok, nil
 }
 

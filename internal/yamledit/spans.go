@@ -24,7 +24,9 @@ type span struct {
 type spans map[*yaml.Node]span
 
 func (s *source) spansOf(doc *yaml.Node) (spans, error) {
-	m := spans{}
+	// Sized up front: growing a map of millions of nodes step by step
+	// rehashes it again and again.
+	m := make(spans, countNodes(doc))
 	for _, c := range doc.Content {
 		if err := s.walk(c, -1, false, m); err != nil {
 			return nil, err
@@ -214,4 +216,12 @@ func (s *source) colonAfter(keyEnd int) int {
 		return i + 1
 	}
 	return keyEnd
+}
+
+func countNodes(n *yaml.Node) int {
+	c := 1
+	for _, x := range n.Content {
+		c += countNodes(x)
+	}
+	return c
 }

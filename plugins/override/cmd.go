@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/command"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 )
 
@@ -70,6 +71,7 @@ with --push pushed, rebuilding the commit over concurrent pushes.`,
 	fl.BoolVar(&o.DryRun, "dry-run", false, "Print the diff and change nothing")
 	fl.BoolVar(&o.NoCommit, "no-commit", false, "Write the file but do not commit")
 	fl.BoolVar(&o.Push, "push", false, "Push the commit to the branch's upstream (or origin), rebuilding it over concurrent pushes")
+	fl.DurationVar(&o.PushTimeout, "push-timeout", gitrepo.DefaultPushTimeout, "How long --push keeps retrying when others push first (each retry re-applies the change on the new remote head); on giving up the checkout is left as it was")
 	fl.StringVar(&o.Branch, "branch", "", "Commit on this new branch (the checkout stays on its branch), push it, and print the pull/merge request URL")
 	fl.StringVar(&o.Remote, "remote", "", "Git remote to push to (default: the branch's upstream remote, or origin)")
 	fl.StringVarP(&o.Message, "message", "m", "", "Commit message (default: \"override NS/NAME: KEY=VALUE, ...\")")

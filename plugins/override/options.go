@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/readlimit"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/sops"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
@@ -55,6 +57,8 @@ type Options struct {
 	// SOPS is --sops: a SOPS-encrypted file is changed with `sops set`.
 	SOPS                            bool
 	Branch, Remote, Message, Output string
+	// PushTimeout bounds --push's retries over concurrent pushes.
+	PushTimeout time.Duration
 	// Request is --pr and its flags (internal/forge).
 	Request forge.Flags
 	// Check holds --validate, --diff and --chart-dir.
@@ -77,7 +81,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 // Complete fills in what the flags leave implicit: the name, the namespace
 // (only from an explicit -n: without it any namespace matches, and two
 // matches are an error), the repo directory, and the -f files' contents.
-func (o *Options) Complete(_ context.Context, f kube.Factory, args []string) error {
+func (o *Options) Complete(ctx context.Context, f kube.Factory, args []string) error {
 	o.Name = args[0]
 	o.factory = f
 	if f != nil {
@@ -100,11 +104,14 @@ func (o *Options) Complete(_ context.Context, f kube.Factory, args []string) err
 	for _, name := range o.Files {
 		var data []byte
 		if name == "-" {
-			data, err = io.ReadAll(o.In)
+			data, err = readlimit.Read(ctx, o.In, "standard input (-f -)")
 		} else {
-			data, err = os.ReadFile(name)
+			data, err = readlimit.ReadFile(ctx, name)
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
 			return exitcode.Errorf(exitcode.Usage, "reading -f %s: %w", name, err)
 		}
 		o.input.Files = append(o.input.Files, helmvalues.File{Name: name, Data: data})
@@ -198,7 +205,7 @@ func (o *Options) Run(ctx context.Context) error {
 		}
 	}
 	pub, err := repo.NewPublisher(ctx, gitrepo.PublishOptions{
-		Branch: o.Branch, Push: o.Push, Remote: o.Remote, NoCommit: o.NoCommit, AllowDirty: o.AllowDirty,
+		Branch: o.Branch, Push: o.Push, Remote: o.Remote, NoCommit: o.NoCommit, AllowDirty: o.AllowDirty, PushTimeout: o.PushTimeout,
 		AllowEncrypted: o.SOPS, NoPush: request != nil, ReplaceBranch: request != nil && request.LocalExists,
 		Reapply: func(ctx context.Context) (gitrepo.Change, error) {
 			// The remote moved on: apply the same flags to what is there now.
@@ -399,15 +406,18 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 	if err != nil {
 		return nil, err
 	}
-	src, err := os.ReadFile(full)
+	src, err := readlimit.ReadFile(ctx, full)
 	if err != nil {
 		return nil, err
 	}
 	ed := &edited{doc: doc, src: src, out: src, showSecrets: o.ShowSecrets}
-	cur, _, err := yamledit.Get(src, doc.Index, valuesPath)
+	// The document is parsed once: for its values, the Secrets feeding
+	// them, and the edit.
+	yd, err := yamledit.Open(src, doc.Index)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", doc.Path, err)
 	}
+	cur, _ := yd.Get(valuesPath)
 	var current map[string]any
 	switch t := cur.(type) {
 	case nil:
@@ -416,7 +426,7 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 	default:
 		return nil, exitcode.Errorf(exitcode.Conflict, "%s: spec.values of HelmRelease %s is not a map (line %d); fix it by hand first", doc.Path, ed.ref(), doc.Line)
 	}
-	ed.secrets = secretTargets(src, doc.Index)
+	ed.secrets = secretTargets(yd)
 	hv, err := helmvalues.Compute(current, o.input)
 	if err != nil {
 		var ce *helmvalues.ConflictError
@@ -437,7 +447,10 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 	if encrypted && !o.SOPS {
 		return nil, ed.encrypted()
 	}
-	ed.out, ed.changes, err = yamledit.Apply(src, doc.Index, valuesPath, hv.Ops)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ed.out, ed.changes, err = yd.Apply(valuesPath, hv.Ops)
 	if err != nil {
 		var pe *yamledit.PathError
 		if errors.As(err, &pe) {
@@ -466,9 +479,9 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 
 // secretTargets lists the values paths fed from Secrets through
 // spec.valuesFrom[].targetPath: their values are never printed.
-func secretTargets(src []byte, doc int) []yamledit.Path {
-	v, ok, err := yamledit.Get(src, doc, yamledit.Path{"spec", "valuesFrom"})
-	if err != nil || !ok {
+func secretTargets(yd *yamledit.Document) []yamledit.Path {
+	v, ok := yd.Get(yamledit.Path{"spec", "valuesFrom"})
+	if !ok {
 		return nil
 	}
 	list, _ := v.([]any)

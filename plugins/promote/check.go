@@ -2,9 +2,9 @@ package promote
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/readlimit"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 )
 
@@ -29,7 +29,7 @@ func (o *Options) checkRelease(ctx context.Context, w *workspace, p *plan, newDa
 			if b, ok := edited[f]; ok {
 				return b, nil
 			}
-			return os.ReadFile(filepath.Join(w.repo.Root, filepath.FromSlash(f)))
+			return readlimit.ReadFile(ctx, filepath.Join(w.repo.Root, filepath.FromSlash(f)))
 		}
 	}
 	before, err := releasecheck.Merge(docs, reader(oldData), hr.Namespace)

@@ -11,12 +11,14 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/command"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
@@ -38,11 +40,13 @@ type Options struct {
 	// Version sets the target explicitly instead of copying the source's.
 	Version string
 	// Values are spec.values keys (image.tag) carried from the source.
-	Values          []string
-	DryRun          bool
-	NoCommit        bool
-	AllowDirty      bool
-	Push            bool
+	Values     []string
+	DryRun     bool
+	NoCommit   bool
+	AllowDirty bool
+	Push       bool
+	// PushTimeout bounds --push's retries over concurrent pushes.
+	PushTimeout     time.Duration
 	Branch          string
 	RequireDeployed bool
 	AllowDowngrade  bool
@@ -120,6 +124,7 @@ clusters/<env> layouts (see docs/promote.md).`,
 	fl.BoolVar(&o.DryRun, "dry-run", false, "Print what would change; write nothing")
 	fl.BoolVar(&o.NoCommit, "no-commit", false, "Write the files but do not commit")
 	fl.BoolVar(&o.Push, "push", false, "Push the commit to the branch's upstream (or origin), promoting again on top when the remote moved")
+	fl.DurationVar(&o.PushTimeout, "push-timeout", gitrepo.DefaultPushTimeout, "How long --push keeps retrying when others push first (each retry re-applies the change on the new remote head); on giving up the checkout is left as it was")
 	fl.StringVar(&o.Branch, "branch", "", "Commit on this new branch (the checkout stays on its branch), push it, and print the pull/merge request URL")
 	fl.BoolVar(&o.AllowDirty, "allow-dirty", false, "Edit and commit files even if they have uncommitted changes (they are committed too)")
 	fl.BoolVar(&o.RequireDeployed, "require-deployed", false, "Refuse unless the source environment's cluster runs this version, Ready")

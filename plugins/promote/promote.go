@@ -134,7 +134,7 @@ func (o *Options) runPromote(ctx context.Context) error {
 		}
 	}
 	pub, err := w.repo.NewPublisher(ctx, gitrepo.PublishOptions{
-		Branch: o.Branch, Push: o.Push, Remote: o.Remote, NoCommit: o.NoCommit, AllowDirty: o.AllowDirty,
+		Branch: o.Branch, Push: o.Push, Remote: o.Remote, NoCommit: o.NoCommit, AllowDirty: o.AllowDirty, PushTimeout: o.PushTimeout,
 		NoPush: request != nil, ReplaceBranch: request != nil && request.LocalExists,
 		Reapply: func(ctx context.Context) (gitrepo.Change, error) {
 			// The remote moved on: promote again from what is there now.

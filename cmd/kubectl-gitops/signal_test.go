@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
+)
+
+// hangingServer accepts connections on a loopback port and never answers:
+// an API server or Git host that has stopped responding. It returns its
+// address.
+func hangingServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().String()
+}
+
+// promote, diff and trace stop on SIGINT and SIGTERM within a second, with
+// one line and 130 or 143, while they wait on a server that does not
+// answer (the chart's Git host for promote and diff, the API server for
+// trace), and leave the checkout as it was.
+func TestSignalsStopPromoteDiffAndTrace(t *testing.T) {
+	addr := hangingServer(t)
+	base := t.TempDir()
+	env := binarytest.Env(base, "Sig", "sig@example.com")
+	work := filepath.Join(base, "gitops", "work")
+	binarytest.CopyTree(t, "../../examples/flux-multi-env", work)
+	for _, e := range []string{"staging", "production"} {
+		p := filepath.Join(work, "apps", e, "sample-app-source.yaml")
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(p, bytes.Replace(b, []byte("https://github.com/example/sample-app-helm-chart.git"), []byte("http://"+addr+"/sample-app-helm-chart.git"), 1), 0o644)
+	}
+	binarytest.Commit(t, env, work, "initial")
+	binarytest.Publish(t, env, work)
+	binarytest.Git(t, env, work, "switch", "-q", "-c", "change")
+	vals := filepath.Join(work, "apps", "staging", "sample-app-values.yaml")
+	b, _ := os.ReadFile(vals)
+	os.WriteFile(vals, append(b, []byte("# touched\n")...), 0o644)
+	binarytest.Git(t, env, work, "commit", "-qam", "touch staging values")
+	kubeconfig := filepath.Join(base, "kubeconfig")
+	os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: hang, cluster: {server: "http://`+addr+`"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: hang, context: {cluster: hang, user: u}}]
+current-context: hang
+`), 0o600)
+	env = append(env, "KUBECONFIG="+kubeconfig)
+	status := func() string {
+		return binarytest.Git(t, env, work, "status", "--porcelain") + binarytest.Git(t, env, work, "for-each-ref") + binarytest.Git(t, env, work, "rev-parse", "HEAD")
+	}
+	before := status()
+	bin := binarytest.Build(t)
+	for _, args := range [][]string{
+		{"promote", "sample-app", "--from", "staging", "--to", "production", "--no-commit"},
+		{"diff", "origin/main..HEAD"},
+		{"trace", "HEAD", "--wait", "--timeout", "5m"},
+	} {
+		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+			cmd := exec.Command(bin, args...)
+			cmd.Dir, cmd.Env = work, env
+			var stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &bytes.Buffer{}, &stderr
+			took := binarytest.Signal(t, cmd, sig, 1500*time.Millisecond)
+			want := 128 + int(sig)
+			if code := cmd.ProcessState.ExitCode(); code != want {
+				t.Errorf("%v, %v: exit %d, want %d: %s", args, sig, code, want, stderr.String())
+			}
+			if took > time.Second {
+				t.Errorf("%v, %v: exited %s after the signal, want within 1s", args, sig, took.Round(time.Millisecond))
+			}
+			// One line about the signal, last, and no error after it (promote
+			// may have printed notes before).
+			if lines := strings.Split(strings.TrimSpace(stderr.String()), "\n"); !strings.Contains(lines[len(lines)-1], "interrupted by") || strings.Count(stderr.String(), "interrupted") != 1 || strings.Contains(stderr.String(), "error:") {
+				t.Errorf("%v, %v: stderr is not one line saying it was interrupted:\n%s", args, sig, stderr.String())
+			}
+			t.Logf("%s, %v: exit %d %s after the signal", args[0], sig, cmd.ProcessState.ExitCode(), took.Round(time.Millisecond))
+		}
+	}
+	if after := status(); after != before {
+		t.Errorf("the checkout changed:\n%s\n%s", before, after)
+	}
+}

@@ -1,0 +1,127 @@
+package override_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
+)
+
+// sizeLadder is the values map sizes of BenchmarkOverrideSize, in MB.
+var sizeLadder = []float64{1, 4, 16, 20, 64}
+
+// runCost is what one process run cost.
+type runCost struct {
+	wall, cpu time.Duration
+	rssMB     float64
+}
+
+// measure runs cmd (killing it after limit: the editing this benchmark
+// replaced took 35 minutes for 20 MB) and returns its cost and output.
+func measure(b *testing.B, limit time.Duration, name string, args []string, dir string) (runCost, []byte) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir, cmd.Env = dir, env(filepath.Dir(dir))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	c := runCost{wall: time.Since(start)}
+	if ctx.Err() != nil {
+		b.Fatalf("%s %s: still running after %s; killed", filepath.Base(name), strings.Join(args, " "), limit)
+	}
+	if err != nil {
+		b.Fatalf("%s %s: %v: %s", filepath.Base(name), strings.Join(args, " "), err, out.Bytes()[:min(out.Len(), 2000)])
+	}
+	c.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		c.rssMB = float64(ru.Maxrss) / 1024 // Linux reports KiB
+	}
+	return c, out.Bytes()
+}
+
+// BenchmarkOverrideSize runs one `override --set ... --no-commit` of the
+// built binary on a HelmRelease whose spec.values is a map of 1, 4, 16, 20
+// and 64 MB (valuesMapRelease: about 14,000 tenants per MB, each a small
+// map), and `yq '.kind'` reading the same file, in the same run. Reported
+// per size: our CPU and wall time, peak RSS, and the CPU ratio to yq; and
+// x-64/16, our CPU time at 64 MB over 16 MB (and x-16/4). Time must grow
+// linearly: the benchmark fails when x-64/16 reaches 5, or a run takes
+// over 5 minutes. Peak RSS below about 300 MB is the test process's own:
+// a child's maximum RSS counts its pages from before exec. CPU time (user+sys) is compared rather than wall time, which
+// on the shared 2-core machine mostly measures the other processes.
+func BenchmarkOverrideSize(b *testing.B) {
+	build := exec.Command("../../hack/tools.sh", "yq")
+	build.Stderr = os.Stderr
+	yqOut, err := build.Output()
+	if err != nil {
+		b.Fatalf("building the yq baseline (hack/tools.sh yq): %v", err)
+	}
+	yq := strings.TrimSpace(string(yqOut))
+	bin := binarytest.Build(b)
+	dirs := map[float64]string{}
+	for _, mb := range sizeLadder {
+		dir := filepath.Join(testTmp, fmt.Sprintf("values-%gMB", mb))
+		if _, err := os.Stat(dir); err != nil {
+			writeFile(b, filepath.Join(dir, "big", "hr.yaml"), string(valuesMapRelease(mb)))
+			binarytest.Commit(b, env(filepath.Dir(dir)), dir, "values")
+		}
+		dirs[mb] = dir
+	}
+	ours := map[float64]runCost{}
+	base := map[float64]runCost{}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, mb := range sizeLadder {
+			dir := dirs[mb]
+			c, out := measure(b, 5*time.Minute, bin, []string{"override", "big-values", "--set", "tenants.svc-0000001.replicas=9",
+				"--no-commit", "--validate=false", "--max-input-size", "256Mi"}, dir)
+			if !bytes.Contains(out, []byte("wrote big/hr.yaml")) {
+				b.Fatalf("%g MB: %s", mb, out)
+			}
+			if d := git(b, dir, "diff", "--numstat"); d != "1\t1\tbig/hr.yaml" {
+				b.Fatalf("%g MB: the edit changed more than one line: %s", mb, d)
+			}
+			git(b, dir, "checkout", "--", "big/hr.yaml")
+			y, out := measure(b, 5*time.Minute, yq, []string{".kind", "big/hr.yaml"}, dir)
+			if !bytes.Contains(out, []byte("HelmRelease")) {
+				b.Fatalf("yq: %s", out)
+			}
+			ours[mb], base[mb] = worse(ours[mb], c), worse(base[mb], y)
+		}
+	}
+	b.StopTimer()
+	for _, mb := range sizeLadder {
+		o, y := ours[mb], base[mb]
+		b.ReportMetric(o.cpu.Seconds(), fmt.Sprintf("cpu-s-%gMB", mb))
+		b.ReportMetric(o.wall.Seconds(), fmt.Sprintf("wall-s-%gMB", mb))
+		b.ReportMetric(o.rssMB, fmt.Sprintf("RSS-MB-%gMB", mb))
+		b.ReportMetric(y.cpu.Seconds(), fmt.Sprintf("yq-cpu-s-%gMB", mb))
+		b.ReportMetric(y.rssMB, fmt.Sprintf("yq-RSS-MB-%gMB", mb))
+		b.ReportMetric(float64(o.cpu)/float64(y.cpu), fmt.Sprintf("x-yq-%gMB", mb))
+	}
+	r64, r16 := float64(ours[64].cpu)/float64(ours[16].cpu), float64(ours[16].cpu)/float64(ours[4].cpu)
+	b.ReportMetric(r64, "x-64/16")
+	b.ReportMetric(r16, "x-16/4")
+	if r64 >= 5 {
+		b.Fatalf("time does not grow linearly with the values map: 64 MB/16 MB %.2fx (want under 5x; 16 MB/4 MB %.2fx)", r64, r16)
+	}
+}
+
+// worse keeps the slower of two runs of one size.
+func worse(a, b runCost) runCost {
+	if b.cpu > a.cpu {
+		return b
+	}
+	return a
+}

@@ -3,6 +3,7 @@
 package printer
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,6 +28,20 @@ func Check(format, text string) error {
 	return fmt.Errorf("unknown output format %q: use -o json or -o yaml", format)
 }
 
+// JSON is v as indented JSON ending in a newline, with <, > and & as
+// themselves: people read this output, and paste values from it
+// (encoding/json's default writes "->" as "-\u003e").
+func JSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // Print writes v to w as indented JSON or as YAML (through its JSON form,
 // so both have the same field names). It returns false for any other
 // format, the text output being the caller's.
@@ -35,9 +50,7 @@ func Print(w io.Writer, format string, v any) (bool, error) {
 	var err error
 	switch format {
 	case "json":
-		if b, err = json.MarshalIndent(v, "", "  "); err == nil {
-			b = append(b, '\n')
-		}
+		b, err = JSON(v)
 	case "yaml":
 		b, err = yaml.Marshal(v)
 	default:

@@ -49,14 +49,14 @@ spec:
 `, i, i%10)
 	}
 	for p, c := range files {
-		writeFileB(b, filepath.Join(work, p), c)
+		writeFile(b, filepath.Join(work, p), c)
 	}
 	binarytest.Commit(b, env, work, "100 releases")
 	binarytest.Publish(b, env, work)
 	binarytest.Git(b, env, work, "switch", "-q", "-c", "bump")
 	for i := 0; i < 100; i++ {
 		p := filepath.Join(work, fmt.Sprintf("apps/app-%03d.yaml", i))
-		writeFileB(b, p, strings.Replace(files[fmt.Sprintf("apps/app-%03d.yaml", i)], `tag: "1.21"`, `tag: "1.22"`, 1))
+		writeFile(b, p, strings.Replace(files[fmt.Sprintf("apps/app-%03d.yaml", i)], `tag: "1.21"`, `tag: "1.22"`, 1))
 	}
 	binarytest.Git(b, env, work, "commit", "-qam", "bump all")
 	bin := binarytest.Build(b)
@@ -81,12 +81,12 @@ spec:
 	b.ReportMetric(float64(full.Milliseconds())/n/100, "per-release-ms")
 }
 
-func writeFileB(b *testing.B, p, content string) {
-	b.Helper()
+func writeFile(tb testing.TB, p, content string) {
+	tb.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 }

@@ -22,7 +22,10 @@ const example = `  # What does this branch change, rendered? (from its merge bas
 
   # A range, as JSON for CI, or Markdown for a pull-request comment
   %[1]s diff main..feature -o json
-  %[1]s diff origin/main..HEAD -o markdown > comment.md`
+  %[1]s diff origin/main..HEAD -o markdown > comment.md
+
+  # The gate of a pull request: post the report on it (one comment, kept up to date)
+  %[1]s diff --comment`
 
 // NewCmd returns the diff command.
 func NewCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
@@ -78,6 +81,7 @@ be checked, 2 usage (bad range), 1 error.`,
 	fl.StringVar(&o.BaseFlag, "base", "", "Branch or commit to compare with (default: the branch the checkout tracks, else the remote's default branch)")
 	fl.BoolVar(&o.AllowUnchecked, "allow-unchecked", false, "Do not fail on HelmReleases that could not be rendered or validated (they are still reported)")
 	fl.DurationVar(&o.Timeout, "chart-timeout", chartsource.DefaultTimeout, "Bound on each chart look-up (git fetch, chart repository index, OCI pull)")
+	o.CommentFlags.AddFlags(fl)
 	fl.StringVar(&o.ChartDir, "chart-dir", "", "Local checkout of the charts' source to render from, instead of fetching each HelmRelease's source")
 	_ = cmd.MarkFlagDirname("repo")
 	_ = cmd.MarkFlagDirname("chart-dir")

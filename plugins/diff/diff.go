@@ -40,6 +40,7 @@ type Options struct {
 	AllowUnchecked bool
 	// Timeout bounds each chart look-up (chartsource.DefaultTimeout when 0).
 	Timeout time.Duration
+	CommentFlags
 
 	factory kube.Factory
 }
@@ -87,6 +88,9 @@ func (o *Options) Validate() error {
 	case "", "json", "markdown", "md":
 	default:
 		return fmt.Errorf("unknown output format %q: use -o json or -o markdown", o.Output)
+	}
+	if err := o.CommentFlags.Validate(); err != nil {
+		return err
 	}
 	if o.Timeout < 0 {
 		return fmt.Errorf("--chart-timeout %s is negative", o.Timeout)
@@ -183,6 +187,12 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var target *commentTarget
+	if o.Comment {
+		if target, err = o.commentTarget(ctx, repo); err != nil {
+			return err
+		}
+	}
 	res, err := o.compare(ctx, repo, sp)
 	if err != nil {
 		return err
@@ -190,7 +200,11 @@ func (o *Options) Run(ctx context.Context) error {
 	if err := o.print(res); err != nil {
 		return err
 	}
-	return o.exit(res)
+	gate := o.exit(res)
+	if target == nil {
+		return gate
+	}
+	return withComment(gate, target.post(ctx, o, res))
 }
 
 // exit is the exit code of a printed result: the gate fails closed.

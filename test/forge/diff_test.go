@@ -14,9 +14,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
 )
@@ -176,12 +179,75 @@ func release(t *testing.T, version string, tamper bool) string {
 	return s.URL
 }
 
-// TestDiffGateScript runs the action's script (hack/ci/diff-gate.sh, the
-// step action.yml runs) as a CI shell step would: a detached checkout of
-// the pull request, the base branch to fetch, the release to install and
-// check, and the report posted on the Gitea pull request.
+// actionStep is action.yml's one step: its shell command and its
+// environment with the ${{ }} expressions evaluated for inputs and github
+// (the two forms it uses: a value, and cond && 'a' || 'b').
+func actionStep(t *testing.T, inputs, github map[string]string) (run string, env []string) {
+	t.Helper()
+	data, err := os.ReadFile("../../action.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a struct {
+		Inputs map[string]struct{ Default string }
+		Runs   struct {
+			Using string
+			Steps []struct {
+				Shell, Run string
+				Env        map[string]string
+			}
+		}
+	}
+	if err := yaml.Unmarshal(data, &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.Runs.Using != "composite" || len(a.Runs.Steps) != 1 || a.Runs.Steps[0].Shell != "bash" {
+		t.Fatalf("action.yml: want a composite action of one bash step: %+v", a.Runs)
+	}
+	var eval func(string) string
+	value := func(ref string) string {
+		if name, ok := strings.CutPrefix(ref, "inputs."); ok {
+			if v, ok := inputs[name]; ok {
+				return v
+			}
+			if in, ok := a.Inputs[name]; ok {
+				return eval(in.Default)
+			}
+			t.Fatalf("action.yml uses unknown input %s", name)
+		}
+		if name, ok := strings.CutPrefix(ref, "github."); ok {
+			return github[name]
+		}
+		t.Fatalf("action.yml: cannot evaluate %s", ref)
+		return ""
+	}
+	expr := regexp.MustCompile(`\$\{\{\s*(.*?)\s*\}\}`)
+	ternary := regexp.MustCompile(`^(\S+) == '([^']*)' && '([^']*)' \|\| '([^']*)'$`)
+	eval = func(s string) string {
+		return expr.ReplaceAllStringFunc(s, func(m string) string {
+			e := expr.FindStringSubmatch(m)[1]
+			if tm := ternary.FindStringSubmatch(e); tm != nil {
+				if value(tm[1]) == tm[2] {
+					return tm[3]
+				}
+				return tm[4]
+			}
+			return value(e)
+		})
+	}
+	step := a.Runs.Steps[0]
+	for k, v := range step.Env {
+		env = append(env, k+"="+eval(v))
+	}
+	return eval(step.Run), env
+}
+
+// TestDiffGateScript runs action.yml's step (hack/ci/diff-gate.sh) as the
+// runner would, as a bash step with the env the action sets: a detached
+// checkout of the pull request, the base branch to fetch, the release to
+// install and check, and the report posted on the Gitea pull request.
 func TestDiffGateScript(t *testing.T) {
-	script, err := filepath.Abs("../../hack/ci/diff-gate.sh")
+	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,13 +256,13 @@ func TestDiffGateScript(t *testing.T) {
 	f.git("checkout", "-q", "--detach", "HEAD") // as actions/checkout leaves it
 	f.git("update-ref", "-d", "refs/remotes/origin/main")
 	run := func(releases string) (string, int) {
-		cmd := exec.Command("bash", script)
+		script, stepEnv := actionStep(t,
+			map[string]string{"version": "v0.0.0-test", "token": "unused-by-gitea", "args": "--chart-dir " + chartDir(t), "allow-unchecked": "true"},
+			map[string]string{"base_ref": "main", "event.pull_request.number": fmt.Sprint(n), "workspace": f.work})
+		cmd := exec.Command("bash", "-e", "-c", script)
 		cmd.Dir = f.work
-		cmd.Env = append(append([]string{}, f.env...), tokenEnv()...)
-		cmd.Env = append(cmd.Env,
-			"KUBECTL_GITOPS_VERSION=v0.0.0-test", "KUBECTL_GITOPS_RELEASES="+releases,
-			"GITHUB_BASE_REF=main", fmt.Sprintf("GATE_PR=%d", n), "GATE_ARGS=--chart-dir "+chartDir(t),
-			"GATE_INSTALL_DIR="+t.TempDir())
+		cmd.Env = append(append(append([]string{}, f.env...), tokenEnv()...), stepEnv...)
+		cmd.Env = append(cmd.Env, "GITHUB_ACTION_PATH="+root, "KUBECTL_GITOPS_RELEASES="+releases, "GATE_INSTALL_DIR="+t.TempDir())
 		out, err := cmd.CombinedOutput()
 		f.outputs = append(f.outputs, string(out))
 		if ee, ok := err.(*exec.ExitError); ok {

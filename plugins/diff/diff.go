@@ -333,8 +333,8 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // displayKey shows a release with no namespace as <no namespace>/name.
 func displayKey(key string) string {
-	if strings.HasPrefix(key, "/") {
-		return "<no namespace>" + key
+	if name, ok := strings.CutPrefix(key, "/"); ok {
+		return releasecheck.DisplayName("", name)
 	}
 	return key
 }

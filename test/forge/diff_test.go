@@ -117,15 +117,22 @@ func TestDiffComment(t *testing.T) {
 		t.Errorf("no token: exit %d\n%s", r.ExitCode, r.Stderr)
 	}
 	f.noSecrets()
-	f.saveComment(cs2[0].Body)
+	f.screenshot(n)
 }
 
-// saveComment keeps the comment's Markdown for docs/ci.md's picture when
-// DIFF_COMMENT_OUT names a file.
-func (f *fleet) saveComment(body string) {
-	if p := os.Getenv("DIFF_COMMENT_OUT"); p != "" {
-		_ = os.WriteFile(p, []byte(body), 0o644)
-		f.t.Logf("comment page: %s/%s/%s/pulls/1", srv.URL, srv.Admin, f.name)
+// screenshot takes docs/ci.md's picture of the pull request page, as a
+// visitor sees it, when DIFF_SCREENSHOT names the PNG to write (with
+// headless chromium: `apt-get install chromium`).
+func (f *fleet) screenshot(n int64) {
+	out := os.Getenv("DIFF_SCREENSHOT")
+	if out == "" {
+		return
+	}
+	url := fmt.Sprintf("%s/%s/%s/pulls/%d", srv.URL, srv.Admin, f.name, n)
+	cmd := exec.Command("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+		"--window-size=1100,1500", "--screenshot="+out, url)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		f.t.Errorf("screenshot of %s: %v\n%s", url, err, b)
 	}
 }
 

@@ -117,23 +117,6 @@ func TestDiffComment(t *testing.T) {
 		t.Errorf("no token: exit %d\n%s", r.ExitCode, r.Stderr)
 	}
 	f.noSecrets()
-	f.screenshot(n)
-}
-
-// screenshot takes docs/ci.md's picture of the pull request page, as a
-// visitor sees it, when DIFF_SCREENSHOT names the PNG to write (with
-// headless chromium: `apt-get install chromium`).
-func (f *fleet) screenshot(n int64) {
-	out := os.Getenv("DIFF_SCREENSHOT")
-	if out == "" {
-		return
-	}
-	url := fmt.Sprintf("%s/%s/%s/pulls/%d", srv.URL, srv.Admin, f.name, n)
-	cmd := exec.Command("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-		"--window-size=1100,1500", "--screenshot="+out, url)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		f.t.Errorf("screenshot of %s: %v\n%s", url, err, b)
-	}
 }
 
 // release publishes the built binary as release version of a local

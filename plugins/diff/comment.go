@@ -74,12 +74,11 @@ func (c *CommentFlags) Validate() error {
 // commentTarget is the request a run comments on, found before the diff
 // runs so that a missing token or request stops it early.
 type commentTarget struct {
-	client  forge.Forge
-	poster  forge.Commenter
-	number  int64
-	noun    string
-	limit   int
-	timeout time.Duration
+	client forge.Forge
+	poster forge.Commenter
+	number int64
+	noun   string
+	limit  int
 }
 
 // apiTimeout bounds each forge request of --comment.

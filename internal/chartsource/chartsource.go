@@ -71,10 +71,12 @@ type Resolver struct {
 	// write it.
 	Files map[string][]byte
 
-	// refs remembers what each URL's ref resolved to in this process: a
-	// diff over many releases of one source fetches it once.
-	mu   sync.Mutex
-	refs map[string][2]string
+	// Lookups remembers each source look-up of the run, failures
+	// included, and bounds each one; nil makes one on first use. Share
+	// one between Resolvers to look each source up once per run.
+	Lookups *Lookups
+
+	mu sync.Mutex
 }
 
 // Chart is a resolved chart.
@@ -168,7 +170,7 @@ func (r *Resolver) Resolve(ctx context.Context, hr *helmv2.HelmRelease) (*Chart,
 			hrepo.Namespace = ns
 		}
 		if hrepo.Spec.Type == sourcev1.HelmRepositoryTypeOCI {
-			ch, err := r.fromOCIHelmRepo(&hrepo, where, spec.Chart, spec.Version)
+			ch, err := r.fromOCIHelmRepo(ctx, &hrepo, where, spec.Chart, spec.Version)
 			if err != nil {
 				return nil, err
 			}

@@ -17,6 +17,8 @@ import (
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"helm.sh/helm/v3/pkg/chart/loader"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 )
 
 // defaultBranch is the branch source-controller checks out when a
@@ -282,28 +284,20 @@ func shortRev(rev string) string {
 	return rev[:i+1+12]
 }
 
-// resolveRefOnce is resolveRef, remembered per URL and ref for the life of
-// the Resolver.
+// resolveRefOnce is resolveRef, remembered per URL and ref for the run
+// (failures too), each fetch bounded by the Lookups' timeout.
 func (r *Resolver) resolveRefOnce(ctx context.Context, g *gitCache, ref *sourcev1.GitRepositoryRef) (string, string, error) {
-	key := g.url
+	key := "git|" + gitrepo.NormalizeURL(g.url)
 	if ref != nil {
 		key += fmt.Sprintf("|%s|%s|%s|%s|%s", ref.Branch, ref.Tag, ref.SemVer, ref.Name, ref.Commit)
 	}
-	r.mu.Lock()
-	v, ok := r.refs[key]
-	r.mu.Unlock()
-	if ok {
-		return v[0], v[1], nil
-	}
-	sha, rev, err := g.resolveRef(ctx, ref)
+	v, err := r.lookups().do(ctx, key, func(ctx context.Context) (any, error) {
+		sha, rev, err := g.resolveRef(ctx, ref)
+		return [2]string{sha, rev}, err
+	})
 	if err != nil {
 		return "", "", err
 	}
-	r.mu.Lock()
-	if r.refs == nil {
-		r.refs = map[string][2]string{}
-	}
-	r.refs[key] = [2]string{sha, rev}
-	r.mu.Unlock()
-	return sha, rev, nil
+	pair := v.([2]string)
+	return pair[0], pair[1], nil
 }

@@ -12,15 +12,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"helm.sh/helm/v3/pkg/chart/loader"
 )
 
-// httpClient fetches chart repository indexes and packages.
-var httpClient = &http.Client{Timeout: 60 * time.Second}
+// httpClient fetches chart repository indexes and packages; each request
+// is bounded by the Lookups' timeout through its context.
+var httpClient = &http.Client{}
 
 // fromHelmRepo resolves a chart from an HTTP(S) Helm repository: the index,
 // the newest version matching spec.version (a semver range, "*" when
@@ -42,14 +42,21 @@ func (r *Resolver) fromHelmRepo(ctx context.Context, hrepo *sourcev1.HelmReposit
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	data, err := get(ctx, base+"/index.yaml")
+	v, err := r.lookups().do(ctx, "index|"+base, func(ctx context.Context) (any, error) {
+		data, err := get(ctx, base+"/index.yaml")
+		if err != nil {
+			return nil, unresolvable(err, "fetching the index of %s", id)
+		}
+		idx, err := parseIndex(data)
+		if err != nil {
+			return nil, unresolvable(err, "reading the index of %s", id)
+		}
+		return idx, nil
+	})
 	if err != nil {
-		return nil, unresolvable(err, "fetching the index of %s", id)
+		return nil, err
 	}
-	idx, err := parseIndex(data)
-	if err != nil {
-		return nil, unresolvable(err, "reading the index of %s", id)
-	}
+	idx := v.(*index)
 	version := strings.TrimSpace(spec.Version)
 	if version == "" {
 		version = "*"
@@ -68,9 +75,13 @@ func (r *Resolver) fromHelmRepo(ctx context.Context, hrepo *sourcev1.HelmReposit
 	pkg := filepath.Join(dir, fmt.Sprintf("%s-%s-%s.tgz", cv.Name, cv.Version, cacheKey(pkgURL)))
 	tgz, err := os.ReadFile(pkg)
 	if err != nil || (cv.Digest != "" && digest(tgz) != cv.Digest) {
-		if tgz, err = get(ctx, pkgURL); err != nil {
+		v, err := r.lookups().do(ctx, "package|"+pkgURL, func(ctx context.Context) (any, error) {
+			return get(ctx, pkgURL)
+		})
+		if err != nil {
 			return nil, unresolvable(err, "downloading chart %s %s from %s", spec.Chart, cv.Version, id)
 		}
+		tgz = v.([]byte)
 		if cv.Digest != "" && digest(tgz) != cv.Digest {
 			return nil, unresolvable(nil, "chart %s %s from %s: the package's sha256 %s is not the index's %s", spec.Chart, cv.Version, pkgURL, digest(tgz), cv.Digest)
 		}

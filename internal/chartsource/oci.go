@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
@@ -17,8 +19,8 @@ import (
 // semver range (exact tag first; "*" when all are empty), as
 // source-controller picks it. Credentials are Helm's (`helm registry
 // login`).
-func ociPull(repo string, plainHTTP bool, tag, digest, semverRange string) (*Chart, error) {
-	var opts []registry.ClientOption
+func ociPull(repo string, plainHTTP bool, tag, digest, semverRange string, timeout time.Duration) (*ociResult, error) {
+	opts := []registry.ClientOption{registry.ClientOptHTTPClient(&http.Client{Timeout: timeout})}
 	if plainHTTP {
 		opts = append(opts, registry.ClientOptPlainHTTP())
 	}
@@ -63,15 +65,36 @@ func ociPull(repo string, plainHTTP bool, tag, digest, semverRange string) (*Cha
 	if err != nil {
 		return nil, fmt.Errorf("pulling %s: %w", ref, err)
 	}
-	ch, err := loader.LoadArchive(bytes.NewReader(res.Chart.Data))
+	return &ociResult{ref: ref, data: res.Chart.Data, digest: res.Manifest.Digest}, nil
+}
+
+// ociResult is a pulled chart archive, kept for the run: each release
+// loads its own copy (valuesFiles replace a chart's values).
+type ociResult struct {
+	ref, digest string
+	data        []byte
+}
+
+// pullOnce is ociPull, remembered for the run (failures too).
+func (r *Resolver) pullOnce(ctx context.Context, repo string, plainHTTP bool, tag, digest, semverRange string) (*Chart, error) {
+	l := r.lookups()
+	key := fmt.Sprintf("oci|%s|%t|%s|%s|%s", repo, plainHTTP, tag, digest, semverRange)
+	v, err := l.do(ctx, key, func(ctx context.Context) (any, error) {
+		return ociPull(repo, plainHTTP, tag, digest, semverRange, l.Timeout())
+	})
 	if err != nil {
-		return nil, fmt.Errorf("loading the chart pulled from %s: %w", ref, err)
+		return nil, err
 	}
-	return &Chart{Chart: ch, From: "oci://" + ref, Revision: ch.Metadata.Version + "@" + res.Manifest.Digest}, nil
+	res := v.(*ociResult)
+	ch, err := loader.LoadArchive(bytes.NewReader(res.data))
+	if err != nil {
+		return nil, fmt.Errorf("loading the chart pulled from %s: %w", res.ref, err)
+	}
+	return &Chart{Chart: ch, From: "oci://" + res.ref, Revision: ch.Metadata.Version + "@" + res.digest}, nil
 }
 
 // fromOCIHelmRepo resolves spec.chart from a HelmRepository of type oci.
-func (r *Resolver) fromOCIHelmRepo(hrepo *sourcev1.HelmRepository, where, chartName, version string) (*Chart, error) {
+func (r *Resolver) fromOCIHelmRepo(ctx context.Context, hrepo *sourcev1.HelmRepository, where, chartName, version string) (*Chart, error) {
 	id := fmt.Sprintf("HelmRepository %s/%s", hrepo.Namespace, hrepo.Name)
 	base, ok := strings.CutPrefix(hrepo.Spec.URL, "oci://")
 	if !ok {
@@ -84,7 +107,7 @@ func (r *Resolver) fromOCIHelmRepo(hrepo *sourcev1.HelmRepository, where, chartN
 	if _, err := semver.StrictNewVersion(version); err == nil {
 		tag, rng = version, ""
 	}
-	ch, err := ociPull(strings.TrimSuffix(base, "/")+"/"+chartName, hrepo.Spec.Insecure, tag, "", rng)
+	ch, err := r.pullOnce(ctx, strings.TrimSuffix(base, "/")+"/"+chartName, hrepo.Spec.Insecure, tag, "", rng)
 	if err != nil {
 		return nil, unresolvable(err, "chart %s from %s", chartName, id)
 	}
@@ -93,7 +116,7 @@ func (r *Resolver) fromOCIHelmRepo(hrepo *sourcev1.HelmRepository, where, chartN
 }
 
 // fromOCIRepository resolves spec.chartRef: OCIRepository.
-func (r *Resolver) fromOCIRepository(repo *sourcev1.OCIRepository, where string) (*Chart, error) {
+func (r *Resolver) fromOCIRepository(ctx context.Context, repo *sourcev1.OCIRepository, where string) (*Chart, error) {
 	id := fmt.Sprintf("OCIRepository %s/%s", repo.Namespace, repo.Name)
 	base, ok := strings.CutPrefix(repo.Spec.URL, "oci://")
 	if !ok {
@@ -109,7 +132,7 @@ func (r *Resolver) fromOCIRepository(repo *sourcev1.OCIRepository, where string)
 	if tag == "" && digest == "" && rng == "" {
 		tag = "latest"
 	}
-	ch, err := ociPull(base, repo.Spec.Insecure, tag, digest, rng)
+	ch, err := r.pullOnce(ctx, base, repo.Spec.Insecure, tag, digest, rng)
 	if err != nil {
 		return nil, unresolvable(err, "%s", id)
 	}
@@ -129,5 +152,5 @@ func (r *Resolver) resolveChartRef(ctx context.Context, kind, name, ns string) (
 	if repo.Namespace == "" {
 		repo.Namespace = ns
 	}
-	return r.fromOCIRepository(&repo, where)
+	return r.fromOCIRepository(ctx, &repo, where)
 }

@@ -40,6 +40,8 @@ type fakeForge struct {
 	}
 	// bodies are the decoded JSON request bodies, by "METHOD path".
 	bodies map[string]any
+	// comments are the comments (notes) on requests (comment_replay_test.go).
+	comments []map[string]any
 }
 
 func newFakeForge(t *testing.T, kind Kind) (*fakeForge, *httptest.Server) {
@@ -75,6 +77,9 @@ func (f *fakeForge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(f.fail.status)
 		fmt.Fprint(w, f.fail.body)
 		f.fail.prefix = ""
+		return
+	}
+	if f.comment(w, r, path, body) {
 		return
 	}
 	if f.kind == GitHub {

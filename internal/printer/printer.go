@@ -3,9 +3,11 @@
 package printer
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 )
@@ -27,6 +29,36 @@ func Check(format, text string) error {
 	return fmt.Errorf("unknown output format %q: use -o json or -o yaml", format)
 }
 
+// JSON is v as indented JSON ending in a newline, with <, > and & as
+// themselves: people read this output, and paste values from it
+// (encoding/json's default writes "->" as "-\u003e").
+func JSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Inline is v on one line as a user can paste it back: a string as
+// itself, anything else as compact JSON (which YAML reads too), never Go's
+// map[...] syntax.
+func Inline(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
 // Print writes v to w as indented JSON or as YAML (through its JSON form,
 // so both have the same field names). It returns false for any other
 // format, the text output being the caller's.
@@ -35,9 +67,7 @@ func Print(w io.Writer, format string, v any) (bool, error) {
 	var err error
 	switch format {
 	case "json":
-		if b, err = json.MarshalIndent(v, "", "  "); err == nil {
-			b = append(b, '\n')
-		}
+		b, err = JSON(v)
 	case "yaml":
 		b, err = yaml.Marshal(v)
 	default:

@@ -2,6 +2,7 @@ package printer
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -37,5 +38,20 @@ func TestPrint(t *testing.T) {
 	}
 	if err := Check("wide", "table"); err == nil || err.Error() != `unknown output format "wide": use -o table, json or yaml` {
 		t.Errorf("message: %v", err)
+	}
+}
+
+// JSON output shows <, > and & as themselves (a range like ">=1.2.0 <2"
+// reads as written), and Inline never falls back to Go syntax.
+func TestJSONDoesNotEscapeHTML(t *testing.T) {
+	var b strings.Builder
+	if _, err := Print(&b, "json", map[string]any{"version": ">=1.2.0 <2.0.0 && x"}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), `\u003`) || strings.Contains(b.String(), `\u0026`) || !strings.Contains(b.String(), `">=1.2.0 <2.0.0 && x"`) {
+		t.Errorf("json:\n%s", b.String())
+	}
+	if got := Inline([]any{map[string]any{"a": 1}}); got != `[{"a":1}]` {
+		t.Errorf("Inline = %q", got)
 	}
 }

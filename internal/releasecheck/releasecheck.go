@@ -100,6 +100,15 @@ type Report struct {
 	secrets map[string]bool
 }
 
+// DisplayName is namespace/name for people: <no namespace>/name when the
+// manifest sets none (and no kustomization gives one), never "/name".
+func DisplayName(namespace, name string) string {
+	if namespace == "" {
+		namespace = "<no namespace>"
+	}
+	return namespace + "/" + name
+}
+
 // Valid reports whether the change brings no new problem.
 func (r *Report) Valid() bool { return len(r.New) == 0 }
 
@@ -118,7 +127,7 @@ func (c *Checker) Check(ctx context.Context, before, after *helmv2.HelmRelease) 
 		}
 	}
 	rep := &Report{
-		Release:   after.Namespace + "/" + after.Name,
+		Release:   DisplayName(after.Namespace, after.Name),
 		Chart:     ch.From,
 		Revision:  ch.Revision,
 		Namespace: after.GetReleaseNamespace(),

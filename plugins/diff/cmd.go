@@ -10,16 +10,22 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/chartsource"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 )
 
-const example = `  # What does this branch change, rendered? (origin/main..HEAD)
+const example = `  # What does this branch change, rendered? (from its merge base with the
+  # branch it tracks, else the remote's default branch)
   %[1]s diff
+  %[1]s diff --base origin/master
 
   # A range, as JSON for CI, or Markdown for a pull-request comment
   %[1]s diff main..feature -o json
-  %[1]s diff origin/main..HEAD -o markdown > comment.md`
+  %[1]s diff origin/main..HEAD -o markdown > comment.md
+
+  # The gate of a pull request: post the report on it (one comment, kept up to date)
+  %[1]s diff --comment`
 
 // NewCmd returns the diff command.
 func NewCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
@@ -35,8 +41,22 @@ are rendered as Flux would (see docs/validate.md) and checked against the
 Kubernetes OpenAPI schema; the before side is the merge base of BASE and
 HEAD, as a pull request compares.
 
-Exit codes: 0 nothing rendered changes, 7 something changes (all valid),
-4 a change does not validate, 1 error.`,
+Without a range, BASE is the branch the checkout tracks when that is
+another branch, else the remote's default branch (origin/HEAD, or the one
+of origin/main and origin/master that exists); --base names it. A range
+that is empty or reversed is a usage error.
+
+The gate fails closed: a HelmRelease that could not be rendered or
+validated (an unreachable registry, a source needing credentials, ...) is
+"unchecked" with its reason, and a file that no longer parses is an
+"error" with file:line; both fail the run unless --allow-unchecked
+accepts the unchecked ones. Each chart source and ref is looked up once
+per run, each look-up bounded by --chart-timeout.
+
+Exit codes: 0 nothing rendered changes, 7 something changes (all
+checked and valid; with --allow-unchecked, unchecked ones too), 4 a
+change does not validate, a file cannot be read, or a release could not
+be checked, 2 usage (bad range), 1 error.`,
 		Example: fmt.Sprintf(example, "kubectl gitops"),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
@@ -58,6 +78,10 @@ Exit codes: 0 nothing rendered changes, 7 something changes (all valid),
 	fl := cmd.Flags()
 	fl.StringVar(&o.Repo, "repo", "", "Git checkout of the GitOps repo (default: the repository containing the current directory)")
 	fl.StringVarP(&o.Output, "output", "o", "", "Print json or markdown instead of text")
+	fl.StringVar(&o.BaseFlag, "base", "", "Branch or commit to compare with (default: the branch the checkout tracks, else the remote's default branch)")
+	fl.BoolVar(&o.AllowUnchecked, "allow-unchecked", false, "Do not fail on HelmReleases that could not be rendered or validated (they are still reported)")
+	fl.DurationVar(&o.Timeout, "chart-timeout", chartsource.DefaultTimeout, "Bound on each chart look-up (git fetch, chart repository index, OCI pull)")
+	o.CommentFlags.AddFlags(fl)
 	fl.StringVar(&o.ChartDir, "chart-dir", "", "Local checkout of the charts' source to render from, instead of fetching each HelmRelease's source")
 	_ = cmd.MarkFlagDirname("repo")
 	_ = cmd.MarkFlagDirname("chart-dir")

@@ -3,13 +3,14 @@ package diff
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -18,21 +19,28 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 )
-
-// DefaultRange is what diff compares without an argument.
-const DefaultRange = "origin/main..HEAD"
 
 // Options hold the flags and what Complete derives from them.
 type Options struct {
 	genericiooptions.IOStreams
 	Getenv func(string) string
 
-	Range, Base, Head string
-	Repo, Output      string
-	ChartDir          string
+	// Range is the BASE..HEAD argument; BaseFlag is --base.
+	Range, BaseFlag string
+	// Base and Head are the ends of the range as given ("" Base: found
+	// by defaultBase).
+	Base, Head     string
+	Repo, Output   string
+	ChartDir       string
+	AllowUnchecked bool
+	// Timeout bounds each chart look-up (chartsource.DefaultTimeout when 0).
+	Timeout time.Duration
+	CommentFlags
 
 	factory kube.Factory
 }
@@ -44,12 +52,15 @@ func NewOptions(f kube.Factory, streams genericiooptions.IOStreams) *Options {
 
 // Complete splits the range.
 func (o *Options) Complete(args []string) error {
-	o.Range = DefaultRange
 	if len(args) == 1 {
 		o.Range = args[0]
 	}
 	if o.Repo == "" {
 		o.Repo = "."
+	}
+	o.Base, o.Head = o.BaseFlag, "HEAD"
+	if o.Range == "" {
+		return nil
 	}
 	base, head, ok := strings.Cut(o.Range, "..")
 	if ok {
@@ -67,31 +78,49 @@ func (o *Options) Complete(args []string) error {
 
 // Validate checks the flags; it touches nothing.
 func (o *Options) Validate() error {
-	if o.Base == "" {
-		return fmt.Errorf("range %q has no BASE: give BASE..HEAD, e.g. %s", o.Range, DefaultRange)
+	if o.Range != "" && o.BaseFlag != "" {
+		return fmt.Errorf("give the base once: either --base %s or the range %s, not both", o.BaseFlag, o.Range)
+	}
+	if o.Range != "" && o.Base == "" {
+		return fmt.Errorf("range %q has no BASE: give BASE..HEAD, e.g. main..HEAD, or --base main", o.Range)
 	}
 	switch o.Output {
 	case "", "json", "markdown", "md":
 	default:
 		return fmt.Errorf("unknown output format %q: use -o json or -o markdown", o.Output)
 	}
+	if err := o.CommentFlags.Validate(); err != nil {
+		return err
+	}
+	if o.Timeout < 0 {
+		return fmt.Errorf("--chart-timeout %s is negative", o.Timeout)
+	}
 	return nil
 }
 
-// Status of a release in the diff.
+// Status of a release in the diff: exactly one per release.
 const (
-	StatusChanged   = "changed"   // the rendered manifests change
+	StatusAdded     = "added"     // new, rendered and valid
+	StatusRemoved   = "removed"   // gone from the checkout (nothing to validate)
+	StatusChanged   = "changed"   // the rendered manifests change, all valid
 	StatusSame      = "unchanged" // the manifests change, the render does not
-	StatusAdded     = "added"
-	StatusRemoved   = "removed"
-	StatusUnchecked = "unchecked" // the chart could not be resolved
+	StatusInvalid   = "invalid"   // rendered, and the change does not validate
+	StatusUnchecked = "unchecked" // could not be rendered or validated (Reason says why)
+	StatusError     = "error"     // its file cannot be read (Reason has file:line)
 )
+
+// Statuses lists the statuses in the order the summary counts them.
+var Statuses = []string{StatusInvalid, StatusError, StatusUnchecked, StatusAdded, StatusChanged, StatusRemoved, StatusSame}
 
 // Entry is one HelmRelease in the diff.
 type Entry struct {
-	Release  string                 `json:"release"`
-	Path     string                 `json:"path"`
-	Status   string                 `json:"status"`
+	Release string `json:"release"`
+	Path    string `json:"path"`
+	Status  string `json:"status"`
+	// Reason says why a release is unchecked or an error.
+	Reason string `json:"reason,omitempty"`
+	// Valid is true only for a release that was rendered and validated
+	// (or removed): never for unchecked or error.
 	Valid    bool                   `json:"valid"`
 	Chart    string                 `json:"chart,omitempty"`
 	Problems []releasecheck.Finding `json:"problems,omitempty"`
@@ -104,11 +133,48 @@ type Entry struct {
 
 // Result is what -o json prints.
 type Result struct {
-	Base     string  `json:"base"`
-	Head     string  `json:"head"`
-	Releases []Entry `json:"releases"`
-	Changed  int     `json:"changed"`
-	Invalid  int     `json:"invalid"`
+	Base    string `json:"base"`
+	Head    string `json:"head"`
+	BaseRef string `json:"baseRef"`
+	HeadRef string `json:"headRef"`
+	// Counts has one entry per status that occurs.
+	Counts   map[string]int `json:"counts"`
+	Releases []Entry        `json:"releases"`
+	// Changed counts added, changed and removed; Invalid the releases that
+	// do not validate; Unchecked and Errors the rest that failed closed.
+	Changed   int `json:"changed"`
+	Invalid   int `json:"invalid"`
+	Unchecked int `json:"unchecked"`
+	Errors    int `json:"errors"`
+}
+
+func (r *Result) add(e Entry) {
+	r.Releases = append(r.Releases, e)
+	r.Counts[e.Status]++
+	switch e.Status {
+	case StatusAdded, StatusChanged, StatusRemoved:
+		r.Changed++
+	case StatusInvalid:
+		r.Invalid++
+	case StatusUnchecked:
+		r.Unchecked++
+	case StatusError:
+		r.Errors++
+	}
+}
+
+// Summary is the one-line count of the result, without links or SHAs.
+func (r *Result) Summary() string {
+	if len(r.Releases) == 0 {
+		return "no HelmRelease changes"
+	}
+	parts := []string{fmt.Sprintf("%d HelmRelease(s) in the range", len(r.Releases))}
+	for _, s := range Statuses {
+		if n := r.Counts[s]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	return parts[0] + ": " + strings.Join(parts[1:], ", ")
 }
 
 // Run compares, prints and returns the exit code as an error (silent for 7).
@@ -117,89 +183,38 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return exitcode.Wrap(exitcode.Usage, err)
 	}
-	headSHA, err := revParse(ctx, repo, o.Head)
-	if err != nil {
-		return exitcode.Wrap(exitcode.Usage, err)
-	}
-	baseRev, err := revParse(ctx, repo, o.Base)
-	if err != nil {
-		return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w (fetch it, or give the range: kubectl gitops diff main..HEAD)", err))
-	}
-	out, err := repo.Git(ctx, "merge-base", baseRev, headSHA)
-	if err != nil {
-		return exitcode.Errorf(exitcode.Usage, "%s and %s have no common ancestor: %w", o.Base, o.Head, err)
-	}
-	baseSHA := strings.TrimSpace(out)
-
-	tmp, err := os.MkdirTemp("", "kubectl-gitops-diff-")
+	sp, err := resolveSpan(ctx, repo, o.Base, o.Head)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	before, cleanB, err := worktree(ctx, repo, filepath.Join(tmp, "base"), baseSHA)
-	if err != nil {
-		return err
-	}
-	defer cleanB()
-	after, cleanA, err := worktree(ctx, repo, filepath.Join(tmp, "head"), headSHA)
-	if err != nil {
-		return err
-	}
-	defer cleanA()
-
-	bSources, err := releasecheck.SourceIndex(ctx, before)
-	if err != nil {
-		return err
-	}
-	aSources, err := releasecheck.SourceIndex(ctx, after)
-	if err != nil {
-		return err
-	}
-	bRels, err := releasecheck.Releases(ctx, before, bSources)
-	if err != nil {
-		return err
-	}
-	aRels, err := releasecheck.Releases(ctx, after, aSources)
-	if err != nil {
-		return err
-	}
-	env := releasecheck.Env{}
-	if o.factory != nil {
-		env.RESTConfig = o.factory.ToRESTConfig
-	}
-	cl, dyn, offline := releasecheck.Connect(env)
-	checker := &releasecheck.Checker{
-		Resolver:       &chartsource.Resolver{Repo: after, Sources: aSources, ChartDir: o.ChartDir, Cluster: dyn},
-		BeforeResolver: &chartsource.Resolver{Repo: before, Sources: bSources, ChartDir: o.ChartDir, Cluster: dyn},
-		Cluster:        cl,
-		Offline:        offline,
-	}
-	color := o.Output == "" && term.Color(o.Out, o.Getenv)
-	res := &Result{Base: baseSHA, Head: headSHA}
-	for _, k := range releasecheck.Keys(bRels, aRels) {
-		b, a := bRels[k], aRels[k]
-		if b.Same(a) {
-			continue
-		}
-		e, err := o.entry(ctx, checker, k, b, a, color)
-		if err != nil {
+	var target *commentTarget
+	if o.Comment {
+		if target, err = o.commentTarget(ctx, repo); err != nil {
 			return err
 		}
-		if e.Status == StatusChanged || e.Status == StatusAdded || e.Status == StatusRemoved {
-			res.Changed++
-		}
-		if !e.Valid {
-			res.Invalid++
-		}
-		res.Releases = append(res.Releases, e)
+	}
+	res, err := o.compare(ctx, repo, sp)
+	if err != nil {
+		return err
 	}
 	if err := o.print(res); err != nil {
 		return err
 	}
+	gate := o.exit(res)
+	if target == nil {
+		return gate
+	}
+	return withComment(gate, target.post(ctx, o, res))
+}
+
+// exit is the exit code of a printed result: the gate fails closed.
+func (o *Options) exit(res *Result) error {
 	switch {
-	case res.Invalid > 0:
-		return exitcode.Wrap(exitcode.Failed, fmt.Errorf("%d HelmRelease(s) of %d changed do not validate", res.Invalid, len(res.Releases)))
-	case res.Changed > 0:
+	case res.Invalid+res.Errors > 0:
+		return exitcode.Wrap(exitcode.Failed, fmt.Errorf("%d HelmRelease(s) do not validate and %d cannot be read, of %d in the range", res.Invalid, res.Errors, len(res.Releases)))
+	case res.Unchecked > 0 && !o.AllowUnchecked:
+		return exitcode.Wrap(exitcode.Failed, fmt.Errorf("%d HelmRelease(s) of %d in the range could not be checked (see each one's reason): fix what keeps them from rendering, pass --chart-dir, or accept them with --allow-unchecked", res.Unchecked, len(res.Releases)))
+	case res.Changed+res.Unchecked > 0:
 		return exitcode.Wrap(exitcode.Changed, errSilent)
 	}
 	return nil
@@ -208,19 +223,131 @@ func (o *Options) Run(ctx context.Context) error {
 // errSilent carries an exit code with nothing to say: the output said it.
 var errSilent = errors.New("")
 
-func (o *Options) entry(ctx context.Context, c *releasecheck.Checker, key string, b, a *releasecheck.Release, color bool) (Entry, error) {
-	e := Entry{Release: key, Valid: true}
-	switch {
-	case a == nil:
-		e.Status, e.Path = StatusRemoved, b.Doc.Path
-		return e, nil
-	case b == nil:
-		e.Status = StatusAdded
+// compare renders and checks every release the range changes.
+func (o *Options) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Result, error) {
+	tmp, err := os.MkdirTemp("", "kubectl-gitops-diff-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	before, cleanB, err := worktree(ctx, repo, filepath.Join(tmp, "base"), sp.Base)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanB()
+	after, cleanA, err := worktree(ctx, repo, filepath.Join(tmp, "head"), sp.Head)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanA()
+
+	bSources, err := releasecheck.SourceIndex(ctx, before)
+	if err != nil {
+		return nil, err
+	}
+	aSources, err := releasecheck.SourceIndex(ctx, after)
+	if err != nil {
+		return nil, err
+	}
+	bRels, err := releasecheck.Releases(ctx, before, bSources)
+	if err != nil {
+		return nil, err
+	}
+	aRels, err := releasecheck.Releases(ctx, after, aSources)
+	if err != nil {
+		return nil, err
+	}
+	broken, err := brokenFiles(ctx, before, after)
+	if err != nil {
+		return nil, err
+	}
+	env := releasecheck.Env{}
+	if o.factory != nil {
+		env.RESTConfig = o.factory.ToRESTConfig
+	}
+	cl, dyn, offline := releasecheck.Connect(env)
+	// One set of look-ups for both sides: a source and ref is resolved
+	// once per run, whether it answers or not.
+	lookups := chartsource.NewLookups(o.Timeout)
+	checker := &releasecheck.Checker{
+		Resolver:       &chartsource.Resolver{Repo: after, Sources: aSources, ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups},
+		BeforeResolver: &chartsource.Resolver{Repo: before, Sources: bSources, ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups},
+		Cluster:        cl,
+		Offline:        offline,
+	}
+	color := o.Output == "" && term.Color(o.Out, o.Getenv)
+	res := &Result{Base: sp.Base, Head: sp.Head, BaseRef: sp.BaseRef, HeadRef: sp.HeadRef, Counts: map[string]int{}}
+	for _, k := range releasecheck.Keys(bRels, aRels) {
+		b, a := bRels[k], aRels[k]
+		if b.Same(a) {
+			continue
+		}
+		if a == nil {
+			if se := broken[b.Doc.Path]; se != nil {
+				// Not removed: its file no longer parses.
+				res.add(Entry{Release: displayKey(k), Path: b.Doc.Path, Status: StatusError, Reason: se.Error()})
+				delete(broken, b.Doc.Path)
+				continue
+			}
+		}
+		res.add(o.entry(ctx, checker, k, b, a, color))
+	}
+	for _, p := range sortedKeys(broken) {
+		res.add(Entry{Release: "(unreadable file)", Path: p, Status: StatusError, Reason: broken[p].Error()})
+	}
+	return res, nil
+}
+
+// brokenFiles are the files that mention HelmRelease and do not parse
+// after the range, but did before it (or are new): what the range broke.
+func brokenFiles(ctx context.Context, before, after *gitrepo.Repo) (map[string]*manifest.SyntaxError, error) {
+	was, err := releasecheck.MalformedFiles(ctx, before)
+	if err != nil {
+		return nil, err
+	}
+	is, err := releasecheck.MalformedFiles(ctx, after)
+	if err != nil {
+		return nil, err
+	}
+	old := map[string]bool{}
+	for _, se := range was {
+		old[se.Path] = true
+	}
+	out := map[string]*manifest.SyntaxError{}
+	for _, se := range is {
+		if !old[se.Path] {
+			out[se.Path] = se
+		}
+	}
+	return out, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// displayKey shows a release with no namespace as <no namespace>/name.
+func displayKey(key string) string {
+	if name, ok := strings.CutPrefix(key, "/"); ok {
+		return releasecheck.DisplayName("", name)
+	}
+	return key
+}
+
+func (o *Options) entry(ctx context.Context, c *releasecheck.Checker, key string, b, a *releasecheck.Release, color bool) Entry {
+	e := Entry{Release: displayKey(key)}
+	if a == nil {
+		e.Status, e.Path, e.Valid = StatusRemoved, b.Doc.Path, true
+		return e
 	}
 	e.Path = a.Doc.Path
 	if a.Err != nil {
-		e.Status, e.Notes = StatusUnchecked, []string{"not validated: " + a.Err.Error()}
-		return e, nil
+		return failed(e, a.Doc, a.Err)
 	}
 	var bhr *helmv2.HelmRelease // nil: added, or not composable before
 	if b != nil && b.Err == nil {
@@ -228,55 +355,67 @@ func (o *Options) entry(ctx context.Context, c *releasecheck.Checker, key string
 	}
 	rep, err := c.Check(ctx, bhr, a.HR)
 	if err != nil {
-		var ue *chartsource.UnresolvableError
-		if errors.As(err, &ue) {
-			e.Status, e.Notes = StatusUnchecked, []string{"not validated: " + err.Error()}
-			return e, nil
-		}
-		return e, fmt.Errorf("HelmRelease %s: %w", key, err)
+		return failed(e, a.Doc, err)
 	}
 	e.Chart, e.Problems, e.Existing, e.Notes, e.Valid = rep.Chart, rep.New, rep.Existing, rep.Notes(), rep.Valid()
 	var plain bytes.Buffer
 	changed, err := rep.WriteDiff(&plain, false)
 	if err != nil {
-		return e, err
+		return failed(e, a.Doc, err)
 	}
 	e.Diff = plain.String()
 	if color {
 		var col bytes.Buffer
-		if _, err := rep.WriteDiff(&col, true); err != nil {
-			return e, err
+		if _, err := rep.WriteDiff(&col, true); err == nil {
+			e.colored = col.String()
 		}
-		e.colored = col.String()
 	}
-	if e.Status == "" {
+	switch {
+	case !e.Valid:
+		e.Status = StatusInvalid
+	case b == nil:
+		e.Status = StatusAdded
+	case changed:
+		e.Status = StatusChanged
+	default:
 		e.Status = StatusSame
-		if changed {
-			e.Status = StatusChanged
-		}
 	}
-	return e, nil
+	return e
+}
+
+// failed is the entry of a release that could not be checked: unchecked
+// when the chart or its base could not be had, an error otherwise (the
+// file says something Flux would refuse), with where.
+func failed(e Entry, doc manifest.Doc, err error) Entry {
+	e.Valid = false
+	var ue *chartsource.UnresolvableError
+	if errors.As(err, &ue) {
+		e.Status, e.Reason = StatusUnchecked, err.Error()
+		return e
+	}
+	e.Status, e.Reason = StatusError, fmt.Sprintf("%s:%d: %v", doc.Path, doc.Line, err)
+	return e
 }
 
 func (o *Options) print(res *Result) error {
 	switch o.Output {
 	case "json":
-		b, err := json.MarshalIndent(res, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(o.Out, string(b))
+		_, err := printer.Print(o.Out, "json", res)
 		return err
 	case "markdown", "md":
-		return writeMarkdown(o.Out, res)
+		_, err := io.WriteString(o.Out, Markdown(res, 0))
+		return err
 	}
 	w := o.Out
 	if len(res.Releases) == 0 {
-		_, err := fmt.Fprintf(w, "no HelmRelease changes between %s and %s\n", short(res.Base), short(res.Head))
+		_, err := fmt.Fprintf(w, "no HelmRelease changes between %s (%s) and %s\n", res.BaseRef, short(res.Base), short(res.Head))
 		return err
 	}
 	for _, e := range res.Releases {
 		fmt.Fprintf(w, "HelmRelease %s (%s): %s\n", e.Release, e.Path, e.Status)
+		if e.Reason != "" {
+			fmt.Fprintf(w, "  %s: %s\n", reasonLabel(e.Status), e.Reason)
+		}
 		for _, n := range e.Notes {
 			fmt.Fprintf(w, "  note: %s\n", n)
 		}
@@ -289,44 +428,15 @@ func (o *Options) print(res *Result) error {
 		}
 		io.WriteString(w, d)
 	}
-	_, err := fmt.Fprintf(w, "%d HelmRelease(s) change, %d do not validate (%s..%s)\n", res.Changed, res.Invalid, short(res.Base), short(res.Head))
+	_, err := fmt.Fprintf(w, "%s (%s..%s)\n", res.Summary(), short(res.Base), short(res.Head))
 	return err
 }
 
-func writeMarkdown(w io.Writer, res *Result) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "### kubectl gitops diff `%s..%s`\n\n", short(res.Base), short(res.Head))
-	if len(res.Releases) == 0 {
-		b.WriteString("No HelmRelease changes.\n")
+func reasonLabel(status string) string {
+	if status == StatusUnchecked {
+		return "not checked"
 	}
-	if len(res.Releases) > 0 {
-		fmt.Fprintf(&b, "%d HelmRelease(s) change, %d do not validate.\n\n", res.Changed, res.Invalid)
-	}
-	for _, e := range res.Releases {
-		mark := "✅"
-		if !e.Valid {
-			mark = "❌"
-		}
-		fmt.Fprintf(&b, "#### %s HelmRelease `%s` (%s): %s\n\n", mark, e.Release, e.Path, e.Status)
-		for _, p := range e.Problems {
-			fmt.Fprintf(&b, "- **invalid**: %s\n", strings.ReplaceAll(p.String(), "`", "'"))
-		}
-		for _, n := range e.Notes {
-			fmt.Fprintf(&b, "- note: %s\n", n)
-		}
-		if len(e.Problems)+len(e.Notes) > 0 {
-			b.WriteString("\n")
-		}
-		if e.Diff != "" {
-			fence := "```"
-			for strings.Contains(e.Diff, fence) {
-				fence += "`"
-			}
-			fmt.Fprintf(&b, "<details><summary>rendered diff</summary>\n\n%sdiff\n%s%s\n\n</details>\n\n", fence, e.Diff, fence)
-		}
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return "error"
 }
 
 func revParse(ctx context.Context, repo *gitrepo.Repo, rev string) (string, error) {

@@ -85,7 +85,7 @@ func TestDiffMultiEnv(t *testing.T) {
 		"--- a/Deployment sample-app-production/sample-app",
 		"-        team: web\n+        team: platform\n",
 		"-    helm.sh/chart: sample-app-0.1.2\n+    helm.sh/chart: sample-app-0.1.3\n",
-		"2 HelmRelease(s) change, 0 do not validate",
+		"2 HelmRelease(s) in the range: 2 changed (",
 	} {
 		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("stdout lacks %q", want)

@@ -78,9 +78,9 @@ func TestFlattenValuesLayers(t *testing.T) {
 		own  *doc
 		want map[string]string
 	}{
-		{dev, map[string]string{"image.tag": "1.2", "replicas": "1", "hosts": "[c]", "ingress": "[host: a.example.com]"}},
-		{prod, map[string]string{"image": "nginx", "replicas": "3", "hosts": "[a, b]", "ingress": "[host: a.example.com]"}},
-		{dev, map[string]string{"image.tag": "1.2", "replicas": "1", "hosts": "[c]", "ingress": "[host: a.example.com]"}},
+		{dev, map[string]string{"image.tag": "1.2", "replicas": "1", "hosts": `["c"]`, "ingress": `[{"host":"a.example.com"}]`}},
+		{prod, map[string]string{"image": "nginx", "replicas": "3", "hosts": `["a","b"]`, "ingress": `[{"host":"a.example.com"}]`}},
+		{dev, map[string]string{"image.tag": "1.2", "replicas": "1", "hosts": `["c"]`, "ingress": `[{"host":"a.example.com"}]`}},
 	} {
 		got := flattenValues(&object{Base: []*doc{base}, Own: []*doc{tc.own}})
 		if !reflect.DeepEqual(got, tc.want) {

@@ -14,6 +14,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/suggest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
@@ -444,10 +445,7 @@ func (p *plan) trailers(srcCommit string) []string {
 }
 
 func (e edit) change() string {
-	nv := fmt.Sprint(e.New)
-	if _, ok := e.New.(map[string]any); ok {
-		nv = "(a map)"
-	}
+	nv := printer.Inline(e.New)
 	if e.Old == "" {
 		return "set to " + nv
 	}

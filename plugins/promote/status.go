@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -264,17 +263,17 @@ func flatten(prefix string, n *yaml.Node, ops []valueOp) []valueOp {
 			ops = flatten(k, n.Content[i+1], ops)
 		}
 	case yaml.SequenceNode:
-		// Lists are replaced whole by a patch, so compare them whole.
-		var parts []string
-		for _, c := range n.Content {
-			if c.Kind == yaml.ScalarNode {
-				parts = append(parts, c.Value)
-			} else {
-				b, _ := yaml.Marshal(c)
-				parts = append(parts, strings.TrimSpace(string(b)))
-			}
+		// Lists are replaced whole by a patch, so compare them whole, as
+		// one line of JSON a user can paste (YAML reads it too).
+		var v any
+		text := ""
+		if err := n.Decode(&v); err == nil {
+			text = printer.Inline(v)
+		} else {
+			b, _ := yaml.Marshal(n)
+			text = strings.TrimSpace(string(b))
 		}
-		ops = append(ops, valueOp{key: prefix, value: "[" + strings.Join(parts, ", ") + "]"})
+		ops = append(ops, valueOp{key: prefix, value: text})
 	case yaml.AliasNode:
 		if n.Alias != nil {
 			ops = flatten(prefix, n.Alias, ops)
@@ -283,6 +282,17 @@ func flatten(prefix string, n *yaml.Node, ops []valueOp) []valueOp {
 		ops = append(ops, valueOp{key: prefix, value: n.Value})
 	}
 	return ops
+}
+
+// cellValue is a value on one line of the matrix: a multi-line string
+// (a config file in values) shows its first line and how many follow,
+// not escaped newlines; -o json and -o yaml have it whole.
+func cellValue(v string) string {
+	first, rest, multi := strings.Cut(strings.TrimRight(v, "\n"), "\n")
+	if !multi {
+		return v
+	}
+	return fmt.Sprintf("%s … (+%d lines)", first, strings.Count(rest, "\n")+1)
 }
 
 // maxValuesShown keeps the text matrix readable; -o json has them all.
@@ -333,7 +343,7 @@ func printStatus(w io.Writer, rep *statusReport, color bool) error {
 					if v == "" {
 						v = "(unset)"
 					}
-					s := k + "=" + strconv.Quote(v)[1:len(strconv.Quote(v))-1]
+					s := k + "=" + cellValue(v)
 					if drifted[k] {
 						s += " *"
 						anyDrift = true

@@ -67,6 +67,7 @@ func TestRelease(t *testing.T) {
 	}{
 		{"build-tools", e.buildTools},
 		{"goreleaser-check", func(t *testing.T) { e.run(t, e.root, nil, e.tools["goreleaser"], "check") }},
+		{"container-image", e.checkImage},
 		{"goreleaser-snapshot", func(t *testing.T) { e.snapshot(t, allPlatforms) }},
 		{"archives", func(t *testing.T) { e.checkArchives(t, allPlatforms) }},
 		{"checksums", e.checkChecksums},
@@ -119,7 +120,9 @@ func lastLine(s string) string {
 }
 
 func (e *env) snapshot(t *testing.T, all bool) {
-	args := []string{"release", "--snapshot", "--clean", "--skip=publish"}
+	// No Docker daemon here: the image (dockers_v2) is built on tag
+	// releases only; container-image checks its definition.
+	args := []string{"release", "--snapshot", "--clean", "--skip=publish,docker"}
 	if !all {
 		// `goreleaser release` has no --single-target (only `build` does):
 		// run it on a copy of the configuration narrowed to this platform.
@@ -174,6 +177,43 @@ func singleTargetConfig(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return single
+}
+
+// checkImage checks the container image definition goreleaser check has
+// accepted: Linux images of the plugin binary from the Dockerfile, whose
+// COPY names the path dockers_v2 lays the binary out at.
+func (e *env) checkImage(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(e.root, ".goreleaser.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Dockers []struct {
+			IDs        []string `json:"ids"`
+			Dockerfile string   `json:"dockerfile"`
+			Images     []string `json:"images"`
+			Platforms  []string `json:"platforms"`
+		} `json:"dockers_v2"`
+	}
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Dockers) != 1 {
+		t.Fatalf("want one dockers_v2 image, got %d", len(cfg.Dockers))
+	}
+	d := cfg.Dockers[0]
+	if fmt.Sprint(d.IDs) != "[kubectl-gitops]" || len(d.Images) == 0 || fmt.Sprint(d.Platforms) != "[linux/amd64 linux/arm64]" {
+		t.Errorf("dockers_v2: %+v", d)
+	}
+	df, err := os.ReadFile(filepath.Join(e.root, d.Dockerfile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"COPY $TARGETPLATFORM/kubectl-gitops ", "apk add --no-cache git", "ENTRYPOINT [\"kubectl-gitops\"]"} {
+		if !strings.Contains(string(df), want) {
+			t.Errorf("%s lacks %q", d.Dockerfile, want)
+		}
+	}
 }
 
 func readJSON(t *testing.T, path string, v any) {

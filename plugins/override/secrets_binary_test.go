@@ -44,7 +44,7 @@ spec:
 	}{
 		{[]string{"--set", "image.tag=2.3.2", "--dry-run"}, 0, "password: <redacted>"},
 		{[]string{"--set", "db.password=new-db-7a6d", "--dry-run"}, 0, "+      password: <redacted, changed>"},
-		{[]string{"--set", "auth.apiToken=new-token-5e4f", "--dry-run", "-o", "json"}, 0, `"value": "\u003credacted\u003e"`},
+		{[]string{"--set", "auth.apiToken=new-token-5e4f", "--dry-run", "-o", "json"}, 0, `"value": "<redacted>"`},
 		{[]string{"--set", "db.password.x=1", "--dry-run"}, 6, "db.password is a string (<redacted>)"},
 		{[]string{"--set", "auth.apiToken.x=1", "--dry-run"}, 6, "auth.apiToken.x=<redacted>"},
 		{[]string{"--set", "db.password=old-db-1f2e", "--set", "replicaCount=2", "--dry-run"}, 0, "--set db.password=<redacted> has no effect"},

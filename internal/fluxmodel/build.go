@@ -161,7 +161,9 @@ func (b *builder) fail(o output, err error) {
 		be.File, be.Line = o.ks.File, o.ks.Line
 		o.ks.Err = be
 	}
-	if f, line := fileInError(b.root, err); f != "" {
+	if d := diagnose(b.root, o.dir); d != nil {
+		be.File, be.Line, be.Err = d.File, d.Line, d.Err
+	} else if f, line := fileInError(b.root, err); f != "" {
 		be.File, be.Line = f, line
 	}
 	b.cluster.Errors = append(b.cluster.Errors, be)
@@ -323,8 +325,7 @@ func (b *builder) origin(r *resource.Resource, dir string) (string, int) {
 		p = o.ConfiguredIn
 	}
 	file := path.Clean(path.Join(dir, filepath.ToSlash(p)))
-	id := r.OrgId()
-	return file, docLine(filepath.Join(b.root, filepath.FromSlash(file)), id.Kind, id.Name)
+	return file, docLine(filepath.Join(b.root, filepath.FromSlash(file)), r.GetKind(), r.GetName())
 }
 
 // stripOrigin removes the annotation withOrigins asked for.
@@ -435,7 +436,7 @@ func (b *builder) collect(ctx context.Context, o output) {
 				rel.HR = hr
 			}
 		}
-		rel.Provenance = provenance(b.root, file, r.OrgId().Name, chain, o)
+		rel.Provenance = provenance(b.root, file, rel.Name, chain, o)
 		if prev := b.cluster.Release(rel.Namespace, rel.Name); prev != nil {
 			if prev.File != rel.File || prev.Kustomization == rel.Kustomization {
 				b.cluster.Errors = append(b.cluster.Errors, &BuildError{Cluster: b.cluster.Name, Kustomization: ksKey, File: file, Line: line,

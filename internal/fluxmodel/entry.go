@@ -259,19 +259,36 @@ func scalar(n *yaml.Node, key string) string {
 	return c.Value
 }
 
-// docLine is the line of the document of kind and name in file (0 when not
-// found).
+// docLine is the line of the document of kind named name (as applied: a
+// prefix or suffix may have been added) in file; 0 when not found.
 func docLine(file, kind, name string) int {
-	data, err := os.ReadFile(file)
-	if err != nil {
+	d := findDoc(file, kind, name)
+	if d == nil {
 		return 0
 	}
+	return d.line
+}
+
+// findDoc finds the document of kind in file whose name is name, or is
+// contained in name (a namePrefix/nameSuffix added to it), longest first.
+func findDoc(file, kind, name string) *rawDoc {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	var best *rawDoc
 	for _, d := range decodeAll(data) {
-		if d.kind == kind && d.name == name {
-			return d.line
+		if d.kind != kind || d.name == "" || !strings.Contains(name, d.name) {
+			continue
+		}
+		if d.name == name {
+			return &d
+		}
+		if best == nil || len(d.name) > len(best.name) {
+			best = &d
 		}
 	}
-	return 0
+	return best
 }
 
 // plainCluster is the model of a repository with no entry point: every

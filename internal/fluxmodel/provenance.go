@@ -1,6 +1,7 @@
 package fluxmodel
 
 import (
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -181,14 +182,9 @@ func (p patchDoc) applies(name string) bool {
 func provenance(root, baseFile, name string, chain []patchDoc, o output) map[string]Setter {
 	out := map[string]Setter{}
 	if baseFile != "" {
-		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(baseFile)))
-		if err == nil {
-			for _, d := range decodeAll(data) {
-				if d.kind == "HelmRelease" && d.name == name {
-					walkLines(d.node, "", func(p string, line int) { out[p] = Setter{File: baseFile, Line: line} })
-					break
-				}
-			}
+		if d := findDoc(filepath.Join(root, filepath.FromSlash(baseFile)), "HelmRelease", name); d != nil {
+			name = d.name // the name patches target: before any prefix or suffix
+			walkLines(d.node, "", func(p string, line int) { out[p] = Setter{File: baseFile, Line: line} })
 		}
 	}
 	for _, p := range chain {
@@ -255,4 +251,59 @@ func fileInError(root string, err error) (string, int) {
 	// The innermost file is the last one named.
 	f := strings.TrimRight(all[len(all)-1][1], ".,;)")
 	return filepath.ToSlash(f), errLine(err)
+}
+
+// diagnose looks for what kustomize refused under dir, to name the file and
+// line: a resources entry that does not exist, a file that is not YAML, a
+// kustomization.yaml that does not parse. It returns nil when it finds
+// nothing (the kustomize message is then the error).
+func diagnose(root, dir string) *BuildError {
+	seen := map[string]bool{}
+	var walk func(dir string) *BuildError
+	walk = func(dir string) *BuildError {
+		if seen[dir] {
+			return nil
+		}
+		seen[dir] = true
+		kfile, k := readKustomization(root, dir)
+		if kfile == "" {
+			return nil
+		}
+		data, _ := os.ReadFile(filepath.Join(root, filepath.FromSlash(kfile)))
+		if err := checkYAML(data); err != nil {
+			return &BuildError{File: kfile, Line: errLine(err), Err: err}
+		}
+		if k == nil {
+			return nil
+		}
+		for _, key := range []string{"resources", "components", "bases"} {
+			seq := child(k, key)
+			if seq == nil || seq.Kind != yaml.SequenceNode {
+				continue
+			}
+			for _, n := range seq.Content {
+				if strings.Contains(n.Value, "://") || strings.HasPrefix(n.Value, "github.com/") {
+					continue
+				}
+				p := path.Clean(path.Join(dir, n.Value))
+				abs := filepath.Join(root, filepath.FromSlash(p))
+				st, err := os.Stat(abs)
+				switch {
+				case err != nil:
+					return &BuildError{File: kfile, Line: n.Line, Err: fmt.Errorf("%s %q: %s does not exist", key, n.Value, p)}
+				case st.IsDir():
+					if be := walk(p); be != nil {
+						return be
+					}
+				default:
+					b, _ := os.ReadFile(abs)
+					if err := checkYAML(b); err != nil {
+						return &BuildError{File: p, Line: errLine(err), Err: fmt.Errorf("not valid YAML: %w", err)}
+					}
+				}
+			}
+		}
+		return nil
+	}
+	return walk(dir)
 }

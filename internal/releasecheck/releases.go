@@ -9,6 +9,7 @@ import (
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 )
@@ -24,6 +25,8 @@ type Release struct {
 	Source []byte
 	// Err says why the release could not be composed.
 	Err error
+
+	model *fluxmodel.Release // set by ModelReleases
 }
 
 // Same reports whether two releases would render the same: same spec, same
@@ -34,7 +37,8 @@ func (r *Release) Same(o *Release) bool {
 	}
 	a, _ := json.Marshal(r.HR)
 	b, _ := json.Marshal(o.HR)
-	return string(a) == string(b) && string(r.Source) == string(o.Source) && (r.Err == nil) == (o.Err == nil)
+	// A release that cannot be built is never "the same": it is shown.
+	return string(a) == string(b) && string(r.Source) == string(o.Source) && r.Err == nil && o.Err == nil
 }
 
 // SourceIndex indexes the checkout's Flux source objects, for Releases and

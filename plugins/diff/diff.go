@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/chartsource"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
@@ -85,6 +86,7 @@ const (
 	StatusAdded     = "added"
 	StatusRemoved   = "removed"
 	StatusUnchecked = "unchecked" // the chart could not be resolved
+	StatusError     = "error"     // the repository does not build (file:line in the note)
 )
 
 // Entry is one HelmRelease in the diff.
@@ -147,30 +149,28 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	defer cleanA()
 
-	bSources, err := releasecheck.SourceIndex(ctx, before)
+	// What each cluster applies at BASE and at HEAD: releases are compared
+	// by applied identity (cluster/namespace/name), never by file.
+	bModel, err := fluxmodel.Load(ctx, before.Root)
 	if err != nil {
 		return err
 	}
-	aSources, err := releasecheck.SourceIndex(ctx, after)
+	aModel, err := fluxmodel.Load(ctx, after.Root)
 	if err != nil {
 		return err
 	}
-	bRels, err := releasecheck.Releases(ctx, before, bSources)
-	if err != nil {
-		return err
+	if aModel.Plain {
+		fmt.Fprintf(o.ErrOut, "note: %s\n", aModel.Describe())
 	}
-	aRels, err := releasecheck.Releases(ctx, after, aSources)
-	if err != nil {
-		return err
-	}
+	bRels, aRels := releasecheck.ModelReleases(bModel, aModel)
 	env := releasecheck.Env{}
 	if o.factory != nil {
 		env.RESTConfig = o.factory.ToRESTConfig
 	}
 	cl, dyn, offline := releasecheck.Connect(env)
 	checker := &releasecheck.Checker{
-		Resolver:       &chartsource.Resolver{Repo: after, Sources: aSources, ChartDir: o.ChartDir, Cluster: dyn},
-		BeforeResolver: &chartsource.Resolver{Repo: before, Sources: bSources, ChartDir: o.ChartDir, Cluster: dyn},
+		Resolver:       &chartsource.Resolver{Repo: after, Objects: releasecheck.ModelObjects(aModel), ChartDir: o.ChartDir, Cluster: dyn},
+		BeforeResolver: &chartsource.Resolver{Repo: before, Objects: releasecheck.ModelObjects(bModel), ChartDir: o.ChartDir, Cluster: dyn},
 		Cluster:        cl,
 		Offline:        offline,
 	}
@@ -218,6 +218,11 @@ func (o *Options) entry(ctx context.Context, c *releasecheck.Checker, key string
 		e.Status = StatusAdded
 	}
 	e.Path = a.Doc.Path
+	var be *fluxmodel.BuildError
+	if errors.As(a.Err, &be) {
+		e.Status, e.Valid, e.Notes = StatusError, false, []string{be.Error()}
+		return e, nil
+	}
 	if a.Err != nil {
 		e.Status, e.Notes = StatusUnchecked, []string{"not validated: " + a.Err.Error()}
 		return e, nil

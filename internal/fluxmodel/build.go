@@ -13,12 +13,8 @@ import (
 	"strings"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
-	fluxkustomize "github.com/fluxcd/pkg/kustomize"
 	fluxfs "github.com/fluxcd/pkg/kustomize/filesys"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/resource"
-	kustypes "sigs.k8s.io/kustomize/api/types"
-	"sigs.k8s.io/yaml"
 )
 
 const (
@@ -279,38 +275,14 @@ func (b *builder) build(o output) ([]*resource.Resource, error) {
 		return nil, err
 	}
 	fs := fluxfs.MakeFsInMemory(disk)
-	gen := fluxkustomize.NewGenerator(b.root, unstructured.Unstructured{Object: obj})
-	data, kfile, _, err := gen.GenerateManifest(dir)
-	if err != nil {
-		return nil, err
-	}
-	data, err = withOrigins(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", kfile, err)
+	data, kfile, ok, err := generate(fs, dir, obj)
+	if err != nil || !ok {
+		return nil, err // !ok: an empty folder, nothing applied
 	}
 	if err := fs.WriteFile(kfile, data); err != nil {
 		return nil, err
 	}
-	rm, err := fluxkustomize.Build(fs, dir)
-	if err != nil {
-		return nil, err
-	}
-	return rm.Resources(), nil
-}
-
-// withOrigins asks kustomize to annotate every resource with its file.
-func withOrigins(data []byte) ([]byte, error) {
-	var k kustypes.Kustomization
-	if err := yaml.Unmarshal(data, &k); err != nil {
-		return nil, err
-	}
-	for _, m := range k.BuildMetadata {
-		if m == kustypes.OriginAnnotations {
-			return data, nil
-		}
-	}
-	k.BuildMetadata = append(k.BuildMetadata, kustypes.OriginAnnotations)
-	return yaml.Marshal(k)
+	return kustomize(fs, dir)
 }
 
 // origin returns the file (relative to the root) and line of the document r
@@ -402,12 +374,8 @@ func (b *builder) collect(ctx context.Context, o output) {
 		r = stripOrigin(r.DeepCopy())
 		rel := &Release{Cluster: b.cluster.Name, Namespace: r.GetNamespace(), Name: r.GetName(), Kustomization: ksKey, File: file, Line: line}
 		if vars != nil {
-			synth := map[string]any{"spec": map[string]any{"postBuild": map[string]any{"substitute": vars}}}
-			out, err := fluxkustomize.SubstituteVariables(ctx, nil, unstructured.Unstructured{Object: synth}, r, fluxkustomize.SubstituteWithDryRun(true))
-			if err != nil {
+			if err := substitute(r, vars); err != nil {
 				rel.Err = &BuildError{Cluster: b.cluster.Name, Kustomization: ksKey, File: file, Line: line, Err: fmt.Errorf("postBuild substitution: %w", err)}
-			} else if out != nil {
-				r = out
 			}
 		}
 		if rel.Namespace == "" {
@@ -450,7 +418,7 @@ func (b *builder) collect(ctx context.Context, o output) {
 
 // vars are the postBuild variables of a build: substituteFrom ConfigMaps and
 // Secrets found in the cluster's objects, then the inline substitute.
-func (b *builder) vars(o output) (map[string]any, error) {
+func (b *builder) vars(o output) (map[string]string, error) {
 	if o.obj == nil {
 		return nil, nil
 	}
@@ -458,7 +426,7 @@ func (b *builder) vars(o output) (map[string]any, error) {
 	if !ok {
 		return nil, nil
 	}
-	vars := map[string]any{}
+	vars := map[string]string{}
 	from, _ := pb["substituteFrom"].([]any)
 	for _, f := range from {
 		ref, _ := f.(map[string]any)
@@ -486,7 +454,7 @@ func (b *builder) vars(o output) (map[string]any, error) {
 	}
 	if sub, ok := pb["substitute"].(map[string]any); ok {
 		for k, v := range sub {
-			vars[k] = v
+			vars[k] = strings.ReplaceAll(fmt.Sprint(v), "\n", "")
 		}
 	}
 	return vars, nil

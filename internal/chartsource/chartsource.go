@@ -57,6 +57,10 @@ type Resolver struct {
 	// Sources, when set, is an index of the checkout's source objects to
 	// look them up in instead of searching the checkout each time.
 	Sources *manifest.Index
+	// Objects, when set, looks source objects up in the model of what the
+	// clusters apply (fluxmodel) instead of in the checkout's files; where
+	// says which file (and line) holds the object.
+	Objects func(kind, namespace, name string) (obj map[string]any, where string, ok bool)
 	// ChartDir is a local checkout of the chart's source (--chart-dir): the
 	// chart is read from there instead of fetching the source.
 	ChartDir string
@@ -194,7 +198,15 @@ func (r *Resolver) Resolve(ctx context.Context, hr *helmv2.HelmRelease) (*Chart,
 func (r *Resolver) sourceObject(ctx context.Context, kind, name, ns string, out any) (string, error) {
 	id := fmt.Sprintf("%s %s/%s", kind, orAny(ns), name)
 	var checkoutErr error
-	if r.Repo != nil {
+	if r.Objects != nil {
+		if obj, where, ok := r.Objects(kind, ns, name); ok {
+			if err := decodeInto(obj, out); err != nil {
+				return "", unresolvable(err, "decoding %s in %s", id, where)
+			}
+			return where, nil
+		}
+		checkoutErr = fmt.Errorf("%s is not applied by any cluster of the repository", id)
+	} else if r.Repo != nil {
 		q := manifest.Query{Kind: kind, Group: sourceGroup, Name: name, Namespace: ns}
 		var doc manifest.Doc
 		var err error

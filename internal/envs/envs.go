@@ -372,3 +372,7 @@ func uniq(in []string) []string {
 	}
 	return out
 }
+
+// Sort orders environments in promotion order (dev before staging before
+// production, the rest by name), as Infer does.
+func Sort(envs []Environment) { sortEnvs(envs) }

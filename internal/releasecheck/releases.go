@@ -10,6 +10,7 @@ import (
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/sops"
@@ -26,6 +27,8 @@ type Release struct {
 	Source []byte
 	// Err says why the release could not be composed.
 	Err error
+
+	model *fluxmodel.Release // set by ModelReleases
 }
 
 func hrKey(hr *helmv2.HelmRelease) string {
@@ -43,7 +46,8 @@ func (r *Release) Same(o *Release) bool {
 	}
 	a, _ := json.Marshal(r.HR)
 	b, _ := json.Marshal(o.HR)
-	return string(a) == string(b) && string(r.Source) == string(o.Source) && (r.Err == nil) == (o.Err == nil)
+	// A release that cannot be built is never "the same": it is shown.
+	return string(a) == string(b) && string(r.Source) == string(o.Source) && r.Err == nil && o.Err == nil
 }
 
 // SourceIndex indexes the checkout's Flux source objects, for Releases and

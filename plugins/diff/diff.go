@@ -17,11 +17,13 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/chartsource"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/sops"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 )
 
@@ -241,22 +243,21 @@ func (o *Options) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Re
 	}
 	defer cleanA()
 
-	bSources, err := releasecheck.SourceIndex(ctx, before)
+	// What each cluster applies at BASE and at HEAD: releases are compared
+	// by applied identity (cluster/namespace/name), never by file. A build
+	// that kustomize refuses is an error row naming file:line.
+	bModel, err := fluxmodel.Load(ctx, before.Root)
 	if err != nil {
 		return nil, err
 	}
-	aSources, err := releasecheck.SourceIndex(ctx, after)
+	aModel, err := fluxmodel.Load(ctx, after.Root)
 	if err != nil {
 		return nil, err
 	}
-	bRels, err := releasecheck.Releases(ctx, before, bSources)
-	if err != nil {
-		return nil, err
+	if aModel.Plain {
+		fmt.Fprintf(o.ErrOut, "note: %s\n", aModel.Describe())
 	}
-	aRels, err := releasecheck.Releases(ctx, after, aSources)
-	if err != nil {
-		return nil, err
-	}
+	bRels, aRels := releasecheck.ModelReleases(bModel, aModel)
 	broken, err := brokenFiles(ctx, before, after)
 	if err != nil {
 		return nil, err
@@ -270,8 +271,8 @@ func (o *Options) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Re
 	// once per run, whether it answers or not.
 	lookups := chartsource.NewLookups(o.Timeout)
 	checker := &releasecheck.Checker{
-		Resolver:       &chartsource.Resolver{Repo: after, Sources: aSources, ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups},
-		BeforeResolver: &chartsource.Resolver{Repo: before, Sources: bSources, ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups},
+		Resolver:       &chartsource.Resolver{Repo: after, Objects: releasecheck.ModelObjects(aModel), ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups},
+		BeforeResolver: &chartsource.Resolver{Repo: before, Objects: releasecheck.ModelObjects(bModel), ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups},
 		Cluster:        cl,
 		Offline:        offline,
 	}
@@ -290,12 +291,35 @@ func (o *Options) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Re
 				continue
 			}
 		}
-		res.add(o.entry(ctx, checker, k, b, a, color))
+		e := o.entry(ctx, checker, k, b, a, color)
+		if se := brokenWithin(broken, a); se != nil {
+			// kustomize's own message rarely names the line; the parse
+			// of the file the range broke does.
+			e.Reason = se.Error()
+		}
+		res.add(e)
+	}
+	// A broken file that no build includes is not live: the model's rows
+	// above already carry every failure a cluster would see.
+	return res, nil
+}
+
+// brokenWithin is the broken file under the folder whose build failed
+// for a, if there is one.
+func brokenWithin(broken map[string]*manifest.SyntaxError, a *releasecheck.Release) *manifest.SyntaxError {
+	if a == nil {
+		return nil
+	}
+	var be *fluxmodel.BuildError
+	if !errors.As(a.Err, &be) {
+		return nil
 	}
 	for _, p := range sortedKeys(broken) {
-		res.add(Entry{Release: "(unreadable file)", Path: p, Status: StatusError, Reason: broken[p].Error()})
+		if p == be.File || strings.HasPrefix(p, strings.TrimSuffix(be.File, "/")+"/") {
+			return broken[p]
+		}
 	}
-	return res, nil
+	return nil
 }
 
 // brokenFiles are the files that mention HelmRelease and do not parse
@@ -346,6 +370,11 @@ func (o *Options) entry(ctx context.Context, c *releasecheck.Checker, key string
 		return e
 	}
 	e.Path = a.Doc.Path
+	var be *fluxmodel.BuildError
+	if errors.As(a.Err, &be) {
+		e.Status, e.Valid, e.Reason = StatusError, false, be.Error()
+		return e
+	}
 	if a.Err != nil {
 		return failed(e, a.Doc, a.Err)
 	}
@@ -389,7 +418,7 @@ func (o *Options) entry(ctx context.Context, c *releasecheck.Checker, key string
 func failed(e Entry, doc manifest.Doc, err error) Entry {
 	e.Valid = false
 	var ue *chartsource.UnresolvableError
-	if errors.As(err, &ue) {
+	if errors.As(err, &ue) || errors.Is(err, sops.ErrEncrypted) {
 		e.Status, e.Reason = StatusUnchecked, err.Error()
 		return e
 	}

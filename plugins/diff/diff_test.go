@@ -79,8 +79,8 @@ func TestDiffMultiEnv(t *testing.T) {
 		t.Fatalf("exit %d, want 7 (changed)\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
 	}
 	for _, want := range []string{
-		"HelmRelease sample-app-staging/sample-app (apps/staging/sample-app-values.yaml): changed",
-		"HelmRelease sample-app-production/sample-app (apps/production/sample-app-values.yaml): changed",
+		"HelmRelease staging/sample-app-staging/sample-app (apps/base/sample-app/helmrelease.yaml): changed",
+		"HelmRelease production/sample-app-production/sample-app (apps/base/sample-app/helmrelease.yaml): changed",
 		"--- a/Deployment sample-app-staging/sample-app",
 		"--- a/Deployment sample-app-production/sample-app",
 		"-        team: web\n+        team: platform\n",
@@ -104,12 +104,12 @@ func TestDiffMultiEnv(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.Stdout), &res); err != nil || r.ExitCode != 7 {
 		t.Fatalf("json: exit %d, %v\n%s", r.ExitCode, err, r.Stdout)
 	}
-	if res.Changed != 2 || res.Invalid != 0 || len(res.Releases) != 2 || res.Releases[0].Release != "sample-app-production/sample-app" || !strings.Contains(res.Releases[1].Diff, "team: platform") {
+	if res.Changed != 2 || res.Invalid != 0 || len(res.Releases) != 2 || res.Releases[0].Release != "production/sample-app-production/sample-app" || !strings.Contains(res.Releases[1].Diff, "team: platform") {
 		t.Errorf("json: %+v", res)
 	}
 
 	r = run("-o", "markdown")
-	if r.ExitCode != 7 || !strings.Contains(r.Stdout, "#### ✅ HelmRelease `sample-app-staging/sample-app`") || !strings.Contains(r.Stdout, "```diff\n") {
+	if r.ExitCode != 7 || !strings.Contains(r.Stdout, "#### ✅ HelmRelease `staging/sample-app-staging/sample-app`") || !strings.Contains(r.Stdout, "```diff\n") {
 		t.Errorf("markdown: exit %d\n%s", r.ExitCode, r.Stdout)
 	}
 

@@ -151,7 +151,7 @@ func TestDiffBrokenFileIsError(t *testing.T) {
 		t.Fatalf("releases: %+v", res)
 	}
 	e := res.Releases[0]
-	if e.Status != "error" || e.Valid || e.Release != "sample-app-staging/sample-app" || !strings.HasPrefix(e.Reason, "apps/staging/sample-app-values.yaml:") || res.Counts["removed"] != 0 {
+	if e.Status != "error" || e.Valid || e.Release != "staging/sample-app-staging/sample-app" || !strings.HasPrefix(e.Reason, "apps/staging/sample-app-values.yaml:") || res.Counts["removed"] != 0 {
 		t.Errorf("broken file: %+v, want status error with the file and line", e)
 	}
 }

@@ -47,6 +47,10 @@ type Options struct {
 	Namespace string // "" matches any namespace
 	Repo      string
 	Path      string
+	// Env edits the file that holds the values for that environment
+	// (fluxmodel); InPatch asks for its patch rather than the base.
+	Env     string
+	InPatch bool
 
 	Set, SetString, SetJSON, Files, Unset, Replace []string
 
@@ -130,6 +134,12 @@ func (o *Options) Validate() error {
 	if o.NoCommit && (o.Push || o.Branch != "") {
 		return errors.New("--no-commit cannot be combined with --push, --branch or --pr: there would be nothing to push")
 	}
+	if o.Env != "" && o.Path != "" {
+		return errors.New("--env picks the file from what the environment applies, --path names it: pick one")
+	}
+	if o.InPatch && o.Env == "" {
+		return errors.New("--in-patch needs --env: the patch is the environment's")
+	}
 	if o.Request.PR && o.Push {
 		return errors.New("--pr pushes a branch for review; --push pushes to the tracked branch: pick one")
 	}
@@ -195,6 +205,16 @@ func (o *Options) Run(ctx context.Context) error {
 		if q.Path, err = o.repoRel(repo, o.Path); err != nil {
 			return exitcode.Wrap(exitcode.Usage, err)
 		}
+	}
+	if o.Env != "" {
+		t, err := o.targetForEnv(ctx, repo)
+		if err != nil {
+			return err
+		}
+		// The document is the one of that name in that file, whatever
+		// namespace its file says: the model already chose it.
+		q.Path, q.Namespace = t.File, ""
+		fmt.Fprintln(o.ErrOut, t.Note)
 	}
 	res := &Result{DryRun: o.DryRun}
 	var ed *edited

@@ -1,0 +1,478 @@
+package fluxmodel
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	fluxfs "github.com/fluxcd/pkg/kustomize/filesys"
+	"sigs.k8s.io/kustomize/api/resource"
+)
+
+const (
+	originKey = "config.kubernetes.io/origin"
+	// selfSource is the GitRepository flux bootstrap creates for the
+	// repository it is run on.
+	selfSource = "flux-system"
+)
+
+// BuildError is a build that failed: a Kustomization kustomize refused, a
+// missing resource, a cycle, a file that is not YAML. File names the file
+// to look at (relative to the root) and Line the line when known.
+type BuildError struct {
+	Cluster       string
+	Kustomization string
+	File          string
+	Line          int
+	Err           error
+}
+
+func (e *BuildError) Error() string {
+	loc := e.File
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
+	}
+	who := ""
+	if e.Kustomization != "" {
+		who = " (Kustomization " + e.Kustomization + ")"
+	}
+	return fmt.Sprintf("%s%s: %v", loc, who, e.Err)
+}
+
+func (e *BuildError) Unwrap() error { return e.Err }
+
+// Load builds the model of the checkout at root. It returns an error only
+// when root cannot be read at all; what is wrong in a cluster is in that
+// cluster's Errors, and the rest of the model is still there.
+func Load(ctx context.Context, root string) (*Model, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	if abs, err = filepath.EvalSymlinks(abs); err != nil {
+		return nil, fmt.Errorf("reading the repository at %s: %w", root, err)
+	}
+	layout, eps, err := entryPoints(abs)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Root: abs, Layout: layout}
+	if len(eps) == 0 {
+		m.Plain = true
+		c, err := plainCluster(abs)
+		if err != nil {
+			return nil, err
+		}
+		m.Clusters = []*Cluster{c}
+		return m, nil
+	}
+	for _, ep := range eps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		b := &builder{root: abs, cluster: &Cluster{Name: ep.name, Entry: ep.dirs}, built: map[string]bool{}, seen: map[string]bool{}}
+		b.run(ctx, ep.dirs)
+		m.Clusters = append(m.Clusters, b.cluster)
+	}
+	sort.Slice(m.Clusters, func(i, j int) bool { return m.Clusters[i].Name < m.Clusters[j].Name })
+	return m, nil
+}
+
+// builder builds one cluster.
+type builder struct {
+	root    string
+	cluster *Cluster
+	// built are the paths already built without a Flux Kustomization
+	// (entry points), seen the Flux Kustomizations already followed.
+	built, seen map[string]bool
+	outputs     []output
+	secrets     map[string]map[string]string // ns/name -> data
+	configMaps  map[string]map[string]string
+}
+
+// output is the result of one build, substituted after every build is done
+// (a ConfigMap substituteFrom names may come from another build).
+type output struct {
+	ks   *Kustomization
+	obj  map[string]any // the Flux Kustomization object; nil for an entry point
+	dir  string
+	res  []*resource.Resource
+	file string // the file that configured the build, for errors
+}
+
+func (b *builder) run(ctx context.Context, dirs []string) {
+	b.secrets, b.configMaps = map[string]map[string]string{}, map[string]map[string]string{}
+	var queue []output
+	for _, d := range dirs {
+		b.built[d] = true
+		queue = append(queue, output{dir: d, file: d})
+	}
+	for len(queue) > 0 {
+		o := queue[0]
+		queue = queue[1:]
+		res, err := b.build(o)
+		if err != nil {
+			b.fail(o, err)
+			continue
+		}
+		o.res = res
+		b.outputs = append(b.outputs, o)
+		for _, r := range res {
+			b.remember(r, o.dir)
+		}
+		for _, r := range res {
+			if r.GetKind() == "Kustomization" && group(r.GetApiVersion()) == "kustomize.toolkit.fluxcd.io" {
+				if next, ok := b.follow(r, o.dir); ok {
+					queue = append(queue, next)
+				}
+			}
+		}
+	}
+	for _, o := range b.outputs {
+		b.collect(ctx, o)
+	}
+	sort.Slice(b.cluster.Releases, func(i, j int) bool { return b.cluster.Releases[i].Key() < b.cluster.Releases[j].Key() })
+}
+
+func group(apiVersion string) string {
+	g, _, ok := strings.Cut(apiVersion, "/")
+	if !ok {
+		return ""
+	}
+	return g
+}
+
+func (b *builder) fail(o output, err error) {
+	be := &BuildError{Cluster: b.cluster.Name, File: o.file, Err: b.relErr(err)}
+	if o.ks != nil {
+		be.Kustomization = o.ks.Namespace + "/" + o.ks.Name
+		be.File, be.Line = o.ks.File, o.ks.Line
+		o.ks.Err = be
+	}
+	if d := diagnose(b.root, o.dir); d != nil {
+		be.File, be.Line, be.Err = d.File, d.Line, d.Err
+	} else if f, line := fileInError(b.root, err); f != "" {
+		be.File, be.Line = f, line
+	}
+	b.cluster.Errors = append(b.cluster.Errors, be)
+}
+
+// relErr rewrites absolute paths under the root in kustomize's messages to
+// paths relative to the repository.
+func (b *builder) relErr(err error) error {
+	msg := strings.ReplaceAll(err.Error(), b.root+string(filepath.Separator), "")
+	return errors.New(msg)
+}
+
+// follow turns a Flux Kustomization object into a build, when its source is
+// this repository.
+func (b *builder) follow(r *resource.Resource, dir string) (output, bool) {
+	file, line := b.origin(r, dir)
+	m, err := r.Map()
+	if err != nil {
+		return output{}, false
+	}
+	ks := &Kustomization{Namespace: r.GetNamespace(), Name: r.GetName(), File: file, Line: line}
+	key := ks.Namespace + "/" + ks.Name
+	if b.seen[key] {
+		return output{}, false
+	}
+	b.seen[key] = true
+	b.cluster.Kustomizations = append(b.cluster.Kustomizations, ks)
+	spec, _ := m["spec"].(map[string]any)
+	src, _ := spec["sourceRef"].(map[string]any)
+	kind, _ := src["kind"].(string)
+	name, _ := src["name"].(string)
+	if kind != "GitRepository" || !b.isSelf(name, r.GetNamespace(), src) {
+		ks.Note = fmt.Sprintf("source %s/%s is not this repository: not followed", kind, name)
+		return output{}, false
+	}
+	p, _ := spec["path"].(string)
+	p = path.Clean(strings.TrimPrefix(strings.TrimPrefix(p, "./"), "/"))
+	if p == "" || strings.HasPrefix(p, "..") {
+		p = "."
+	}
+	ks.Path, ks.Followed = p, true
+	if b.built[p] && !transforms(spec) {
+		return output{}, false // the entry point itself (flux-system)
+	}
+	return output{ks: ks, obj: m, dir: p, file: file}, true
+}
+
+// transforms reports whether a Kustomization changes what it builds.
+func transforms(spec map[string]any) bool {
+	for _, k := range []string{"targetNamespace", "namePrefix", "nameSuffix", "patches", "images", "components", "postBuild", "patchesStrategicMerge", "patchesJson6902", "commonMetadata"} {
+		if _, ok := spec[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// isSelf reports whether the GitRepository name is this repository: the one
+// flux bootstrap creates, or one with the same URL.
+func (b *builder) isSelf(name, ksNamespace string, ref map[string]any) bool {
+	if name == selfSource {
+		return true
+	}
+	ns, _ := ref["namespace"].(string)
+	if ns == "" {
+		ns = ksNamespace
+	}
+	var self, this string
+	for _, o := range b.cluster.Objects {
+		if o.Kind != "GitRepository" {
+			continue
+		}
+		url, _ := nested(o.Data, "spec", "url").(string)
+		if o.Name == selfSource {
+			self = url
+		}
+		if o.Name == name && o.Namespace == ns {
+			this = url
+		}
+	}
+	// No bootstrap source in the repository: every GitRepository is taken
+	// to be the repository itself (one-repo layouts).
+	return self == "" || this == "" || this == self
+}
+
+func nested(m map[string]any, keys ...string) any {
+	var cur any = m
+	for _, k := range keys {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = mm[k]
+	}
+	return cur
+}
+
+// build runs kustomize on o.dir the way kustomize-controller does: Flux's
+// generator writes the kustomization.yaml (the folder's own, with the Flux
+// Kustomization's overlays on top, or one listing the folder's manifests),
+// kept in memory so that the checkout is never written.
+func (b *builder) build(o output) ([]*resource.Resource, error) {
+	dir := filepath.Join(b.root, filepath.FromSlash(o.dir))
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("path %q does not exist in the repository", o.dir)
+	}
+	obj := o.obj
+	if obj == nil {
+		obj = map[string]any{"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization", "metadata": map[string]any{"name": "entry"}, "spec": map[string]any{}}
+	}
+	disk, err := fluxfs.MakeFsOnDiskSecure(b.root)
+	if err != nil {
+		return nil, err
+	}
+	fs := fluxfs.MakeFsInMemory(disk)
+	data, kfile, ok, err := generate(fs, dir, obj)
+	if err != nil || !ok {
+		return nil, err // !ok: an empty folder, nothing applied
+	}
+	if err := fs.WriteFile(kfile, data); err != nil {
+		return nil, err
+	}
+	return kustomize(fs, dir)
+}
+
+// origin returns the file (relative to the root) and line of the document r
+// was built from.
+func (b *builder) origin(r *resource.Resource, dir string) (string, int) {
+	o, err := r.GetOrigin()
+	if err != nil || o == nil || o.Path == "" {
+		return "", 0
+	}
+	p := o.Path
+	if o.ConfiguredIn != "" && o.Path == "" {
+		p = o.ConfiguredIn
+	}
+	file := path.Clean(path.Join(dir, filepath.ToSlash(p)))
+	return file, docLine(filepath.Join(b.root, filepath.FromSlash(file)), r.GetKind(), r.GetName())
+}
+
+// stripOrigin removes the annotation withOrigins asked for.
+func stripOrigin(r *resource.Resource) *resource.Resource {
+	ann := r.GetAnnotations()
+	if _, ok := ann[originKey]; ok {
+		delete(ann, originKey)
+		_ = r.SetAnnotations(ann)
+	}
+	return r
+}
+
+// remember keeps the objects a later build or a release lookup needs.
+func (b *builder) remember(r *resource.Resource, dir string) {
+	if r.GetKind() == "HelmRelease" {
+		return
+	}
+	file, line := b.origin(r, dir)
+	m, err := stripOrigin(r.DeepCopy()).Map()
+	if err != nil {
+		return
+	}
+	o := &Object{APIVersion: r.GetApiVersion(), Kind: r.GetKind(), Namespace: r.GetNamespace(), Name: r.GetName(), Data: m, File: file, Line: line}
+	key := o.Namespace + "/" + o.Name
+	switch o.Kind {
+	case "Secret":
+		data := map[string]string{}
+		if d, ok := m["data"].(map[string]any); ok {
+			for k, v := range d {
+				s, _ := v.(string)
+				raw, err := base64.StdEncoding.DecodeString(s)
+				if err == nil {
+					data[k] = string(raw)
+				}
+			}
+		}
+		if d, ok := m["stringData"].(map[string]any); ok {
+			for k, v := range d {
+				data[k] = fmt.Sprint(v)
+			}
+		}
+		b.secrets[key] = data
+		// Secret values are never kept where a command could print them.
+		o.Data = map[string]any{"apiVersion": o.APIVersion, "kind": o.Kind, "metadata": m["metadata"]}
+	case "ConfigMap":
+		data := map[string]string{}
+		if d, ok := m["data"].(map[string]any); ok {
+			for k, v := range d {
+				data[k] = fmt.Sprint(v)
+			}
+		}
+		b.configMaps[key] = data
+	}
+	b.cluster.Objects = append(b.cluster.Objects, o)
+}
+
+// collect substitutes variables and keeps the releases of one build.
+func (b *builder) collect(ctx context.Context, o output) {
+	vars, err := b.vars(o)
+	if err != nil {
+		b.fail(o, err)
+		return
+	}
+	ksKey := ""
+	if o.ks != nil {
+		ksKey = o.ks.Namespace + "/" + o.ks.Name
+	}
+	chain := patchChain(b.root, o)
+	for _, r := range o.res {
+		if r.GetKind() != "HelmRelease" || group(r.GetApiVersion()) != "helm.toolkit.fluxcd.io" {
+			continue
+		}
+		file, line := b.origin(r, o.dir)
+		r = stripOrigin(r.DeepCopy())
+		rel := &Release{Cluster: b.cluster.Name, Namespace: r.GetNamespace(), Name: r.GetName(), Kustomization: ksKey, File: file, Line: line}
+		if vars != nil {
+			if err := substitute(r, vars); err != nil {
+				rel.Err = &BuildError{Cluster: b.cluster.Name, Kustomization: ksKey, File: file, Line: line, Err: fmt.Errorf("postBuild substitution: %w", err)}
+			}
+		}
+		if rel.Namespace == "" {
+			rel.Namespace = r.GetNamespace()
+		}
+		obj, err := r.Map()
+		if err != nil && rel.Err == nil {
+			rel.Err = &BuildError{Cluster: b.cluster.Name, Kustomization: ksKey, File: file, Line: line, Err: err}
+		}
+		rel.Object = obj
+		if rel.Namespace == "" && o.ks != nil {
+			// Flux applies a namespace-less object into the
+			// Kustomization's own namespace only with targetNamespace;
+			// without it the API server's default applies.
+			rel.Namespace = "default"
+		}
+		if rel.Namespace == "" {
+			rel.Namespace = "default"
+		}
+		if rel.Err == nil {
+			hr, err := decode(obj)
+			if err != nil {
+				rel.Err = &BuildError{Cluster: b.cluster.Name, Kustomization: ksKey, File: file, Line: line, Err: err}
+			} else {
+				hr.Namespace = rel.Namespace
+				rel.HR = hr
+			}
+		}
+		rel.Provenance = provenance(b.root, file, rel.Name, chain, o)
+		if prev := b.cluster.Release(rel.Namespace, rel.Name); prev != nil {
+			if prev.File != rel.File || prev.Kustomization == rel.Kustomization {
+				b.cluster.Errors = append(b.cluster.Errors, &BuildError{Cluster: b.cluster.Name, Kustomization: ksKey, File: file, Line: line,
+					Err: fmt.Errorf("HelmRelease %s is applied twice (also from %s by %q): keep one", rel.Key(), prev.File, prev.Kustomization)})
+			}
+			continue
+		}
+		b.cluster.Releases = append(b.cluster.Releases, rel)
+	}
+}
+
+// vars are the postBuild variables of a build: substituteFrom ConfigMaps and
+// Secrets found in the cluster's objects, then the inline substitute.
+func (b *builder) vars(o output) (map[string]string, error) {
+	if o.obj == nil {
+		return nil, nil
+	}
+	pb, ok := nested(o.obj, "spec", "postBuild").(map[string]any)
+	if !ok {
+		return nil, nil
+	}
+	vars := map[string]string{}
+	from, _ := pb["substituteFrom"].([]any)
+	for _, f := range from {
+		ref, _ := f.(map[string]any)
+		kind, _ := ref["kind"].(string)
+		name, _ := ref["name"].(string)
+		optional, _ := ref["optional"].(bool)
+		key := o.ks.Namespace + "/" + name
+		var data map[string]string
+		var found bool
+		switch kind {
+		case "ConfigMap":
+			data, found = b.configMaps[key]
+		case "Secret":
+			data, found = b.secrets[key]
+		}
+		if !found {
+			if optional {
+				continue
+			}
+			return nil, fmt.Errorf("postBuild.substituteFrom %s/%s is not in the repository for this cluster (it may be created outside Git): mark it optional or add it", kind, key)
+		}
+		for k, v := range data {
+			vars[k] = strings.ReplaceAll(v, "\n", "")
+		}
+	}
+	if sub, ok := pb["substitute"].(map[string]any); ok {
+		for k, v := range sub {
+			vars[k] = strings.ReplaceAll(fmt.Sprint(v), "\n", "")
+		}
+	}
+	return vars, nil
+}
+
+func decode(obj map[string]any) (*helmv2.HelmRelease, error) {
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var hr helmv2.HelmRelease
+	if err := json.Unmarshal(b, &hr); err != nil {
+		return nil, fmt.Errorf("HelmRelease %s does not decode: %w", nestedName(obj), err)
+	}
+	return &hr, nil
+}
+
+func nestedName(obj map[string]any) string {
+	n, _ := nested(obj, "metadata", "name").(string)
+	return n
+}

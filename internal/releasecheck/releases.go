@@ -151,20 +151,8 @@ func Keys(a, b map[string]*Release) []string {
 }
 
 func sourceJSON(repo *gitrepo.Repo, sources *manifest.Index, hr *helmv2.HelmRelease) []byte {
-	kind, name, ns := "", "", hr.Namespace
-	switch {
-	case hr.Spec.Chart != nil:
-		ref := hr.Spec.Chart.Spec.SourceRef
-		kind, name = ref.Kind, ref.Name
-		if ref.Namespace != "" {
-			ns = ref.Namespace
-		}
-	case hr.Spec.ChartRef != nil:
-		kind, name = hr.Spec.ChartRef.Kind, hr.Spec.ChartRef.Name
-		if hr.Spec.ChartRef.Namespace != "" {
-			ns = hr.Spec.ChartRef.Namespace
-		}
-	default:
+	kind, name, ns := sourceRef(hr)
+	if kind == "" {
 		return nil
 	}
 	doc, err := sources.Lookup(manifest.Query{Kind: kind, Name: name, Namespace: ns})

@@ -44,6 +44,11 @@ func (g *gitCache) git(ctx context.Context, stdin io.Reader, args ...string) (st
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			// Stopped by ctx, not failed: say so, so that callers see the
+			// cancellation (or the look-up's timeout) and not git's error.
+			return "", fmt.Errorf("git %s: %w", args[0], context.Cause(ctx))
+		}
 		msg := strings.TrimSpace(errb.String())
 		if msg == "" {
 			msg = err.Error()

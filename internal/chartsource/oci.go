@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/Masterminds/semver/v3"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
@@ -18,9 +17,11 @@ import (
 // registry client: the tag, the digest, or the highest tag matching the
 // semver range (exact tag first; "*" when all are empty), as
 // source-controller picks it. Credentials are Helm's (`helm registry
-// login`).
-func ociPull(repo string, plainHTTP bool, tag, digest, semverRange string, timeout time.Duration) (*ociResult, error) {
-	opts := []registry.ClientOption{registry.ClientOptHTTPClient(&http.Client{Timeout: timeout})}
+// login`). Helm's client takes no context: every request it makes carries
+// ctx through the transport, so that cancelling ctx (a signal, the
+// look-up's timeout) aborts it.
+func ociPull(ctx context.Context, repo string, plainHTTP bool, tag, digest, semverRange string) (*ociResult, error) {
+	opts := []registry.ClientOption{registry.ClientOptHTTPClient(&http.Client{Transport: ctxTransport{ctx, http.DefaultTransport}})}
 	if plainHTTP {
 		opts = append(opts, registry.ClientOptPlainHTTP())
 	}
@@ -68,6 +69,17 @@ func ociPull(repo string, plainHTTP bool, tag, digest, semverRange string, timeo
 	return &ociResult{ref: ref, data: res.Chart.Data, digest: res.Manifest.Digest}, nil
 }
 
+// ctxTransport sends each request with ctx in place of the context its
+// maker gave it (Helm's registry client gives context.Background()).
+type ctxTransport struct {
+	ctx  context.Context
+	base http.RoundTripper
+}
+
+func (t ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.base.RoundTrip(req.WithContext(t.ctx))
+}
+
 // ociResult is a pulled chart archive, kept for the run: each release
 // loads its own copy (valuesFiles replace a chart's values).
 type ociResult struct {
@@ -80,7 +92,7 @@ func (r *Resolver) pullOnce(ctx context.Context, repo string, plainHTTP bool, ta
 	l := r.lookups()
 	key := fmt.Sprintf("oci|%s|%t|%s|%s|%s", repo, plainHTTP, tag, digest, semverRange)
 	v, err := l.do(ctx, key, func(ctx context.Context) (any, error) {
-		return ociPull(repo, plainHTTP, tag, digest, semverRange, l.Timeout())
+		return ociPull(ctx, repo, plainHTTP, tag, digest, semverRange)
 	})
 	if err != nil {
 		return nil, err

@@ -25,13 +25,26 @@ func main() {
 	// back what it started and exits 130 or 143, and one still busy after
 	// the grace period (a parse that cannot look at ctx) is ended then. A
 	// second signal exits at once.
-	ctx, stop := interrupt.Notify(context.Background(), interrupt.Handler{Exit: os.Exit, Grace: 500 * time.Millisecond, ErrOut: os.Stderr})
+	ctx, stop := interrupt.Notify(context.Background(), interrupt.Handler{Exit: os.Exit, Grace: grace(os.Getenv), ErrOut: os.Stderr})
 	code := plugins.Execute(ctx, plugins.Options{
 		DisplayName: plugins.DisplayName(os.Args[0]),
 		Streams:     genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr},
 	}, os.Args[1:])
 	stop()
 	os.Exit(int(code))
+}
+
+// graceEnv turns the grace exit off when set to "off": a debugging aid,
+// and what the signal tests use to show that a command stopped because
+// its work saw the cancellation, not because the grace period ran out.
+const graceEnv = "KUBECTL_GITOPS_GRACE_EXIT"
+
+// grace is how long a signalled command has before main ends it.
+func grace(getenv func(string) string) time.Duration {
+	if getenv(graceEnv) == "off" {
+		return 0
+	}
+	return 500 * time.Millisecond
 }
 
 // dropCanceled writes klog's lines except those about a cancelled context.

@@ -51,7 +51,9 @@ func hangingServer(t *testing.T) string {
 // promote, diff and trace stop on SIGINT and SIGTERM within a second, with
 // one line and 130 or 143, while they wait on a server that does not
 // answer (the chart's Git host for promote and diff, the API server for
-// trace), and leave the checkout as it was.
+// trace), and leave the checkout as it was. They stop because their work
+// saw the cancellation: with main's grace exit turned off, nothing else
+// could end them.
 func TestSignalsStopPromoteDiffAndTrace(t *testing.T) {
 	addr := hangingServer(t)
 	base := t.TempDir()
@@ -81,7 +83,7 @@ users: [{name: u, user: {token: t}}]
 contexts: [{name: hang, context: {cluster: hang, user: u}}]
 current-context: hang
 `), 0o600)
-	env = append(env, "KUBECONFIG="+kubeconfig)
+	env = append(env, "KUBECONFIG="+kubeconfig, graceEnv+"=off")
 	status := func() string {
 		return binarytest.Git(t, env, work, "status", "--porcelain") + binarytest.Git(t, env, work, "for-each-ref") + binarytest.Git(t, env, work, "rev-parse", "HEAD")
 	}

@@ -73,8 +73,9 @@ type Env struct {
 }
 
 // Connect probes the cluster: a Cluster and a dynamic client when it
-// answers, else nil and the reason, for messages.
-func Connect(env Env) (*Cluster, dynamic.Interface, string) {
+// answers, else nil and the reason, for messages. The probe stops when ctx
+// is cancelled (the caller then looks at ctx, not at the reason).
+func Connect(ctx context.Context, env Env) (*Cluster, dynamic.Interface, string) {
 	if env.RESTConfig == nil {
 		return nil, nil, "no cluster configured"
 	}
@@ -91,7 +92,8 @@ func Connect(env Env) (*Cluster, dynamic.Interface, string) {
 	if err != nil {
 		return nil, nil, fmt.Sprintf("no cluster: %v", err)
 	}
-	if _, err := dc.ServerVersion(); err != nil {
+	// dc.ServerVersion, with ctx: it uses context.TODO().
+	if err := dc.RESTClient().Get().AbsPath("/version").Do(ctx).Error(); err != nil {
 		return nil, nil, fmt.Sprintf("cluster not reachable: %v", err)
 	}
 	kc, err := kubernetes.NewForConfig(cfg)
@@ -128,7 +130,10 @@ func (f *Flags) GateRelease(ctx context.Context, env Env, before, after *helmv2.
 	if !f.Validate {
 		return nil, nil
 	}
-	cl, dyn, offline := Connect(env)
+	cl, dyn, offline := Connect(ctx, env)
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("probing the cluster: %w", context.Cause(ctx))
+	}
 	c := &Checker{
 		Resolver: &chartsource.Resolver{Repo: env.Repo, ChartDir: f.ChartDir, Cluster: dyn, Files: env.Files},
 		Cluster:  cl,

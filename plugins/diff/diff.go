@@ -266,7 +266,10 @@ func (o *Options) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Re
 	if o.factory != nil {
 		env.RESTConfig = o.factory.ToRESTConfig
 	}
-	cl, dyn, offline := releasecheck.Connect(env)
+	cl, dyn, offline := releasecheck.Connect(ctx, env)
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("probing the cluster: %w", context.Cause(ctx))
+	}
 	// One set of look-ups for both sides: a source and ref is resolved
 	// once per run, whether it answers or not.
 	lookups := chartsource.NewLookups(o.Timeout)
@@ -292,6 +295,11 @@ func (o *Options) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Re
 			}
 		}
 		e := o.entry(ctx, checker, k, b, a, color)
+		if ctx.Err() != nil {
+			// Cancelled: the entry's error is the cancellation, not news
+			// about the release.
+			return nil, fmt.Errorf("comparing %s: %w", displayKey(k), context.Cause(ctx))
+		}
 		if se := brokenWithin(broken, a); se != nil {
 			// kustomize's own message rarely names the line; the parse
 			// of the file the range broke does.

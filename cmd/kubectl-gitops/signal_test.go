@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -89,14 +90,23 @@ current-context: hang
 	}
 	before := status()
 	bin := binarytest.Build(t)
-	for _, args := range [][]string{
-		{"promote", "sample-app", "--from", "staging", "--to", "production", "--no-commit"},
-		{"diff", "origin/main..HEAD"},
-		{"trace", "HEAD", "--wait", "--timeout", "5m"},
+	// Without a cluster, promote goes straight to the chart's Git host;
+	// with the hanging one, promote and diff wait on the cluster's probe
+	// first.
+	noCluster := append(slices.Clone(env), "KUBECONFIG="+filepath.Join(base, "no-kubeconfig"))
+	for _, c := range []struct {
+		args []string
+		env  []string
+	}{
+		{[]string{"promote", "sample-app", "--from", "staging", "--to", "production", "--no-commit"}, env},
+		{[]string{"promote", "sample-app", "--from", "staging", "--to", "production", "--no-commit"}, noCluster},
+		{[]string{"diff", "origin/main..HEAD"}, env},
+		{[]string{"trace", "HEAD", "--wait", "--timeout", "5m"}, env},
 	} {
+		args := c.args
 		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 			cmd := exec.Command(bin, args...)
-			cmd.Dir, cmd.Env = work, env
+			cmd.Dir, cmd.Env = work, c.env
 			var stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &bytes.Buffer{}, &stderr
 			took := binarytest.Signal(t, cmd, sig, 1500*time.Millisecond)

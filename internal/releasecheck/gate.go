@@ -122,7 +122,7 @@ func (f *Flags) Gate(ctx context.Context, env Env, doc manifest.Doc, before, aft
 	if err == nil {
 		return f.GateRelease(ctx, env, b, a, changes)
 	}
-	return nil, unresolved(env, err)
+	return nil, unresolved(ctx, env, err)
 }
 
 // GateRelease is Gate for HelmReleases already composed.
@@ -144,7 +144,7 @@ func (f *Flags) GateRelease(ctx context.Context, env Env, before, after *helmv2.
 	}
 	rep, err := c.Check(ctx, before, after)
 	if err != nil {
-		return nil, unresolved(env, err)
+		return nil, unresolved(ctx, env, err)
 	}
 	for _, n := range rep.Notes() {
 		fmt.Fprintf(env.ErrOut, "note: %s\n", n)
@@ -174,9 +174,11 @@ func (f *Flags) GateRelease(ctx context.Context, env Env, before, after *helmv2.
 	return rep, nil
 }
 
-func unresolved(env Env, err error) error {
+func unresolved(ctx context.Context, env Env, err error) error {
 	var ue *chartsource.UnresolvableError
-	if errors.As(err, &ue) {
+	// Cancelled, the look-up was stopped, not refused: no warning, and the
+	// command stops.
+	if errors.As(err, &ue) && ctx.Err() == nil {
 		fmt.Fprintf(env.ErrOut, "warning: not validated: %v\n", err)
 		return nil
 	}

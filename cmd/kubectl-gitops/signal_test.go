@@ -2,52 +2,17 @@ package main
 
 import (
 	"bytes"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
 )
-
-// hangingServer accepts connections on a loopback port and never answers:
-// an API server or Git host that has stopped responding. It returns its
-// address.
-func hangingServer(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().String()
-}
 
 // promote, diff and trace stop on SIGINT and SIGTERM within a second, with
 // one line and 130 or 143, while they wait on a server that does not
@@ -56,7 +21,7 @@ func hangingServer(t *testing.T) string {
 // saw the cancellation: with main's grace exit turned off, nothing else
 // could end them.
 func TestSignalsStopPromoteDiffAndTrace(t *testing.T) {
-	addr := hangingServer(t)
+	addr, _ := binarytest.HangingServer(t)
 	base := t.TempDir()
 	env := binarytest.Env(base, "Sig", "sig@example.com")
 	work := filepath.Join(base, "gitops", "work")

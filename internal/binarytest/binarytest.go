@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -219,4 +220,43 @@ func Signal(tb testing.TB, cmd *exec.Cmd, sig os.Signal, wait time.Duration) tim
 		tb.Fatalf("%s: still running 30 s after %v; killed", cmd, sig)
 		return 0
 	}
+}
+
+// HangingServer accepts connections on a loopback port and never answers:
+// an API server, Git host or chart repository that has stopped responding.
+// It returns its address and a channel that gets a value as connections
+// arrive (dropped when nobody reads it).
+func HangingServer(tb testing.TB) (addr string, accepted <-chan struct{}) {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ch := make(chan struct{}, 1)
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	tb.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().String(), ch
 }

@@ -3,51 +3,14 @@ package chartsource
 import (
 	"context"
 	"errors"
-	"net"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
-)
 
-// hangingServer accepts connections on a loopback port and never answers.
-// It returns its address and a channel that gets a value per connection.
-func hangingServer(t *testing.T) (string, <-chan struct{}) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	accepted := make(chan struct{}, 100)
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			select {
-			case accepted <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().String(), accepted
-}
+	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
+)
 
 // A cancelled context stops a chart look-up that waits on a source that
 // does not answer, whatever the source, and the error says it was the
@@ -72,7 +35,7 @@ func TestResolveStopsWhenCancelled(t *testing.T) {
 		}, helmRelease},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			addr, accepted := hangingServer(t)
+			addr, accepted := binarytest.HangingServer(t)
 			r := c.resolver(addr)
 			// A look-up timeout far beyond the test's: only the
 			// cancellation can end the call.

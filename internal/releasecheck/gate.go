@@ -3,6 +3,7 @@ package releasecheck
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -93,7 +95,11 @@ func Connect(ctx context.Context, env Env) (*Cluster, dynamic.Interface, string)
 		return nil, nil, fmt.Sprintf("no cluster: %v", err)
 	}
 	// dc.ServerVersion, with ctx: it uses context.TODO().
-	if err := dc.RESTClient().Get().AbsPath("/version").Do(ctx).Error(); err != nil {
+	body, err := dc.RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
+	if err == nil {
+		err = json.Unmarshal(body, &version.Info{})
+	}
+	if err != nil {
 		return nil, nil, fmt.Sprintf("cluster not reachable: %v", err)
 	}
 	kc, err := kubernetes.NewForConfig(cfg)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -106,6 +107,8 @@ type output struct {
 	dir  string
 	res  []*resource.Resource
 	file string // the file that configured the build, for errors
+	// docs are the documents the build reads, by kind (see sources).
+	docs map[string][]docRef
 }
 
 func (b *builder) run(ctx context.Context, dirs []string) {
@@ -124,13 +127,22 @@ func (b *builder) run(ctx context.Context, dirs []string) {
 			continue
 		}
 		o.res = res
+		var comps []string
+		if o.obj != nil {
+			for _, c := range nestedSlice(o.obj, "spec", "components") {
+				if s, ok := c.(string); ok {
+					comps = append(comps, s)
+				}
+			}
+		}
+		o.docs = sources(b.root, o.dir, comps)
 		b.outputs = append(b.outputs, o)
 		for _, r := range res {
-			b.remember(r, o.dir)
+			b.remember(r, o)
 		}
 		for _, r := range res {
 			if r.GetKind() == "Kustomization" && group(r.GetApiVersion()) == "kustomize.toolkit.fluxcd.io" {
-				if next, ok := b.follow(r, o.dir); ok {
+				if next, ok := b.follow(r, o); ok {
 					queue = append(queue, next)
 				}
 			}
@@ -174,8 +186,8 @@ func (b *builder) relErr(err error) error {
 
 // follow turns a Flux Kustomization object into a build, when its source is
 // this repository.
-func (b *builder) follow(r *resource.Resource, dir string) (output, bool) {
-	file, line := b.origin(r, dir)
+func (b *builder) follow(r *resource.Resource, from output) (output, bool) {
+	file, line := b.origin(r, from)
 	m, err := r.Map()
 	if err != nil {
 		return output{}, false
@@ -245,6 +257,11 @@ func (b *builder) isSelf(name, ksNamespace string, ref map[string]any) bool {
 	return self == "" || this == "" || this == self
 }
 
+func nestedSlice(m map[string]any, keys ...string) []any {
+	s, _ := nested(m, keys...).([]any)
+	return s
+}
+
 func nested(m map[string]any, keys ...string) any {
 	var cur any = m
 	for _, k := range keys {
@@ -286,11 +303,29 @@ func (b *builder) build(o output) ([]*resource.Resource, error) {
 }
 
 // origin returns the file (relative to the root) and line of the document r
-// was built from.
-func (b *builder) origin(r *resource.Resource, dir string) (string, int) {
+// was built from: kustomize's origin annotation when the kustomization.yaml
+// asks for it, else the document of the same kind whose name is r's name
+// (or is contained in it: a namePrefix/nameSuffix added), in the same
+// namespace when one is written, longest name first.
+func (b *builder) origin(r *resource.Resource, from output) (string, int) {
+	dir := from.dir
 	o, err := r.GetOrigin()
 	if err != nil || o == nil || o.Path == "" {
-		return "", 0
+		var best *docRef
+		name, ns := r.GetName(), r.GetNamespace()
+		for i, d := range from.docs[r.GetKind()] {
+			if d.doc.name == "" || !strings.Contains(name, d.doc.name) {
+				continue
+			}
+			if best == nil || len(d.doc.name) > len(best.doc.name) ||
+				(len(d.doc.name) == len(best.doc.name) && d.doc.namespace == ns && best.doc.namespace != ns) {
+				best = &from.docs[r.GetKind()][i]
+			}
+		}
+		if best == nil {
+			return "", 0
+		}
+		return best.file, best.doc.line
 	}
 	p := o.Path
 	if o.ConfiguredIn != "" && o.Path == "" {
@@ -311,11 +346,11 @@ func stripOrigin(r *resource.Resource) *resource.Resource {
 }
 
 // remember keeps the objects a later build or a release lookup needs.
-func (b *builder) remember(r *resource.Resource, dir string) {
+func (b *builder) remember(r *resource.Resource, from output) {
 	if r.GetKind() == "HelmRelease" {
 		return
 	}
-	file, line := b.origin(r, dir)
+	file, line := b.origin(r, from)
 	m, err := stripOrigin(r.DeepCopy()).Map()
 	if err != nil {
 		return
@@ -370,7 +405,7 @@ func (b *builder) collect(ctx context.Context, o output) {
 		if r.GetKind() != "HelmRelease" || group(r.GetApiVersion()) != "helm.toolkit.fluxcd.io" {
 			continue
 		}
-		file, line := b.origin(r, o.dir)
+		file, line := b.origin(r, o)
 		r = stripOrigin(r.DeepCopy())
 		rel := &Release{Cluster: b.cluster.Name, Namespace: r.GetNamespace(), Name: r.GetName(), Kustomization: ksKey, File: file, Line: line}
 		if vars != nil {
@@ -475,4 +510,84 @@ func decode(obj map[string]any) (*helmv2.HelmRelease, error) {
 func nestedName(obj map[string]any) string {
 	n, _ := nested(obj, "metadata", "name").(string)
 	return n
+}
+
+// docRef is a document a build reads, with the file (relative to the root)
+// that holds it.
+type docRef struct {
+	file string
+	doc  rawDoc
+}
+
+// sources indexes, by kind, the documents a build of dir reads as
+// resources: its kustomization.yaml's resources, bases and components
+// (folders followed), or, for a folder without one, its YAML files as
+// Flux's generated kustomization.yaml lists them. The model finds a built
+// object's file here rather than asking kustomize for origin annotations:
+// with those, kustomize annotates every object after every transformer
+// (one per patch), which made a build with 500 patches over 500 objects
+// take minutes (bench/model_bench_test.go).
+func sources(root, dir string, extra []string) map[string][]docRef {
+	idx := map[string][]docRef{}
+	seen := map[string]bool{}
+	addFile := func(file string) {
+		if seen[file] {
+			return
+		}
+		seen[file] = true
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+		if err != nil {
+			return
+		}
+		for _, d := range decodeAll(data) {
+			idx[d.kind] = append(idx[d.kind], docRef{file: file, doc: d})
+		}
+	}
+	var walk func(dir string)
+	walk = func(dir string) {
+		if seen[dir+"/"] {
+			return
+		}
+		seen[dir+"/"] = true
+		_, k := readKustomization(root, dir)
+		if k == nil {
+			_ = filepath.WalkDir(filepath.Join(root, filepath.FromSlash(dir)), func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return nil
+				}
+				rel, _ := filepath.Rel(root, p)
+				rel = filepath.ToSlash(rel)
+				if d.IsDir() {
+					if rel != dir && hasKustomization(p) {
+						walk(rel)
+						return filepath.SkipDir
+					}
+					return nil
+				}
+				if ext := path.Ext(rel); ext == ".yaml" || ext == ".yml" {
+					addFile(rel)
+				}
+				return nil
+			})
+			return
+		}
+		for _, key := range []string{"resources", "bases", "components"} {
+			for _, r := range seqStrings(child(k, key)) {
+				p := path.Clean(path.Join(dir, r))
+				if isDir(filepath.Join(root, filepath.FromSlash(p))) {
+					walk(p)
+				} else {
+					addFile(p)
+				}
+			}
+		}
+	}
+	walk(dir)
+	for _, c := range extra {
+		p := path.Clean(path.Join(dir, c))
+		if isDir(filepath.Join(root, filepath.FromSlash(p))) {
+			walk(p)
+		}
+	}
+	return idx
 }

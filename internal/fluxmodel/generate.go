@@ -107,14 +107,9 @@ func generate(fs filesys.FileSystem, dir string, obj map[string]any) ([]byte, st
 			k.Images = append(k.Images, img)
 		}
 	}
-	// Every resource is annotated with its file, for provenance.
-	has := false
-	for _, m := range k.BuildMetadata {
-		has = has || m == kustypes.OriginAnnotations
-	}
-	if !has {
-		k.BuildMetadata = append(k.BuildMetadata, kustypes.OriginAnnotations)
-	}
+	// No buildMetadata is added for provenance: the model finds each
+	// object's file itself (sources in build.go), kustomize's annotations
+	// cost a pass over every object per transformer.
 	data, err := yaml.Marshal(k)
 	return data, kfile, true, err
 }

@@ -303,7 +303,40 @@ func diagnose(root, dir string) *BuildError {
 				}
 			}
 		}
+		// Patch files: kustomize's own message names the patch entry, not
+		// the file's line.
+		for _, f := range patchFiles(k) {
+			p := path.Clean(path.Join(dir, f))
+			b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+			if err != nil {
+				continue // kustomize's message says it is missing
+			}
+			if err := checkYAML(b); err != nil {
+				return &BuildError{File: p, Line: errLine(err), Err: fmt.Errorf("not valid YAML: %w", err)}
+			}
+		}
 		return nil
 	}
 	return walk(dir)
+}
+
+// patchFiles lists the files a kustomization's patches read: `patches`
+// entries with a path, and `patchesStrategicMerge` entries that are files.
+func patchFiles(k *yaml.Node) []string {
+	var out []string
+	if seq := child(k, "patches"); seq != nil && seq.Kind == yaml.SequenceNode {
+		for _, n := range seq.Content {
+			if pn := child(n, "path"); pn != nil && pn.Value != "" {
+				out = append(out, pn.Value)
+			}
+		}
+	}
+	if seq := child(k, "patchesStrategicMerge"); seq != nil && seq.Kind == yaml.SequenceNode {
+		for _, n := range seq.Content {
+			if n.Kind == yaml.ScalarNode && !strings.Contains(n.Value, "\n") { // not an inline patch
+				out = append(out, n.Value)
+			}
+		}
+	}
+	return out
 }

@@ -170,19 +170,3 @@ func sourceJSON(repo *gitrepo.Repo, sources *manifest.Index, hr *helmv2.HelmRele
 	b, _ := json.Marshal(m)
 	return b
 }
-
-// MalformedFiles lists the files of the checkout that mention HelmRelease
-// but are not valid YAML, each with the line of the error: a release in
-// such a file is not gone, it cannot be read. (The model of what each
-// cluster applies will carry this per release; until then diff asks here.)
-func MalformedFiles(ctx context.Context, repo *gitrepo.Repo) ([]*manifest.SyntaxError, error) {
-	files, err := manifest.GrepFiles(ctx, repo, []string{"HelmRelease"})
-	if err != nil {
-		return nil, err
-	}
-	ix, err := manifest.Scan(ctx, repo.Root, files, manifest.ScanOptions{MustContain: []string{"HelmRelease"}})
-	if err != nil {
-		return nil, err
-	}
-	return ix.Malformed, nil
-}

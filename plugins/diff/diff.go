@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -258,10 +257,6 @@ func (o *Options) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Re
 		fmt.Fprintf(o.ErrOut, "note: %s\n", aModel.Describe())
 	}
 	bRels, aRels := releasecheck.ModelReleases(bModel, aModel)
-	broken, err := brokenFiles(ctx, before, after)
-	if err != nil {
-		return nil, err
-	}
 	env := releasecheck.Env{}
 	if o.factory != nil {
 		env.RESTConfig = o.factory.ToRESTConfig
@@ -286,81 +281,15 @@ func (o *Options) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Re
 		if b.Same(a) {
 			continue
 		}
-		if a == nil {
-			if se := broken[b.Doc.Path]; se != nil {
-				// Not removed: its file no longer parses.
-				res.add(Entry{Release: displayKey(k), Path: b.Doc.Path, Status: StatusError, Reason: se.Error()})
-				delete(broken, b.Doc.Path)
-				continue
-			}
-		}
 		e := o.entry(ctx, checker, k, b, a, color)
 		if ctx.Err() != nil {
 			// Cancelled: the entry's error is the cancellation, not news
 			// about the release.
 			return nil, fmt.Errorf("comparing %s: %w", displayKey(k), context.Cause(ctx))
 		}
-		if se := brokenWithin(broken, a); se != nil {
-			// kustomize's own message rarely names the line; the parse
-			// of the file the range broke does.
-			e.Reason = se.Error()
-		}
 		res.add(e)
 	}
-	// A broken file that no build includes is not live: the model's rows
-	// above already carry every failure a cluster would see.
 	return res, nil
-}
-
-// brokenWithin is the broken file under the folder whose build failed
-// for a, if there is one.
-func brokenWithin(broken map[string]*manifest.SyntaxError, a *releasecheck.Release) *manifest.SyntaxError {
-	if a == nil {
-		return nil
-	}
-	var be *fluxmodel.BuildError
-	if !errors.As(a.Err, &be) {
-		return nil
-	}
-	for _, p := range sortedKeys(broken) {
-		if p == be.File || strings.HasPrefix(p, strings.TrimSuffix(be.File, "/")+"/") {
-			return broken[p]
-		}
-	}
-	return nil
-}
-
-// brokenFiles are the files that mention HelmRelease and do not parse
-// after the range, but did before it (or are new): what the range broke.
-func brokenFiles(ctx context.Context, before, after *gitrepo.Repo) (map[string]*manifest.SyntaxError, error) {
-	was, err := releasecheck.MalformedFiles(ctx, before)
-	if err != nil {
-		return nil, err
-	}
-	is, err := releasecheck.MalformedFiles(ctx, after)
-	if err != nil {
-		return nil, err
-	}
-	old := map[string]bool{}
-	for _, se := range was {
-		old[se.Path] = true
-	}
-	out := map[string]*manifest.SyntaxError{}
-	for _, se := range is {
-		if !old[se.Path] {
-			out[se.Path] = se
-		}
-	}
-	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // displayKey shows a release with no namespace as <no namespace>/name.

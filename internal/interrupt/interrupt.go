@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"k8s.io/utils/clock"
 )
 
 // Signal is the cause of a context cancelled by a signal.
@@ -70,6 +72,8 @@ type Handler struct {
 	Grace time.Duration
 	// ErrOut gets the one-line message.
 	ErrOut io.Writer
+	// Clock measures Grace (nil: the real clock).
+	Clock clock.Clock
 }
 
 // state is what Notify's context carries.
@@ -110,8 +114,12 @@ func Notify(parent context.Context, h Handler) (ctx context.Context, stop func()
 				first = s
 				cancel(s)
 				if h.Grace > 0 {
+					clk := h.Clock
+					if clk == nil {
+						clk = clock.RealClock{}
+					}
 					go func() {
-						time.Sleep(h.Grace)
+						<-clk.After(h.Grace)
 						st.mu.Lock() // no new Hold from here on
 						st.holds.Wait()
 						Report(ctx, h.ErrOut)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 
@@ -140,46 +139,14 @@ func ModelObjects(m *fluxmodel.Model) func(kind, namespace, name string) (map[st
 }
 
 // encrypted reports whether a composed HelmRelease carries SOPS
-// encryption (the top-level sops: map kustomize keeps, or an ENC[...]
-// value a patch brought in), and the file that brought it.
+// encryption (sops.ObjectEncrypted), and the file that brought it.
 func encrypted(r *fluxmodel.Release) (string, bool) {
-	where := func(path string) string {
-		if s, ok := r.Provenance[path]; ok && s.File != "" {
-			return s.File
-		}
-		return r.File
-	}
-	if m, ok := r.Object["sops"].(map[string]any); ok && m["mac"] != nil {
-		return where("sops"), true
-	}
-	var walk func(path string, v any) (string, bool)
-	walk = func(path string, v any) (string, bool) {
-		switch t := v.(type) {
-		case string:
-			if strings.HasPrefix(t, "ENC[AES256_GCM,") {
-				return path, true
-			}
-		case map[string]any:
-			for k, x := range t {
-				p := k
-				if path != "" {
-					p = path + "." + k
-				}
-				if found, ok := walk(p, x); ok {
-					return found, true
-				}
-			}
-		case []any:
-			for _, x := range t {
-				if found, ok := walk(path, x); ok {
-					return found, true
-				}
-			}
-		}
+	path, ok := sops.ObjectEncrypted(r.Object)
+	if !ok {
 		return "", false
 	}
-	if path, ok := walk("", r.Object); ok {
-		return where(path), true
+	if s, found := r.Provenance[path]; found && s.File != "" {
+		return s.File, true
 	}
-	return "", false
+	return r.File, true
 }

@@ -87,9 +87,49 @@ func DocEncrypted(doc *yaml.Node) bool {
 	return hasEnc(root)
 }
 
+// EncValue reports whether one value is a SOPS ciphertext, ENC[AES256_GCM,...].
+func EncValue(s string) bool {
+	return strings.HasPrefix(s, "ENC[AES256_GCM,") && strings.HasSuffix(s, "]")
+}
+
+// ObjectEncrypted is DocEncrypted for an object already decoded (as a
+// kustomize build yields it): it returns the dotted path of what shows the
+// encryption ("sops" for the sops: map with a mac, else the first ENC
+// value found).
+func ObjectEncrypted(obj map[string]any) (string, bool) {
+	if m, ok := obj["sops"].(map[string]any); ok && m["mac"] != nil {
+		return "sops", true
+	}
+	var walk func(path string, v any) (string, bool)
+	walk = func(path string, v any) (string, bool) {
+		switch t := v.(type) {
+		case string:
+			return path, EncValue(t)
+		case map[string]any:
+			for k, x := range t {
+				p := k
+				if path != "" {
+					p = path + "." + k
+				}
+				if found, ok := walk(p, x); ok {
+					return found, true
+				}
+			}
+		case []any:
+			for _, x := range t {
+				if found, ok := walk(path, x); ok {
+					return found, true
+				}
+			}
+		}
+		return "", false
+	}
+	return walk("", obj)
+}
+
 func hasEnc(n *yaml.Node) bool {
 	if n.Kind == yaml.ScalarNode {
-		return strings.HasPrefix(n.Value, "ENC[AES256_GCM,") && strings.HasSuffix(n.Value, "]")
+		return EncValue(n.Value)
 	}
 	for _, c := range n.Content {
 		if hasEnc(c) {

@@ -3,6 +3,7 @@ package forge
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"code.gitea.io/sdk/gitea"
@@ -20,9 +21,13 @@ type Comment struct {
 // Commenter keeps one comment of a tool's on a request: the three
 // forge clients implement it.
 type Commenter interface {
-	// UpsertComment edits the comment on request number whose body holds
-	// marker, the first one, or posts body as a new comment when there
-	// is none. It reports whether it posted a new one.
+	// UpsertComment edits the first comment on request number whose body
+	// holds marker and that the token may edit, or posts body as a new
+	// comment when there is none. It reports whether it posted a new one.
+	// A marked comment the forge refuses to let us edit (403/404: someone
+	// else's, such as another bot's or a copy a person pasted) is passed
+	// over rather than failing the run: the token's own user is not always
+	// knowable (GitHub Actions' GITHUB_TOKEN may not read /user).
 	UpsertComment(ctx context.Context, number int64, marker, body string) (c Comment, created bool, err error)
 }
 
@@ -40,6 +45,12 @@ func MaxCommentLen(k Kind) int {
 	return 65536
 }
 
+// notOurs reports an edit refused because the comment is not the token's
+// to edit: 403 on every forge, 404 where a forge hides what it refuses.
+func notOurs(r *http.Response) bool {
+	return r != nil && (r.StatusCode == http.StatusForbidden || r.StatusCode == http.StatusNotFound)
+}
+
 // maxCommentPages bounds the search for the marked comment: 100 per page.
 const maxCommentPages = 30
 
@@ -53,6 +64,9 @@ func (g *gitHub) UpsertComment(ctx context.Context, number int64, marker, body s
 		for _, c := range cs {
 			if strings.Contains(c.GetBody(), marker) {
 				e, resp, err := g.api.Issues.EditComment(ctx, o.Owner, o.Name, c.GetID(), &github.IssueComment{Body: github.Ptr(body)})
+				if err != nil && resp != nil && notOurs(resp.Response) {
+					continue
+				}
 				if err != nil {
 					return Comment{}, false, g.err("updating comment "+itoa(c.GetID())+" on pull request #"+itoa(number), resp, err)
 				}
@@ -82,6 +96,9 @@ func (g *gitLab) UpsertComment(ctx context.Context, number int64, marker, body s
 		for _, n := range ns {
 			if !n.System && strings.Contains(n.Body, marker) {
 				e, resp, err := g.api.Notes.UpdateMergeRequestNote(g.pid(), number, n.ID, &gitlab.UpdateMergeRequestNoteOptions{Body: gitlab.Ptr(body)}, gitlab.WithContext(ctx))
+				if err != nil && resp != nil && notOurs(resp.Response) {
+					continue
+				}
 				if err != nil {
 					return Comment{}, false, g.err("updating note "+itoa(n.ID)+" on merge request !"+itoa(number), resp, err)
 				}
@@ -110,6 +127,9 @@ func (g *giteaAPI) UpsertComment(ctx context.Context, number int64, marker, body
 			for _, x := range cs {
 				if strings.Contains(x.Body, marker) {
 					e, resp, err := api.EditIssueComment(o.Owner, o.Name, x.ID, gitea.EditIssueCommentOption{Body: body})
+					if err != nil && resp != nil && notOurs(resp.Response) {
+						continue
+					}
 					if err != nil {
 						return g.err("updating comment "+itoa(x.ID)+" on pull request #"+itoa(number), resp, err)
 					}

@@ -22,6 +22,11 @@ func (f *fakeForge) comment(w http.ResponseWriter, r *http.Request, path string,
 	}
 	if f.comments == nil {
 		f.comments = []map[string]any{f.newComment("LGTM, but wait for the diff")}
+		// Someone else's comment holding the marker (a pasted copy of
+		// ours, another bot's): the forge refuses to let us edit it.
+		pasted := f.newComment("as the bot said:\n<!-- kubectl-gitops diff -->\nall fine")
+		pasted["_owner"] = "someone-else"
+		f.comments = append(f.comments, pasted)
 		if f.kind == GitLab {
 			f.comments = append(f.comments, map[string]any{"id": 2, "body": "added 1 commit", "system": true})
 		}
@@ -49,6 +54,10 @@ func (f *fakeForge) comment(w http.ResponseWriter, r *http.Request, path string,
 	case (r.Method == "PATCH" || r.Method == "PUT") && strings.HasPrefix(path, item):
 		id, _ := strconv.Atoi(strings.TrimPrefix(path, item))
 		for _, c := range f.comments {
+			if c["id"] == id && c["_owner"] == "someone-else" {
+				reply(w, 403, map[string]any{"message": "Must have admin rights to Repository."})
+				return true
+			}
 			if c["id"] == id {
 				c["body"] = b["body"]
 				reply(w, 200, c)
@@ -69,7 +78,8 @@ func (f *fakeForge) newComment(body string) map[string]any {
 
 // TestReplayUpsertComment: the first call posts a comment, the second
 // edits the one holding the marker (found on a later page), never someone
-// else's, and the comment count stays at one of ours.
+// else's (a marked comment the forge refuses to let us edit is passed
+// over), and the comment count stays at one of ours beside the pasted one.
 func TestReplayUpsertComment(t *testing.T) {
 	const marker = "<!-- kubectl-gitops diff -->"
 	for _, kind := range []Kind{GitHub, GitLab} {
@@ -91,7 +101,7 @@ func TestReplayUpsertComment(t *testing.T) {
 					ours++
 				}
 			}
-			if ours != 1 || fake.comments[0]["body"] != "LGTM, but wait for the diff" {
+			if ours != 2 || fake.comments[0]["body"] != "LGTM, but wait for the diff" || !strings.HasSuffix(fmt.Sprint(fake.comments[1]["body"]), "all fine") {
 				t.Errorf("comments: %v", fake.comments)
 			}
 			edit := map[Kind]string{GitHub: "PATCH /api/v3/repos/acme/fleet/issues/comments/", GitLab: "PUT /api/v4/projects/platform%2Fapps%2Ffleet/merge_requests/1/notes/"}[kind]

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	clocktesting "k8s.io/utils/clock/testing"
 	"strings"
 	"sync"
 	"syscall"
@@ -71,15 +72,20 @@ func TestFirstSignalCancelsSecondExits(t *testing.T) {
 
 func TestGraceWaitsForHolds(t *testing.T) {
 	ex := newExits()
-	ctx, stop := Notify(context.Background(), Handler{Exit: ex.exit, Grace: 50 * time.Millisecond, ErrOut: &bytes.Buffer{}})
+	clk := clocktesting.NewFakeClock(time.Now())
+	ctx, stop := Notify(context.Background(), Handler{Exit: ex.exit, Grace: time.Second, Clock: clk, ErrOut: &bytes.Buffer{}})
 	defer stop()
 	release := Hold(ctx)
 	syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
 	<-ctx.Done()
+	for !clk.HasWaiters() { // the grace timer is armed
+		time.Sleep(time.Millisecond)
+	}
+	clk.Step(time.Second) // the grace period is over
 	select {
 	case c := <-ex.ch:
 		t.Fatalf("Exit(%d) while a Hold was held", c)
-	case <-time.After(300 * time.Millisecond):
+	case <-time.After(200 * time.Millisecond): // no exit while held
 	}
 	release()
 	if c := ex.wait(t); c != 143 {

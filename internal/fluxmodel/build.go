@@ -391,10 +391,13 @@ func (b *builder) remember(r *resource.Resource, from output) {
 
 // collect substitutes variables and keeps the releases of one build.
 func (b *builder) collect(ctx context.Context, o output) {
-	vars, err := b.vars(o)
+	vars, missing, err := b.vars(o)
 	if err != nil {
 		b.fail(o, err)
 		return
+	}
+	if len(missing) > 0 && o.ks != nil {
+		o.ks.Note = fmt.Sprintf("postBuild.substituteFrom %s not in the repository for this cluster (created outside Git?): its variables are left as written, or take their ${VAR:=default}", strings.Join(missing, ", "))
 	}
 	ksKey := ""
 	if o.ks != nil {
@@ -409,7 +412,7 @@ func (b *builder) collect(ctx context.Context, o output) {
 		r = stripOrigin(r.DeepCopy())
 		rel := &Release{Cluster: b.cluster.Name, Namespace: r.GetNamespace(), Name: r.GetName(), Kustomization: ksKey, File: file, Line: line}
 		if vars != nil {
-			if err := substitute(r, vars); err != nil {
+			if err := substitute(r, vars, len(missing) > 0); err != nil {
 				rel.Err = &BuildError{Cluster: b.cluster.Name, Kustomization: ksKey, File: file, Line: line, Err: fmt.Errorf("postBuild substitution: %w", err)}
 			}
 		}
@@ -453,15 +456,19 @@ func (b *builder) collect(ctx context.Context, o output) {
 
 // vars are the postBuild variables of a build: substituteFrom ConfigMaps and
 // Secrets found in the cluster's objects, then the inline substitute.
-func (b *builder) vars(o output) (map[string]string, error) {
+// missing names the substituteFrom objects the repository does not hold
+// (a Secret made by external-secrets or by hand at bootstrap): not an
+// error, since Flux finds them in the cluster, but their variables are
+// unknown here.
+func (b *builder) vars(o output) (vars map[string]string, missing []string, err error) {
 	if o.obj == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	pb, ok := nested(o.obj, "spec", "postBuild").(map[string]any)
 	if !ok {
-		return nil, nil
+		return nil, nil, nil
 	}
-	vars := map[string]string{}
+	vars = map[string]string{}
 	from, _ := pb["substituteFrom"].([]any)
 	for _, f := range from {
 		ref, _ := f.(map[string]any)
@@ -478,10 +485,10 @@ func (b *builder) vars(o output) (map[string]string, error) {
 			data, found = b.secrets[key]
 		}
 		if !found {
-			if optional {
-				continue
+			if !optional {
+				missing = append(missing, kind+" "+key)
 			}
-			return nil, fmt.Errorf("postBuild.substituteFrom %s/%s is not in the repository for this cluster (it may be created outside Git): mark it optional or add it", kind, key)
+			continue
 		}
 		for k, v := range data {
 			vars[k] = strings.ReplaceAll(v, "\n", "")
@@ -492,7 +499,7 @@ func (b *builder) vars(o output) (map[string]string, error) {
 			vars[k] = strings.ReplaceAll(fmt.Sprint(v), "\n", "")
 		}
 	}
-	return vars, nil
+	return vars, missing, nil
 }
 
 func decode(obj map[string]any) (*helmv2.HelmRelease, error) {

@@ -193,8 +193,34 @@ var varName = regexp.MustCompile(`^[_[:alpha:]][_[:alpha:][:digit:]]*$`)
 
 const substituteKey = "kustomize.toolkit.fluxcd.io/substitute"
 
+// bareVar is a ${NAME} reference without an operator.
+var bareVar = regexp.MustCompile(`\$\{([_[:alpha:]][_[:alpha:][:digit:]]*)\}`)
+
+// escapeUnknown rewrites every bare ${NAME} that vars does not set (and
+// that is not escaped already) as Flux's escape $${NAME}, which the
+// substitution writes out as ${NAME}.
+func escapeUnknown(text string, vars map[string]string) string {
+	var b strings.Builder
+	last := 0
+	for _, m := range bareVar.FindAllStringSubmatchIndex(text, -1) {
+		name := text[m[2]:m[3]]
+		if _, ok := vars[name]; ok || (m[0] > 0 && text[m[0]-1] == '$') {
+			continue
+		}
+		b.WriteString(text[last:m[0]])
+		b.WriteString("$")
+		last = m[0]
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}
+
 // substitute runs Flux's postBuild substitution on r, unless r opts out.
-func substitute(r *resource.Resource, vars map[string]string) error {
+// With keepUnknown (a substituteFrom source is not in the repository), a
+// bare ${NAME} that no known source sets is left as written instead of
+// emptied, since its value is in the cluster; ${NAME:=default} still takes
+// its default.
+func substitute(r *resource.Resource, vars map[string]string, keepUnknown bool) error {
 	if r.GetLabels()[substituteKey] == "disabled" || r.GetAnnotations()[substituteKey] == "disabled" {
 		return nil
 	}
@@ -207,7 +233,11 @@ func substitute(r *resource.Resource, vars map[string]string) error {
 	if err != nil {
 		return err
 	}
-	out, err := envsubst.Eval(string(data), func(s string) (string, bool) { return vars[s], true })
+	text := string(data)
+	if keepUnknown {
+		text = escapeUnknown(text, vars)
+	}
+	out, err := envsubst.Eval(text, func(s string) (string, bool) { return vars[s], true })
 	if err != nil {
 		return fmt.Errorf("variable substitution failed: %w", err)
 	}

@@ -1,0 +1,43 @@
+package fluxmodel
+
+import (
+	"strings"
+	"testing"
+)
+
+// A postBuild.substituteFrom Secret made outside Git (external-secrets,
+// the bootstrap) is a note, not an error: the release is still built,
+// its variables from the repository substituted, the unknown ones left
+// as written or given their ${VAR:=default}.
+func TestSubstituteFromOutsideGitIsANote(t *testing.T) {
+	m := load(t, "externalsecret")
+	noErrors(t, m)
+	r := m.Cluster("main").Release("media", "jellyfin")
+	if r == nil {
+		t.Fatalf("no media/jellyfin in %v", ids(m))
+	}
+	v := values(t, r)
+	if v["host"] != "jellyfin.${SECRET_DOMAIN}" || v["tz"] != "Europe/Paris" {
+		t.Errorf("values = %v", v)
+	}
+	if v["replicas"] != 1 && v["replicas"] != int64(1) && v["replicas"] != float64(1) && v["replicas"] != "1" {
+		t.Errorf("replicas = %#v, want the default 1", v["replicas"])
+	}
+	notes := strings.Join(m.Notes(), "\n")
+	if !strings.Contains(notes, "main: Kustomization flux-system/apps (clusters/main/apps.yaml:3): postBuild.substituteFrom Secret flux-system/cluster-secrets not in the repository") {
+		t.Errorf("notes = %q", notes)
+	}
+}
+
+func TestEscapeUnknown(t *testing.T) {
+	for in, want := range map[string]string{
+		"${A}${B}":        "${A}$${B}",
+		"x $${B} ${B:=1}": "x $${B} ${B:=1}",
+		"${B}-${B}":       "$${B}-$${B}",
+		"no vars":         "no vars",
+	} {
+		if got := escapeUnknown(in, map[string]string{"A": "a"}); got != want {
+			t.Errorf("escapeUnknown(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

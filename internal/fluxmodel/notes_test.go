@@ -1,6 +1,7 @@
 package fluxmodel
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -39,5 +40,26 @@ func TestEscapeUnknown(t *testing.T) {
 		if got := escapeUnknown(in, map[string]string{"A": "a"}); got != want {
 			t.Errorf("escapeUnknown(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Flux's hub-and-spoke example: the hub is bootstrapped at hub/ with an
+// empty gotk-sync.yaml, and applies each spoke's apps through a
+// Kustomization with targetNamespace. The entry point is hub/ (not the
+// clusters/<name> folders the hub's Kustomizations point into), and each
+// release is in its spoke's namespace, not "default".
+func TestEmptyBootstrapSyncIsTheEntryPoint(t *testing.T) {
+	m := load(t, "hubspoke")
+	noErrors(t, m)
+	want := []string{"hub/production/podinfo", "hub/staging/podinfo"}
+	if got := ids(m); !reflect.DeepEqual(got, want) {
+		t.Fatalf("releases = %v, want %v (%s)", got, want, m.Layout)
+	}
+	r := m.Cluster("hub").Release("staging", "podinfo")
+	if v := values(t, r); v["host"] != "podinfo.staging" {
+		t.Errorf("staging values = %v", v)
+	}
+	if m.Cluster("hub").Source("HelmRepository", "staging", "podinfo") == nil {
+		t.Error("the HelmRepository is not applied into staging with its release")
 	}
 }

@@ -203,11 +203,23 @@ func (b *builder) follow(r *resource.Resource, from output) (output, bool) {
 	src, _ := spec["sourceRef"].(map[string]any)
 	kind, _ := src["kind"].(string)
 	name, _ := src["name"].(string)
-	if kind != "GitRepository" || !b.isSelf(name, r.GetNamespace(), src) {
+	p, _ := spec["path"].(string)
+	switch {
+	case kind == "ExternalArtifact":
+		ns, _ := src["namespace"].(string)
+		if ns == "" {
+			ns = r.GetNamespace()
+		}
+		mapped, note := b.artifactPath(name, ns, p)
+		if note != "" {
+			ks.Note = note
+			return output{}, false
+		}
+		p = mapped
+	case kind != "GitRepository" || !b.isSelf(name, r.GetNamespace(), src):
 		ks.Note = fmt.Sprintf("source %s/%s is not this repository: not followed", kind, name)
 		return output{}, false
 	}
-	p, _ := spec["path"].(string)
 	p = path.Clean(strings.TrimPrefix(strings.TrimPrefix(p, "./"), "/"))
 	if p == "" || strings.HasPrefix(p, "..") {
 		p = "."

@@ -63,3 +63,26 @@ func TestEmptyBootstrapSyncIsTheEntryPoint(t *testing.T) {
 		t.Error("the HelmRepository is not applied into staging with its release")
 	}
 }
+
+// Flux 2.7's layout: Kustomizations apply ExternalArtifacts that an
+// ArtifactGenerator cuts out of this repository. One that copies whole
+// folders keeping their layout is followed into the repository; one from
+// another source is listed in Notes with why it is not followed.
+func TestExternalArtifactFollowedIntoTheRepository(t *testing.T) {
+	m := load(t, "artifact")
+	noErrors(t, m)
+	if got, want := ids(m), []string{"staging/podinfo/podinfo"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("releases = %v, want %v", got, want)
+	}
+	r := m.Cluster("staging").Release("podinfo", "podinfo")
+	if v := r.HR.Spec.Chart.Spec.Version; v != ">=1.0.0-alpha" {
+		t.Errorf("version = %q, want the staging patch's", v)
+	}
+	notes := strings.Join(m.Notes(), "\n")
+	if !strings.Contains(notes, `staging: Kustomization flux-system/vendor (clusters/staging/apps.yaml:14): source ExternalArtifact flux-system/vendor (ArtifactGenerator flux-system/flux-system, clusters/staging/artifacts.yaml) copies "@vendor/**", not from this repository: not followed`) {
+		t.Errorf("notes = %q", notes)
+	}
+	if strings.Contains(notes, "flux-system/apps") {
+		t.Errorf("the followed Kustomization is in the notes: %q", notes)
+	}
+}

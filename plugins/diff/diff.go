@@ -256,6 +256,12 @@ func (o *Options) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Re
 	if aModel.Plain {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", aModel.Describe())
 	}
+	// Kustomizations HEAD applies that the model does not follow (another
+	// repository, an artifact it cannot map, a substituteFrom Secret made
+	// outside Git): said once, so that few or no releases is not silent.
+	for _, n := range aModel.Notes() {
+		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
+	}
 	bRels, aRels := releasecheck.ModelReleases(bModel, aModel)
 	env := releasecheck.Env{}
 	if o.factory != nil {

@@ -303,7 +303,7 @@ func (b *builder) build(o output) ([]*resource.Resource, error) {
 	if err != nil {
 		return nil, err
 	}
-	fs := fluxfs.MakeFsInMemory(disk)
+	fs := newOverlay(disk)
 	data, kfile, ok, err := generate(fs, dir, obj)
 	if err != nil || !ok {
 		return nil, err // !ok: an empty folder, nothing applied

@@ -3,6 +3,7 @@ package fluxmodel
 import (
 	"fmt"
 	"path"
+	"path/filepath"
 	"strings"
 )
 
@@ -78,4 +79,39 @@ func (b *builder) artifactPath(name, namespace, ksPath string) (string, string) 
 		return "", where + " copies nothing: not followed"
 	}
 	return path.Clean(path.Join(prefix, strings.TrimPrefix(ksPath, "/"))), ""
+}
+
+func ksNamespaceOf(ref map[string]any, ksNamespace string) string {
+	if ns, _ := ref["namespace"].(string); ns != "" {
+		return ns
+	}
+	return ksNamespace
+}
+
+// elsewhere returns a note when a Kustomization's path is not in this
+// checkout and its source is a GitRepository the repository defines other
+// than the bootstrap one: without the bootstrap GitRepository in the
+// repository (an empty gotk-sync.yaml) the model cannot tell it apart
+// from this one, and such a source is another repository or branch
+// (flux2-multi-tenancy's dev-team GitRepository on branch dev-team), not a
+// broken path.
+func (b *builder) elsewhere(kind, name, namespace, p string) string {
+	if kind != "GitRepository" || name == selfSource || isDir(filepath.Join(b.root, filepath.FromSlash(p))) {
+		return ""
+	}
+	src := b.cluster.Source("GitRepository", namespace, name)
+	if src == nil {
+		return ""
+	}
+	url, _ := nested(src.Data, "spec", "url").(string)
+	ref := ""
+	if r, ok := nested(src.Data, "spec", "ref").(map[string]any); ok {
+		for _, k := range []string{"branch", "tag", "semver", "name", "commit"} {
+			if v, ok := r[k].(string); ok && v != "" {
+				ref = ", " + k + " " + v
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("path %q is not in this checkout: source GitRepository %s/%s (%s%s) is taken to be another repository or branch: not followed", p, namespace, name, url, ref)
 }

@@ -224,6 +224,10 @@ func (b *builder) follow(r *resource.Resource, from output) (output, bool) {
 	if p == "" || strings.HasPrefix(p, "..") {
 		p = "."
 	}
+	if note := b.elsewhere(kind, name, ksNamespaceOf(src, r.GetNamespace()), p); note != "" {
+		ks.Note = note
+		return output{}, false
+	}
 	ks.Path, ks.Followed = p, true
 	if b.built[p] && !transforms(spec) {
 		return output{}, false // the entry point itself (flux-system)

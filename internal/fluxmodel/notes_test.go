@@ -86,3 +86,16 @@ func TestExternalArtifactFollowedIntoTheRepository(t *testing.T) {
 		t.Errorf("the followed Kustomization is in the notes: %q", notes)
 	}
 }
+
+// flux2-multi-tenancy: a tenant's Kustomization applies another branch
+// (same URL) whose path is not in this checkout. With the bootstrap
+// GitRepository not in the repository, the model cannot tell the sources
+// apart by URL: the missing path makes it a note, not a build error.
+func TestTenantRepositoryIsANote(t *testing.T) {
+	m := load(t, "tenant")
+	noErrors(t, m)
+	notes := strings.Join(m.Notes(), "\n")
+	if !strings.Contains(notes, `staging: Kustomization apps/dev-team (tenants/base/dev-team/sync.yaml:12): path "staging" is not in this checkout: source GitRepository apps/dev-team (https://github.com/example/fleet, branch dev-team) is taken to be another repository or branch: not followed`) {
+		t.Errorf("notes = %q", notes)
+	}
+}

@@ -308,6 +308,9 @@ func (b *builder) build(o output) ([]*resource.Resource, error) {
 		return nil, err
 	}
 	fs := newOverlay(disk)
+	if remote := remoteResources(fs, dir); len(remote) > 0 && o.ks != nil {
+		o.ks.addNote(fmt.Sprintf("remote resources not fetched, the rest is built: %s", strings.Join(remote, ", ")))
+	}
 	data, kfile, ok, err := generate(fs, dir, obj)
 	if err != nil || !ok {
 		return nil, err // !ok: an empty folder, nothing applied
@@ -413,7 +416,7 @@ func (b *builder) collect(ctx context.Context, o output) {
 		return
 	}
 	if len(missing) > 0 && o.ks != nil {
-		o.ks.Note = fmt.Sprintf("postBuild.substituteFrom %s not in the repository for this cluster (created outside Git?): its variables are left as written, or take their ${VAR:=default}", strings.Join(missing, ", "))
+		o.ks.addNote(fmt.Sprintf("postBuild.substituteFrom %s not in the repository for this cluster (created outside Git?): its variables are left as written, or take their ${VAR:=default}", strings.Join(missing, ", ")))
 	}
 	ksKey := ""
 	if o.ks != nil {

@@ -44,6 +44,7 @@ func generate(fs filesys.FileSystem, dir string, obj map[string]any) ([]byte, st
 				return nil, "", false, fmt.Errorf("%s: %w", p, err)
 			}
 			kfile = p
+			k.Resources = dropRemote(k.Resources)
 			break
 		}
 	}
@@ -112,6 +113,53 @@ func generate(fs filesys.FileSystem, dir string, obj map[string]any) ([]byte, st
 	// cost a pass over every object per transformer.
 	data, err := yaml.Marshal(k)
 	return data, kfile, true, err
+}
+
+// isRemote reports whether a resources entry is a URL or a Git address
+// kustomize would fetch over the network.
+func isRemote(r string) bool {
+	return strings.Contains(r, "://") || strings.HasPrefix(r, "github.com/") || strings.HasPrefix(r, "git@") || strings.HasPrefix(r, "gitlab.com/")
+}
+
+// dropRemote leaves out the resources entries kustomize would fetch over
+// the network (a CRD by URL, a remote base): the model is built from the
+// checkout alone, so that a diff neither waits on the network nor fails
+// offline. What was left out is named by remoteResources.
+func dropRemote(res []string) []string {
+	out := res[:0:0]
+	for _, r := range res {
+		if !isRemote(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// remoteResources lists the remote entries of the folder's own
+// kustomization.yaml.
+func remoteResources(fs filesys.FileSystem, dir string) []string {
+	for _, n := range konfig.RecognizedKustomizationFileNames() {
+		p := filepath.Join(dir, n)
+		if !fs.Exists(p) || fs.IsDir(p) {
+			continue
+		}
+		data, err := fs.ReadFile(p)
+		if err != nil {
+			return nil
+		}
+		var k kustypes.Kustomization
+		if yaml.Unmarshal(data, &k) != nil {
+			return nil
+		}
+		var out []string
+		for _, r := range k.Resources {
+			if isRemote(r) {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 func str(m map[string]any, k string) string {

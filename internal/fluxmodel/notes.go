@@ -22,3 +22,11 @@ func (m *Model) Notes() []string {
 	}
 	return out
 }
+
+// addNote adds to what is said about a Kustomization.
+func (k *Kustomization) addNote(s string) {
+	if k.Note != "" {
+		k.Note += "; "
+	}
+	k.Note += s
+}

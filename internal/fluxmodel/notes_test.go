@@ -99,3 +99,18 @@ func TestTenantRepositoryIsANote(t *testing.T) {
 		t.Errorf("notes = %q", notes)
 	}
 }
+
+// A remote resources entry (a CRD by URL) is not fetched: the model is
+// built from the checkout alone, the release is there, and the
+// Kustomization's note names what was left out.
+func TestRemoteResourceIsNotFetched(t *testing.T) {
+	m := load(t, "remote")
+	noErrors(t, m)
+	if got, want := ids(m), []string{"cluster/monitoring/silence-operator"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("releases = %v, want %v", got, want)
+	}
+	notes := strings.Join(m.Notes(), "\n")
+	if !strings.Contains(notes, "remote resources not fetched, the rest is built: https://raw.githubusercontent.com/example/silence-operator/") {
+		t.Errorf("notes = %q", notes)
+	}
+}

@@ -54,6 +54,10 @@ func (e *BuildError) Unwrap() error { return e.Err }
 // when root cannot be read at all; what is wrong in a cluster is in that
 // cluster's Errors, and the rest of the model is still there.
 func Load(ctx context.Context, root string) (*Model, error) {
+	return loadModel(ctx, root, nil)
+}
+
+func loadModel(ctx context.Context, root string, cache *Cache) (*Model, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, err
@@ -79,7 +83,7 @@ func Load(ctx context.Context, root string) (*Model, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		b := &builder{root: abs, cluster: &Cluster{Name: ep.name, Entry: ep.dirs}, built: map[string]bool{}, seen: map[string]bool{}}
+		b := &builder{root: abs, cache: cache, cluster: &Cluster{Name: ep.name, Entry: ep.dirs}, built: map[string]bool{}, seen: map[string]bool{}}
 		b.run(ctx, ep.dirs)
 		m.Clusters = append(m.Clusters, b.cluster)
 	}
@@ -90,6 +94,7 @@ func Load(ctx context.Context, root string) (*Model, error) {
 // builder builds one cluster.
 type builder struct {
 	root    string
+	cache   *Cache // nil: no reuse
 	cluster *Cluster
 	// built are the paths already built without a Flux Kustomization
 	// (entry points), seen the Flux Kustomizations already followed.
@@ -307,18 +312,36 @@ func (b *builder) build(o output) ([]*resource.Resource, error) {
 	if err != nil {
 		return nil, err
 	}
-	fs := newOverlay(disk)
-	if remote := remoteResources(fs, dir); len(remote) > 0 && o.ks != nil {
+	if remote := remoteResources(disk, dir); len(remote) > 0 && o.ks != nil {
 		o.ks.addNote(fmt.Sprintf("remote resources not fetched, the rest is built: %s", strings.Join(remote, ", ")))
 	}
-	data, kfile, ok, err := generate(fs, dir, obj)
-	if err != nil || !ok {
-		return nil, err // !ok: an empty folder, nothing applied
+	key := cacheKey(o.dir, obj)
+	if b.cache != nil {
+		if res, ok := b.cache.lookup(key, b.root); ok {
+			return res, nil
+		}
 	}
-	if err := fs.WriteFile(kfile, data); err != nil {
+	fs := newOverlay(disk)
+	if b.cache != nil {
+		fs.rec = newRecorder(b.root)
+	}
+	data, kfile, ok, err := generate(fs, dir, obj)
+	if err != nil {
 		return nil, err
 	}
-	return kustomize(fs, dir)
+	var res []*resource.Resource
+	if ok { // !ok: an empty folder, nothing applied
+		if err := fs.WriteFile(kfile, data); err != nil {
+			return nil, err
+		}
+		if res, err = kustomize(fs, dir); err != nil {
+			return nil, err
+		}
+	}
+	if b.cache != nil {
+		b.cache.store(key, fs.rec, res)
+	}
+	return res, nil
 }
 
 // origin returns the file (relative to the root) and line of the document r

@@ -22,6 +22,9 @@ import (
 type overlay struct {
 	filesys.FileSystem // the disk, confined to the checkout
 	files              map[string][]byte
+	// rec, when set, notes every question asked of the disk, for the
+	// Cache.
+	rec *recorder
 }
 
 var errReadOnly = errors.New("the model never writes into the checkout")
@@ -49,6 +52,7 @@ func (o *overlay) Exists(path string) bool {
 	if _, ok := o.mem(path); ok {
 		return true
 	}
+	o.rec.note('e', path)
 	return o.FileSystem.Exists(path)
 }
 
@@ -56,13 +60,20 @@ func (o *overlay) IsDir(path string) bool {
 	if _, ok := o.mem(path); ok {
 		return false
 	}
+	o.rec.note('d', path)
 	return o.FileSystem.IsDir(path)
+}
+
+func (o *overlay) CleanedAbs(path string) (filesys.ConfirmedDir, string, error) {
+	o.rec.note('d', path)
+	return o.FileSystem.CleanedAbs(path)
 }
 
 func (o *overlay) ReadFile(path string) ([]byte, error) {
 	if d, ok := o.mem(path); ok {
 		return append([]byte(nil), d...), nil
 	}
+	o.rec.note('f', path)
 	return o.FileSystem.ReadFile(path)
 }
 
@@ -70,10 +81,17 @@ func (o *overlay) Open(path string) (filesys.File, error) {
 	if d, ok := o.mem(path); ok {
 		return &memFile{Reader: bytes.NewReader(d), name: filepath.Base(path), size: int64(len(d))}, nil
 	}
+	o.rec.note('f', path)
 	return o.FileSystem.Open(path)
 }
 
+func (o *overlay) Walk(path string, fn filepath.WalkFunc) error {
+	o.rec.note('w', path)
+	return o.FileSystem.Walk(path, fn)
+}
+
 func (o *overlay) ReadDir(path string) ([]string, error) {
+	o.rec.note('l', path)
 	names, err := o.FileSystem.ReadDir(path)
 	seen := map[string]bool{}
 	for _, n := range names {
@@ -91,6 +109,7 @@ func (o *overlay) ReadDir(path string) ([]string, error) {
 }
 
 func (o *overlay) Glob(pattern string) ([]string, error) {
+	o.rec.spoil() // not recorded: such a build is not reused
 	out, err := o.FileSystem.Glob(pattern)
 	seen := map[string]bool{}
 	for _, p := range out {

@@ -245,11 +245,13 @@ func (o *Options) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Re
 	// What each cluster applies at BASE and at HEAD: releases are compared
 	// by applied identity (cluster/namespace/name), never by file. A build
 	// that kustomize refuses is an error row naming file:line.
-	bModel, err := fluxmodel.Load(ctx, before.Root)
+	// HEAD reuses every kustomize build of BASE whose inputs read the same.
+	builds := fluxmodel.NewCache()
+	bModel, err := fluxmodel.LoadCached(ctx, before.Root, builds)
 	if err != nil {
 		return nil, err
 	}
-	aModel, err := fluxmodel.Load(ctx, after.Root)
+	aModel, err := fluxmodel.LoadCached(ctx, after.Root, builds)
 	if err != nil {
 		return nil, err
 	}

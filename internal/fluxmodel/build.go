@@ -124,13 +124,30 @@ func (b *builder) run(ctx context.Context, dirs []string) {
 		queue = append(queue, output{dir: d, file: d})
 	}
 	for len(queue) > 0 {
-		o := queue[0]
-		queue = queue[1:]
-		res, err := b.build(o)
-		if err != nil {
-			b.fail(o, err)
-			continue
+		// The Kustomizations found at one level are independent: they
+		// are built side by side, then taken in order.
+		level := queue
+		queue = nil
+		results := buildAll(level, b.build)
+		for i, o := range level {
+			res, err := results[i].res, results[i].err
+			if err != nil {
+				b.fail(o, err)
+				continue
+			}
+			b.take(o, res, &queue)
 		}
+	}
+	for _, o := range b.outputs {
+		b.collect(ctx, o)
+	}
+	sort.Slice(b.cluster.Releases, func(i, j int) bool { return b.cluster.Releases[i].Key() < b.cluster.Releases[j].Key() })
+}
+
+// take keeps one build's output: its objects, and the Flux Kustomizations
+// in it to follow next.
+func (b *builder) take(o output, res []*resource.Resource, queue *[]output) {
+	{
 		o.res = res
 		var comps []string
 		if o.obj != nil {
@@ -148,15 +165,11 @@ func (b *builder) run(ctx context.Context, dirs []string) {
 		for _, r := range res {
 			if r.GetKind() == "Kustomization" && group(r.GetApiVersion()) == "kustomize.toolkit.fluxcd.io" {
 				if next, ok := b.follow(r, o); ok {
-					queue = append(queue, next)
+					*queue = append(*queue, next)
 				}
 			}
 		}
 	}
-	for _, o := range b.outputs {
-		b.collect(ctx, o)
-	}
-	sort.Slice(b.cluster.Releases, func(i, j int) bool { return b.cluster.Releases[i].Key() < b.cluster.Releases[j].Key() })
 }
 
 func group(apiVersion string) string {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"testing"
 )
 
@@ -139,5 +140,24 @@ spec:
 	sameModel(t, got, want)
 	if got.Cluster("cluster").Release("media", "jellyseerr") == nil {
 		t.Errorf("the new file's release is not in the model: %v", ids(got))
+	}
+}
+
+// Builds of one level run side by side: the model is the same as with one
+// worker (run with -race to see kustomize's own state is not shared).
+func TestParallelBuildsGiveTheSameModel(t *testing.T) {
+	ctx := context.Background()
+	for _, f := range []string{"overlay", "hubspoke", "artifact", "postbuild", "sharedbase"} {
+		par, err := Load(ctx, filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		prev := runtime.GOMAXPROCS(1)
+		seq, err := Load(ctx, filepath.Join("testdata", f))
+		runtime.GOMAXPROCS(prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameModel(t, par, seq)
 	}
 }

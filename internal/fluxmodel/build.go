@@ -54,6 +54,10 @@ func (e *BuildError) Unwrap() error { return e.Err }
 // when root cannot be read at all; what is wrong in a cluster is in that
 // cluster's Errors, and the rest of the model is still there.
 func Load(ctx context.Context, root string) (*Model, error) {
+	return loadModel(ctx, root, nil)
+}
+
+func loadModel(ctx context.Context, root string, cache *Cache) (*Model, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, err
@@ -79,7 +83,7 @@ func Load(ctx context.Context, root string) (*Model, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		b := &builder{root: abs, cluster: &Cluster{Name: ep.name, Entry: ep.dirs}, built: map[string]bool{}, seen: map[string]bool{}}
+		b := &builder{root: abs, cache: cache, cluster: &Cluster{Name: ep.name, Entry: ep.dirs}, built: map[string]bool{}, seen: map[string]bool{}}
 		b.run(ctx, ep.dirs)
 		m.Clusters = append(m.Clusters, b.cluster)
 	}
@@ -90,6 +94,7 @@ func Load(ctx context.Context, root string) (*Model, error) {
 // builder builds one cluster.
 type builder struct {
 	root    string
+	cache   *Cache // nil: no reuse
 	cluster *Cluster
 	// built are the paths already built without a Flux Kustomization
 	// (entry points), seen the Flux Kustomizations already followed.
@@ -119,13 +124,30 @@ func (b *builder) run(ctx context.Context, dirs []string) {
 		queue = append(queue, output{dir: d, file: d})
 	}
 	for len(queue) > 0 {
-		o := queue[0]
-		queue = queue[1:]
-		res, err := b.build(o)
-		if err != nil {
-			b.fail(o, err)
-			continue
+		// The Kustomizations found at one level are independent: they
+		// are built side by side, then taken in order.
+		level := queue
+		queue = nil
+		results := buildAll(level, b.build)
+		for i, o := range level {
+			res, err := results[i].res, results[i].err
+			if err != nil {
+				b.fail(o, err)
+				continue
+			}
+			b.take(o, res, &queue)
 		}
+	}
+	for _, o := range b.outputs {
+		b.collect(ctx, o)
+	}
+	sort.Slice(b.cluster.Releases, func(i, j int) bool { return b.cluster.Releases[i].Key() < b.cluster.Releases[j].Key() })
+}
+
+// take keeps one build's output: its objects, and the Flux Kustomizations
+// in it to follow next.
+func (b *builder) take(o output, res []*resource.Resource, queue *[]output) {
+	{
 		o.res = res
 		var comps []string
 		if o.obj != nil {
@@ -143,15 +165,11 @@ func (b *builder) run(ctx context.Context, dirs []string) {
 		for _, r := range res {
 			if r.GetKind() == "Kustomization" && group(r.GetApiVersion()) == "kustomize.toolkit.fluxcd.io" {
 				if next, ok := b.follow(r, o); ok {
-					queue = append(queue, next)
+					*queue = append(*queue, next)
 				}
 			}
 		}
 	}
-	for _, o := range b.outputs {
-		b.collect(ctx, o)
-	}
-	sort.Slice(b.cluster.Releases, func(i, j int) bool { return b.cluster.Releases[i].Key() < b.cluster.Releases[j].Key() })
 }
 
 func group(apiVersion string) string {
@@ -203,14 +221,30 @@ func (b *builder) follow(r *resource.Resource, from output) (output, bool) {
 	src, _ := spec["sourceRef"].(map[string]any)
 	kind, _ := src["kind"].(string)
 	name, _ := src["name"].(string)
-	if kind != "GitRepository" || !b.isSelf(name, r.GetNamespace(), src) {
+	p, _ := spec["path"].(string)
+	switch {
+	case kind == "ExternalArtifact":
+		ns, _ := src["namespace"].(string)
+		if ns == "" {
+			ns = r.GetNamespace()
+		}
+		mapped, note := b.artifactPath(name, ns, p)
+		if note != "" {
+			ks.Note = note
+			return output{}, false
+		}
+		p = mapped
+	case kind != "GitRepository" || !b.isSelf(name, r.GetNamespace(), src):
 		ks.Note = fmt.Sprintf("source %s/%s is not this repository: not followed", kind, name)
 		return output{}, false
 	}
-	p, _ := spec["path"].(string)
 	p = path.Clean(strings.TrimPrefix(strings.TrimPrefix(p, "./"), "/"))
 	if p == "" || strings.HasPrefix(p, "..") {
 		p = "."
+	}
+	if note := b.elsewhere(kind, name, ksNamespaceOf(src, r.GetNamespace()), p); note != "" {
+		ks.Note = note
+		return output{}, false
 	}
 	ks.Path, ks.Followed = p, true
 	if b.built[p] && !transforms(spec) {
@@ -291,15 +325,36 @@ func (b *builder) build(o output) ([]*resource.Resource, error) {
 	if err != nil {
 		return nil, err
 	}
-	fs := fluxfs.MakeFsInMemory(disk)
-	data, kfile, ok, err := generate(fs, dir, obj)
-	if err != nil || !ok {
-		return nil, err // !ok: an empty folder, nothing applied
+	if remote := remoteResources(disk, dir); len(remote) > 0 && o.ks != nil {
+		o.ks.addNote(fmt.Sprintf("remote resources not fetched, the rest is built: %s", strings.Join(remote, ", ")))
 	}
-	if err := fs.WriteFile(kfile, data); err != nil {
+	key := cacheKey(o.dir, obj)
+	if b.cache != nil {
+		if res, ok := b.cache.lookup(key, b.root); ok {
+			return res, nil
+		}
+	}
+	fs := newOverlay(disk)
+	if b.cache != nil {
+		fs.rec = newRecorder(b.root)
+	}
+	data, kfile, ok, err := generate(fs, dir, obj)
+	if err != nil {
 		return nil, err
 	}
-	return kustomize(fs, dir)
+	var res []*resource.Resource
+	if ok { // !ok: an empty folder, nothing applied
+		if err := fs.WriteFile(kfile, data); err != nil {
+			return nil, err
+		}
+		if res, err = kustomize(fs, dir); err != nil {
+			return nil, err
+		}
+	}
+	if b.cache != nil {
+		b.cache.store(key, fs.rec, res)
+	}
+	return res, nil
 }
 
 // origin returns the file (relative to the root) and line of the document r
@@ -391,10 +446,13 @@ func (b *builder) remember(r *resource.Resource, from output) {
 
 // collect substitutes variables and keeps the releases of one build.
 func (b *builder) collect(ctx context.Context, o output) {
-	vars, err := b.vars(o)
+	vars, missing, err := b.vars(o)
 	if err != nil {
 		b.fail(o, err)
 		return
+	}
+	if len(missing) > 0 && o.ks != nil {
+		o.ks.addNote(fmt.Sprintf("postBuild.substituteFrom %s not in the repository for this cluster (created outside Git?): its variables are left as written, or take their ${VAR:=default}", strings.Join(missing, ", ")))
 	}
 	ksKey := ""
 	if o.ks != nil {
@@ -409,7 +467,7 @@ func (b *builder) collect(ctx context.Context, o output) {
 		r = stripOrigin(r.DeepCopy())
 		rel := &Release{Cluster: b.cluster.Name, Namespace: r.GetNamespace(), Name: r.GetName(), Kustomization: ksKey, File: file, Line: line}
 		if vars != nil {
-			if err := substitute(r, vars); err != nil {
+			if err := substitute(r, vars, len(missing) > 0); err != nil {
 				rel.Err = &BuildError{Cluster: b.cluster.Name, Kustomization: ksKey, File: file, Line: line, Err: fmt.Errorf("postBuild substitution: %w", err)}
 			}
 		}
@@ -453,15 +511,19 @@ func (b *builder) collect(ctx context.Context, o output) {
 
 // vars are the postBuild variables of a build: substituteFrom ConfigMaps and
 // Secrets found in the cluster's objects, then the inline substitute.
-func (b *builder) vars(o output) (map[string]string, error) {
+// missing names the substituteFrom objects the repository does not hold
+// (a Secret made by external-secrets or by hand at bootstrap): not an
+// error, since Flux finds them in the cluster, but their variables are
+// unknown here.
+func (b *builder) vars(o output) (vars map[string]string, missing []string, err error) {
 	if o.obj == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	pb, ok := nested(o.obj, "spec", "postBuild").(map[string]any)
 	if !ok {
-		return nil, nil
+		return nil, nil, nil
 	}
-	vars := map[string]string{}
+	vars = map[string]string{}
 	from, _ := pb["substituteFrom"].([]any)
 	for _, f := range from {
 		ref, _ := f.(map[string]any)
@@ -478,10 +540,10 @@ func (b *builder) vars(o output) (map[string]string, error) {
 			data, found = b.secrets[key]
 		}
 		if !found {
-			if optional {
-				continue
+			if !optional {
+				missing = append(missing, kind+" "+key)
 			}
-			return nil, fmt.Errorf("postBuild.substituteFrom %s/%s is not in the repository for this cluster (it may be created outside Git): mark it optional or add it", kind, key)
+			continue
 		}
 		for k, v := range data {
 			vars[k] = strings.ReplaceAll(v, "\n", "")
@@ -492,7 +554,7 @@ func (b *builder) vars(o output) (map[string]string, error) {
 			vars[k] = strings.ReplaceAll(fmt.Sprint(v), "\n", "")
 		}
 	}
-	return vars, nil
+	return vars, missing, nil
 }
 
 func decode(obj map[string]any) (*helmv2.HelmRelease, error) {

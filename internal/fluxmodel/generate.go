@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/fluxcd/pkg/envsubst"
 	"sigs.k8s.io/kustomize/api/konfig"
@@ -44,6 +43,7 @@ func generate(fs filesys.FileSystem, dir string, obj map[string]any) ([]byte, st
 				return nil, "", false, fmt.Errorf("%s: %w", p, err)
 			}
 			kfile = p
+			k.Resources = dropRemote(k.Resources)
 			break
 		}
 	}
@@ -114,6 +114,53 @@ func generate(fs filesys.FileSystem, dir string, obj map[string]any) ([]byte, st
 	return data, kfile, true, err
 }
 
+// isRemote reports whether a resources entry is a URL or a Git address
+// kustomize would fetch over the network.
+func isRemote(r string) bool {
+	return strings.Contains(r, "://") || strings.HasPrefix(r, "github.com/") || strings.HasPrefix(r, "git@") || strings.HasPrefix(r, "gitlab.com/")
+}
+
+// dropRemote leaves out the resources entries kustomize would fetch over
+// the network (a CRD by URL, a remote base): the model is built from the
+// checkout alone, so that a diff neither waits on the network nor fails
+// offline. What was left out is named by remoteResources.
+func dropRemote(res []string) []string {
+	out := res[:0:0]
+	for _, r := range res {
+		if !isRemote(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// remoteResources lists the remote entries of the folder's own
+// kustomization.yaml.
+func remoteResources(fs filesys.FileSystem, dir string) []string {
+	for _, n := range konfig.RecognizedKustomizationFileNames() {
+		p := filepath.Join(dir, n)
+		if !fs.Exists(p) || fs.IsDir(p) {
+			continue
+		}
+		data, err := fs.ReadFile(p)
+		if err != nil {
+			return nil
+		}
+		var k kustypes.Kustomization
+		if yaml.Unmarshal(data, &k) != nil {
+			return nil
+		}
+		var out []string
+		for _, r := range k.Resources {
+			if isRemote(r) {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
 func str(m map[string]any, k string) string {
 	s, _ := m[k].(string)
 	return s
@@ -169,13 +216,13 @@ func scanManifests(fs filesys.FileSystem, base string) ([]string, error) {
 	return paths, err
 }
 
-// buildMu serialises kustomize builds: kustomize has global state
-// (kubernetes-sigs/kustomize#3659), as kustomize-controller notes.
-var buildMu sync.Mutex
-
+// Builds run side by side (buildAll). kustomize-controller still holds one
+// lock around every build for kubernetes-sigs/kustomize#3659 (concurrent
+// map writes in kyaml's OpenAPI globals); kyaml guards those with its own
+// schemaLock since, and the race detector finds nothing with the model's
+// fixtures and two home-ops repositories (100+ Kustomizations built side
+// by side, GOMAXPROCS=8), so the model takes no lock of its own.
 func kustomize(fs filesys.FileSystem, dir string) (res []*resource.Resource, err error) {
-	buildMu.Lock()
-	defer buildMu.Unlock()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("kustomize build panicked: %v", r)
@@ -193,8 +240,34 @@ var varName = regexp.MustCompile(`^[_[:alpha:]][_[:alpha:][:digit:]]*$`)
 
 const substituteKey = "kustomize.toolkit.fluxcd.io/substitute"
 
+// bareVar is a ${NAME} reference without an operator.
+var bareVar = regexp.MustCompile(`\$\{([_[:alpha:]][_[:alpha:][:digit:]]*)\}`)
+
+// escapeUnknown rewrites every bare ${NAME} that vars does not set (and
+// that is not escaped already) as Flux's escape $${NAME}, which the
+// substitution writes out as ${NAME}.
+func escapeUnknown(text string, vars map[string]string) string {
+	var b strings.Builder
+	last := 0
+	for _, m := range bareVar.FindAllStringSubmatchIndex(text, -1) {
+		name := text[m[2]:m[3]]
+		if _, ok := vars[name]; ok || (m[0] > 0 && text[m[0]-1] == '$') {
+			continue
+		}
+		b.WriteString(text[last:m[0]])
+		b.WriteString("$")
+		last = m[0]
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}
+
 // substitute runs Flux's postBuild substitution on r, unless r opts out.
-func substitute(r *resource.Resource, vars map[string]string) error {
+// With keepUnknown (a substituteFrom source is not in the repository), a
+// bare ${NAME} that no known source sets is left as written instead of
+// emptied, since its value is in the cluster; ${NAME:=default} still takes
+// its default.
+func substitute(r *resource.Resource, vars map[string]string, keepUnknown bool) error {
 	if r.GetLabels()[substituteKey] == "disabled" || r.GetAnnotations()[substituteKey] == "disabled" {
 		return nil
 	}
@@ -207,7 +280,11 @@ func substitute(r *resource.Resource, vars map[string]string) error {
 	if err != nil {
 		return err
 	}
-	out, err := envsubst.Eval(string(data), func(s string) (string, bool) { return vars[s], true })
+	text := string(data)
+	if keepUnknown {
+		text = escapeUnknown(text, vars)
+	}
+	out, err := envsubst.Eval(text, func(s string) (string, bool) { return vars[s], true })
 	if err != nil {
 		return fmt.Errorf("variable substitution failed: %w", err)
 	}

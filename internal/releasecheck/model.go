@@ -46,6 +46,9 @@ func ModelReleases(before, after *fluxmodel.Model) (b, a map[string]*Release) {
 			be = failed[rel.model.Cluster+"\x00"]
 		}
 		if be == nil {
+			be = unfollowed(after, rel.model)
+		}
+		if be == nil {
 			continue
 		}
 		hidden[be] = true
@@ -58,6 +61,24 @@ func ModelReleases(before, after *fluxmodel.Model) (b, a map[string]*Release) {
 		}
 	}
 	return b, a
+}
+
+// unfollowed is the error row of a release that after no longer has because
+// the Flux Kustomization that applied it is still there but no longer
+// followed (its source became an artifact or repository the model cannot
+// read): its releases are not known to be removed.
+func unfollowed(after *fluxmodel.Model, r *fluxmodel.Release) *fluxmodel.BuildError {
+	c := after.Cluster(r.Cluster)
+	if c == nil || r.Kustomization == "" {
+		return nil
+	}
+	for _, k := range c.Kustomizations {
+		if k.Namespace+"/"+k.Name == r.Kustomization && !k.Followed {
+			return &fluxmodel.BuildError{Cluster: r.Cluster, Kustomization: r.Kustomization, File: k.File, Line: k.Line,
+				Err: fmt.Errorf("%s; what it applies is not known here, so its releases are not reported removed", k.Note)}
+		}
+	}
+	return nil
 }
 
 func modelReleases(m *fluxmodel.Model) map[string]*Release {

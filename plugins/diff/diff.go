@@ -245,16 +245,24 @@ func (o *Options) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Re
 	// What each cluster applies at BASE and at HEAD: releases are compared
 	// by applied identity (cluster/namespace/name), never by file. A build
 	// that kustomize refuses is an error row naming file:line.
-	bModel, err := fluxmodel.Load(ctx, before.Root)
+	// HEAD reuses every kustomize build of BASE whose inputs read the same.
+	builds := fluxmodel.NewCache()
+	bModel, err := fluxmodel.LoadCached(ctx, before.Root, builds)
 	if err != nil {
 		return nil, err
 	}
-	aModel, err := fluxmodel.Load(ctx, after.Root)
+	aModel, err := fluxmodel.LoadCached(ctx, after.Root, builds)
 	if err != nil {
 		return nil, err
 	}
 	if aModel.Plain {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", aModel.Describe())
+	}
+	// Kustomizations HEAD applies that the model does not follow (another
+	// repository, an artifact it cannot map, a substituteFrom Secret made
+	// outside Git): said once, so that few or no releases is not silent.
+	for _, n := range aModel.Notes() {
+		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
 	}
 	bRels, aRels := releasecheck.ModelReleases(bModel, aModel)
 	env := releasecheck.Env{}

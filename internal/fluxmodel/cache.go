@@ -1,0 +1,192 @@
+package fluxmodel
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"sigs.k8s.io/kustomize/api/resource"
+)
+
+// Cache keeps kustomize builds for reuse by the next Load of another
+// checkout of the same repository: diff builds BASE, then HEAD, and every
+// Flux Kustomization whose inputs did not change between them is built
+// once. A build is reused when its folder and Flux Kustomization spec are
+// the same and every file, folder listing and existence check the build
+// made reads the same in the other checkout (the files are compared by
+// content hash, so the answer is exactly the one kustomize would give).
+// Builds that failed are not kept: their messages name the checkout.
+//
+// A Cache is safe for concurrent use.
+type Cache struct {
+	mu     sync.Mutex
+	builds map[string][]*cachedBuild
+	hits   atomic.Int64
+	misses atomic.Int64
+}
+
+// NewCache returns an empty cache.
+func NewCache() *Cache { return &Cache{builds: map[string][]*cachedBuild{}} }
+
+// Stats returns how many builds were reused and how many were run.
+func (c *Cache) Stats() (hits, misses int64) { return c.hits.Load(), c.misses.Load() }
+
+// LoadCached is Load with builds reused from, and kept in, c (nil: none).
+func LoadCached(ctx context.Context, root string, c *Cache) (*Model, error) {
+	return loadModel(ctx, root, c)
+}
+
+type cachedBuild struct {
+	reads []read
+	res   []*resource.Resource
+}
+
+// read is one question a build asked the file system, and the answer.
+type read struct {
+	op   byte // 'f' file content, 'e' exists, 'd' is a folder, 'l' folder listing, 'w' walk
+	rel  string
+	hash [32]byte
+}
+
+func cacheKey(dir string, obj map[string]any) string {
+	spec, _ := json.Marshal(obj["spec"])
+	return dir + "\x00" + string(spec)
+}
+
+func (c *Cache) lookup(key, root string) ([]*resource.Resource, bool) {
+	c.mu.Lock()
+	cands := append([]*cachedBuild(nil), c.builds[key]...)
+	c.mu.Unlock()
+	for _, cb := range cands {
+		if cb.valid(root) {
+			c.hits.Add(1)
+			return cb.res, true
+		}
+	}
+	c.misses.Add(1)
+	return nil, false
+}
+
+func (c *Cache) store(key string, rec *recorder, res []*resource.Resource) {
+	reads, ok := rec.list()
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.builds[key] = append(c.builds[key], &cachedBuild{reads: reads, res: res})
+}
+
+// valid reports whether every read gives the same answer under root.
+func (cb *cachedBuild) valid(root string) bool {
+	for _, r := range cb.reads {
+		if answer(root, r.op, r.rel) != r.hash {
+			return false
+		}
+	}
+	return true
+}
+
+// answer asks the question op about rel under root, hashed.
+func answer(root string, op byte, rel string) [32]byte {
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	switch op {
+	case 'f':
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return sha256.Sum256([]byte("\x00missing"))
+		}
+		return sha256.Sum256(data)
+	case 'e', 'd':
+		st, err := os.Stat(p)
+		s := "none"
+		if err == nil {
+			s = "file"
+			if st.IsDir() {
+				s = "dir"
+			}
+		}
+		return sha256.Sum256([]byte(s))
+	case 'l':
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return sha256.Sum256([]byte("\x00missing"))
+		}
+		names := make([]string, 0, len(entries))
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		return sha256.Sum256([]byte(strings.Join(names, "\x00")))
+	case 'w':
+		var seen []string
+		_ = filepath.Walk(p, func(q string, info os.FileInfo, err error) error {
+			if err != nil {
+				seen = append(seen, "!"+q[len(p):])
+				return nil
+			}
+			if info.IsDir() {
+				seen = append(seen, q[len(p):]+"/")
+			} else {
+				seen = append(seen, q[len(p):])
+			}
+			return nil
+		})
+		return sha256.Sum256([]byte(strings.Join(seen, "\x00")))
+	}
+	return [32]byte{}
+}
+
+// recorder notes what a build reads from the checkout at root.
+type recorder struct {
+	root string
+	mu   sync.Mutex
+	seen map[string]bool
+	out  []read
+	// bad is set when the build read something that cannot be checked
+	// again (outside the root, a glob): the build is then not kept.
+	bad bool
+}
+
+func newRecorder(root string) *recorder { return &recorder{root: root, seen: map[string]bool{}} }
+
+func (r *recorder) note(op byte, abs string) {
+	if r == nil {
+		return
+	}
+	rel, err := filepath.Rel(r.root, filepath.Clean(abs))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil || strings.HasPrefix(rel, "..") {
+		r.bad = true
+		return
+	}
+	rel = filepath.ToSlash(rel)
+	k := string(op) + rel
+	if r.seen[k] {
+		return
+	}
+	r.seen[k] = true
+	r.out = append(r.out, read{op: op, rel: rel, hash: answer(r.root, op, rel)})
+}
+
+func (r *recorder) spoil() {
+	if r != nil {
+		r.mu.Lock()
+		r.bad = true
+		r.mu.Unlock()
+	}
+}
+
+func (r *recorder) list() ([]read, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := append([]read(nil), r.out...)
+	sort.Slice(out, func(i, j int) bool { return out[i].rel < out[j].rel })
+	return out, !r.bad
+}

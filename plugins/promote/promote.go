@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
@@ -57,7 +56,7 @@ func (o *Options) open(ctx context.Context) (*workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := environments(ctx, repo.Root)
+	cfg, _, err := fluxmodel.LoadEnvironments(ctx, repo.Root)
 	if err != nil {
 		return nil, err
 	}
@@ -72,63 +71,6 @@ func (o *Options) open(ctx context.Context) (*workspace, error) {
 		return nil, err
 	}
 	return w, nil
-}
-
-// environments are those of .gitops.yaml when the repository has one.
-// Else they come from the model of what the repository applies
-// (fluxmodel): when a known layout names the same environments as the
-// model's clusters, that layout is kept and each environment gets, as
-// bases, the folders outside it that its cluster applies (clusters/<env>
-// pulling a shared base through resources:); otherwise the model's
-// clusters are the environments (a single-cluster repository needs no
-// configuration). A repository the model reads as plain files keeps the
-// inferred layout.
-func environments(ctx context.Context, root string) (*envs.Config, error) {
-	if _, err := os.Stat(filepath.Join(root, envs.FileName)); err == nil {
-		return envs.Load(root)
-	}
-	m, err := fluxmodel.Load(ctx, root)
-	if err != nil {
-		return nil, err
-	}
-	inferred, ierr := envs.Load(root)
-	if m.Plain {
-		return inferred, ierr
-	}
-	fromModel := m.Environments()
-	if ierr != nil || !sameNames(inferred, fromModel) {
-		if len(fromModel.Environments) == 0 {
-			return inferred, ierr
-		}
-		return fromModel, nil
-	}
-	for i := range inferred.Environments {
-		e := &inferred.Environments[i]
-		me, _ := fromModel.Get(e.Name)
-		for _, d := range append(append([]string{}, me.Paths...), me.Bases...) {
-			if !covered(d, e.Paths) && !covered(d, e.Bases) {
-				e.Bases = append(e.Bases, d)
-			}
-		}
-	}
-	return inferred, nil
-}
-
-func sameNames(a, b *envs.Config) bool {
-	x, y := a.Names(), b.Names()
-	sort.Strings(x)
-	sort.Strings(y)
-	return reflect.DeepEqual(x, y)
-}
-
-// covered reports whether dir is one of roots or under one.
-func covered(dir string, roots []string) bool {
-	for _, r := range roots {
-		if r == "." || dir == r || strings.HasPrefix(dir, r+"/") {
-			return true
-		}
-	}
-	return false
 }
 
 // release finds HelmRelease name in env, with a suggestion when it is not

@@ -3,7 +3,11 @@ package fluxmodel
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 )
@@ -54,4 +58,69 @@ func (m *Model) Touching(files []string) []*Release {
 		}
 	}
 	return out
+}
+
+// legalName is what kustomize's in-memory file system accepts as a folder
+// name (sigs.k8s.io/kustomize/kyaml/filesys): the generated
+// kustomization.yaml is written there under the checkout's absolute path.
+var legalName = regexp.MustCompile(`^[a-zA-Z0-9-_.:]+$`)
+
+// buildablePath reports whether kustomize can build under abs: every
+// folder name on the way is one it accepts.
+func buildablePath(abs string) bool {
+	for _, part := range strings.Split(filepath.ToSlash(abs), "/") {
+		if part != "" && !legalName.MatchString(part) {
+			return false
+		}
+	}
+	return true
+}
+
+// loadCopy models a checkout whose path kustomize refuses (a space or a
+// comma in a folder name): its files, hidden folders left out, are copied
+// to a temporary folder, modelled there, and removed.
+func loadCopy(ctx context.Context, abs string) (*Model, error) {
+	tmp, err := os.MkdirTemp("", "kubectl-gitops-model-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	if !buildablePath(tmp) {
+		return nil, fmt.Errorf("kustomize cannot build under %s (a folder name with a space or comma): set TMPDIR to a plain path", abs)
+	}
+	err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(abs, p)
+		dst := filepath.Join(tmp, rel)
+		switch {
+		case d.IsDir() && p != abs && strings.HasPrefix(d.Name(), "."):
+			return filepath.SkipDir
+		case d.IsDir():
+			return os.MkdirAll(dst, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(target, dst)
+		case !d.Type().IsRegular():
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the repository at %s: %w", abs, err)
+	}
+	m, err := Load(ctx, tmp)
+	if err != nil {
+		return nil, err
+	}
+	m.Root = abs
+	return m, nil
 }

@@ -99,3 +99,30 @@ func TestStatusBrokenFileIsAnErrorRow(t *testing.T) {
 		t.Errorf("-o json: exit %d\n%s%s", j.Code, j.Stdout, j.Stderr)
 	}
 }
+
+// promote finds the release the environment applies, not every document
+// of that name under its folder: an archived copy left on disk (not in the
+// overlay's kustomization.yaml, so Flux does not apply it) is neither a
+// second namespace to choose from nor a place to write.
+func TestPromoteIgnoresArchivedCopy(t *testing.T) {
+	env := binarytest.Env(t.TempDir(), "Setup", "setup@example.com")
+	work := filepath.Join(t.TempDir(), "work")
+	binarytest.CopyTree(t, "testdata/patch", work)
+	archived := filepath.Join(work, "apps", "production", "archive", "podinfo.yaml")
+	if err := os.MkdirAll(filepath.Dir(archived), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: legacy\nspec:\n  chart:\n    spec:\n      chart: podinfo\n      version: \"5.0.0\"\n      sourceRef:\n        kind: HelmRepository\n        name: podinfo\n"
+	if err := os.WriteFile(archived, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	binarytest.Commit(t, env, work, "init")
+	r := plugintest.Run(t, plugintest.Env{Dir: work}, "promote", "podinfo", "--from", "staging", "--to", "production", "--version", "6.7.0", "--dry-run", "--validate=false")
+	if r.Code != exitcode.OK || !strings.Contains(r.Stdout, "apps/production/podinfo-values.yaml") || strings.Contains(r.Stdout, "archive") {
+		t.Errorf("exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	s := plugintest.Run(t, plugintest.Env{Dir: work}, "promote", "status", "-o", "yaml")
+	if s.Code != exitcode.OK || strings.Contains(s.Stdout, "legacy") || strings.Contains(s.Stdout, "5.0.0") {
+		t.Errorf("status: exit %d\n%s%s", s.Code, s.Stdout, s.Stderr)
+	}
+}

@@ -118,9 +118,9 @@ func git(t *testing.T, dir string, args ...string) {
 	}
 }
 
-// In a Git checkout, completion reads what git tracks, through the shared
-// manifest scanner: a namespace set by a kustomization counts, an untracked
-// file does not, and --repo points at another checkout.
+// In a Git checkout, completion reads the model of what the environments
+// apply: a namespace set by a kustomization counts, a file no environment
+// includes does not, and --repo points at another checkout.
 func TestCompleteFromGitCheckout(t *testing.T) {
 	repo := t.TempDir()
 	files := map[string]string{

@@ -3,48 +3,44 @@ package completion
 import (
 	"context"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 )
 
-// RepoHelmReleases lists the HelmReleases in the files git tracks in the
-// checkout containing dir, through the same scanner the commands use (so
-// namespaces set by a kustomization count too). Outside a Git checkout it
-// falls back to walking dir.
+// root is the top of the checkout containing dir, or dir outside one.
+func root(ctx context.Context, dir string) string {
+	if r, err := gitrepo.Open(ctx, dir); err == nil {
+		return r.Root
+	}
+	return dir
+}
+
+// RepoHelmReleases lists the HelmReleases the clusters of the checkout
+// containing dir apply, from the model the commands use (fluxmodel): each
+// by its applied name and namespace, once per file it is written in; a
+// file nobody includes offers nothing.
 func RepoHelmReleases(ctx context.Context) HelmReleaseLister {
 	return func(dir string) ([]HelmRelease, error) {
-		r, err := gitrepo.Open(ctx, dir)
-		if err != nil {
-			return ScanHelmReleases(dir)
-		}
-		files, err := manifest.TrackedFiles(ctx, r)
-		if err != nil {
-			return nil, err
-		}
-		ix, err := manifest.Scan(ctx, r.Root, files, manifest.ScanOptions{MustContain: []string{"HelmRelease"}})
+		m, err := fluxmodel.Load(ctx, root(ctx, dir))
 		if err != nil {
 			return nil, err
 		}
 		var out []HelmRelease
-		for _, d := range ix.Docs {
-			if d.Kind == "HelmRelease" && d.Group == "helm.toolkit.fluxcd.io" && d.Name != "" {
-				out = append(out, HelmRelease{Name: d.Name, Namespace: d.Namespace, Path: d.Path})
+		for _, c := range m.Clusters {
+			for _, r := range c.Releases {
+				out = append(out, HelmRelease{Name: r.Name, Namespace: r.Namespace, Path: r.File})
 			}
 		}
 		return out, nil
 	}
 }
 
-// RepoEnvironments lists the environments of the checkout containing dir:
-// its .gitops.yaml, or the layout promote infers.
+// RepoEnvironments lists the environments of the checkout containing dir,
+// as promote names them: its .gitops.yaml, else the clusters the model
+// finds (fluxmodel.LoadEnvironments).
 func RepoEnvironments(ctx context.Context) EnvironmentLister {
 	return func(dir string) ([]string, error) {
-		root := dir
-		if r, err := gitrepo.Open(ctx, dir); err == nil {
-			root = r.Root
-		}
-		cfg, err := envs.Load(root)
+		cfg, _, err := fluxmodel.LoadEnvironments(ctx, root(ctx, dir))
 		if err != nil {
 			return nil, err
 		}

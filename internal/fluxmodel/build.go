@@ -65,6 +65,9 @@ func loadModel(ctx context.Context, root string, cache *Cache) (*Model, error) {
 	if abs, err = filepath.EvalSymlinks(abs); err != nil {
 		return nil, fmt.Errorf("reading the repository at %s: %w", root, err)
 	}
+	if !buildablePath(abs) {
+		return loadCopy(ctx, abs)
+	}
 	layout, eps, err := entryPoints(abs)
 	if err != nil {
 		return nil, err

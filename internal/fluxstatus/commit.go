@@ -39,8 +39,10 @@ type Commit struct {
 	Pushed bool
 	// Paths the commit touched (relative to the repository root).
 	Paths []string
-	// HelmReleases whose manifests the commit touched (Namespace may be empty
-	// when the file does not say).
+	// HelmReleases the commit touched: those whose object or values come
+	// from a file it changed, by applied identity, in the model of what the
+	// repository applies at the commit (Namespace is empty for a release
+	// of a plain-files repository that does not say).
 	HelmReleases []types.NamespacedName
 	// Relations maps a revision (full SHA, or the 12-hex prefix Flux puts in
 	// chart versions) to its relation with the commit.

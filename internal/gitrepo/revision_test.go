@@ -142,28 +142,57 @@ func TestResolveAndAncestry(t *testing.T) {
 	}
 }
 
-func TestHelmReleasesIn(t *testing.T) {
+// Export writes a commit's files, as the commit holds them, without
+// touching the checkout: later commits, uncommitted edits and ignored
+// attributes do not show.
+func TestExport(t *testing.T) {
 	ctx := context.Background()
 	tr := newTestRepo(t)
-	sha := tr.commit("hr", map[string]string{
-		"helmrelease/kustomization.yaml": "namespace: sample-app\nresources: [hr.yaml]\n",
-		"helmrelease/hr.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: sample-app\n---\n" +
-			"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: sample-app\nspec: {}\n",
-		"other/hr.yml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: b\n  namespace: ns-b\n",
-		"notes.txt":    "kind: HelmRelease\n",
-	})
-	for p, want := range map[string]string{"helmrelease/hr.yaml": "sample-app/sample-app", "other/hr.yml": "ns-b/b", "notes.txt": "", "helmrelease/kustomization.yaml": ""} {
-		got, err := tr.r.HelmReleasesIn(ctx, sha, p)
-		if err != nil {
+	tr.commit("attributes", map[string]string{".gitattributes": "apps/** export-ignore\n"})
+	for p, c := range map[string]string{"apps/base/hr.yaml": "kind: HelmRelease\n", "apps/run.sh": "#!/bin/sh\n", "clusters/a/k.yaml": "kind: Kustomization\n", "empty.yaml": ""} {
+		full := filepath.Join(tr.dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		var s []string
-		for _, h := range got {
-			s = append(s, h.Namespace+"/"+h.Name)
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
 		}
-		if strings.Join(s, ",") != want {
-			t.Errorf("HelmReleasesIn(%s) = %v, want %s", p, s, want)
+	}
+	if err := os.Chmod(filepath.Join(tr.dir, "apps", "run.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("base/hr.yaml", filepath.Join(tr.dir, "apps", "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	sha := tr.commit("apps", nil)
+	tr.commit("later", map[string]string{"apps/base/hr.yaml": "kind: Changed\n"})
+	if err := os.WriteFile(filepath.Join(tr.dir, "clusters/a/k.yaml"), []byte("dirty\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := tr.r.Export(ctx, sha, dir); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]string{"apps/base/hr.yaml": "kind: HelmRelease\n", "clusters/a/k.yaml": "kind: Kustomization\n", "empty.yaml": "", "apps/link.yaml": "kind: HelmRelease\n"} {
+		got, err := os.ReadFile(filepath.Join(dir, p))
+		if err != nil || string(got) != want {
+			t.Errorf("%s = %q, %v; want %q", p, got, err, want)
 		}
+	}
+	if target, err := os.Readlink(filepath.Join(dir, "apps", "link.yaml")); err != nil || target != "base/hr.yaml" {
+		t.Errorf("apps/link.yaml: symlink to %q, %v", target, err)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "apps", "run.sh")); err != nil || st.Mode()&0o100 == 0 {
+		t.Errorf("apps/run.sh: %v, %v; want executable", st, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".git")); !os.IsNotExist(err) {
+		t.Errorf(".git in the export: %v", err)
+	}
+	if status := tr.run(tr.dir, "status", "--porcelain"); status != "M clusters/a/k.yaml" {
+		t.Errorf("checkout after Export: status %q", status)
+	}
+	if err := tr.r.Export(ctx, "no-such-rev", t.TempDir()); err == nil {
+		t.Error("Export of an unknown revision: no error")
 	}
 }
 

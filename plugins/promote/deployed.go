@@ -27,9 +27,9 @@ type deployChecker interface {
 
 var (
 	gvrHelmRelease = schema.GroupVersionResource{Group: helmGroup, Version: "v2", Resource: "helmreleases"}
-	gvrHelmChart   = schema.GroupVersionResource{Group: sourceGroup, Version: "v1", Resource: "helmcharts"}
-	gvrGitRepo     = schema.GroupVersionResource{Group: sourceGroup, Version: "v1", Resource: "gitrepositories"}
-	gvrOCIRepo     = schema.GroupVersionResource{Group: sourceGroup, Version: "v1", Resource: "ocirepositories"}
+	gvrHelmChart   = schema.GroupVersionResource{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "helmcharts"}
+	gvrGitRepo     = schema.GroupVersionResource{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"}
+	gvrOCIRepo     = schema.GroupVersionResource{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "ocirepositories"}
 )
 
 // clusterChecker reads the Flux objects of the source environment's

@@ -1,56 +1,50 @@
 package promote
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"path"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 )
 
-// doc is one YAML document of a manifest file in an environment: the
-// shared manifest model (path, index, kind, group, name, namespace and the
-// node tree), plus what --status caches on it. Namespace is
-// metadata.namespace, or else what the file's kustomization sets
-// (manifest.Namespaces); "" when unknown.
+// doc is one YAML document of a file the model says an environment
+// applies: a release's base document, a patch over it, or a chart source.
 type doc struct {
 	manifest.Node
-
-	// values caches valueOps: --status merges a base's values into every
-	// environment that uses it.
-	values     []valueOp
-	valuesDone bool
 }
 
 func (d *doc) String() string {
-	return fmt.Sprintf("%s %s (%s)", d.Kind, d.qualified(), d.Path)
+	return fmt.Sprintf("%s %s (%s)", d.Kind, d.Name, d.Path)
 }
 
-func (d *doc) qualified() string {
-	if d.Namespace == "" {
-		return d.Name
-	}
-	return d.Namespace + "/" + d.Name
-}
-
-// object is the documents that make up one Kubernetes object in one
-// environment: the environment's own documents (a full manifest or
-// kustomize patches), then the shared base ones.
+// object is one Kubernetes object in one environment, as the model of what
+// the environment's cluster applies has it: its applied identity, its
+// composed content, and the documents that make it up, the environment's
+// own (files no other environment applies: its patches, its own
+// manifests) apart from those it shares with others (a base).
 type object struct {
 	Kind, Name, Namespace string
 	Own                   []*doc
 	Base                  []*doc
+	// data is the object as applied (patches merged, variables
+	// substituted).
+	data map[string]any
+	// setters is where each field was set (releases only); a field set
+	// where no document is (an inline patch) cannot be edited here.
+	setters map[string]fluxmodel.Setter
 }
 
-// lookup returns the node at keys, looking through the environment's own
-// documents (the last patch wins, as in kustomize) before its bases.
+// lookup returns the node at keys in the documents, looking through the
+// environment's own documents (the last one wins) before its bases, and
+// the document that holds it.
 func (o *object) lookup(keys ...string) (*yaml.Node, *doc) {
 	for _, layer := range [][]*doc{o.Own, o.Base} {
 		for i := len(layer) - 1; i >= 0; i-- {
@@ -62,179 +56,208 @@ func (o *object) lookup(keys ...string) (*yaml.Node, *doc) {
 	return nil, nil
 }
 
-// scanner reads the manifests of a checkout once, however many
-// environments share them.
-type scanner struct {
-	ctx  context.Context
-	repo *gitrepo.Repo
-	root string
-	// tracked are the files load listed; files their documents.
-	tracked []string
-	files   map[string][]*doc // by slash path
-	// ns answers the namespace a directory's kustomization sets.
-	ns *manifest.Namespaces
-}
-
-func newScanner(ctx context.Context, repo *gitrepo.Repo) *scanner {
-	return &scanner{ctx: ctx, repo: repo, root: repo.Root, files: map[string][]*doc{}, ns: manifest.NewNamespaces(repo.Root)}
-}
-
-// envDocs returns the documents of env's own paths and of its bases.
-func (s *scanner) envDocs(env *envs.Environment) (*docSet, error) {
-	var own, base []*doc
-	for _, p := range env.Paths {
-		d, err := s.docsUnder(p)
-		if err != nil {
-			return nil, err
+// value returns the applied value at keys.
+func (o *object) value(keys ...string) (any, bool) {
+	var cur any = o.data
+	for _, k := range keys {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
 		}
-		own = append(own, d...)
-	}
-	for _, p := range env.Bases {
-		d, err := s.docsUnder(p)
-		if err != nil {
-			return nil, err
+		if cur, ok = m[k]; !ok {
+			return nil, false
 		}
-		base = append(base, d...)
 	}
-	return newDocSet(own, base), nil
+	return cur, true
 }
 
-// docSet is one environment's documents: its own (full manifests or
-// kustomize patches), then those of its bases, also indexed by API group,
-// kind and name. --status looks up every HelmRelease of every environment
-// and often its source too; scanning all documents for each lookup made
-// it quadratic in the number of releases.
-type docSet struct {
-	own, base []*doc
-	byObject  map[objectKey]*objectDocs
-}
-
-type objectKey struct{ group, kind, name string }
-
-// objectDocs are the documents of one group/kind/name, in the order of
-// the docSet's.
-type objectDocs struct{ own, base []*doc }
-
-func newDocSet(own, base []*doc) *docSet {
-	s := &docSet{own: own, base: base, byObject: map[objectKey]*objectDocs{}}
-	at := func(d *doc) *objectDocs {
-		k := objectKey{d.Group, d.Kind, d.Name}
-		o := s.byObject[k]
-		if o == nil {
-			o = &objectDocs{}
-			s.byObject[k] = o
+// inline returns where keys (or a map above them) is set when that is not
+// a document promote can edit: an inline patch in a kustomization.yaml or
+// a Flux Kustomization's spec.patches.
+func (o *object) inline(keys []string) (fluxmodel.Setter, bool) {
+	for n := len(keys); n > 0; n-- {
+		s, ok := o.setters[strings.Join(keys[:n], ".")]
+		if !ok {
+			continue
 		}
-		return o
-	}
-	for _, d := range own {
-		o := at(d)
-		o.own = append(o.own, d)
-	}
-	for _, d := range base {
-		o := at(d)
-		o.base = append(o.base, d)
-	}
-	return s
-}
-
-// all is every document, the environment's own first.
-func (s *docSet) all() []*doc {
-	return append(append([]*doc{}, s.own...), s.base...)
-}
-
-// find collects the documents of kind/name in the environment; see
-// findObject for how ns matches.
-func (s *docSet) find(group, kind, name, ns string) (*object, error) {
-	o := s.byObject[objectKey{group, kind, name}]
-	if o == nil {
-		return nil, errNotFound
-	}
-	return findObject(o.own, o.base, group, kind, name, ns)
-}
-
-// load lists the YAML files git tracks under every environment's paths
-// and bases (one git call), and parses, in parallel, those that can hold a
-// Flux object. Untracked files are left out, as override does: Flux only
-// sees what is committed.
-func (s *scanner) load(cfg *envs.Config) error {
-	var specs []string
-	seen := map[string]bool{}
-	for _, e := range cfg.Environments {
-		for _, p := range append(append([]string{}, e.Paths...), e.Bases...) {
-			if !seen[p] {
-				seen[p] = true
-				specs = append(specs, p)
+		for _, d := range append(append([]*doc{}, o.Own...), o.Base...) {
+			if d.Path == s.File {
+				return fluxmodel.Setter{}, false
 			}
 		}
+		return s, true
 	}
-	files, err := manifest.TrackedFiles(s.ctx, s.repo, specs...)
+	return fluxmodel.Setter{}, false
+}
+
+// files reads and parses the files the model points at, once each.
+type files struct {
+	root   string
+	parsed map[string][]*doc
+	errs   map[string]error
+}
+
+func newFiles(root string) *files {
+	return &files{root: root, parsed: map[string][]*doc{}, errs: map[string]error{}}
+}
+
+// docAt returns the document of kind in file that holds line (the document
+// starting last at or before it).
+func (f *files) docAt(file string, line int, kind string) (*doc, error) {
+	docs, ok := f.parsed[file]
+	if !ok {
+		data, err := os.ReadFile(filepath.Join(f.root, filepath.FromSlash(file)))
+		if err != nil {
+			f.errs[file] = err
+		} else {
+			nodes, bad := manifest.ParseFile(file, data)
+			if bad != nil {
+				f.errs[file] = fmt.Errorf("%w (fix the YAML first)", bad)
+			}
+			for i := range nodes {
+				docs = append(docs, &doc{Node: nodes[i]})
+			}
+		}
+		f.parsed[file] = docs
+	}
+	if err := f.errs[file]; err != nil {
+		return nil, err
+	}
+	var best *doc
+	for _, d := range docs {
+		if d.Line <= line && (best == nil || d.Line > best.Line) {
+			best = d
+		}
+	}
+	if best == nil || best.Kind != kind {
+		return nil, nil // an inline patch, or not a document of that kind
+	}
+	return best, nil
+}
+
+// view is the model as promote reads it: which clusters apply each file,
+// and the documents of those files.
+type view struct {
+	model *fluxmodel.Model
+	files *files
+	users map[string]map[string]bool // file -> clusters
+}
+
+func newView(m *fluxmodel.Model) *view {
+	v := &view{model: m, files: newFiles(m.Root), users: map[string]map[string]bool{}}
+	add := func(file, cluster string) {
+		if file == "" {
+			return
+		}
+		if v.users[file] == nil {
+			v.users[file] = map[string]bool{}
+		}
+		v.users[file][cluster] = true
+	}
+	for _, c := range m.Clusters {
+		for _, r := range c.Releases {
+			add(r.File, c.Name)
+			for _, s := range r.Provenance {
+				add(s.File, c.Name)
+			}
+		}
+		for _, o := range c.Objects {
+			add(o.File, c.Name)
+		}
+	}
+	return v
+}
+
+// place files d under the object's own documents when only cluster
+// applies its file, else under its shared ones.
+func (v *view) place(o *object, d *doc, cluster string) {
+	for _, x := range append(append([]*doc{}, o.Own...), o.Base...) {
+		if x == d {
+			return
+		}
+	}
+	if us := v.users[d.Path]; len(us) == 1 && us[cluster] {
+		o.Own = append(o.Own, d)
+	} else {
+		o.Base = append(o.Base, d)
+	}
+}
+
+// cluster is the model's cluster of environment env.
+func (v *view) cluster(env *envs.Environment) (*fluxmodel.Cluster, error) {
+	c := v.model.Cluster(env.Name)
+	if c == nil {
+		return nil, exitcode.Errorf(exitcode.NotFound, "environment %s is not one of the clusters the repository applies (%s, from %s)", env.Name, strings.Join(v.model.Names(), ", "), v.model.Layout)
+	}
+	return c, nil
+}
+
+// releaseObject is the object of release r of cluster c.
+func (v *view) releaseObject(c *fluxmodel.Cluster, r *fluxmodel.Release) (*object, error) {
+	if r.Err != nil {
+		return nil, exitcode.Wrap(exitcode.Failed, fmt.Errorf("HelmRelease %s in %s does not build: %w; fix that first", r.Key(), c.Name, r.Err))
+	}
+	o := &object{Kind: "HelmRelease", Name: r.Name, Namespace: r.Namespace, data: r.Object, setters: r.Provenance}
+	base, err := v.files.docAt(r.File, r.Line, "HelmRelease")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.tracked = files
-	parsed := make([][]*doc, len(files))
-	// Only files that mention a Flux API group are parsed: yaml.v3 is most
-	// of the cost, and most files of a GitOps repo are not Flux objects.
-	err = manifest.ReadFiles(s.ctx, s.root, files, manifest.ScanOptions{MustContain: []string{fluxMarker}}, func(i int, data []byte) error {
-		var err error
-		parsed[i], err = parseDocs(files[i], data)
-		return err
+	if base != nil {
+		v.place(o, base, c.Name)
+	}
+	// The patches, in a stable order: by file, then line.
+	keys := make([]string, 0, len(r.Provenance))
+	for k := range r.Provenance {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := r.Provenance[keys[i]], r.Provenance[keys[j]]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
 	})
+	for _, k := range keys {
+		s := r.Provenance[k]
+		if !s.Patch {
+			continue
+		}
+		d, err := v.files.docAt(s.File, s.Line, "HelmRelease")
+		if err != nil {
+			return nil, err
+		}
+		if d != nil {
+			v.place(o, d, c.Name)
+		}
+	}
+	return o, nil
+}
+
+// source is the chart source kind/name in namespace ns that cluster c
+// applies.
+func (v *view) source(c *fluxmodel.Cluster, kind, name, ns string) (*object, error) {
+	s := c.Source(kind, ns, name)
+	if s == nil && ns == "default" {
+		// Written without a namespace and applied without one: the API
+		// server puts it in default, as the model does the release.
+		s = c.Source(kind, "", name)
+	}
+	if s == nil {
+		where := ""
+		if ns != "" {
+			where = " in namespace " + ns
+		}
+		return nil, exitcode.Errorf(exitcode.NotFound, "%s %s%s is not in what environment %s applies: promote needs it to read and write the version", kind, name, where, c.Name)
+	}
+	o := &object{Kind: kind, Name: name, Namespace: s.Namespace, data: s.Data}
+	d, err := v.files.docAt(s.File, s.Line, kind)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for i, f := range files {
-		defNS := ""
-		if len(parsed[i]) > 0 {
-			// A base's documents are shared by several environments, so
-			// only what the file's own directory says counts here.
-			defNS = s.kustomizeNamespace(path.Dir(f))
-		}
-		for _, d := range parsed[i] {
-			if d.Namespace == "" {
-				d.Namespace = defNS
-			}
-		}
-		s.files[f] = parsed[i]
+	if d != nil {
+		v.place(o, d, c.Name)
 	}
-	return nil
-}
-
-// fluxMarker is in the apiVersion of every kind promote reads; files
-// without it are not parsed at all.
-const fluxMarker = "toolkit.fluxcd.io"
-
-// docsUnder returns the documents of the loaded files under rel.
-func (s *scanner) docsUnder(rel string) ([]*doc, error) {
-	var out []*doc
-	for _, f := range s.tracked {
-		if rel == "." || f == rel || strings.HasPrefix(f, rel+"/") {
-			out = append(out, s.files[f]...)
-		}
-	}
-	return out, nil
-}
-
-// kustomizeNamespace is the namespace kustomize gives the objects of dir
-// that set none (see manifest.Namespaces for the rule).
-func (s *scanner) kustomizeNamespace(dir string) string {
-	ns, _ := s.ns.Lookup(dir)
-	return ns
-}
-
-// parseDocs splits a file into documents through the shared manifest
-// parser. A file that is not YAML at all is an error: silently skipping it
-// could hide the HelmRelease asked for.
-func parseDocs(rel string, data []byte) ([]*doc, error) {
-	nodes, bad := manifest.ParseFile(rel, data)
-	if bad != nil {
-		return nil, fmt.Errorf("%w (fix the YAML or move the file out of the environment's paths)", bad)
-	}
-	out := make([]*doc, len(nodes))
-	for i := range nodes {
-		out[i] = &doc{Node: nodes[i]}
-	}
-	return out, nil
+	return o, nil
 }
 
 // nodeAt walks mapping keys from n.
@@ -254,72 +277,5 @@ func nodeAt(n *yaml.Node, keys ...string) *yaml.Node {
 	return n
 }
 
-// Flux API groups of the kinds promote reads.
-const (
-	helmGroup   = "helm.toolkit.fluxcd.io"
-	sourceGroup = "source.toolkit.fluxcd.io"
-)
-
-// findObject collects the documents of kind/name in an environment. ns ""
-// matches any namespace; a document whose namespace is unknown (left to a
-// kustomization outside the environment) matches any ns.
-func findObject(own, base []*doc, group, kind, name, ns string) (*object, error) {
-	o := &object{Kind: kind, Name: name, Namespace: ns}
-	nsSeen := map[string][]string{}
-	match := func(d *doc) bool {
-		return d.Kind == kind && d.Group == group && d.Name == name && (ns == "" || d.Namespace == "" || d.Namespace == ns)
-	}
-	for _, d := range own {
-		if match(d) {
-			o.Own = append(o.Own, d)
-			nsSeen[d.Namespace] = append(nsSeen[d.Namespace], d.Path)
-		}
-	}
-	for _, d := range base {
-		if match(d) {
-			o.Base = append(o.Base, d)
-			if len(o.Own) == 0 {
-				nsSeen[d.Namespace] = append(nsSeen[d.Namespace], d.Path)
-			}
-		}
-	}
-	if len(nsSeen) > 1 {
-		var list []string
-		for n, files := range nsSeen {
-			if n == "" {
-				n = "(no namespace)"
-			}
-			list = append(list, fmt.Sprintf("%s in %s", n, strings.Join(files, ", ")))
-		}
-		sort.Strings(list)
-		return nil, fmt.Errorf("%w: %s %s exists in several namespaces: %s; pick one with -n", errAmbiguous, kind, name, strings.Join(list, "; "))
-	}
-	if o.Namespace == "" {
-		for n := range nsSeen {
-			o.Namespace = n
-		}
-	}
-	if len(o.Own)+len(o.Base) == 0 {
-		return nil, errNotFound
-	}
-	return o, nil
-}
-
-var (
-	errAmbiguous = errors.New("ambiguous")
-	errNotFound  = errors.New("not found")
-)
-
-// names lists the distinct names of a kind among docs, for suggestions.
-func names(docs []*doc, group, kind string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, d := range docs {
-		if d.Kind == kind && d.Group == group && d.Name != "" && !seen[d.Name] {
-			seen[d.Name] = true
-			out = append(out, d.Name)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
+// Flux API group of the HelmRelease.
+const helmGroup = "helm.toolkit.fluxcd.io"

@@ -3,11 +3,11 @@ package promote
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
@@ -45,11 +45,12 @@ type plan struct {
 	Notes           []string
 }
 
-// workspace is an opened checkout with its environments and manifests.
+// workspace is an opened checkout with its environments and the model of
+// what each of them applies.
 type workspace struct {
 	repo *gitrepo.Repo
 	cfg  *envs.Config
-	scan *scanner
+	view *view
 }
 
 func (o *Options) open(ctx context.Context) (*workspace, error) {
@@ -57,9 +58,16 @@ func (o *Options) open(ctx context.Context) (*workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := environments(ctx, repo.Root)
+	cfg, m, err := fluxmodel.LoadEnvironments(ctx, repo.Root)
 	if err != nil {
 		return nil, err
+	}
+	if m == nil {
+		// .gitops.yaml names the environments; the model starts from
+		// their paths.
+		if m, err = fluxmodel.Load(ctx, repo.Root); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Inferred && !o.described {
 		// Once per run, not again when a rejected push makes promote
@@ -67,88 +75,36 @@ func (o *Options) open(ctx context.Context) (*workspace, error) {
 		fmt.Fprint(o.ErrOut, cfg.Describe())
 		o.described = true
 	}
-	w := &workspace{repo: repo, cfg: cfg, scan: newScanner(ctx, repo)}
-	if err := w.scan.load(cfg); err != nil {
-		return nil, err
-	}
-	return w, nil
+	return &workspace{repo: repo, cfg: cfg, view: newView(m)}, nil
 }
 
-// environments are those of .gitops.yaml when the repository has one.
-// Else they come from the model of what the repository applies
-// (fluxmodel): when a known layout names the same environments as the
-// model's clusters, that layout is kept and each environment gets, as
-// bases, the folders outside it that its cluster applies (clusters/<env>
-// pulling a shared base through resources:); otherwise the model's
-// clusters are the environments (a single-cluster repository needs no
-// configuration). A repository the model reads as plain files keeps the
-// inferred layout.
-func environments(ctx context.Context, root string) (*envs.Config, error) {
-	if _, err := os.Stat(filepath.Join(root, envs.FileName)); err == nil {
-		return envs.Load(root)
-	}
-	m, err := fluxmodel.Load(ctx, root)
-	if err != nil {
-		return nil, err
-	}
-	inferred, ierr := envs.Load(root)
-	if m.Plain {
-		return inferred, ierr
-	}
-	fromModel := m.Environments()
-	if ierr != nil || !sameNames(inferred, fromModel) {
-		if len(fromModel.Environments) == 0 {
-			return inferred, ierr
-		}
-		return fromModel, nil
-	}
-	for i := range inferred.Environments {
-		e := &inferred.Environments[i]
-		me, _ := fromModel.Get(e.Name)
-		for _, d := range append(append([]string{}, me.Paths...), me.Bases...) {
-			if !covered(d, e.Paths) && !covered(d, e.Bases) {
-				e.Bases = append(e.Bases, d)
-			}
-		}
-	}
-	return inferred, nil
-}
-
-func sameNames(a, b *envs.Config) bool {
-	x, y := a.Names(), b.Names()
-	sort.Strings(x)
-	sort.Strings(y)
-	return reflect.DeepEqual(x, y)
-}
-
-// covered reports whether dir is one of roots or under one.
-func covered(dir string, roots []string) bool {
-	for _, r := range roots {
-		if r == "." || dir == r || strings.HasPrefix(dir, r+"/") {
-			return true
-		}
-	}
-	return false
-}
-
-// release finds HelmRelease name in env, with a suggestion when it is not
-// there.
-func (w *workspace) release(env *envs.Environment, name, ns string) (*object, *docSet, error) {
-	docs, err := w.scan.envDocs(env)
+// release finds HelmRelease name (in namespace ns when it is not "") in
+// what env applies, with a suggestion when it is not there.
+func (w *workspace) release(env *envs.Environment, name, ns string) (*object, *fluxmodel.Cluster, error) {
+	c, err := w.view.cluster(env)
 	if err != nil {
 		return nil, nil, err
 	}
-	if ns == "" {
-		ns = env.Namespace
+	rels := c.Find(ns, name)
+	if len(rels) > 1 && ns == "" && env.Namespace != "" {
+		if in := c.Find(env.Namespace, name); len(in) == 1 {
+			rels = in
+		}
 	}
-	hr, err := docs.find(helmGroup, "HelmRelease", name, ns)
-	if err == errNotFound {
-		all := docs.all()
-		msg := fmt.Sprintf("HelmRelease %s not found in environment %s (%d manifests under %s)", name, env.Name, len(all), strings.Join(append(append([]string{}, env.Paths...), env.Bases...), ", "))
+	switch {
+	case len(rels) == 0:
+		msg := fmt.Sprintf("HelmRelease %s not found in environment %s (%d HelmReleases applied from %s)", name, env.Name, len(c.Releases), strings.Join(c.Entry, ", "))
 		if ns != "" {
 			msg += " in namespace " + ns
 		}
-		cands := names(all, helmGroup, "HelmRelease")
+		var cands []string
+		seen := map[string]bool{}
+		for _, r := range c.Releases {
+			if !seen[r.Name] {
+				seen[r.Name] = true
+				cands = append(cands, r.Name)
+			}
+		}
 		if s := suggest.Closest(name, cands); s != "" {
 			msg += fmt.Sprintf("; did you mean %s?", s)
 		} else if len(cands) > 0 {
@@ -157,29 +113,23 @@ func (w *workspace) release(env *envs.Environment, name, ns string) (*object, *d
 			}
 			msg += "; it has " + strings.Join(cands, ", ")
 		}
-		return nil, nil, exitcode.Errorf(exitcode.NotFound, "%s", msg)
-	}
-	if err != nil {
-		return nil, nil, exitcode.Wrap(exitcode.Conflict, fmt.Errorf("environment %s: %w", env.Name, err))
-	}
-	if hr.Namespace == "" {
-		hr.Namespace = w.envNamespace(env)
-	}
-	return hr, docs, nil
-}
-
-// envNamespace is where an environment puts objects that do not say: its
-// namespace in .gitops.yaml, else what its overlay's kustomization sets.
-func (w *workspace) envNamespace(env *envs.Environment) string {
-	if env.Namespace != "" {
-		return env.Namespace
-	}
-	for _, p := range env.Paths {
-		if ns := w.scan.kustomizeNamespace(p); ns != "" {
-			return ns
+		if len(c.Errors) > 0 {
+			// What does not build may hold it: that is the problem to fix.
+			return nil, nil, exitcode.Errorf(exitcode.Failed, "%s; environment %s does not build in full: %v", msg, env.Name, errors.Join(c.Errors...))
 		}
+		return nil, nil, exitcode.Errorf(exitcode.NotFound, "%s", msg)
+	case len(rels) > 1:
+		var list []string
+		for _, r := range rels {
+			list = append(list, fmt.Sprintf("%s in %s", r.Namespace, r.File))
+		}
+		return nil, nil, exitcode.Errorf(exitcode.Conflict, "environment %s: HelmRelease %s exists in several namespaces: %s; pick one with -n", env.Name, name, strings.Join(list, "; "))
 	}
-	return ""
+	hr, err := w.view.releaseObject(c, rels[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	return hr, c, nil
 }
 
 func (o *Options) runPromote(ctx context.Context) error {
@@ -309,19 +259,19 @@ func (o *Options) plan(w *workspace) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	srcHR, srcDocs, err := w.release(from, o.Release, o.Namespace)
+	srcHR, srcCluster, err := w.release(from, o.Release, o.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	dstHR, dstDocs, err := w.release(to, o.Release, o.Namespace)
+	dstHR, dstCluster, err := w.release(to, o.Release, o.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	src, err := resolveSource(srcHR, srcDocs)
+	src, err := resolveSource(srcHR, w.view, srcCluster)
 	if err != nil {
 		return nil, fmt.Errorf("environment %s: %w", from.Name, err)
 	}
-	dst, err := resolveSource(dstHR, dstDocs)
+	dst, err := resolveSource(dstHR, w.view, dstCluster)
 	if err != nil {
 		return nil, fmt.Errorf("environment %s: %w", to.Name, err)
 	}
@@ -371,6 +321,9 @@ func (o *Options) plan(w *workspace) (*plan, error) {
 // It refuses to write into a shared base or into a document the source
 // environment also reads: that would promote every environment at once.
 func fieldEdit(obj *object, keys []string, v any, what string, env *envs.Environment, srcObj *object) (edit, error) {
+	if s, ok := obj.inline(keys); ok {
+		return edit{}, exitcode.Errorf(exitcode.Conflict, "%s of %s is set by an inline patch at %s, which promote does not edit; change it there by hand, or move the patch into a file", what, env.Name, s)
+	}
 	var holder *doc
 	old := ""
 	for i := len(obj.Own) - 1; i >= 0 && holder == nil; i-- {

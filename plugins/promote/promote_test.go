@@ -220,11 +220,15 @@ func TestBadInput(t *testing.T) {
 		{"value not set in the source", example, nil, []string{"sample-app", "--from", "staging", "--to", "production", "--values", "image.repository"},
 			exitcode.NotFound, "does not set spec.values.image.repository"},
 		{"shared base", "testdata/oci", func(t *testing.T, work string) {
-			// Move production's source into the base: now both read it.
+			// Move production's source into the base and drop staging's:
+			// now both apply the base's.
 			git(t, work, "mv", "deploy/podinfo/overlays/production/source.yaml", "deploy/podinfo/base/source.yaml")
+			git(t, work, "rm", "-q", "deploy/podinfo/overlays/staging/source.yaml")
 			replaceIn(t, work, "deploy/podinfo/overlays/production/kustomization.yaml", "  - source.yaml\n", "")
+			replaceIn(t, work, "deploy/podinfo/overlays/staging/kustomization.yaml", "  - source.yaml\n", "")
+			replaceIn(t, work, "deploy/podinfo/base/kustomization.yaml", "  - release.yaml\n", "  - release.yaml\n  - source.yaml\n")
 			git(t, work, "commit", "-q", "-am", "shared source")
-		}, []string{"podinfo", "--from", "staging", "--to", "production"},
+		}, []string{"podinfo", "--from", "staging", "--to", "production", "--version", "6.7.1"},
 			exitcode.Conflict, "comes from the shared base deploy/podinfo/base/source.yaml"},
 		{"same environment twice", example, nil, []string{"sample-app", "--from", "staging", "--to", "staging"},
 			exitcode.Usage, "--from and --to are both"},

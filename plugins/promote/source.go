@@ -8,6 +8,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 )
 
@@ -75,7 +76,7 @@ var (
 )
 
 // resolveSource reads the chart source of HelmRelease hr in an environment.
-func resolveSource(hr *object, docs *docSet) (*chartSource, error) {
+func resolveSource(hr *object, v *view, c *fluxmodel.Cluster) (*chartSource, error) {
 	hrNS := hr.Namespace
 	if ck := scalarAtObj(hr, "spec", "chartRef", "kind"); ck != "" {
 		name := scalarAtObj(hr, "spec", "chartRef", "name")
@@ -85,9 +86,9 @@ func resolveSource(hr *object, docs *docSet) (*chartSource, error) {
 		}
 		switch ck {
 		case kindOCIRepository:
-			return refSource(kindOCIRepository, name, ns, ociRefOrder, refTag, "latest", docs)
+			return refSource(kindOCIRepository, name, ns, ociRefOrder, refTag, "latest", v, c)
 		case kindHelmChart:
-			obj, err := sourceObject(kindHelmChart, name, ns, docs)
+			obj, err := v.source(c, kindHelmChart, name, ns)
 			if err != nil {
 				return nil, err
 			}
@@ -111,7 +112,7 @@ func resolveSource(hr *object, docs *docSet) (*chartSource, error) {
 			Value: scalarAtObj(hr, "spec", "chart", "spec", "version"), ReconcileStrategy: strategy,
 			holder: hr, keys: []string{"spec", "chart", "spec", "version"}}, nil
 	case kindGitRepository:
-		s, err := refSource(kindGitRepository, name, ns, gitRefOrder, refBranch, "master", docs)
+		s, err := refSource(kindGitRepository, name, ns, gitRefOrder, refBranch, "master", v, c)
 		if err != nil {
 			return nil, err
 		}
@@ -121,38 +122,29 @@ func resolveSource(hr *object, docs *docSet) (*chartSource, error) {
 		}
 		return s, nil
 	case "":
-		return nil, exitcode.Errorf(exitcode.Conflict, "HelmRelease %s has neither spec.chart.spec.sourceRef nor spec.chartRef in this environment's manifests", hr.Name)
+		return nil, exitcode.Errorf(exitcode.Conflict, "HelmRelease %s has neither spec.chart.spec.sourceRef nor spec.chartRef in what this environment applies", hr.Name)
 	}
 	return nil, exitcode.Errorf(exitcode.Conflict, "HelmRelease %s takes its chart from a %s, which promote does not handle (HelmRepository, GitRepository and OCIRepository are)", hr.Name, kind)
 }
 
 func scalarAtObj(o *object, keys ...string) string {
-	n, _ := o.lookup(keys...)
-	if n == nil {
+	v, ok := o.value(keys...)
+	if !ok || v == nil {
 		return ""
 	}
-	return n.Value
-}
-
-func sourceObject(kind, name, ns string, docs *docSet) (*object, error) {
-	obj, err := docs.find(sourceGroup, kind, name, ns)
-	if err != nil {
-		if err == errNotFound {
-			where := ""
-			if ns != "" {
-				where = " in namespace " + ns
-			}
-			return nil, exitcode.Errorf(exitcode.NotFound, "%s %s%s is not in this environment's manifests: promote needs it to read and write the version", kind, name, where)
-		}
-		return nil, exitcode.Wrap(exitcode.Conflict, err)
+	switch t := v.(type) {
+	case string:
+		return t
+	case map[string]any, []any:
+		return ""
 	}
-	return obj, nil
+	return fmt.Sprint(v)
 }
 
 // refSource reads a source object's spec.ref, taking the field that wins
 // by precedence.
-func refSource(kind, name, ns string, order []string, defField, defValue string, docs *docSet) (*chartSource, error) {
-	obj, err := sourceObject(kind, name, ns, docs)
+func refSource(kind, name, ns string, order []string, defField, defValue string, v *view, c *fluxmodel.Cluster) (*chartSource, error) {
+	obj, err := v.source(c, kind, name, ns)
 	if err != nil {
 		return nil, err
 	}

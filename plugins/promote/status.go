@@ -9,8 +9,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/suggest"
@@ -22,8 +22,19 @@ type statusReport struct {
 	EnvironmentsFrom string          `json:"environmentsFrom"`
 	HelmReleases     []releaseStatus `json:"helmReleases"`
 
+	// Errors are the builds that failed, each naming its file and line.
+	Errors []statusError `json:"errors,omitempty"`
+
 	// forge is the kind of forge the open requests come from.
 	forge forge.Kind
+	// broken counts releases that do not build.
+	broken int
+}
+
+// statusError is a cluster (or a Kustomization of it) that does not build.
+type statusError struct {
+	Environment string `json:"environment"`
+	Error       string `json:"error"`
 }
 
 type releaseStatus struct {
@@ -65,40 +76,41 @@ func (o *Options) runStatus(ctx context.Context) error {
 	}
 	o.addOpenRequests(ctx, w.repo, rep)
 	if done, err := printer.Print(o.Out, o.Output, rep); done {
-		return err
+		if err != nil {
+			return err
+		}
+		return rep.problem()
 	}
 	if err := printStatus(o.Out, rep, o.color); err != nil {
 		return err
 	}
-	return printOpenRequests(o.Out, rep)
-}
-
-// envIndex is one environment's documents and the names of its
-// HelmReleases.
-type envIndex struct {
-	env      *envs.Environment
-	docs     *docSet
-	releases map[string]bool
+	if err := printOpenRequests(o.Out, rep); err != nil {
+		return err
+	}
+	return rep.problem()
 }
 
 func buildStatus(w *workspace, only, ns string) (*statusReport, error) {
 	rep := &statusReport{Environments: w.cfg.Names(), EnvironmentsFrom: w.cfg.Source}
-	var idx []envIndex
+	clusters := make([]*fluxmodel.Cluster, len(w.cfg.Environments))
 	all := map[string]bool{}
 	for i := range w.cfg.Environments {
 		env := &w.cfg.Environments[i]
-		docs, err := w.scan.envDocs(env)
+		c, err := w.view.cluster(env)
 		if err != nil {
 			return nil, err
 		}
-		ix := envIndex{env: env, docs: docs, releases: map[string]bool{}}
-		for _, d := range docs.all() {
-			if d.Kind == "HelmRelease" && d.Group == helmGroup && d.Name != "" && (ns == "" || d.Namespace == "" || d.Namespace == ns) {
-				ix.releases[d.Name] = true
-				all[d.Name] = true
+		clusters[i] = c
+		for _, r := range c.Releases {
+			if ns == "" || r.Namespace == ns {
+				all[r.Name] = true
 			}
 		}
-		idx = append(idx, ix)
+		// What does not build is a row of its own, naming the file: the
+		// releases it holds are missing from the rest.
+		for _, e := range c.Errors {
+			rep.Errors = append(rep.Errors, statusError{Environment: env.Name, Error: e.Error()})
+		}
 	}
 	if only != "" && !all[only] {
 		var cands []string
@@ -108,6 +120,9 @@ func buildStatus(w *workspace, only, ns string) (*statusReport, error) {
 		msg := fmt.Sprintf("HelmRelease %s not found in any environment (%s)", only, strings.Join(rep.Environments, ", "))
 		if s := suggest.Closest(only, cands); s != "" {
 			msg += "; did you mean " + s + "?"
+		}
+		if len(rep.Errors) > 0 {
+			return nil, exitcode.Errorf(exitcode.Failed, "%s; and some environments do not build in full: %s", msg, rep.Errors[0].Error)
 		}
 		return nil, exitcode.Errorf(exitcode.NotFound, "%s", msg)
 	}
@@ -120,28 +135,27 @@ func buildStatus(w *workspace, only, ns string) (*statusReport, error) {
 	sort.Strings(namesSorted)
 	for _, name := range namesSorted {
 		rs := releaseStatus{Name: name}
-		for _, ix := range idx {
-			es := envStatus{Environment: ix.env.Name}
-			if !ix.releases[name] {
+		for i := range w.cfg.Environments {
+			env := &w.cfg.Environments[i]
+			es := envStatus{Environment: env.Name}
+			rels := clusters[i].Find(ns, name)
+			if len(rels) == 0 {
 				rs.Environments = append(rs.Environments, es)
 				continue
 			}
 			es.Present = true
-			q := ns
-			if q == "" {
-				q = ix.env.Namespace
-			}
-			hr, err := ix.docs.find(helmGroup, "HelmRelease", name, q)
+			hr, c, err := w.release(env, name, ns)
 			if err != nil {
 				es.Error = err.Error()
+				es.Namespace = rels[0].Namespace
+				if rels[0].Err != nil {
+					rep.broken++
+				}
 				rs.Environments = append(rs.Environments, es)
 				continue
 			}
-			if hr.Namespace == "" {
-				hr.Namespace = w.envNamespace(ix.env)
-			}
 			es.Namespace = hr.Namespace
-			src, err := resolveSource(hr, ix.docs)
+			src, err := resolveSource(hr, w.view, c)
 			if err != nil {
 				es.Error = err.Error()
 			}
@@ -153,6 +167,15 @@ func buildStatus(w *workspace, only, ns string) (*statusReport, error) {
 		rep.HelmReleases = append(rep.HelmReleases, rs)
 	}
 	return rep, nil
+}
+
+// problem is the error status exits with when a cluster or release does
+// not build: the rows say which file and line.
+func (rep *statusReport) problem() error {
+	if n := len(rep.Errors) + rep.broken; n > 0 {
+		return exitcode.Errorf(exitcode.Failed, "%d build error(s) in the repository (see the error rows): fix them for a full status", n)
+	}
+	return nil
 }
 
 // markDrift compares each environment with the previous one that has the
@@ -209,44 +232,33 @@ func markDrift(rs *releaseStatus) {
 	}
 }
 
-// flattenValues merges spec.values of the base documents and then of the
-// environment's own patches (as kustomize's strategic merge would for
-// maps) into dotted leaves.
+// flattenValues turns the applied spec.values of hr (the model's,
+// patches merged) into dotted leaves.
 func flattenValues(hr *object) map[string]string {
 	out := map[string]string{}
-	for _, layer := range [][]*doc{hr.Base, hr.Own} {
-		for _, d := range layer {
-			for _, op := range d.valueOps() {
-				if op.del {
-					delete(out, op.key)
-				} else {
-					out[op.key] = op.value
-				}
-			}
+	v, ok := hr.value("spec", "values")
+	if !ok || v == nil {
+		return out
+	}
+	var n yaml.Node
+	if err := n.Encode(v); err != nil {
+		return out
+	}
+	for _, op := range flatten("", &n, nil) {
+		if op.del {
+			delete(out, op.key)
+		} else {
+			out[op.key] = op.value
 		}
 	}
 	return out
 }
 
-// valueOp is one step of merging a document's spec.values into the leaves
-// below it: delete key, or set it to value.
+// valueOp is one step of turning values into leaves: delete key, or set
+// it to value.
 type valueOp struct {
 	key, value string
 	del        bool
-}
-
-// valueOps is what merging d's spec.values does, worked out once per
-// document: a base is merged into every environment that uses it, and
-// walking it again each time (yaml.Marshal of list items above all) was a
-// fifth of --status's allocations.
-func (d *doc) valueOps() []valueOp {
-	if !d.valuesDone {
-		d.valuesDone = true
-		if v := nodeAt(d.Root, "spec", "values"); v != nil {
-			d.values = flatten("", v, nil)
-		}
-	}
-	return d.values
 }
 
 // flatten appends the ops that merge n, at prefix, into leaves.
@@ -356,6 +368,9 @@ func printStatus(w io.Writer, rep *statusReport, color bool) error {
 			rows = append(rows, r)
 		}
 	}
+	for _, e := range rep.Errors {
+		rows = append(rows, []cell{{text: "(build)"}, {text: e.Environment}, {text: "-"}, {text: "?"}, {text: "?"}, {text: "error: " + e.Error}})
+	}
 	widths := make([]int, len(rows[0]))
 	for _, r := range rows {
 		for i, c := range r {
@@ -382,7 +397,7 @@ func printStatus(w io.Writer, rep *statusReport, color bool) error {
 	if anyDrift {
 		b.WriteString("* differs from the environment before it\n")
 	}
-	if len(rep.HelmReleases) == 0 {
+	if len(rep.HelmReleases)+len(rep.Errors) == 0 {
 		b.Reset()
 		fmt.Fprintf(&b, "No HelmReleases in %s.\n", strings.Join(rep.Environments, ", "))
 	}

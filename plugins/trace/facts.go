@@ -2,10 +2,12 @@ package trace
 
 import (
 	"context"
+	"path"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxstatus"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 )
@@ -42,14 +44,8 @@ func (fc *factCache) facts(ctx context.Context, input string, q fluxstatus.Quest
 		if c.Pushed, err = fc.repo.IsPushed(ctx, c.SHA); err != nil {
 			return nil, err
 		}
-		for _, p := range c.Paths {
-			hrs, err := fc.repo.HelmReleasesIn(ctx, c.SHA, p)
-			if err != nil {
-				return nil, err
-			}
-			for _, h := range hrs {
-				c.HelmReleases = append(c.HelmReleases, types.NamespacedName{Namespace: h.Namespace, Name: h.Name})
-			}
+		if c.HelmReleases, err = fc.touched(ctx, c.SHA, c.Paths); err != nil {
+			return nil, err
 		}
 		fc.base = c
 	}
@@ -92,6 +88,39 @@ func (fc *factCache) facts(ctx context.Context, input string, q fluxstatus.Quest
 		}
 	}
 	return &out, nil
+}
+
+// touched lists the HelmReleases whose object or values come from the
+// files the commit changed, by applied identity, from the model of what
+// the repository applies at the commit (fluxmodel): a patch in an
+// overlay reaches the release it patches, under the overlay's name and
+// namespace, and a file nobody includes reaches nothing. A commit that
+// changed no YAML file reaches no release and builds no model.
+func (fc *factCache) touched(ctx context.Context, sha string, paths []string) ([]types.NamespacedName, error) {
+	yamlChanged := false
+	for _, p := range paths {
+		if ext := path.Ext(p); ext == ".yaml" || ext == ".yml" || path.Base(p) == "Kustomization" {
+			yamlChanged = true
+			break
+		}
+	}
+	if !yamlChanged {
+		return nil, nil
+	}
+	m, err := fluxmodel.LoadCommit(ctx, fc.repo, sha)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[types.NamespacedName]bool{}
+	var out []types.NamespacedName
+	for _, r := range m.Touching(paths) {
+		k := types.NamespacedName{Namespace: r.Namespace, Name: r.Name}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out, nil
 }
 
 func (fc *factCache) relate(ctx context.Context, rev string) error {

@@ -96,6 +96,54 @@ func TestScopeManualReleases(t *testing.T) {
 	}
 }
 
+// The releases a commit touches come from the model of what the
+// repository applies at that commit: a patch in an overlay reaches the
+// release under the overlay's name (namePrefix) and namespace, and an
+// archived copy that no kustomization includes reaches nothing, even when
+// it names a release the cluster runs.
+func TestScopeManualReleasesFromModel(t *testing.T) {
+	r := newAppRepo(t)
+	hr := func(name, ns, values string) string {
+		s := "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: " + name + "\n"
+		if ns != "" {
+			s += "  namespace: " + ns + "\n"
+		}
+		return s + "spec:\n  values:\n" + values
+	}
+	writeAndCommit(t, r.dir, "apps/base/sample-app/release.yaml", hr("sample-app", "", "    replicaCount: 1\n"), "base")
+	writeAndCommit(t, r.dir, "apps/base/sample-app/kustomization.yaml", "resources: [release.yaml]\n", "base kustomization")
+	writeAndCommit(t, r.dir, "apps/staging/kustomization.yaml", "namespace: sample-app\nnamePrefix: staging-\nresources: [../base/sample-app]\npatches:\n  - path: values.yaml\n", "staging")
+	writeAndCommit(t, r.dir, "apps/staging/values.yaml", hr("sample-app", "", "    replicaCount: 2\n"), "staging: 2 replicas")
+	trace := func() ([]fluxstatus.Release, error) {
+		t.Helper()
+		objs := fixtureObjects(t, "kustomization.yaml", r, "https://github.com/example/flux-app-delivery.git", "git@github.com:example/sample-app-helm-chart",
+			"metadata: {name: sample-app, namespace: sample-app, generation: 2}", "metadata: {name: staging-sample-app, namespace: sample-app, generation: 2}")
+		var keep = objs[:0]
+		for _, o := range objs {
+			if o.GetKind() != "Kustomization" {
+				keep = append(keep, o)
+			}
+		}
+		f := &kubefake.Factory{Dyn: newCluster(t, keep), Clk: clocktesting.NewFakeClock(testNow), NS: "sample-app", NSFromKubeconfig: true}
+		out, _, err := runFactory(context.Background(), t, f, nil, "HEAD", "--repo", r.dir, "-o", "json")
+		if exitcode.From(err) == exitcode.NotFound {
+			return nil, err
+		}
+		var rep fluxstatus.Report
+		if yerr := yaml.Unmarshal([]byte(out), &rep); yerr != nil {
+			t.Fatalf("%v\n%s", yerr, out)
+		}
+		return rep.Releases, err
+	}
+	if rels, err := trace(); len(rels) != 1 || rels[0].Name != "staging-sample-app" || rels[0].Via[0] != "manual" {
+		t.Fatalf("commit patching the overlay: %v %+v, want staging-sample-app, hand-applied", err, rels)
+	}
+	writeAndCommit(t, r.dir, "archive/sample-app.yaml", hr("staging-sample-app", "sample-app", "    replicaCount: 3\n"), "archive an old copy")
+	if rels, err := trace(); exitcode.From(err) != exitcode.NotFound {
+		t.Fatalf("commit touching only a file nobody includes: %v %+v, want NotFound", err, rels)
+	}
+}
+
 // gitopsRepo adds a commit to the app repo that changes a HelmRelease
 // manifest, so the hand-applied release is found by its manifest.
 func gitopsRepo(t *testing.T, r *appRepo) {

@@ -4,12 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/spf13/pflag"
 )
 
-// Flags are the --pr flags promote and override share, bound the way
-// kubectl's genericclioptions bind theirs (AddFlags on a FlagSet).
+// Flags are the values of the --pr flags promote and override share: a
+// plain config (plugins/command binds the flags to it; this package knows
+// no flag library).
 type Flags struct {
 	// PR pushes the branch and opens (or updates) its pull/merge request.
 	PR        bool
@@ -20,18 +19,6 @@ type Flags struct {
 	Forge, URL string
 	// TokenEnv is --forge-token-env: the variable holding the token.
 	TokenEnv string
-}
-
-// AddFlags registers --pr, --pr-label, --pr-reviewer, --draft, --forge and
-// --forge-url.
-func (f *Flags) AddFlags(fs *pflag.FlagSet) {
-	fs.BoolVar(&f.PR, "pr", false, "Push the change on a branch (--branch, or a generated name) and open a pull/merge request against the branch the checkout tracks; run again to update it")
-	fs.StringArrayVar(&f.Labels, "pr-label", nil, "Label the pull/merge request (repeatable; created when missing)")
-	fs.StringArrayVar(&f.Reviewers, "pr-reviewer", nil, "Ask USER (GitHub also ORG/TEAM) to review the pull/merge request (repeatable)")
-	fs.BoolVar(&f.Draft, "draft", false, "Open the pull/merge request as a draft")
-	fs.StringVar(&f.Forge, "forge", "", "Forge API to use: github, gitlab or gitea (also Forgejo); default: detected from the remote URL")
-	fs.StringVar(&f.URL, "forge-url", "", "Web root of the forge (https://git.example.com), when it is not the remote URL's scheme and host")
-	fs.StringVar(&f.TokenEnv, "forge-token-env", "", "Environment variable holding the forge's token (needed when --forge-url names another host than the remote's)")
 }
 
 // Kind is the parsed --forge ("" when not given).

@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 	"helm.sh/helm/v3/pkg/strvals"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
@@ -71,6 +72,9 @@ func (e *UsageError) Error() string {
 }
 func (e *UsageError) Unwrap() error { return e.Err }
 
+// ExitCode is 2: the flag is what to fix.
+func (e *UsageError) ExitCode() int { return int(exitcode.Usage) }
+
 // ConflictError is a flag whose path runs through a value of another type:
 // a.b.c=1 when a.b is a string. Helm would fail or silently replace; here the
 // user must decide.
@@ -84,6 +88,9 @@ func (e *ConflictError) Error() string {
 	return fmt.Sprintf("%s %q: %s is %s in the current values; add --unset %s if you mean to replace it",
 		e.Flag, e.Arg, e.Path, e.Have, e.Path)
 }
+
+// ExitCode is 6: the user decides whether to replace the value.
+func (e *ConflictError) ExitCode() int { return int(exitcode.Conflict) }
 
 // Result is what the flags do to the values.
 type Result struct {

@@ -13,10 +13,12 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 )
 
 // ErrEncrypted is matched (errors.Is) by an EncryptedError.
-var ErrEncrypted = errors.New("SOPS-encrypted")
+var ErrEncrypted = exitcode.New(exitcode.Conflict, "SOPS-encrypted")
 
 // EncryptedError is a write refused because the file is encrypted.
 type EncryptedError struct {
@@ -41,6 +43,9 @@ func (e *EncryptedError) Error() string {
 }
 
 func (e *EncryptedError) Is(target error) bool { return target == ErrEncrypted }
+
+// ExitCode is 6: an encrypted file is changed with sops, not as text.
+func (e *EncryptedError) ExitCode() int { return int(exitcode.Conflict) }
 
 // Encrypted reports whether any YAML document of data was encrypted by
 // SOPS: a top-level sops: map with a mac, or a string value

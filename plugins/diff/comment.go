@@ -165,8 +165,10 @@ func withComment(gate, comment error) error {
 	if comment == nil {
 		return gate
 	}
-	if gate == nil || errors.Is(gate, errSilent) && exitcode.From(gate) == exitcode.Changed {
+	var changed *ChangedError
+	if gate == nil || errors.As(gate, &changed) {
 		return comment
 	}
-	return exitcode.Wrap(exitcode.From(gate), fmt.Errorf("%v\nthe report was not posted: %w", gate, comment))
+	// The gate comes first in the chain: its exit code stands.
+	return fmt.Errorf("%w\nthe report was not posted: %w", gate, comment)
 }

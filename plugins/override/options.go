@@ -40,7 +40,8 @@ var valuesPath = yamledit.Path{"spec", "values"}
 // Options hold the flags and what Complete derives from them.
 type Options struct {
 	genericiooptions.IOStreams
-	// Getenv reads the environment (NO_COLOR); os.Getenv outside tests.
+	// Getenv reads the environment (NO_COLOR, forge tokens): the
+	// factory's, set by Complete.
 	Getenv func(string) string
 
 	Name      string
@@ -79,7 +80,7 @@ type Options struct {
 
 // NewOptions returns Options writing to streams.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
-	return &Options{IOStreams: streams, Getenv: os.Getenv}
+	return &Options{IOStreams: streams}
 }
 
 // Complete fills in what the flags leave implicit: the name, the namespace
@@ -89,6 +90,7 @@ func (o *Options) Complete(ctx context.Context, f kube.Factory, args []string) e
 	o.Name = args[0]
 	o.factory = f
 	if f != nil {
+		o.Getenv = f.Getenv
 		if ns := f.Flags().Namespace; ns != nil {
 			o.Namespace = *ns
 		}

@@ -60,65 +60,45 @@ type Cluster struct {
 // into the typed list it belongs to. Unknown kinds are an error so that a
 // typo in a fixture does not silently drop an object.
 func (c *Cluster) Add(u *unstructured.Unstructured) error {
-	conv := runtime.DefaultUnstructuredConverter
 	var err error
 	switch u.GetKind() {
 	case KindGitRepository:
-		var o sourcev1.GitRepository
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.GitRepositories = append(c.GitRepositories, o)
-		}
+		err = decodeInto(u, &c.GitRepositories)
 	case KindHelmChart:
-		var o sourcev1.HelmChart
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.HelmCharts = append(c.HelmCharts, o)
-		}
+		err = decodeInto(u, &c.HelmCharts)
 	case KindHelmRelease:
-		var o helmv2.HelmRelease
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.HelmReleases = append(c.HelmReleases, o)
-		}
+		err = decodeInto(u, &c.HelmReleases)
 	case KindKustomization:
-		var o kustomizev1.Kustomization
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.Kustomizations = append(c.Kustomizations, o)
-		}
+		err = decodeInto(u, &c.Kustomizations)
 	case KindDeployment:
-		var o appsv1.Deployment
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.Deployments = append(c.Deployments, o)
-		}
+		err = decodeInto(u, &c.Deployments)
 	case KindStatefulSet:
-		var o appsv1.StatefulSet
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.StatefulSets = append(c.StatefulSets, o)
-		}
+		err = decodeInto(u, &c.StatefulSets)
 	case KindDaemonSet:
-		var o appsv1.DaemonSet
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.DaemonSets = append(c.DaemonSets, o)
-		}
+		err = decodeInto(u, &c.DaemonSets)
 	case KindReplicaSet:
-		var o appsv1.ReplicaSet
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.ReplicaSets = append(c.ReplicaSets, o)
-		}
+		err = decodeInto(u, &c.ReplicaSets)
 	case KindPod:
-		var o corev1.Pod
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.Pods = append(c.Pods, o)
-		}
+		err = decodeInto(u, &c.Pods)
 	case KindEvent:
-		var o corev1.Event
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.Events = append(c.Events, o)
-		}
+		err = decodeInto(u, &c.Events)
 	default:
 		return fmt.Errorf("fluxstatus: unexpected kind %q (%s/%s)", u.GetKind(), u.GetNamespace(), u.GetName())
 	}
 	if err != nil {
 		return fmt.Errorf("decoding %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 	}
+	return nil
+}
+
+// decodeInto decodes u as a T and appends it to list: the one typed decode
+// every kind goes through.
+func decodeInto[T any](u *unstructured.Unstructured, list *[]T) error {
+	var o T
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &o); err != nil {
+		return err
+	}
+	*list = append(*list, o)
 	return nil
 }
 
@@ -133,30 +113,26 @@ func (c *Cluster) SetForbidden(kind, msg string) {
 func (c *Cluster) forbidden(kind string) bool { _, ok := c.Forbidden[kind]; return ok }
 
 func (c *Cluster) gitRepository(key types.NamespacedName) *sourcev1.GitRepository {
-	for i := range c.GitRepositories {
-		o := &c.GitRepositories[i]
-		if o.Namespace == key.Namespace && o.Name == key.Name {
-			return o
-		}
-	}
-	return nil
+	return lookup(c.GitRepositories, key)
 }
 
 func (c *Cluster) helmChart(key types.NamespacedName) *sourcev1.HelmChart {
-	for i := range c.HelmCharts {
-		o := &c.HelmCharts[i]
-		if o.Namespace == key.Namespace && o.Name == key.Name {
-			return o
-		}
-	}
-	return nil
+	return lookup(c.HelmCharts, key)
 }
 
 func (c *Cluster) helmRelease(key types.NamespacedName) *helmv2.HelmRelease {
-	for i := range c.HelmReleases {
-		o := &c.HelmReleases[i]
-		if o.Namespace == key.Namespace && o.Name == key.Name {
-			return o
+	return lookup(c.HelmReleases, key)
+}
+
+// lookup returns the object of list called key, or nil.
+func lookup[T any, P interface {
+	*T
+	GetNamespace() string
+	GetName() string
+}](list []T, key types.NamespacedName) *T {
+	for i := range list {
+		if o := P(&list[i]); o.GetNamespace() == key.Namespace && o.GetName() == key.Name {
+			return &list[i]
 		}
 	}
 	return nil

@@ -79,7 +79,7 @@ func TestExitCodeMatrix(t *testing.T) {
 			{"trace", "--env", "staging", "--gitops-repo", notRepo},
 			{"diff", "--repo", notRepo},
 		}},
-		{name: "unknown environment", says: "unknown environment", code: exitcode.NotFound, runs: [][]string{
+		{name: "unknown environment", says: "qa", code: exitcode.NotFound, runs: [][]string{
 			{"override", "sample-app", "--env", "qa", "--set", "a=1"},
 			{"promote", "sample-app", "--from", "staging", "--to", "qa"},
 			{"promote", "sample-app", "--from", "qa", "--to", "production"},

@@ -18,11 +18,11 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/chartsource"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/textdiff"
 )
 
 // Diff formats for --diff.
@@ -200,6 +200,6 @@ func unresolved(ctx context.Context, env Env, err error) error {
 // ValuesDiff prints the file diff for --diff=values (the caller decides
 // when: a dry run prints it anyway).
 func ValuesDiff(env Env, path string, before, after []byte) error {
-	_, err := diff.Unified(env.Out, path, before, after, diff.Options{Color: term.Color(env.Out, env.Getenv)})
+	_, err := textdiff.Unified(env.Out, path, before, after, textdiff.Options{Color: term.Color(env.Out, env.Getenv)})
 	return err
 }

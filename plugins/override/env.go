@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
@@ -30,7 +29,7 @@ func (o *Options) targetForEnv(ctx context.Context, repo *gitrepo.Repo) (*envTar
 	}
 	c := m.Cluster(o.Env)
 	if c == nil {
-		return nil, fmt.Errorf("--env %s: %w; the repository applies %s (%s)", o.Env, envs.ErrUnknownEnvironment, strings.Join(m.Names(), ", "), m.Layout)
+		return nil, exitcode.Errorf(exitcode.NotFound, "--env %s: no such environment; the repository applies %s (%s)", o.Env, strings.Join(m.Names(), ", "), m.Layout)
 	}
 	rels := c.Find(o.Namespace, o.Name)
 	switch len(rels) {

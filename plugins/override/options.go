@@ -13,7 +13,6 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
@@ -25,6 +24,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/sops"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/textdiff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
@@ -528,7 +528,7 @@ func (o *Options) printDryRun(ed *edited, res *Result) error {
 	if o.Output != "" {
 		return o.print(res, "")
 	}
-	changed, err := ed.diff(o.Out, diff.Options{Color: term.Color(o.Out, o.Getenv)})
+	changed, err := ed.diff(o.Out, textdiff.Options{Color: term.Color(o.Out, o.Getenv)})
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,10 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -85,5 +87,52 @@ func TestEnvironmentIsInjected(t *testing.T) {
 	}
 	if checked < 100 {
 		t.Fatalf("only %d files checked", checked)
+	}
+}
+
+// docs/architecture.md names every package of the tree, and no package
+// that is not there.
+func TestArchitectureDocMatchesTree(t *testing.T) {
+	doc, err := os.ReadFile("../docs/architecture.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("go", "list", "-f", "{{.Dir}}", "../cmd/...", "../internal/...", "../plugins/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, dir := range strings.Fields(string(out)) {
+		rel, err := filepath.Rel(root, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have[filepath.ToSlash(rel)] = true
+	}
+	// Paths the text gives: packages, or files in one (the package is
+	// the folder).
+	named := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\b(?:cmd|internal|plugins)(?:/[a-z_-]+)+(\.[a-z]+)?`).FindAllStringSubmatch(string(doc), -1) {
+		if m[1] != "" {
+			m[0] = m[0][:strings.LastIndex(m[0], "/")]
+		}
+		named[m[0]] = true
+	}
+	for pkg := range have {
+		// A package of the core may be named by its name alone (the picture
+		// groups them); commands and mains by their path.
+		base := pkg[strings.LastIndex(pkg, "/")+1:]
+		if !named[pkg] && !(strings.HasPrefix(pkg, "internal/") && regexp.MustCompile(`\b`+regexp.QuoteMeta(base)+`\b`).Match(doc)) {
+			t.Errorf("docs/architecture.md does not name %s", pkg)
+		}
+	}
+	for pkg := range named {
+		if !have[pkg] {
+			t.Errorf("docs/architecture.md names %s, which is not a package of the tree", pkg)
+		}
 	}
 }

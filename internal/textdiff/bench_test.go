@@ -15,14 +15,7 @@ import (
 // whole middle as one removal and one addition.
 func quadraticEdits(a, b []string) []edit {
 	const maxCells = 4 << 20
-	p := 0
-	for p < len(a) && p < len(b) && a[p] == b[p] {
-		p++
-	}
-	s := 0
-	for s < len(a)-p && s < len(b)-p && a[len(a)-1-s] == b[len(b)-1-s] {
-		s++
-	}
+	p, s := affixes(a, b)
 	var out []edit
 	for _, l := range a[:p] {
 		out = append(out, edit{' ', l})

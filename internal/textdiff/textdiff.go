@@ -44,19 +44,24 @@ func splitLines(s string) []string {
 	return lines
 }
 
+// affixes counts the lines a and b share at their start (p) and, after
+// those, at their end (s).
+func affixes(a, b []string) (p, s int) {
+	for p < len(a) && p < len(b) && a[p] == b[p] {
+		p++
+	}
+	for s < len(a)-p && s < len(b)-p && a[len(a)-1-s] == b[len(b)-1-s] {
+		s++
+	}
+	return p, s
+}
+
 // lineEdits is the line diff of a and b: the common prefix and suffix as
 // they are, and the middle by the LCS of golang.org/x/tools' diff (as
 // packaged in go-udiff), which is exact for up to 50 changed runs and,
 // beyond, gives a valid, near-minimal edit script in linear time.
 func lineEdits(a, b []string) []edit {
-	p := 0
-	for p < len(a) && p < len(b) && a[p] == b[p] {
-		p++
-	}
-	s := 0
-	for s < len(a)-p && s < len(b)-p && a[len(a)-1-s] == b[len(b)-1-s] {
-		s++
-	}
+	p, s := affixes(a, b)
 	out := make([]edit, 0, len(a)+len(b)-p-s)
 	for _, l := range a[:p] {
 		out = append(out, edit{' ', l})

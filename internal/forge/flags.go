@@ -30,29 +30,9 @@ func (f *Flags) Kind() Kind {
 // Validate checks the flags alone.
 func (f *Flags) Validate() error {
 	if !f.PR {
-		var set []string
-		if len(f.Labels) > 0 {
-			set = append(set, "--pr-label")
-		}
-		if len(f.Reviewers) > 0 {
-			set = append(set, "--pr-reviewer")
-		}
-		if f.Draft {
-			set = append(set, "--draft")
-		}
-		if f.Forge != "" {
-			set = append(set, "--forge")
-		}
-		if f.URL != "" {
-			set = append(set, "--forge-url")
-		}
-		if f.TokenEnv != "" {
-			set = append(set, "--forge-token-env")
-		}
-		if len(set) > 0 {
-			return fmt.Errorf("%s only apply with --pr", strings.Join(set, ", "))
-		}
-		return nil
+		return OnlyWith("--pr", Given{"--pr-label", len(f.Labels) > 0}, Given{"--pr-reviewer", len(f.Reviewers) > 0},
+			Given{"--draft", f.Draft}, Given{"--forge", f.Forge != ""}, Given{"--forge-url", f.URL != ""},
+			Given{"--forge-token-env", f.TokenEnv != ""})
 	}
 	if err := f.ValidateTarget(); err != nil {
 		return err
@@ -68,6 +48,27 @@ func (f *Flags) Validate() error {
 		}
 	}
 	return nil
+}
+
+// Given says whether a flag was given.
+type Given struct {
+	Flag string
+	Set  bool
+}
+
+// OnlyWith is the error for the flags of given that are set, which only
+// apply with flag (not given); nil when none is set.
+func OnlyWith(flag string, given ...Given) error {
+	var set []string
+	for _, g := range given {
+		if g.Set {
+			set = append(set, g.Flag)
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s only apply with %s", strings.Join(set, ", "), flag)
 }
 
 // ValidateTarget checks --forge and --forge-url, which also apply where a

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -46,23 +45,8 @@ func (c *CommentFlags) AddFlags(fs *pflag.FlagSet) {
 // Validate checks the flags alone.
 func (c *CommentFlags) Validate() error {
 	if !c.Comment {
-		var set []string
-		if c.Number != 0 {
-			set = append(set, "--pr-number")
-		}
-		if c.Remote != "" {
-			set = append(set, "--remote")
-		}
-		if c.Forge != "" {
-			set = append(set, "--forge")
-		}
-		if c.URL != "" {
-			set = append(set, "--forge-url")
-		}
-		if len(set) > 0 {
-			return fmt.Errorf("%s only apply with --comment", strings.Join(set, ", "))
-		}
-		return nil
+		return forge.OnlyWith("--comment", forge.Given{Flag: "--pr-number", Set: c.Number != 0}, forge.Given{Flag: "--remote", Set: c.Remote != ""},
+			forge.Given{Flag: "--forge", Set: c.Forge != ""}, forge.Given{Flag: "--forge-url", Set: c.URL != ""})
 	}
 	if c.Number < 0 {
 		return fmt.Errorf("--pr-number %d: give the request's number", c.Number)

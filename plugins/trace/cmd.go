@@ -176,7 +176,9 @@ func (o *Options) Complete(_ context.Context, f kube.Factory, args []string) err
 	if f != nil {
 		o.factory = f
 	}
-	o.color = term.Color(o.streams.Out, o.factory.Getenv)
+	if o.factory != nil {
+		o.color = term.Color(o.streams.Out, o.factory.Getenv)
+	}
 	return nil
 }
 

@@ -11,6 +11,7 @@
 package fluxstatus
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -21,8 +22,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	kjson "sigs.k8s.io/json"
 )
 
 // Kind names used as keys in Cluster.Forbidden and in the report.
@@ -63,25 +64,25 @@ func (c *Cluster) Add(u *unstructured.Unstructured) error {
 	var err error
 	switch u.GetKind() {
 	case KindGitRepository:
-		err = decodeInto(u, &c.GitRepositories)
+		c.GitRepositories, err = appendDecoded(c.GitRepositories, u)
 	case KindHelmChart:
-		err = decodeInto(u, &c.HelmCharts)
+		c.HelmCharts, err = appendDecoded(c.HelmCharts, u)
 	case KindHelmRelease:
-		err = decodeInto(u, &c.HelmReleases)
+		c.HelmReleases, err = appendDecoded(c.HelmReleases, u)
 	case KindKustomization:
-		err = decodeInto(u, &c.Kustomizations)
+		c.Kustomizations, err = appendDecoded(c.Kustomizations, u)
 	case KindDeployment:
-		err = decodeInto(u, &c.Deployments)
+		c.Deployments, err = appendDecoded(c.Deployments, u)
 	case KindStatefulSet:
-		err = decodeInto(u, &c.StatefulSets)
+		c.StatefulSets, err = appendDecoded(c.StatefulSets, u)
 	case KindDaemonSet:
-		err = decodeInto(u, &c.DaemonSets)
+		c.DaemonSets, err = appendDecoded(c.DaemonSets, u)
 	case KindReplicaSet:
-		err = decodeInto(u, &c.ReplicaSets)
+		c.ReplicaSets, err = appendDecoded(c.ReplicaSets, u)
 	case KindPod:
-		err = decodeInto(u, &c.Pods)
+		c.Pods, err = appendDecoded(c.Pods, u)
 	case KindEvent:
-		err = decodeInto(u, &c.Events)
+		c.Events, err = appendDecoded(c.Events, u)
 	default:
 		return fmt.Errorf("fluxstatus: unexpected kind %q (%s/%s)", u.GetKind(), u.GetNamespace(), u.GetName())
 	}
@@ -91,15 +92,22 @@ func (c *Cluster) Add(u *unstructured.Unstructured) error {
 	return nil
 }
 
-// decodeInto decodes u as a T and appends it to list: the one typed decode
-// every kind goes through.
-func decodeInto[T any](u *unstructured.Unstructured, list *[]T) error {
-	var o T
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &o); err != nil {
-		return err
+// appendDecoded decodes u into a T and appends it to s (s unchanged on
+// error). It goes through JSON, case-sensitively as the API server decodes,
+// rather than runtime.DefaultUnstructuredConverter: that converter copies
+// its whole field cache for every struct field it meets for the first time,
+// which made decoding the first objects of a short-lived process (one
+// trace) cost more CPU than all its requests (docs/trace.md, "Profile").
+func appendDecoded[T any](s []T, u *unstructured.Unstructured) ([]T, error) {
+	b, err := json.Marshal(u.Object)
+	if err != nil {
+		return s, err
 	}
-	*list = append(*list, o)
-	return nil
+	var o T
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(b, &o); err != nil {
+		return s, err
+	}
+	return append(s, o), nil
 }
 
 // SetForbidden records that kind could not be read.

@@ -44,9 +44,6 @@ func (e *EncryptedError) Error() string {
 
 func (e *EncryptedError) Is(target error) bool { return target == ErrEncrypted }
 
-// ExitCode is 6: an encrypted file is changed with sops, not as text.
-func (e *EncryptedError) ExitCode() int { return int(exitcode.Conflict) }
-
 // Encrypted reports whether any YAML document of data was encrypted by
 // SOPS: a top-level sops: map with a mac, or a string value
 // ENC[AES256_GCM,...].

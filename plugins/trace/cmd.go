@@ -191,7 +191,7 @@ func (o *Options) resolve(ctx context.Context) error {
 	}
 	o.repo = repo
 	if o.commit, err = repo.ResolveCommit(ctx, o.Revision); err != nil {
-		return err
+		return exitcode.Wrap(exitcode.NotFound, err)
 	}
 	if o.remotes, err = repo.Remotes(ctx); err != nil {
 		return fmt.Errorf("reading the remotes of %s: %w", repo.Root, err)

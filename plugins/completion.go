@@ -11,6 +11,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/completion"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/complete"
 )
 
 // newCompletionCmd replaces cobra's default `completion` command, whose
@@ -81,10 +82,10 @@ from PATH, which ships next to %s in every release archive.
 func wireCompletion(root *cobra.Command, f kube.Factory) {
 	// Registration errors only mean the flag is absent or already has a
 	// completion, and either way the command's own choice stands.
-	_ = root.RegisterFlagCompletionFunc("namespace", completion.Namespaces(f))
+	_ = root.RegisterFlagCompletionFunc("namespace", complete.Namespaces(f))
 	ctx := context.Background()
-	releases := completion.HelmReleaseNames(completion.RepoHelmReleases(ctx), completion.RepoDir)
-	environments := completion.Environments(completion.RepoEnvironments(ctx), completion.RepoDir)
+	releases := complete.HelmReleaseNames(completion.RepoHelmReleases(ctx), complete.RepoDir)
+	environments := complete.Environments(completion.RepoEnvironments(ctx), complete.RepoDir)
 	for _, c := range root.Commands() {
 		switch c.Name() {
 		case "override", "promote": // override HELMRELEASE, promote [status] HELMRELEASE

@@ -4,7 +4,9 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -49,6 +51,9 @@ type Options struct {
 	// Factory replaces the one built from the kubectl flags (tests: fake
 	// clients and clock); its Flags are registered on the root.
 	Factory kube.Factory
+	// Getenv reads the environment for every command (through the
+	// factory); main passes os.Getenv, and nil means the same.
+	Getenv func(string) string
 }
 
 // Execute runs the command tree with args as main does: the error, if any,
@@ -63,10 +68,13 @@ func Execute(ctx context.Context, o Options, args []string) exitcode.Code {
 		interrupt.Report(ctx, o.Streams.ErrOut)
 		return exitcode.From(sig)
 	}
-	if err != nil && err.Error() != "" {
-		// An empty message carries only an exit code (diff's 7, "changed").
+	if err != nil && !exitcode.IsQuiet(err) {
+		// A quiet error was reported by the command itself (diff's 7,
+		// "changed", is its report).
 		fmt.Fprintf(o.Streams.ErrOut, "error: %v\n", err)
 	}
+	// The one place where an error becomes an exit code: the outermost
+	// error in the chain that knows its code (exitcode.Coder) decides.
 	return exitcode.From(err)
 }
 
@@ -79,7 +87,11 @@ func NewRootCmd(o Options) *cobra.Command {
 	flags := genericclioptions.NewConfigFlags(true)
 	f := o.Factory
 	if f == nil {
-		f = kube.NewFactory(flags, o.Clock)
+		getenv := o.Getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		f = kube.NewFactory(flags, o.Clock, getenv)
 	} else if f.Flags() != nil {
 		flags = f.Flags()
 	}
@@ -140,7 +152,8 @@ func argsAreUsage(c *cobra.Command) {
 	if orig := c.Args; orig != nil {
 		c.Args = func(cmd *cobra.Command, args []string) error {
 			err := orig(cmd, args)
-			if err == nil || exitcode.From(err) == exitcode.Usage {
+			var coded exitcode.Coder
+			if err == nil || errors.As(err, &coded) {
 				return err
 			}
 			return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w\nSee '%s --help' for usage", err, cmd.CommandPath()))

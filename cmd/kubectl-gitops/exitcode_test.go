@@ -8,7 +8,7 @@ import (
 )
 
 // A --repo that is not a Git checkout is a usage error (exit 2) for every
-// command: the flag is what to fix. internal/exitcode classifies it once.
+// command: the flag is what to fix. gitrepo.ErrNotRepo carries that code.
 func TestRepoAtANonRepositoryIsUsageForEveryCommand(t *testing.T) {
 	env := binarytest.Env(t.TempDir(), "Exit", "exit@example.com")
 	notRepo := t.TempDir()

@@ -29,6 +29,7 @@ func main() {
 	code := plugins.Execute(ctx, plugins.Options{
 		DisplayName: plugins.DisplayName(os.Args[0]),
 		Streams:     genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr},
+		Getenv:      os.Getenv,
 	}, os.Args[1:])
 	stop()
 	os.Exit(int(code))

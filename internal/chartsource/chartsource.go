@@ -64,8 +64,10 @@ type Resolver struct {
 	// ChartDir is a local checkout of the chart's source (--chart-dir): the
 	// chart is read from there instead of fetching the source.
 	ChartDir string
-	// CacheDir holds fetched sources; "" for CacheRoot().
+	// CacheDir holds fetched sources; "" for CacheRoot(Getenv).
 	CacheDir string
+	// Getenv reads the environment (XDG_CACHE_HOME, HOME) for CacheRoot.
+	Getenv func(string) string
 	// Cluster, when set, is asked for source objects the checkout lacks.
 	Cluster dynamic.Interface
 	// GitEnv is added to git's environment (tests).
@@ -114,13 +116,20 @@ func unresolvable(err error, format string, args ...any) error {
 	return &UnresolvableError{Reason: fmt.Sprintf(format, args...), Err: err}
 }
 
-// CacheRoot is ${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-gitops/charts.
-func CacheRoot() (string, error) {
-	base := os.Getenv("XDG_CACHE_HOME")
+// CacheRoot is ${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-gitops/charts, the
+// variables read with getenv (USERPROFILE is the home on Windows).
+func CacheRoot(getenv func(string) string) (string, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	base := getenv("XDG_CACHE_HOME")
 	if base == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("finding the cache directory: set XDG_CACHE_HOME or HOME: %w", err)
+		home := getenv("HOME")
+		if home == "" {
+			home = getenv("USERPROFILE")
+		}
+		if home == "" {
+			return "", errors.New("finding the cache directory: set XDG_CACHE_HOME or HOME")
 		}
 		base = filepath.Join(home, ".cache")
 	}
@@ -131,7 +140,7 @@ func (r *Resolver) cacheDir() (string, error) {
 	if r.CacheDir != "" {
 		return r.CacheDir, nil
 	}
-	return CacheRoot()
+	return CacheRoot(r.Getenv)
 }
 
 // Resolve returns the chart hr uses, with its values replaced by the merged

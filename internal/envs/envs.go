@@ -19,6 +19,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 )
 
 // FileName is the configuration file looked for at the repository root.
@@ -59,7 +61,7 @@ type Config struct {
 var ErrNoEnvironments = errors.New("no environments found")
 
 // ErrUnknownEnvironment is returned by Get for a name not in the list.
-var ErrUnknownEnvironment = errors.New("unknown environment")
+var ErrUnknownEnvironment = exitcode.New(exitcode.NotFound, "unknown environment")
 
 // Names lists the environments in order.
 func (c *Config) Names() []string {
@@ -97,6 +99,9 @@ type ConfigError struct{ Err error }
 
 func (e *ConfigError) Error() string { return e.Err.Error() }
 func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ExitCode is 2: the file (or the layout) is what to fix.
+func (e *ConfigError) ExitCode() int { return int(exitcode.Usage) }
 
 // Load reads root/.gitops.yaml, or infers the environments from the layout
 // under root when the file does not exist. What is wrong with the file or

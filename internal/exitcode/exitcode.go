@@ -1,22 +1,20 @@
-// Package exitcode defines the process exit codes of kubectl-gitops and the
-// error type that carries one from deep inside a command up to main.
+// Package exitcode defines the process exit codes of kubectl-gitops and how
+// an error carries one from deep inside a command up to main.
 //
 // The codes are part of the public contract (README "Exit codes"): CI
 // pipelines branch on them, so never renumber an existing code.
+//
+// The errors own their codes: a domain error type (manifest.NotFoundError,
+// gitrepo.ErrDirty, envs.ConfigError, ...) has an ExitCode method, and From
+// finds the outermost one in the chain. This package is a leaf: it imports
+// no package of the project, so every package can give its errors a code.
+// Wrap and Errorf are for errors that have no type of their own (a flag
+// that does not go with another, a count of failed releases).
 package exitcode
 
 import (
 	"errors"
 	"fmt"
-
-	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/interrupt"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/readlimit"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/sops"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
 // Code is a process exit status.
@@ -32,7 +30,8 @@ const (
 	// NotFound: the HelmRelease, revision, environment or Flux object does not exist.
 	NotFound Code = 3
 	// Failed: the thing inspected has failed (a HelmRelease upgrade failed,
-	// promote --require-deployed refused because the source is not healthy).
+	// promote --require-deployed refused because the source is not healthy,
+	// a change does not validate).
 	Failed Code = 4
 	// Pending: still in progress when the timeout ran out.
 	Pending Code = 5
@@ -49,6 +48,38 @@ const (
 	Terminated Code = 143
 )
 
+// Coder is an error that knows its exit code.
+type Coder interface {
+	error
+	ExitCode() int
+}
+
+// Quiet is an error whose news the command has already printed (diff's
+// report): main exits with its code without repeating it on stderr.
+type Quiet interface {
+	error
+	Quiet() bool
+}
+
+// From returns the exit code of err: OK for nil; the code of the outermost
+// error in the chain that has one (Coder); else Error. main calls it once.
+func From(err error) Code {
+	if err == nil {
+		return OK
+	}
+	var c Coder
+	if errors.As(err, &c) {
+		return Code(c.ExitCode())
+	}
+	return Error
+}
+
+// IsQuiet reports whether err says it has been reported already.
+func IsQuiet(err error) bool {
+	var q Quiet
+	return errors.As(err, &q) && q.Quiet()
+}
+
 // codedError attaches an exit code to an error without changing its message.
 type codedError struct {
 	code Code
@@ -57,8 +88,16 @@ type codedError struct {
 
 func (e *codedError) Error() string { return e.err.Error() }
 func (e *codedError) Unwrap() error { return e.err }
+func (e *codedError) ExitCode() int { return int(e.code) }
 
-// Wrap returns err carrying code. A nil err stays nil.
+// New returns a sentinel error with message msg and exit code code, for a
+// package's Err... variables: errors.Is matches it, From finds its code.
+func New(code Code, msg string) error {
+	return &codedError{code: code, err: errors.New(msg)}
+}
+
+// Wrap returns err carrying code, for an error with no type of its own
+// (the code wins over any code inside err). A nil err stays nil.
 func Wrap(code Code, err error) error {
 	if err == nil {
 		return nil
@@ -69,87 +108,4 @@ func Wrap(code Code, err error) error {
 // Errorf is fmt.Errorf with an exit code attached.
 func Errorf(code Code, format string, args ...any) error {
 	return Wrap(code, fmt.Errorf(format, args...))
-}
-
-// From returns the exit code of err: OK for nil; the code attached with Wrap
-// or Errorf (the outermost one); else the code of the shared core's error
-// kinds (see classes); else Error.
-func From(err error) Code {
-	if err == nil {
-		return OK
-	}
-	// A signal outranks whatever the interrupted work reported.
-	var sig *interrupt.Signal
-	if errors.As(err, &sig) {
-		return Code(sig.ExitCode())
-	}
-	var ce *codedError
-	if errors.As(err, &ce) {
-		return ce.code
-	}
-	for _, c := range classes {
-		if c.is(err) {
-			return c.code
-		}
-	}
-	return Error
-}
-
-// class maps one kind of error of the shared core to its exit code. This
-// table is the one place where the core's errors become exit codes, so the
-// three commands agree on them.
-type class struct {
-	is   func(error) bool
-	code Code
-}
-
-func sentinel(target error) func(error) bool {
-	return func(err error) bool { return errors.Is(err, target) }
-}
-
-// kind matches errors of type *T anywhere in the chain.
-func kind[T error]() func(error) bool {
-	return func(err error) bool {
-		var t T
-		return errors.As(err, &t)
-	}
-}
-
-// notFound is a lookup that found nothing; when files that mention the
-// name do not parse, the answer is unknown, not "not found".
-func notFound(err error) bool {
-	var nf *manifest.NotFoundError
-	return errors.As(err, &nf) && len(nf.Malformed) == 0
-}
-
-var classes = []class{
-	// --repo (or the current directory) is not a checkout: fix the flag.
-	// The same code for every command.
-	{sentinel(gitrepo.ErrNotRepo), Usage},
-	{kind[*envs.ConfigError](), Usage},
-	{kind[*helmvalues.UsageError](), Usage},
-	// Input that is too big, or not a file: fix the argument (or raise
-	// --max-input-size).
-	{kind[*readlimit.TooLargeError](), Usage},
-	{kind[*readlimit.NotRegularError](), Usage},
-	{notFound, NotFound},
-	{sentinel(envs.ErrUnknownEnvironment), NotFound},
-	{kind[*manifest.AmbiguousError](), Conflict},
-	{kind[*helmvalues.ConflictError](), Conflict},
-	{kind[*yamledit.PathError](), Conflict},
-	{sentinel(gitrepo.ErrBadBranchName), Usage},
-	{sentinel(gitrepo.ErrNoRemote), Usage},
-	// The checkout's state needs a decision before retrying.
-	{sentinel(gitrepo.ErrBranchExists), Conflict},
-	{sentinel(gitrepo.ErrDetached), Conflict},
-	{sentinel(gitrepo.ErrUnpushed), Conflict},
-	{sentinel(gitrepo.ErrDirty), Conflict},
-	{sentinel(gitrepo.ErrReadOnly), Conflict},
-	{sentinel(gitrepo.ErrPushRejected), Conflict},
-	{sentinel(gitrepo.ErrRebaseConflict), Conflict},
-	{sentinel(gitrepo.ErrOperationInProgress), Conflict},
-	{sentinel(gitrepo.ErrIndexLocked), Conflict},
-	{sentinel(gitrepo.ErrUnmerged), Conflict},
-	// An encrypted file is changed with sops, not as text.
-	{sentinel(sops.ErrEncrypted), Conflict},
 }

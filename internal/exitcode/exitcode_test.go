@@ -4,12 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-
-	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
 var errBoom = errors.New("boom")
@@ -25,6 +19,9 @@ func TestFrom(t *testing.T) {
 		{"coded", Wrap(NotFound, errBoom), NotFound},
 		{"wrapped twice", fmt.Errorf("ctx: %w", Wrap(Conflict, errBoom)), Conflict},
 		{"errorf", Errorf(Pending, "waiting %d", 3), Pending},
+		{"sentinel", fmt.Errorf("x: %w", New(Usage, "bad")), Usage},
+		{"outermost wins", Wrap(Failed, New(Conflict, "dirty")), Failed},
+		{"own type", fmt.Errorf("x: %w", ownCode{}), Conflict},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,36 +38,17 @@ func TestFrom(t *testing.T) {
 	}
 }
 
-// The shared core's errors get their codes here, once, for every command.
-func TestFromClassifiesCoreErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want Code
-	}{
-		{"not a repo", fmt.Errorf("/tmp: %w", gitrepo.ErrNotRepo), Usage},
-		{"bad branch", fmt.Errorf("--branch x: %w", gitrepo.ErrBadBranchName), Usage},
-		{"no remote", fmt.Errorf("%w: origin", gitrepo.ErrNoRemote), Usage},
-		{"branch exists", fmt.Errorf("%w: x", gitrepo.ErrBranchExists), Conflict},
-		{"detached", gitrepo.ErrDetached, Conflict},
-		{"unpushed", gitrepo.ErrUnpushed, Conflict},
-		{"dirty", gitrepo.ErrDirty, Conflict},
-		{"read-only", gitrepo.ErrReadOnly, Conflict},
-		{"push rejected", fmt.Errorf("x: %w", gitrepo.ErrPushRejected), Conflict},
-		{"bad .gitops.yaml", &envs.ConfigError{Err: errors.New("bad")}, Usage},
-		{"unknown environment", fmt.Errorf("%w %q", envs.ErrUnknownEnvironment, "qa"), NotFound},
-		{"manifest not found", fmt.Errorf("x: %w", &manifest.NotFoundError{}), NotFound},
-		{"not found but malformed files", &manifest.NotFoundError{Malformed: []*manifest.SyntaxError{{Path: "a.yaml", Err: errBoom}}}, Error},
-		{"ambiguous", &manifest.AmbiguousError{}, Conflict},
-		{"bad --set", &helmvalues.UsageError{Flag: "--set", Arg: "a", Err: errBoom}, Usage},
-		{"type conflict", fmt.Errorf("x: %w", &helmvalues.ConflictError{}), Conflict},
-		{"path error", &yamledit.PathError{Reason: "alias"}, Conflict},
-		{"explicit code wins", Wrap(Failed, gitrepo.ErrDirty), Failed},
-		{"unclassified", errBoom, Error},
-	}
-	for _, tt := range tests {
-		if got := From(tt.err); got != tt.want {
-			t.Errorf("%s: From(%v) = %d, want %d", tt.name, tt.err, got, tt.want)
-		}
+type ownCode struct{}
+
+func (ownCode) Error() string { return "own" }
+func (ownCode) ExitCode() int { return int(Conflict) }
+
+type quiet struct{ error }
+
+func (quiet) Quiet() bool { return true }
+
+func TestIsQuiet(t *testing.T) {
+	if !IsQuiet(fmt.Errorf("x: %w", quiet{errBoom})) || IsQuiet(errBoom) || IsQuiet(nil) {
+		t.Fatal("IsQuiet must find a Quiet error in the chain, and only one")
 	}
 }

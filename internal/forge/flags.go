@@ -4,12 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/spf13/pflag"
 )
 
-// Flags are the --pr flags promote and override share, bound the way
-// kubectl's genericclioptions bind theirs (AddFlags on a FlagSet).
+// Flags are the values of the --pr flags promote and override share: a
+// plain config (plugins/command binds the flags to it; this package knows
+// no flag library).
 type Flags struct {
 	// PR pushes the branch and opens (or updates) its pull/merge request.
 	PR        bool
@@ -22,18 +21,6 @@ type Flags struct {
 	TokenEnv string
 }
 
-// AddFlags registers --pr, --pr-label, --pr-reviewer, --draft, --forge and
-// --forge-url.
-func (f *Flags) AddFlags(fs *pflag.FlagSet) {
-	fs.BoolVar(&f.PR, "pr", false, "Push the change on a branch (--branch, or a generated name) and open a pull/merge request against the branch the checkout tracks; run again to update it")
-	fs.StringArrayVar(&f.Labels, "pr-label", nil, "Label the pull/merge request (repeatable; created when missing)")
-	fs.StringArrayVar(&f.Reviewers, "pr-reviewer", nil, "Ask USER (GitHub also ORG/TEAM) to review the pull/merge request (repeatable)")
-	fs.BoolVar(&f.Draft, "draft", false, "Open the pull/merge request as a draft")
-	fs.StringVar(&f.Forge, "forge", "", "Forge API to use: github, gitlab or gitea (also Forgejo); default: detected from the remote URL")
-	fs.StringVar(&f.URL, "forge-url", "", "Web root of the forge (https://git.example.com), when it is not the remote URL's scheme and host")
-	fs.StringVar(&f.TokenEnv, "forge-token-env", "", "Environment variable holding the forge's token (needed when --forge-url names another host than the remote's)")
-}
-
 // Kind is the parsed --forge ("" when not given).
 func (f *Flags) Kind() Kind {
 	k, _ := ParseKind(f.Forge)
@@ -43,29 +30,9 @@ func (f *Flags) Kind() Kind {
 // Validate checks the flags alone.
 func (f *Flags) Validate() error {
 	if !f.PR {
-		var set []string
-		if len(f.Labels) > 0 {
-			set = append(set, "--pr-label")
-		}
-		if len(f.Reviewers) > 0 {
-			set = append(set, "--pr-reviewer")
-		}
-		if f.Draft {
-			set = append(set, "--draft")
-		}
-		if f.Forge != "" {
-			set = append(set, "--forge")
-		}
-		if f.URL != "" {
-			set = append(set, "--forge-url")
-		}
-		if f.TokenEnv != "" {
-			set = append(set, "--forge-token-env")
-		}
-		if len(set) > 0 {
-			return fmt.Errorf("%s only apply with --pr", strings.Join(set, ", "))
-		}
-		return nil
+		return OnlyWith("--pr", Given{"--pr-label", len(f.Labels) > 0}, Given{"--pr-reviewer", len(f.Reviewers) > 0},
+			Given{"--draft", f.Draft}, Given{"--forge", f.Forge != ""}, Given{"--forge-url", f.URL != ""},
+			Given{"--forge-token-env", f.TokenEnv != ""})
 	}
 	if err := f.ValidateTarget(); err != nil {
 		return err
@@ -81,6 +48,27 @@ func (f *Flags) Validate() error {
 		}
 	}
 	return nil
+}
+
+// Given says whether a flag was given.
+type Given struct {
+	Flag string
+	Set  bool
+}
+
+// OnlyWith is the error for the flags of given that are set, which only
+// apply with flag (not given); nil when none is set.
+func OnlyWith(flag string, given ...Given) error {
+	var set []string
+	for _, g := range given {
+		if g.Set {
+			set = append(set, g.Flag)
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s only apply with %s", strings.Join(set, ", "), flag)
 }
 
 // ValidateTarget checks --forge and --forge-url, which also apply where a

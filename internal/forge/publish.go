@@ -28,7 +28,7 @@ type PublishOptions struct {
 	URL  string
 	// TokenEnv is --forge-token-env ("" reads the forge's usual variables).
 	TokenEnv string
-	// Getenv reads tokens and config locations (os.Getenv outside tests).
+	// Getenv reads tokens and config locations (the factory's Getenv).
 	Getenv func(string) string
 	// HTTPClient is used for the API and for probing; nil is a plain one.
 	HTTPClient *http.Client

@@ -11,29 +11,31 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/interrupt"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/sops"
 )
 
-// The publish path refuses with these errors (internal/exitcode turns them
-// into exit codes); each is wrapped with what to do next.
+// The publish path refuses with these errors, each carrying its exit code
+// (a flag to fix: 2; a state to decide about: 6) and wrapped with what to
+// do next.
 var (
 	// ErrBadBranchName: --branch is not a name `git check-ref-format
 	// --branch` accepts.
-	ErrBadBranchName = errors.New("not a valid branch name")
+	ErrBadBranchName = exitcode.New(exitcode.Usage, "not a valid branch name")
 	// ErrBranchExists: --branch names a branch that exists already.
-	ErrBranchExists = errors.New("branch already exists")
+	ErrBranchExists = exitcode.New(exitcode.Conflict, "branch already exists")
 	// ErrNoRemote: there is no remote to push to.
-	ErrNoRemote = errors.New("no remote to push to")
+	ErrNoRemote = exitcode.New(exitcode.Usage, "no remote to push to")
 	// ErrDetached: HEAD is detached and there is no branch to push.
-	ErrDetached = errors.New("HEAD is detached")
+	ErrDetached = exitcode.New(exitcode.Conflict, "HEAD is detached")
 	// ErrUnpushed: the branch has commits its remote has not, which a push
 	// would publish along with the change.
-	ErrUnpushed = errors.New("commits not pushed yet")
+	ErrUnpushed = exitcode.New(exitcode.Conflict, "commits not pushed yet")
 	// ErrDirty: a file to be edited has uncommitted changes.
-	ErrDirty = errors.New("uncommitted changes")
+	ErrDirty = exitcode.New(exitcode.Conflict, "uncommitted changes")
 	// ErrReadOnly: a file to be edited is read-only.
-	ErrReadOnly = errors.New("read-only")
+	ErrReadOnly = exitcode.New(exitcode.Conflict, "read-only")
 )
 
 // Change is one edit to publish: the new content of files (repo-relative,

@@ -10,15 +10,16 @@ import (
 
 	"k8s.io/utils/clock"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/interrupt"
 )
 
 // ErrPushRejected is returned when the remote kept refusing the push.
-var ErrPushRejected = errors.New("push rejected")
+var ErrPushRejected = exitcode.New(exitcode.Conflict, "push rejected")
 
 // ErrRebaseConflict is returned when the local commit does not apply on
 // top of what was pushed meanwhile.
-var ErrRebaseConflict = errors.New("rebase conflict")
+var ErrRebaseConflict = exitcode.New(exitcode.Conflict, "rebase conflict")
 
 // DefaultPushTimeout bounds how long Push keeps retrying a push the remote
 // rejects because others pushed first (--push-timeout).

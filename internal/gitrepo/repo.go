@@ -10,7 +10,6 @@ package gitrepo
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,9 +17,6 @@ import (
 	"sync"
 	"time"
 )
-
-// ErrNotRepo is returned by Open when dir is not inside a Git work tree.
-var ErrNotRepo = errors.New("not a git repository")
 
 // Repo is a Git work tree on disk.
 type Repo struct {

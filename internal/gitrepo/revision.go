@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 )
 
 // Commit is one resolved commit.
@@ -20,8 +22,9 @@ type Commit struct {
 	Parents     []string
 }
 
-// ErrUnknownRevision: the revision does not name a commit in the checkout.
-var ErrUnknownRevision = errors.New("unknown revision")
+// ErrUnknownRevision: the revision does not name a commit in the checkout
+// (exit 3, not found).
+var ErrUnknownRevision = exitcode.New(exitcode.NotFound, "unknown revision")
 
 // ResolveCommit resolves rev (full or short SHA, branch, tag, HEAD, any
 // git revision expression) to a commit.

@@ -2,13 +2,14 @@ package gitrepo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 )
 
 // The checkout's state refuses a write with these errors (exit code 6),
@@ -16,12 +17,12 @@ import (
 var (
 	// ErrOperationInProgress: a merge, rebase, cherry-pick or revert is
 	// stopped half-way; a commit now would land in the middle of it.
-	ErrOperationInProgress = errors.New("operation in progress")
+	ErrOperationInProgress = exitcode.New(exitcode.Conflict, "operation in progress")
 	// ErrIndexLocked: .git/index.lock exists: another git runs, or one
 	// crashed.
-	ErrIndexLocked = errors.New("the index is locked")
+	ErrIndexLocked = exitcode.New(exitcode.Conflict, "the index is locked")
 	// ErrUnmerged: the index holds unresolved conflicts.
-	ErrUnmerged = errors.New("unmerged paths")
+	ErrUnmerged = exitcode.New(exitcode.Conflict, "unmerged paths")
 )
 
 // inProgress are the files git keeps while an operation is stopped, with

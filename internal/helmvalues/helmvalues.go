@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 	"helm.sh/helm/v3/pkg/strvals"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
@@ -71,6 +72,9 @@ func (e *UsageError) Error() string {
 }
 func (e *UsageError) Unwrap() error { return e.Err }
 
+// ExitCode is 2: the flag is what to fix.
+func (e *UsageError) ExitCode() int { return int(exitcode.Usage) }
+
 // ConflictError is a flag whose path runs through a value of another type:
 // a.b.c=1 when a.b is a string. Helm would fail or silently replace; here the
 // user must decide.
@@ -84,6 +88,9 @@ func (e *ConflictError) Error() string {
 	return fmt.Sprintf("%s %q: %s is %s in the current values; add --unset %s if you mean to replace it",
 		e.Flag, e.Arg, e.Path, e.Have, e.Path)
 }
+
+// ExitCode is 6: the user decides whether to replace the value.
+func (e *ConflictError) ExitCode() int { return int(exitcode.Conflict) }
 
 // Result is what the flags do to the values.
 type Result struct {
@@ -99,88 +106,132 @@ type Result struct {
 	Replaced []string
 }
 
-// Compute applies in to current (the decoded spec.values, nil for none).
+// Compute applies in to current (the decoded spec.values, nil for none),
+// in Helm's order: --unset first (kubectl-gitops' own), then -f, --replace,
+// --set-json, --set and --set-string, each flag one step.
 func Compute(current map[string]any, in Input) (*Result, error) {
-	cur := copyMap(current)
-	res := &Result{}
-	for _, arg := range in.Unset {
-		p, err := ParsePath(arg)
-		if err != nil {
-			return nil, &UsageError{Flag: "--unset", Arg: arg, Err: err}
-		}
-		if _, ok := yamledit.Lookup(cur, p); !ok {
-			res.NoEffect = append(res.NoEffect, "--unset "+arg)
-			continue
-		}
-		cur = unset(cur, p).(map[string]any)
-		res.Ops = append(res.Ops, yamledit.Op{Path: p, Unset: true})
+	c := &computation{cur: copyMap(current), res: &Result{}, rk: newRanks()}
+	if err := c.unset(in.Unset); err != nil {
+		return nil, err
 	}
-	orig := copyMap(cur)
-	rk := newRanks()
-	rk.commandLine(in)
-	step := func(flag, arg string, f func(map[string]any) error) error {
-		before := copyMap(cur)
-		if err := f(cur); err != nil {
-			return err
-		}
-		if same(before, cur) {
-			res.NoEffect = append(res.NoEffect, flag+" "+arg)
-		}
-		return nil
-	}
-	for _, file := range in.Files {
-		m, err := valuesFile(file.Data)
-		if err != nil {
-			return nil, &UsageError{Flag: "-f", Arg: file.Name, Err: err}
-		}
-		rk.file(file.Data)
-		if err := step("-f", file.Name, func(cur map[string]any) error { merge(cur, m); return nil }); err != nil {
+	orig := copyMap(c.cur)
+	c.rk.commandLine(in)
+	for _, apply := range []func(Input) error{c.files, c.replace, c.setJSON, c.setStrvals} {
+		if err := apply(in); err != nil {
 			return nil, err
 		}
 	}
+	res := c.res
+	res.Ops = append(res.Ops, diffOps(orig, c.cur, nil, c.rk)...)
+	for i := range res.Ops {
+		res.Ops[i].Rank = c.rk.rank
+	}
+	res.Final = c.cur
+	return res, nil
+}
+
+// computation is Compute's state: the values so far, the result being
+// built and the ranks that order new keys.
+type computation struct {
+	cur map[string]any
+	res *Result
+	rk  *ranks
+}
+
+// step applies one flag to the values, and records it as having no effect
+// when the values are the same after it.
+func (c *computation) step(flag, arg string, f func(map[string]any) error) error {
+	before := copyMap(c.cur)
+	if err := f(c.cur); err != nil {
+		return err
+	}
+	if same(before, c.cur) {
+		c.res.NoEffect = append(c.res.NoEffect, flag+" "+arg)
+	}
+	return nil
+}
+
+// unset removes each --unset path; a path that is not there has no effect.
+func (c *computation) unset(args []string) error {
+	for _, arg := range args {
+		p, err := ParsePath(arg)
+		if err != nil {
+			return &UsageError{Flag: "--unset", Arg: arg, Err: err}
+		}
+		if _, ok := yamledit.Lookup(c.cur, p); !ok {
+			c.res.NoEffect = append(c.res.NoEffect, "--unset "+arg)
+			continue
+		}
+		c.cur = unset(c.cur, p).(map[string]any)
+		c.res.Ops = append(c.res.Ops, yamledit.Op{Path: p, Unset: true})
+	}
+	return nil
+}
+
+// files merges each -f values file.
+func (c *computation) files(in Input) error {
+	for _, file := range in.Files {
+		m, err := valuesFile(file.Data)
+		if err != nil {
+			return &UsageError{Flag: "-f", Arg: file.Name, Err: err}
+		}
+		c.rk.file(file.Data)
+		if err := c.step("-f", file.Name, func(cur map[string]any) error { merge(cur, m); return nil }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// replace sets each --replace value whole, and says which keys it drops.
+func (c *computation) replace(in Input) error {
 	for _, arg := range in.Replace {
 		pairs, err := jsonPairs(arg)
 		if err != nil {
-			return nil, &UsageError{Flag: "--replace", Arg: arg, Err: err}
+			return &UsageError{Flag: "--replace", Arg: arg, Err: err}
 		}
-		if err := step("--replace", arg, func(cur map[string]any) error {
+		if err := c.step("--replace", arg, func(cur map[string]any) error {
 			for _, pr := range pairs {
-				rk.pair(pr)
+				c.rk.pair(pr)
 				old, _ := yamledit.Lookup(cur, pr.path)
 				if err := strvals.ParseJSON(pr.text, cur); err != nil {
 					return &UsageError{Flag: "--replace", Arg: arg, Err: err}
 				}
 				if gone := dropped(old, pr.value, pr.path); len(gone) > 0 {
-					res.Replaced = append(res.Replaced, fmt.Sprintf("--replace %s removes %s", pr.text, strings.Join(gone, ", ")))
+					c.res.Replaced = append(c.res.Replaced, fmt.Sprintf("--replace %s removes %s", pr.text, strings.Join(gone, ", ")))
 				}
 			}
 			return nil
 		}); err != nil {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
+
+// setJSON applies each --set-json: a JSON object merges into the map that
+// is there, as -f and --set do; anything else is set as Helm sets it.
+func (c *computation) setJSON(in Input) error {
 	for _, arg := range in.JSON {
 		pairs, err := jsonPairs(arg)
 		if err != nil {
-			return nil, &UsageError{Flag: "--set-json", Arg: arg, Err: err}
+			return &UsageError{Flag: "--set-json", Arg: arg, Err: err}
 		}
 		shape := map[string]any{}
 		if err := strvals.ParseJSON(arg, shape); err != nil {
-			return nil, &UsageError{Flag: "--set-json", Arg: arg, Err: err}
+			return &UsageError{Flag: "--set-json", Arg: arg, Err: err}
 		}
 		for _, pr := range pairs {
 			if len(pr.path) == 0 || slices.Contains(pr.path, any("")) {
-				return nil, &UsageError{Flag: "--set-json", Arg: arg, Err: ErrEmptyKey}
+				return &UsageError{Flag: "--set-json", Arg: arg, Err: ErrEmptyKey}
 			}
 		}
-		if err := conflicts("--set-json", arg, shape, cur, nil); err != nil {
-			return nil, err
+		if err := conflicts("--set-json", arg, shape, c.cur, nil); err != nil {
+			return err
 		}
-		if err := step("--set-json", arg, func(cur map[string]any) error {
+		if err := c.step("--set-json", arg, func(cur map[string]any) error {
 			for _, pr := range pairs {
-				rk.pair(pr)
-				// A JSON object merges into the map that is there, as -f
-				// and --set do; anything else is set as Helm sets it.
+				c.rk.pair(pr)
 				if obj, ok := pr.value.(map[string]any); ok {
 					if m, ok := lookupMap(cur, pr.path); ok {
 						merge(m, obj)
@@ -193,15 +244,19 @@ func Compute(current map[string]any, in Input) (*Result, error) {
 			}
 			return nil
 		}); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	type strvalsFlag struct {
+	return nil
+}
+
+// setStrvals applies --set, then --set-string, with Helm's strvals parser.
+func (c *computation) setStrvals(in Input) error {
+	for _, g := range []struct {
 		flag  string
 		args  []string
 		parse func(string, map[string]any) error
-	}
-	for _, g := range []strvalsFlag{
+	}{
 		{"--set", in.Set, strvals.ParseInto},
 		{"--set-string", in.String, strvals.ParseIntoString},
 	} {
@@ -210,31 +265,26 @@ func Compute(current map[string]any, in Input) (*Result, error) {
 			// the shape tells which paths the flag walks through.
 			shape := map[string]any{}
 			if err := g.parse(arg, shape); err != nil {
-				return nil, &UsageError{Flag: g.flag, Arg: arg, Err: err}
+				return &UsageError{Flag: g.flag, Arg: arg, Err: err}
 			}
 			if err := checkKeys(shape); err != nil {
-				return nil, &UsageError{Flag: g.flag, Arg: arg, Err: err}
+				return &UsageError{Flag: g.flag, Arg: arg, Err: err}
 			}
-			if err := conflicts(g.flag, arg, shape, cur, nil); err != nil {
-				return nil, err
+			if err := conflicts(g.flag, arg, shape, c.cur, nil); err != nil {
+				return err
 			}
-			rk.set(arg)
-			if err := step(g.flag, arg, func(cur map[string]any) error {
+			c.rk.set(arg)
+			if err := c.step(g.flag, arg, func(cur map[string]any) error {
 				if err := g.parse(arg, cur); err != nil {
 					return &UsageError{Flag: g.flag, Arg: arg, Err: err}
 				}
 				return nil
 			}); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	res.Ops = append(res.Ops, diffOps(orig, cur, nil, rk)...)
-	for i := range res.Ops {
-		res.Ops[i].Rank = rk.rank
-	}
-	res.Final = cur
-	return res, nil
+	return nil
 }
 
 // ErrEmptyKey is a key path with an empty segment: "=x", ".a=x", "a..b=x".

@@ -18,7 +18,8 @@ import (
 )
 
 // Factory is what plugins get from the root command: clients for the
-// cluster named by the kubectl flags, and the clock to read time from.
+// cluster named by the kubectl flags, the clock to read time from, and the
+// process environment to read variables from.
 type Factory interface {
 	// ToRESTConfig returns the REST config for the selected context.
 	ToRESTConfig() (*rest.Config, error)
@@ -34,19 +35,28 @@ type Factory interface {
 	// Flags are the kubectl flags the factory reads (for completion and plugins
 	// that need the raw getter).
 	Flags() *genericclioptions.ConfigFlags
+	// Getenv reads an environment variable (NO_COLOR, forge tokens and
+	// config locations). It is the one way commands read the environment:
+	// main injects os.Getenv, tests their own.
+	Getenv(key string) string
 }
 
-// NewFactory returns a Factory over flags. clk may be nil for the real clock.
-func NewFactory(flags *genericclioptions.ConfigFlags, clk clock.PassiveClock) Factory {
+// NewFactory returns a Factory over flags. clk may be nil for the real
+// clock; getenv reads the environment (nil: an empty one).
+func NewFactory(flags *genericclioptions.ConfigFlags, clk clock.PassiveClock, getenv func(string) string) Factory {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
-	return &factory{flags: flags, clock: clk}
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	return &factory{flags: flags, clock: clk, getenv: getenv}
 }
 
 type factory struct {
-	flags *genericclioptions.ConfigFlags
-	clock clock.PassiveClock
+	flags  *genericclioptions.ConfigFlags
+	clock  clock.PassiveClock
+	getenv func(string) string
 
 	once    sync.Once
 	cfg     *rest.Config
@@ -61,6 +71,7 @@ type factory struct {
 
 func (f *factory) Flags() *genericclioptions.ConfigFlags { return f.flags }
 func (f *factory) Clock() clock.PassiveClock             { return f.clock }
+func (f *factory) Getenv(key string) string              { return f.getenv(key) }
 
 func (f *factory) ToRESTConfig() (*rest.Config, error) {
 	f.once.Do(func() {
@@ -122,7 +133,7 @@ func ForContext(f Factory, name string) Factory {
 	if name == "" {
 		return f
 	}
-	return NewFactory(withContext(f.Flags(), name), f.Clock())
+	return NewFactory(withContext(f.Flags(), name), f.Clock(), f.Getenv)
 }
 
 // withContext copies every exported flag of base (the pointers: they are

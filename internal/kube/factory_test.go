@@ -120,7 +120,7 @@ current-context: staging
 	flags.KubeConfig = &kubeconfig
 	user, cert, key := "bare", certFile, keyFile
 	flags.AuthInfoName, flags.CertFile, flags.KeyFile = &user, &cert, &key
-	f := ForContext(NewFactory(flags, nil), "production")
+	f := ForContext(NewFactory(flags, nil, nil), "production")
 
 	cfg, err := f.ToRESTConfig()
 	if err != nil {
@@ -140,11 +140,11 @@ current-context: staging
 		t.Errorf("server saw %q, want only alice (the flags' certificate, no token of the context's own user)", seen)
 	}
 	// The base factory still points at its own context.
-	bcfg, err := NewFactory(flags, nil).ToRESTConfig()
+	bcfg, err := NewFactory(flags, nil, nil).ToRESTConfig()
 	if err != nil || bcfg.Host != "https://127.0.0.1:1" {
 		t.Errorf("base factory host = %v, %v", bcfg, err)
 	}
-	if ForContext(NewFactory(flags, nil), "").Flags() != flags {
+	if ForContext(NewFactory(flags, nil, nil), "").Flags() != flags {
 		t.Error("ForContext with no name must return the factory itself")
 	}
 }

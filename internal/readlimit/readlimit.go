@@ -18,6 +18,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 )
 
 // DefaultMax is the size above which a file is refused unless
@@ -38,6 +40,9 @@ func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("%s is larger than %s, the input size limit; raise it with --max-input-size if the file is meant to be that big", e.Name, FormatSize(e.Limit))
 }
 
+// ExitCode is 2: fix the argument, or raise --max-input-size.
+func (e *TooLargeError) ExitCode() int { return int(exitcode.Usage) }
+
 // NotRegularError is a path that is not a regular file: reading a device
 // or a FIFO may never end.
 type NotRegularError struct {
@@ -48,6 +53,9 @@ type NotRegularError struct {
 func (e *NotRegularError) Error() string {
 	return fmt.Sprintf("%s is %s, not a regular file; give a file (or '-' to read standard input)", e.Name, kind(e.Mode))
 }
+
+// ExitCode is 2: give a file instead.
+func (e *NotRegularError) ExitCode() int { return int(exitcode.Usage) }
 
 func kind(m fs.FileMode) string {
 	switch {

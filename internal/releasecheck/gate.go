@@ -11,7 +11,6 @@ import (
 	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
-	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
@@ -19,11 +18,11 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/chartsource"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/textdiff"
 )
 
 // Diff formats for --diff.
@@ -32,18 +31,13 @@ const (
 	DiffRendered = "rendered"
 )
 
-// Flags are the flags override and promote share.
+// Flags are the values of the flags override and promote share
+// (--validate, --diff, --chart-dir): a plain config, bound to the flags in
+// plugins/command.
 type Flags struct {
 	Validate bool
 	Diff     string
 	ChartDir string
-}
-
-// AddFlags registers --validate, --diff and --chart-dir.
-func (f *Flags) AddFlags(fs *pflag.FlagSet) {
-	fs.BoolVar(&f.Validate, "validate", true, "Render the chart with the new values and validate them (values.schema.json, Kubernetes OpenAPI schema) before writing; --validate=false skips")
-	fs.StringVar(&f.Diff, "diff", "", "Also print the change: 'values' (the file diff) or 'rendered' (the rendered Kubernetes manifests, Secrets masked)")
-	fs.StringVar(&f.ChartDir, "chart-dir", "", "Local checkout of the chart's source (or the chart directory) to render from, instead of fetching the HelmRelease's source")
 }
 
 // CheckFlags validates the flag values; it touches nothing.
@@ -141,12 +135,12 @@ func (f *Flags) GateRelease(ctx context.Context, env Env, before, after *helmv2.
 		return nil, fmt.Errorf("probing the cluster: %w", context.Cause(ctx))
 	}
 	c := &Checker{
-		Resolver: &chartsource.Resolver{Repo: env.Repo, ChartDir: f.ChartDir, Cluster: dyn, Files: env.Files},
+		Resolver: &chartsource.Resolver{Repo: env.Repo, ChartDir: f.ChartDir, Cluster: dyn, Files: env.Files, Getenv: env.Getenv},
 		Cluster:  cl,
 		Offline:  offline,
 	}
 	if env.Files != nil {
-		c.BeforeResolver = &chartsource.Resolver{Repo: env.Repo, ChartDir: f.ChartDir, Cluster: dyn}
+		c.BeforeResolver = &chartsource.Resolver{Repo: env.Repo, ChartDir: f.ChartDir, Cluster: dyn, Getenv: env.Getenv}
 	}
 	rep, err := c.Check(ctx, before, after)
 	if err != nil {
@@ -173,12 +167,24 @@ func (f *Flags) GateRelease(ctx context.Context, env Env, before, after *helmv2.
 		var b strings.Builder
 		rep.Explain(&b, changes)
 		b.WriteString("nothing was written: fix the values, or pass --validate=false to write them anyway")
-		return rep, exitcode.Wrap(exitcode.Failed, errors.New(b.String()))
+		return rep, &InvalidError{Explanation: b.String()}
 	}
 	objs := len(rep.After.Objects)
 	fmt.Fprintf(env.ErrOut, "validated HelmRelease %s: %d rendered object(s) of %s checked against %s\n", rep.Release, objs, rep.Chart, rep.Schema)
 	return rep, nil
 }
+
+// InvalidError is a change whose chart does not render or validate with
+// the new values: nothing was written (exit 4, failed).
+type InvalidError struct {
+	// Explanation names each problem and the change behind it.
+	Explanation string
+}
+
+func (e *InvalidError) Error() string { return e.Explanation }
+
+// ExitCode is 4: what was checked has failed.
+func (e *InvalidError) ExitCode() int { return int(exitcode.Failed) }
 
 func unresolved(ctx context.Context, env Env, err error) error {
 	var ue *chartsource.UnresolvableError
@@ -194,6 +200,6 @@ func unresolved(ctx context.Context, env Env, err error) error {
 // ValuesDiff prints the file diff for --diff=values (the caller decides
 // when: a dry run prints it anyway).
 func ValuesDiff(env Env, path string, before, after []byte) error {
-	_, err := diff.Unified(env.Out, path, before, after, diff.Options{Color: term.Color(env.Out, env.Getenv)})
+	_, err := textdiff.Unified(env.Out, path, before, after, textdiff.Options{Color: term.Color(env.Out, env.Getenv)})
 	return err
 }

@@ -10,8 +10,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/textdiff"
 )
 
 // Change is one value a command changes, for saying which change caused a
@@ -238,7 +238,7 @@ func WriteObjectDiff(w io.Writer, before, after []render.Object, ns string, secr
 		case p.b == nil:
 			label += " (removed)"
 		}
-		changed, err := diff.Unified(w, label, []byte(old), []byte(new), diff.Options{Color: color})
+		changed, err := textdiff.Unified(w, label, []byte(old), []byte(new), textdiff.Options{Color: color})
 		if err != nil {
 			return any, err
 		}

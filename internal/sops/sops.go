@@ -13,10 +13,12 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 )
 
 // ErrEncrypted is matched (errors.Is) by an EncryptedError.
-var ErrEncrypted = errors.New("SOPS-encrypted")
+var ErrEncrypted = exitcode.New(exitcode.Conflict, "SOPS-encrypted")
 
 // EncryptedError is a write refused because the file is encrypted.
 type EncryptedError struct {

@@ -17,12 +17,10 @@ func IsTerminal(w io.Writer) bool {
 
 // Color reports whether output to w should be colored: only on a terminal,
 // never when NO_COLOR is set to anything (https://no-color.org), never when
-// TERM is "dumb". getenv is os.Getenv outside tests.
+// TERM is "dumb". getenv reads the environment (the factory's Getenv;
+// nil reads none).
 func Color(w io.Writer, getenv func(string) string) bool {
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	if getenv("NO_COLOR") != "" || getenv("TERM") == "dumb" {
+	if getenv != nil && (getenv("NO_COLOR") != "" || getenv("TERM") == "dumb") {
 		return false
 	}
 	return IsTerminal(w)

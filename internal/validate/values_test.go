@@ -47,3 +47,44 @@ func TestValuesSchema(t *testing.T) {
 		})
 	}
 }
+
+// The problems come from the validation library's structured errors, not
+// from its message: a key holding '/', '.' or a quote (label keys like
+// app.kubernetes.io/name) is named as it is, and nested subcharts are
+// found under both names.
+func TestValuesSchemaStructuredLocations(t *testing.T) {
+	inner := &chart.Chart{Metadata: &chart.Metadata{Name: "cache", Version: "1.0.0", APIVersion: "v2"},
+		Schema: []byte(`{"type":"object","properties":{"size":{"type":"integer"}}}`)}
+	sub := &chart.Chart{Metadata: &chart.Metadata{Name: "db", Version: "1.0.0", APIVersion: "v2"}}
+	sub.AddDependency(inner)
+	ch := &chart.Chart{
+		Metadata: &chart.Metadata{Name: "app", Version: "1.0.0", APIVersion: "v2"},
+		Schema: []byte(`{"type":"object","properties":{"labels":{"type":"object","properties":{
+			"app.kubernetes.io/name":{"type":"string"},"it's":{"type":"string"}}}}}`),
+	}
+	ch.AddDependency(sub)
+	probs, err := Values(ch, map[string]any{
+		"labels": map[string]any{"app.kubernetes.io/name": 1, "it's": 2},
+		"db":     map[string]any{"cache": map[string]any{"size": "big"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"labels.app.kubernetes.io/name": "want string",
+		"labels.it's":                   "want string",
+		"db.cache.size":                 "chart cache",
+	}
+	got := map[string]string{}
+	for _, p := range probs {
+		got[p.Field] = p.Message
+	}
+	for field, msg := range want {
+		if !strings.Contains(got[field], msg) {
+			t.Errorf("no problem at %s saying %q; got %v", field, msg, probs)
+		}
+	}
+	if len(probs) != len(want) {
+		t.Errorf("got %d problems, want %d: %v", len(probs), len(want), probs)
+	}
+}

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/textdiff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
@@ -123,7 +123,7 @@ func goldenOutput(t *testing.T, file string, src []byte, doc int, in helmvalues.
 		t.Errorf("decoded values %v, want %v", got, res.Final)
 	}
 	var b bytes.Buffer
-	if _, err := diff.Unified(&b, file, src, out, diff.Options{}); err != nil {
+	if _, err := textdiff.Unified(&b, file, src, out, textdiff.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range res.Replaced {

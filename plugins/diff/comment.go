@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -46,23 +45,8 @@ func (c *CommentFlags) AddFlags(fs *pflag.FlagSet) {
 // Validate checks the flags alone.
 func (c *CommentFlags) Validate() error {
 	if !c.Comment {
-		var set []string
-		if c.Number != 0 {
-			set = append(set, "--pr-number")
-		}
-		if c.Remote != "" {
-			set = append(set, "--remote")
-		}
-		if c.Forge != "" {
-			set = append(set, "--forge")
-		}
-		if c.URL != "" {
-			set = append(set, "--forge-url")
-		}
-		if len(set) > 0 {
-			return fmt.Errorf("%s only apply with --comment", strings.Join(set, ", "))
-		}
-		return nil
+		return forge.OnlyWith("--comment", forge.Given{Flag: "--pr-number", Set: c.Number != 0}, forge.Given{Flag: "--remote", Set: c.Remote != ""},
+			forge.Given{Flag: "--forge", Set: c.Forge != ""}, forge.Given{Flag: "--forge-url", Set: c.URL != ""})
 	}
 	if c.Number < 0 {
 		return fmt.Errorf("--pr-number %d: give the request's number", c.Number)
@@ -165,8 +149,10 @@ func withComment(gate, comment error) error {
 	if comment == nil {
 		return gate
 	}
-	if gate == nil || errors.Is(gate, errSilent) && exitcode.From(gate) == exitcode.Changed {
+	var changed *ChangedError
+	if gate == nil || errors.As(gate, &changed) {
 		return comment
 	}
-	return exitcode.Wrap(exitcode.From(gate), fmt.Errorf("%v\nthe report was not posted: %w", gate, comment))
+	// The gate comes first in the chain: its exit code stands.
+	return fmt.Errorf("%w\nthe report was not posted: %w", gate, comment)
 }

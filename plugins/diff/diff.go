@@ -29,6 +29,8 @@ import (
 // Options hold the flags and what Complete derives from them.
 type Options struct {
 	genericiooptions.IOStreams
+	// Getenv reads the environment (NO_COLOR, forge tokens): the
+	// factory's.
 	Getenv func(string) string
 
 	// Range is the BASE..HEAD argument; BaseFlag is --base.
@@ -48,7 +50,11 @@ type Options struct {
 
 // NewOptions returns Options writing to streams.
 func NewOptions(f kube.Factory, streams genericiooptions.IOStreams) *Options {
-	return &Options{IOStreams: streams, Getenv: os.Getenv, factory: f}
+	o := &Options{IOStreams: streams, factory: f}
+	if f != nil {
+		o.Getenv = f.Getenv
+	}
+	return o
 }
 
 // Complete splits the range.
@@ -216,13 +222,30 @@ func (o *Options) exit(res *Result) error {
 	case res.Unchecked > 0 && !o.AllowUnchecked:
 		return exitcode.Wrap(exitcode.Failed, fmt.Errorf("%d HelmRelease(s) of %d in the range could not be checked (see each one's reason): fix what keeps them from rendering, pass --chart-dir, or accept them with --allow-unchecked", res.Unchecked, len(res.Releases)))
 	case res.Changed+res.Unchecked > 0:
-		return exitcode.Wrap(exitcode.Changed, errSilent)
+		return &ChangedError{Changed: res.Changed, Unchecked: res.Unchecked}
 	}
 	return nil
 }
 
-// errSilent carries an exit code with nothing to say: the output said it.
-var errSilent = errors.New("")
+// ChangedError is the verdict "the range changes what renders, and all of
+// it is valid (or accepted unchecked)": exit 7, so CI tells "no change"
+// from "change" without parsing output. The report said it already, so
+// main does not repeat it on stderr (Quiet).
+type ChangedError struct {
+	// Changed and Unchecked count the releases (Unchecked only with
+	// --allow-unchecked).
+	Changed, Unchecked int
+}
+
+func (e *ChangedError) Error() string {
+	return fmt.Sprintf("%d HelmRelease(s) render differently and %d could not be checked (accepted with --allow-unchecked)", e.Changed, e.Unchecked)
+}
+
+// ExitCode is 7, changed.
+func (e *ChangedError) ExitCode() int { return int(exitcode.Changed) }
+
+// Quiet: the report on stdout is the news.
+func (e *ChangedError) Quiet() bool { return true }
 
 // compare renders and checks every release the range changes.
 func (o *Options) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Result, error) {
@@ -277,8 +300,8 @@ func (o *Options) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Re
 	// once per run, whether it answers or not.
 	lookups := chartsource.NewLookups(o.Timeout)
 	checker := &releasecheck.Checker{
-		Resolver:       &chartsource.Resolver{Repo: after, Objects: releasecheck.ModelObjects(aModel), ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups},
-		BeforeResolver: &chartsource.Resolver{Repo: before, Objects: releasecheck.ModelObjects(bModel), ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups},
+		Resolver:       &chartsource.Resolver{Repo: after, Objects: releasecheck.ModelObjects(aModel), ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups, Getenv: o.Getenv},
+		BeforeResolver: &chartsource.Resolver{Repo: before, Objects: releasecheck.ModelObjects(bModel), ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups, Getenv: o.Getenv},
 		Cluster:        cl,
 		Offline:        offline,
 	}
@@ -416,7 +439,7 @@ func reasonLabel(status string) string {
 func revParse(ctx context.Context, repo *gitrepo.Repo, rev string) (string, error) {
 	out, err := repo.Git(ctx, "rev-parse", "--verify", "--quiet", rev+"^{commit}")
 	if err != nil {
-		return "", fmt.Errorf("%s is not a commit in %s", rev, repo.Root)
+		return "", fmt.Errorf("%s is not a commit in %s: %w", rev, repo.Root, gitrepo.ErrUnknownRevision)
 	}
 	return strings.TrimSpace(out), nil
 }

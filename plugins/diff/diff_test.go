@@ -126,7 +126,7 @@ func TestDiffMultiEnv(t *testing.T) {
 		t.Errorf("worktrees left behind:\n%s", wt)
 	}
 	r = run("nope..HEAD")
-	if r.ExitCode != 2 || !strings.Contains(r.Stderr, "nope is not a commit") {
+	if r.ExitCode != 3 || !strings.Contains(r.Stderr, "nope is not a commit") {
 		t.Errorf("bad range: exit %d: %s", r.ExitCode, r.Stderr)
 	}
 }

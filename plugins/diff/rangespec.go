@@ -32,13 +32,14 @@ func resolveSpan(ctx context.Context, repo *gitrepo.Repo, baseRef, headRef strin
 		}
 		s.BaseRef, s.Implicit = b, true
 	}
+	// An unknown revision is not found (exit 3), as for trace.
 	head, err := revParse(ctx, repo, s.HeadRef)
 	if err != nil {
-		return s, exitcode.Wrap(exitcode.Usage, err)
+		return s, err
 	}
 	base, err := revParse(ctx, repo, s.BaseRef)
 	if err != nil {
-		return s, exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w (fetch it, or name the base: --base main, or kubectl gitops diff main..HEAD)", err))
+		return s, fmt.Errorf("%w (fetch it, or name the base: --base main, or kubectl gitops diff main..HEAD)", err)
 	}
 	out, err := repo.Git(ctx, "merge-base", base, head)
 	if err != nil {

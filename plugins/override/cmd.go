@@ -9,10 +9,10 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/command"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/command"
 )
 
 const example = `  # Pin the image tag and scale out; commit on the current branch
@@ -81,8 +81,7 @@ with --push pushed, rebuilding the commit over concurrent pushes.`,
 	fl.BoolVar(&o.ShowSecrets, "show-secrets", false, "Show values fed from Secrets and values whose key names a secret (password, token, secret, ...) instead of <redacted>")
 	fl.BoolVar(&o.AllowDirty, "allow-dirty", false, "Edit and commit the file even if it has uncommitted changes (they are committed too)")
 	fl.StringVarP(&o.Output, "output", "o", "", "Print the result as json or yaml instead of text")
-	o.Request.AddFlags(fl)
-	o.Check.AddFlags(fl)
+	command.AddWriteFlags(fl, &o.Request, &o.Check)
 	_ = cmd.MarkFlagFilename("values", "yaml", "yml")
 	_ = cmd.MarkFlagDirname("chart-dir")
 	_ = cmd.MarkFlagDirname("repo")

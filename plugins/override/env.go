@@ -29,7 +29,7 @@ func (o *Options) targetForEnv(ctx context.Context, repo *gitrepo.Repo) (*envTar
 	}
 	c := m.Cluster(o.Env)
 	if c == nil {
-		return nil, exitcode.Errorf(exitcode.Usage, "--env %s: no such environment; the repository applies %s (%s)", o.Env, strings.Join(m.Names(), ", "), m.Layout)
+		return nil, exitcode.Errorf(exitcode.NotFound, "--env %s: no such environment; the repository applies %s (%s)", o.Env, strings.Join(m.Names(), ", "), m.Layout)
 	}
 	rels := c.Find(o.Namespace, o.Name)
 	switch len(rels) {
@@ -41,7 +41,7 @@ func (o *Options) targetForEnv(ctx context.Context, repo *gitrepo.Repo) (*envTar
 		for _, r := range rels {
 			ids = append(ids, r.Key())
 		}
-		return nil, exitcode.Errorf(exitcode.Usage, "HelmRelease %s is applied %d times in %s (%s): pick one with -n", o.Name, len(rels), o.Env, strings.Join(ids, ", "))
+		return nil, exitcode.Errorf(exitcode.Conflict, "HelmRelease %s is applied %d times in %s (%s): pick one with -n", o.Name, len(rels), o.Env, strings.Join(ids, ", "))
 	}
 	r := rels[0]
 	if r.Err != nil {

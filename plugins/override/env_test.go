@@ -51,7 +51,7 @@ func TestOverrideEnvEditsWhereTheValueLives(t *testing.T) {
 		code exitcode.Code
 		says string
 	}{
-		{[]string{"--env", "qa", "--set", "a=1"}, exitcode.Usage, "--env qa: no such environment; the repository applies production, staging"},
+		{[]string{"--env", "qa", "--set", "a=1"}, exitcode.NotFound, "--env qa: no such environment; the repository applies production, staging"},
 		{[]string{"--in-patch", "--set", "a=1"}, exitcode.Usage, "--in-patch needs --env"},
 		{[]string{"--env", "staging", "--set", "replicaCount=1", "--set", "ingress.hosts=[]"}, exitcode.Usage, "the keys are set in different files"},
 	} {

@@ -13,7 +13,6 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
@@ -25,6 +24,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/sops"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/textdiff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
@@ -40,7 +40,8 @@ var valuesPath = yamledit.Path{"spec", "values"}
 // Options hold the flags and what Complete derives from them.
 type Options struct {
 	genericiooptions.IOStreams
-	// Getenv reads the environment (NO_COLOR); os.Getenv outside tests.
+	// Getenv reads the environment (NO_COLOR, forge tokens): the
+	// factory's, set by Complete.
 	Getenv func(string) string
 
 	Name      string
@@ -79,7 +80,7 @@ type Options struct {
 
 // NewOptions returns Options writing to streams.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
-	return &Options{IOStreams: streams, Getenv: os.Getenv}
+	return &Options{IOStreams: streams}
 }
 
 // Complete fills in what the flags leave implicit: the name, the namespace
@@ -89,6 +90,7 @@ func (o *Options) Complete(ctx context.Context, f kube.Factory, args []string) e
 	o.Name = args[0]
 	o.factory = f
 	if f != nil {
+		o.Getenv = f.Getenv
 		if ns := f.Flags().Namespace; ns != nil {
 			o.Namespace = *ns
 		}
@@ -526,7 +528,7 @@ func (o *Options) printDryRun(ed *edited, res *Result) error {
 	if o.Output != "" {
 		return o.print(res, "")
 	}
-	changed, err := ed.diff(o.Out, diff.Options{Color: term.Color(o.Out, o.Getenv)})
+	changed, err := ed.diff(o.Out, textdiff.Options{Color: term.Color(o.Out, o.Getenv)})
 	if err != nil {
 		return err
 	}

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/textdiff"
 )
 
 // prBranch is the branch --pr uses when --branch is not given: one per
@@ -42,7 +42,7 @@ func (o *Options) publishPR(ctx context.Context, pub *forge.Publisher, repo *git
 		fmt.Fprintf(o.Out, "committed %s on branch %s: %s\n", gitrepo.Short(res.Commit), o.Branch, firstLine(o.message(ed)))
 	}
 	var d bytes.Buffer
-	if _, err := ed.diff(&d, diff.Options{}); err != nil {
+	if _, err := ed.diff(&d, textdiff.Options{}); err != nil {
 		return err
 	}
 	hr := ed.ref()

@@ -12,10 +12,10 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/sops"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/textdiff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
@@ -106,13 +106,13 @@ func (e *edited) mask(data []byte, values, old map[string]any) ([]byte, bool) {
 
 // diff writes the unified diff of the file, secrets masked (or, when
 // they cannot be, a line saying why there is no diff).
-func (e *edited) diff(w io.Writer, o diff.Options) (bool, error) {
+func (e *edited) diff(w io.Writer, o textdiff.Options) (bool, error) {
 	before, after, ok := e.masked()
 	if !ok {
 		_, err := fmt.Fprintf(w, "(the diff of %s is not shown: it holds secret values that could not be masked; --show-secrets shows it)\n", e.doc.Path)
 		return e.changed(), err
 	}
-	return diff.Unified(w, e.doc.Path, before, after, o)
+	return textdiff.Unified(w, e.doc.Path, before, after, o)
 }
 
 // maskFlag masks the value of a flag argument "KEY=VALUE" whose key is

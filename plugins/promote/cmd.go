@@ -9,20 +9,19 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/command"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/command"
 )
 
 // Options are the flags and arguments of promote.
@@ -69,7 +68,8 @@ type Options struct {
 	checker deployChecker
 	// color is decided in Complete: a TTY and no NO_COLOR.
 	color bool
-	// getenv reads NO_COLOR; tests replace it.
+	// getenv reads the environment (NO_COLOR, forge tokens): the
+	// factory's, set by Complete.
 	getenv func(string) string
 	// described is set once the inferred environments were printed.
 	described bool
@@ -77,7 +77,7 @@ type Options struct {
 
 // NewOptions returns Options writing to streams.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
-	return &Options{IOStreams: streams, Repo: ".", getenv: os.Getenv}
+	return &Options{IOStreams: streams, Repo: "."}
 }
 
 // NewCmd returns the promote command.
@@ -133,8 +133,7 @@ clusters/<env> layouts (see docs/promote.md).`,
 	fl.BoolVar(&o.Status, "status", false, "The same as the status subcommand: print where every environment stands")
 	fl.StringVarP(&o.Output, "output", "o", "", "Output format of --status: json or yaml")
 	fl.StringVar(&o.Remote, "remote", "", "Git remote to push to (default: the branch's upstream remote, or origin)")
-	o.Request.AddFlags(fl)
-	o.Check.AddFlags(fl)
+	command.AddWriteFlags(fl, &o.Request, &o.Check)
 	cmd.AddCommand(newStatusCmd(f, o))
 	return cmd
 }
@@ -182,8 +181,8 @@ func (o *Options) Complete(_ context.Context, f kube.Factory, args []string) err
 	if o.checker == nil && o.factory != nil {
 		o.checker = &clusterChecker{factory: o.factory}
 	}
-	if o.getenv == nil {
-		o.getenv = os.Getenv
+	if o.getenv == nil && o.factory != nil {
+		o.getenv = o.factory.Getenv
 	}
 	o.color = term.Color(o.Out, o.getenv)
 	return nil

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/textdiff"
 )
 
 // prBranch is the branch --pr uses when --branch is not given: one per
@@ -36,7 +36,7 @@ func (o *Options) preparePR(ctx context.Context, r *gitrepo.Repo) (*forge.Publis
 func (o *Options) publishPR(ctx context.Context, pub *forge.Publisher, p *plan, files []string, oldData, newData map[string][]byte, report *releasecheck.Report) error {
 	var d bytes.Buffer
 	for _, f := range files {
-		if _, err := diff.Unified(&d, f, oldData[f], newData[f], diff.Options{}); err != nil {
+		if _, err := textdiff.Unified(&d, f, oldData[f], newData[f], textdiff.Options{}); err != nil {
 			return err
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
@@ -18,6 +17,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/suggest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/textdiff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
@@ -188,7 +188,7 @@ func (o *Options) runPromote(ctx context.Context) error {
 	}
 	o.printPlan(p)
 	for _, f := range files {
-		if _, err := diff.Unified(o.Out, f, oldData[f], c.Files[f], diff.Options{Color: o.color}); err != nil {
+		if _, err := textdiff.Unified(o.Out, f, oldData[f], c.Files[f], textdiff.Options{Color: o.color}); err != nil {
 			return err
 		}
 	}

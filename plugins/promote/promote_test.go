@@ -66,7 +66,7 @@ func run(t testing.TB, dir string, checker deployChecker, args ...string) (stdou
 	if checker != nil {
 		o.checker = checker
 	}
-	root.AddCommand(newCmd(kube.NewFactory(flags, nil), o))
+	root.AddCommand(newCmd(kube.NewFactory(flags, nil, nil), o))
 	cmd := root
 	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--validate") || a == "--status" }) {
 		// The fixtures' sources point at github.com: validation, which

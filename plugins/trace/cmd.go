@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -15,12 +14,12 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/command"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/command"
 )
 
 // Options hold the flags and what Complete resolved from them.
@@ -177,7 +176,9 @@ func (o *Options) Complete(_ context.Context, f kube.Factory, args []string) err
 	if f != nil {
 		o.factory = f
 	}
-	o.color = term.Color(o.streams.Out, os.Getenv)
+	if o.factory != nil {
+		o.color = term.Color(o.streams.Out, o.factory.Getenv)
+	}
 	return nil
 }
 
@@ -205,7 +206,7 @@ func (o *Options) resolve(ctx context.Context) error {
 			}
 		}
 		o.facts = newFactCache(repo, o.commit)
-		o.color = term.Color(o.streams.Out, os.Getenv)
+		o.color = term.Color(o.streams.Out, o.factory.Getenv)
 		return o.completeFleet(ctx)
 	}
 	// The scope follows the sources: every HelmRelease a traced source

@@ -156,12 +156,12 @@ func (o *Options) completeFleet(ctx context.Context) error {
 	}
 	gr, err := gitrepo.Open(ctx, dir)
 	if err != nil {
-		return exitcode.Wrap(exitcode.NotFound, fmt.Errorf("--gitops-repo: %w", err))
+		return fmt.Errorf("--gitops-repo: %w", err)
 	}
 	o.gitopsRoot = gr.Root
 	cfg, err := envs.Load(gr.Root)
 	if err != nil {
-		return exitcode.Wrap(exitcode.NotFound, fmt.Errorf("reading the environments of %s: %w (use --gitops-repo for the GitOps checkout with %s)", gr.Root, err, envs.FileName))
+		return fmt.Errorf("reading the environments of %s: %w (use --gitops-repo for the GitOps checkout with %s)", gr.Root, err, envs.FileName)
 	}
 	want := o.Envs
 	if o.AllEnvs {
@@ -171,7 +171,7 @@ func (o *Options) completeFleet(ctx context.Context) error {
 	for _, n := range want {
 		e, err := cfg.Get(n)
 		if err != nil {
-			return exitcode.Wrap(exitcode.Usage, fmt.Errorf("--env: %w", err))
+			return fmt.Errorf("--env: %w", err)
 		}
 		picked = append(picked, e)
 	}

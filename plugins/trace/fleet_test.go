@@ -174,12 +174,16 @@ func TestFleetUsage(t *testing.T) {
 		{[]string{"--env", "staging"}, "a,b", "--context a,b names clusters directly"},
 		{[]string{"--gitops-repo", gitops}, "", "--gitops-repo is where"},
 		{[]string{"--env", "staging,staging"}, "", "given twice"},
-		{[]string{"--env", "qa", "--gitops-repo", gitops}, "", `unknown environment "qa": known environments are staging, production`},
 	} {
 		_, err := runFleet(t, nil, tt.kctx, append([]string{"--repo", r.dir}, tt.args...)...)
 		if code := exitcode.From(err); code != exitcode.Usage || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: exit %d (%v), want usage error containing %q", tt.args, code, err, tt.want)
 		}
+	}
+	// An unknown environment is not found (3), as for promote --to.
+	_, err := runFleet(t, nil, "", "--repo", r.dir, "--env", "qa", "--gitops-repo", gitops)
+	if code := exitcode.From(err); code != exitcode.NotFound || !strings.Contains(err.Error(), `unknown environment "qa": known environments are staging, production`) {
+		t.Errorf("--env qa: exit %d (%v), want 3", code, err)
 	}
 }
 

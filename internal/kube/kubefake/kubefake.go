@@ -4,6 +4,8 @@
 package kubefake
 
 import (
+	"os"
+
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -28,6 +30,17 @@ type Factory struct {
 	// ConfigFlags are the kubectl flags, so a root command can register
 	// them (-n, --context); nil means fresh ones.
 	ConfigFlags *genericclioptions.ConfigFlags
+	// Env reads the environment; nil is the test process's (os.Getenv, so
+	// t.Setenv works).
+	Env func(string) string
+}
+
+// Getenv reads the environment through Env.
+func (f *Factory) Getenv(key string) string {
+	if f.Env == nil {
+		return os.Getenv(key)
+	}
+	return f.Env(key)
 }
 
 // ToRESTConfig returns an empty config, or Err.

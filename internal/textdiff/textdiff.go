@@ -1,11 +1,13 @@
-// Package diff prints unified diffs of two versions of a text file, the
+// Package textdiff prints unified diffs of two versions of a text file, the
 // way `git diff` shows them, optionally colored.
-package diff
+package textdiff
 
 import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/aymanbagabas/go-udiff/lcs"
 )
 
 // Options control Unified.
@@ -42,33 +44,44 @@ func splitLines(s string) []string {
 	return lines
 }
 
-// maxCells bounds the quadratic table for the changed middle of a file;
-// beyond it the middle is shown as one removal and one addition.
-const maxCells = 4 << 20
-
-func lineEdits(a, b []string) []edit {
-	p := 0
+// affixes counts the lines a and b share at their start (p) and, after
+// those, at their end (s).
+func affixes(a, b []string) (p, s int) {
 	for p < len(a) && p < len(b) && a[p] == b[p] {
 		p++
 	}
-	s := 0
 	for s < len(a)-p && s < len(b)-p && a[len(a)-1-s] == b[len(b)-1-s] {
 		s++
 	}
-	var out []edit
+	return p, s
+}
+
+// lineEdits is the line diff of a and b: the common prefix and suffix as
+// they are, and the middle by the LCS of golang.org/x/tools' diff (as
+// packaged in go-udiff), which is exact for up to 50 changed runs and,
+// beyond, gives a valid, near-minimal edit script in linear time.
+func lineEdits(a, b []string) []edit {
+	p, s := affixes(a, b)
+	out := make([]edit, 0, len(a)+len(b)-p-s)
 	for _, l := range a[:p] {
 		out = append(out, edit{' ', l})
 	}
 	ma, mb := a[p:len(a)-s], b[p:len(b)-s]
-	if len(ma)*len(mb) > maxCells {
-		for _, l := range ma {
+	i := 0 // next line of ma
+	for _, d := range lcs.DiffLines(ma, mb) {
+		for ; i < d.Start; i++ {
+			out = append(out, edit{' ', ma[i]})
+		}
+		for _, l := range ma[d.Start:d.End] {
 			out = append(out, edit{'-', l})
 		}
-		for _, l := range mb {
+		for _, l := range mb[d.ReplStart:d.ReplEnd] {
 			out = append(out, edit{'+', l})
 		}
-	} else {
-		out = append(out, lcs(ma, mb)...)
+		i = d.End
+	}
+	for ; i < len(ma); i++ {
+		out = append(out, edit{' ', ma[i]})
 	}
 	for _, l := range a[len(a)-s:] {
 		out = append(out, edit{' ', l})
@@ -76,54 +89,19 @@ func lineEdits(a, b []string) []edit {
 	return out
 }
 
-// lcs diffs by longest common subsequence.
-func lcs(a, b []string) []edit {
-	n, m := len(a), len(b)
-	t := make([][]int32, n+1)
-	for i := range t {
-		t[i] = make([]int32, m+1)
-	}
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				t[i][j] = t[i+1][j+1] + 1
-			} else {
-				t[i][j] = max(t[i+1][j], t[i][j+1])
-			}
-		}
-	}
-	var out []edit
-	i, j := 0, 0
-	for i < n && j < m {
-		switch {
-		case a[i] == b[j]:
-			out = append(out, edit{' ', a[i]})
-			i, j = i+1, j+1
-		case t[i+1][j] >= t[i][j+1]:
-			out = append(out, edit{'-', a[i]})
-			i++
-		default:
-			out = append(out, edit{'+', b[j]})
-			j++
-		}
-	}
-	for ; i < n; i++ {
-		out = append(out, edit{'-', a[i]})
-	}
-	for ; j < m; j++ {
-		out = append(out, edit{'+', b[j]})
-	}
-	return out
-}
-
 // Unified writes the diff from old to new, labelled with path, and returns
 // whether there was any difference.
 func Unified(w io.Writer, path string, old, new []byte, o Options) (bool, error) {
+	return unified(w, path, old, new, o, lineEdits)
+}
+
+// unified is Unified with the line diff given (the benchmark compares two).
+func unified(w io.Writer, path string, old, new []byte, o Options, diff func(a, b []string) []edit) (bool, error) {
 	ctx := o.Context
 	if ctx <= 0 {
 		ctx = 3
 	}
-	edits := lineEdits(splitLines(string(old)), splitLines(string(new)))
+	edits := diff(splitLines(string(old)), splitLines(string(new)))
 	changed := false
 	for _, e := range edits {
 		if e.op != ' ' {
@@ -142,7 +120,9 @@ func Unified(w io.Writer, path string, old, new []byte, o Options) (bool, error)
 	}
 	var b strings.Builder
 	b.WriteString(paint(bold, fmt.Sprintf("--- a/%s\n+++ b/%s", path, path)) + "\n")
-	// Walk the edits, cutting them into hunks with ctx lines of context.
+	// Walk the edits, cutting them into hunks with ctx lines of context;
+	// before counts the old and new lines of edits[:seen].
+	seen, oldBefore, newBefore := 0, 0, 0
 	for i := 0; i < len(edits); {
 		if edits[i].op == ' ' {
 			i++
@@ -165,15 +145,15 @@ func Unified(w io.Writer, path string, old, new []byte, o Options) (bool, error)
 			}
 			end = run
 		}
-		oldStart, newStart := 1, 1
-		for _, e := range edits[:start] {
-			if e.op != '+' {
-				oldStart++
+		for ; seen < start; seen++ {
+			if edits[seen].op != '+' {
+				oldBefore++
 			}
-			if e.op != '-' {
-				newStart++
+			if edits[seen].op != '-' {
+				newBefore++
 			}
 		}
+		oldStart, newStart := oldBefore+1, newBefore+1
 		oldN, newN := 0, 0
 		for _, e := range edits[start:end] {
 			if e.op != '+' {

@@ -11,6 +11,7 @@
 package fluxstatus
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -21,8 +22,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	kjson "sigs.k8s.io/json"
 )
 
 // Kind names used as keys in Cluster.Forbidden and in the report.
@@ -60,59 +61,28 @@ type Cluster struct {
 // into the typed list it belongs to. Unknown kinds are an error so that a
 // typo in a fixture does not silently drop an object.
 func (c *Cluster) Add(u *unstructured.Unstructured) error {
-	conv := runtime.DefaultUnstructuredConverter
 	var err error
 	switch u.GetKind() {
 	case KindGitRepository:
-		var o sourcev1.GitRepository
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.GitRepositories = append(c.GitRepositories, o)
-		}
+		c.GitRepositories, err = appendDecoded(c.GitRepositories, u)
 	case KindHelmChart:
-		var o sourcev1.HelmChart
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.HelmCharts = append(c.HelmCharts, o)
-		}
+		c.HelmCharts, err = appendDecoded(c.HelmCharts, u)
 	case KindHelmRelease:
-		var o helmv2.HelmRelease
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.HelmReleases = append(c.HelmReleases, o)
-		}
+		c.HelmReleases, err = appendDecoded(c.HelmReleases, u)
 	case KindKustomization:
-		var o kustomizev1.Kustomization
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.Kustomizations = append(c.Kustomizations, o)
-		}
+		c.Kustomizations, err = appendDecoded(c.Kustomizations, u)
 	case KindDeployment:
-		var o appsv1.Deployment
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.Deployments = append(c.Deployments, o)
-		}
+		c.Deployments, err = appendDecoded(c.Deployments, u)
 	case KindStatefulSet:
-		var o appsv1.StatefulSet
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.StatefulSets = append(c.StatefulSets, o)
-		}
+		c.StatefulSets, err = appendDecoded(c.StatefulSets, u)
 	case KindDaemonSet:
-		var o appsv1.DaemonSet
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.DaemonSets = append(c.DaemonSets, o)
-		}
+		c.DaemonSets, err = appendDecoded(c.DaemonSets, u)
 	case KindReplicaSet:
-		var o appsv1.ReplicaSet
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.ReplicaSets = append(c.ReplicaSets, o)
-		}
+		c.ReplicaSets, err = appendDecoded(c.ReplicaSets, u)
 	case KindPod:
-		var o corev1.Pod
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.Pods = append(c.Pods, o)
-		}
+		c.Pods, err = appendDecoded(c.Pods, u)
 	case KindEvent:
-		var o corev1.Event
-		if err = conv.FromUnstructured(u.Object, &o); err == nil {
-			c.Events = append(c.Events, o)
-		}
+		c.Events, err = appendDecoded(c.Events, u)
 	default:
 		return fmt.Errorf("fluxstatus: unexpected kind %q (%s/%s)", u.GetKind(), u.GetNamespace(), u.GetName())
 	}
@@ -120,6 +90,24 @@ func (c *Cluster) Add(u *unstructured.Unstructured) error {
 		return fmt.Errorf("decoding %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 	}
 	return nil
+}
+
+// appendDecoded decodes u into a T and appends it to s (s unchanged on
+// error). It goes through JSON, case-sensitively as the API server decodes,
+// rather than runtime.DefaultUnstructuredConverter: that converter copies
+// its whole field cache for every struct field it meets for the first time,
+// which made decoding the first objects of a short-lived process (one
+// trace) cost more CPU than all its requests (docs/trace.md, "Profile").
+func appendDecoded[T any](s []T, u *unstructured.Unstructured) ([]T, error) {
+	b, err := json.Marshal(u.Object)
+	if err != nil {
+		return s, err
+	}
+	var o T
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(b, &o); err != nil {
+		return s, err
+	}
+	return append(s, o), nil
 }
 
 // SetForbidden records that kind could not be read.

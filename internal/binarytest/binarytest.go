@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -108,6 +109,8 @@ type Result struct {
 	// Wall is the time from start to exit; CPU is the user+sys time of
 	// the process, steadier than Wall on a busy machine.
 	Wall, CPU time.Duration
+	// PeakRSS is the process's maximum resident set size, in bytes.
+	PeakRSS int64
 }
 
 // Run runs program with args in dir with exactly env (nil: this process's
@@ -129,8 +132,37 @@ func Run(tb testing.TB, env []string, dir, program string, args ...string) Resul
 	if cmd.ProcessState != nil {
 		r.ExitCode = cmd.ProcessState.ExitCode()
 		r.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		r.PeakRSS = PeakRSS(cmd.ProcessState)
 	}
 	return r
+}
+
+// PeakRSS is the maximum resident set size of an exited process, in bytes
+// (0 where the system does not say).
+func PeakRSS(ps *os.ProcessState) int64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return int64(ru.Maxrss) * 1024 // kilobytes on Linux
+	}
+	return 0
+}
+
+// Installed copies the binary at path to a new file, as `cp`, krew's
+// untar or a package manager installs it, and returns the copy's path.
+// Time and memory are measured on the copy: a binary fresh from the Go
+// linker can sit in the page cache as 2 MiB folios that the kernel maps
+// whole, and then reads tens of MiB more resident than the same bytes
+// installed (71 MiB against 44 MiB for `--help`, measured on Linux 6.18).
+func Installed(tb testing.TB, path string) string {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dst := filepath.Join(tb.TempDir(), filepath.Base(path))
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	return dst
 }
 
 // Git runs git with args in dir with env (nil: this process's) and returns

@@ -133,6 +133,29 @@ type countingProxy struct {
 	kubeconfig string
 	url        string // where it listens
 	n          atomic.Int64
+
+	mu  sync.Mutex
+	log []proxied // every request, in the order they ended
+}
+
+// proxied is one request that went through the proxy, with when it came in
+// and when its response was written.
+type proxied struct {
+	method, uri string
+	start, end  time.Time
+}
+
+// since returns the requests that ended at or after t.
+func (p *countingProxy) since(t time.Time) []proxied {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []proxied
+	for _, r := range p.log {
+		if !r.end.Before(t) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func newCountingProxy(tb testing.TB, cfg *rest.Config) *countingProxy {
@@ -151,7 +174,11 @@ func newCountingProxy(tb testing.TB, cfg *rest.Config) *countingProxy {
 	rp.FlushInterval = -1 // watches stream
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.n.Add(1)
+		start := time.Now()
 		rp.ServeHTTP(w, r)
+		p.mu.Lock()
+		p.log = append(p.log, proxied{method: r.Method, uri: r.URL.RequestURI(), start: start, end: time.Now()})
+		p.mu.Unlock()
 	}))
 	tb.Cleanup(srv.Close)
 	p.url = srv.URL

@@ -70,7 +70,7 @@ func BenchmarkTraceVsFlux(b *testing.B) {
 func (p tracePair) measure(tb testing.TB, env []string, n int) (g, fl pairStats) {
 	tb.Helper()
 	run := func(argv []string) binarytest.Result {
-		r := binarytest.Run(tb, env, p.dir, argv[0], argv[1:]...)
+		r := binarytest.Measure(tb, env, p.dir, argv[0], argv[1:]...)
 		if r.ExitCode != 0 {
 			tb.Fatalf("%s: exit %d\n%s%s", strings.Join(argv, " "), r.ExitCode, r.Stdout, r.Stderr)
 		}

@@ -2,8 +2,11 @@ package bench
 
 import (
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // heavyInit lists packages whose init work every command would pay, seen
@@ -49,6 +52,85 @@ func TestNoHeavyInitPackages(t *testing.T) {
 					t.Errorf("kubectl_complete-gitops links %s; keep it to the standard library", p)
 				}
 			}
+		}
+	}
+}
+
+// initBudget is the most one package's initialisation may cost at start-up
+// (issue #24): every command pays it, `--help` included.
+const initBudget = time.Millisecond
+
+// slowInitAllowed are the packages whose init costs more than initBudget and
+// that stay linked for now, each with the reason. Nothing else may.
+var slowInitAllowed = map[string]string{
+	// Compiles the JSON Schema meta-schemas of five drafts at init (about
+	// 4 ms, 1.7 MB). helm.sh/helm/v3/pkg/chartutil imports it for
+	// values.schema.json, and Helm's engine, which renders for override,
+	// promote and diff, takes chartutil's types: it goes only with
+	// rendering moved out of this binary (docs/trace.md, "Start-up").
+	"github.com/santhosh-tekuri/jsonschema/v6": "helm chartutil (rendering, values.schema.json)",
+	// Registers every built-in API type (about 2 ms). Imported by Helm's
+	// chartutil (capabilities), client-go's discovery (rendering against the
+	// cluster's API versions) and cli-runtime's ConfigFlags.
+	"k8s.io/client-go/kubernetes/scheme": "helm chartutil, client-go discovery, cli-runtime ConfigFlags",
+}
+
+// initRuns: each package's cost is the least over this many start-ups, so
+// that a run slowed by other work on the machine does not count against it.
+const initRuns = 10
+
+// TestNoSlowPackageInit starts the binary initRuns times with
+// GODEBUG=inittrace=1 and fails for every package whose init took more
+// than initBudget in each of them, unless slowInitAllowed names it; and for
+// every allowed package that is no longer slow or linked (drop it from the
+// list).
+func TestNoSlowPackageInit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "kubectl-gitops")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "../cmd/kubectl-gitops")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	least := map[string]time.Duration{}
+	for i := 0; i < initRuns; i++ {
+		cmd := exec.Command(bin, "--help")
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "GODEBUG=inittrace=1"}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("kubectl-gitops --help: %v\n%s", err, stderr.String())
+		}
+		seen := 0
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			// init <package> @<at> ms, <took> ms clock, <bytes> bytes, <allocs> allocs
+			f := strings.Fields(line)
+			if len(f) < 7 || f[0] != "init" || f[6] != "clock," {
+				continue
+			}
+			ms, err := strconv.ParseFloat(f[4], 64)
+			if err != nil {
+				t.Fatalf("inittrace line %q: %v", line, err)
+			}
+			d := time.Duration(ms * float64(time.Millisecond))
+			if old, ok := least[f[1]]; !ok || d < old {
+				least[f[1]] = d
+			}
+			seen++
+		}
+		if seen == 0 {
+			t.Fatalf("GODEBUG=inittrace=1 printed no init lines:\n%s", stderr.String())
+		}
+	}
+	for p, d := range least {
+		if d > initBudget && slowInitAllowed[p] == "" {
+			t.Errorf("package %s takes %v to initialise (the least of %d start-ups), over the %v budget: stop linking it, or add it to slowInitAllowed with the reason", p, d, initRuns, initBudget)
+		}
+	}
+	for p := range slowInitAllowed {
+		if d, ok := least[p]; !ok || d <= initBudget {
+			t.Errorf("slowInitAllowed names %s, which is not linked or takes %v (<= %v): drop it from the list", p, d, initBudget)
 		}
 	}
 }

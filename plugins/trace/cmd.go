@@ -185,16 +185,31 @@ func (o *Options) Complete(_ context.Context, f kube.Factory, args []string) err
 // resolve finds the revision, remotes, namespace and client; Run starts
 // with it, after Validate has checked the flags.
 func (o *Options) resolve(ctx context.Context) error {
+	// The kubeconfig is read and the client built while git answers (a
+	// failure is kept by the factory and reported below, after git's).
+	clientReady := make(chan struct{})
+	if o.dyn == nil && !o.fleetMode() {
+		go func() { defer close(clientReady); _, _ = o.factory.Dynamic() }()
+	} else {
+		close(clientReady)
+	}
+	defer func() { <-clientReady }()
 	repo, err := gitrepo.Open(ctx, o.RepoDir)
 	if err != nil {
 		return err
 	}
 	o.repo = repo
-	if o.commit, err = repo.ResolveCommit(ctx, o.Revision); err != nil {
+	// The commit and the remotes: two git processes, side by side.
+	var remotesErr error
+	remotesRead := make(chan struct{})
+	go func() { defer close(remotesRead); o.remotes, remotesErr = repo.Remotes(ctx) }()
+	o.commit, err = repo.ResolveCommit(ctx, o.Revision)
+	<-remotesRead
+	if err != nil {
 		return exitcode.Wrap(exitcode.NotFound, err)
 	}
-	if o.remotes, err = repo.Remotes(ctx); err != nil {
-		return fmt.Errorf("reading the remotes of %s: %w", repo.Root, err)
+	if remotesErr != nil {
+		return fmt.Errorf("reading the remotes of %s: %w", repo.Root, remotesErr)
 	}
 	if len(o.remotes) == 0 {
 		return exitcode.Errorf(exitcode.NotFound, "%s has no remotes: Flux sources are found by URL, so add the remote Flux clones (git remote add origin URL)", repo.Root)
@@ -214,6 +229,7 @@ func (o *Options) resolve(ctx context.Context) error {
 	// wherever it lives. -n narrows that to one namespace; the current
 	// namespace is where a release applied by hand (no Kustomization) is
 	// looked for, and -A looks for those everywhere.
+	<-clientReady
 	current := ""
 	if !o.AllNamespaces {
 		ns, explicit, err := o.factory.Namespace()

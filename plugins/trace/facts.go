@@ -127,24 +127,29 @@ func (fc *factCache) relate(ctx context.Context, rev string) error {
 	if _, ok := fc.relations[rev]; ok {
 		return nil
 	}
+	// The cluster runs the traced commit itself (the usual case once it is
+	// deployed): its subject is known, and its full SHA needs no git.
+	if rev == fc.commit.SHA {
+		fc.relations[rev] = fluxstatus.Same
+		fc.subjects[rev] = fc.commit.Subject
+		return nil
+	}
 	full, ok := fc.repo.HasCommit(ctx, rev)
 	if !ok {
 		fc.relations[rev] = fluxstatus.Unknown
 		return nil
 	}
-	var rel fluxstatus.Relation
-	switch {
-	case full == fc.commit.SHA:
-		rel = fluxstatus.Same
-	default:
-		in, err := fc.repo.IsAncestor(ctx, fc.commit.SHA, full)
-		if err != nil {
-			return err
-		}
-		if in {
-			rel = fluxstatus.Contains
-			break
-		}
+	if full == fc.commit.SHA {
+		fc.relations[rev], fc.relations[full] = fluxstatus.Same, fluxstatus.Same
+		fc.subjects[full] = fc.commit.Subject
+		return nil
+	}
+	rel := fluxstatus.Contains
+	in, err := fc.repo.IsAncestor(ctx, fc.commit.SHA, full)
+	if err != nil {
+		return err
+	}
+	if !in {
 		behind, err := fc.repo.IsAncestor(ctx, full, fc.commit.SHA)
 		if err != nil {
 			return err

@@ -61,6 +61,15 @@ type snapshot struct {
 // compute fetches and traces. list answers the fetch's lists (nil: the API
 // server; --watch passes its caches).
 func (o *Options) compute(ctx context.Context, list fluxstatus.ListFunc) (*snapshot, error) {
+	// What git says about the commit alone (its paths, whether it is
+	// pushed, the manifests it touches) needs nothing from the cluster:
+	// the git processes run while the API requests are in flight. The
+	// facts cache keeps the answer (an error is asked again below).
+	commitFacts := make(chan struct{})
+	go func() {
+		defer close(commitFacts)
+		_, _ = o.facts.facts(ctx, o.Revision, fluxstatus.Questions{})
+	}()
 	f, err := fluxstatus.Fetch(ctx, o.dyn, fluxstatus.FetchOptions{
 		Namespace:          o.namespace,
 		FallbackNamespaces: o.fallbackNamespaces,
@@ -68,6 +77,7 @@ func (o *Options) compute(ctx context.Context, list fluxstatus.ListFunc) (*snaps
 		HelmReleases:       o.hrKeys,
 		List:               list,
 	})
+	<-commitFacts
 	if err != nil {
 		return nil, fmt.Errorf("reading Flux objects: %w (check --context and that Flux is installed)", err)
 	}

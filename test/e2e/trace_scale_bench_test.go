@@ -81,13 +81,19 @@ func BenchmarkTraceAtScale(b *testing.B) {
 		return g, fl
 	}
 
+	// The comparison of issue #24 as well: `trace HEAD` in the GitOps checkout against `flux trace
+	// helmrelease`, straight to the API server (BenchmarkTraceVsFlux).
+	pair := newTracePair(b, e, f)
+	pairEnv := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "KUBECONFIG=" + e.Kubeconfig, "NO_COLOR=1"}
 	for b.Loop() {
 		gBefore, fBefore := measure("empty")
+		pgBefore, pfBefore := pair.measure(b, pairEnv, scaleRuns)
 		start := time.Now()
 		filled := fillCluster(b, e)
 		b.Logf("filled: %d HelmReleases, %d Deployments, %d pods Ready in %s", *scaleReleasesFlag, *scaleReleasesFlag,
 			filled, time.Since(start).Round(time.Second))
 		gAfter, fAfter := measure("full")
+		pgAfter, pfAfter := pair.measure(b, pairEnv, scaleRuns)
 		if gAfter.requests() != gBefore.requests() {
 			b.Fatalf("requests per trace grew with the cluster: %d -> %d", gBefore.requests(), gAfter.requests())
 		}
@@ -99,6 +105,10 @@ func BenchmarkTraceAtScale(b *testing.B) {
 		b.ReportMetric(ms(fAfter.medianWall()), "ms/flux-trace")
 		b.ReportMetric(float64(gAfter.medianWall())/float64(fAfter.medianWall()), "trace/flux-wall")
 		b.ReportMetric(float64(gAfter.medianCPU())/float64(fAfter.medianCPU()), "trace/flux-cpu")
+		b.ReportMetric(float64(pgAfter.wall())/float64(pfAfter.wall()), "trace-HEAD/flux-hr-wall")
+		b.Logf("trace HEAD vs flux trace helmrelease, empty cluster: %.2fx (%s; %s)", float64(pgBefore.wall())/float64(pfBefore.wall()), pgBefore, pfBefore)
+		b.Logf("trace HEAD vs flux trace helmrelease, +%d HRs, +%d pods: %.2fx (%s; %s)", *scaleReleasesFlag, *scaleReleasesFlag*scaleReplicas,
+			float64(pgAfter.wall())/float64(pfAfter.wall()), pgAfter, pfAfter)
 		b.ReportMetric(ms(median(redraw)), "ms/redraw-p50")
 		b.ReportMetric(ms(slices.Max(redraw)), "ms/redraw-max")
 		b.ReportMetric(ms(median(baseline)), "ms/kubectl-watch-p50")
@@ -133,6 +143,29 @@ type countingProxy struct {
 	kubeconfig string
 	url        string // where it listens
 	n          atomic.Int64
+
+	mu  sync.Mutex
+	log []proxied // every request, in the order they ended
+}
+
+// proxied is one request that went through the proxy, with when it came in
+// and when its response was written.
+type proxied struct {
+	method, uri string
+	start, end  time.Time
+}
+
+// since returns the requests that ended at or after t.
+func (p *countingProxy) since(t time.Time) []proxied {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []proxied
+	for _, r := range p.log {
+		if !r.end.Before(t) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func newCountingProxy(tb testing.TB, cfg *rest.Config) *countingProxy {
@@ -151,7 +184,11 @@ func newCountingProxy(tb testing.TB, cfg *rest.Config) *countingProxy {
 	rp.FlushInterval = -1 // watches stream
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.n.Add(1)
+		start := time.Now()
 		rp.ServeHTTP(w, r)
+		p.mu.Lock()
+		p.log = append(p.log, proxied{method: r.Method, uri: r.URL.RequestURI(), start: start, end: time.Now()})
+		p.mu.Unlock()
 	}))
 	tb.Cleanup(srv.Close)
 	p.url = srv.URL

@@ -295,3 +295,7 @@ func maskSecret(obj, other map[string]any) map[string]any {
 	}
 	return out
 }
+
+// SecretValues are the string values that came from Secrets (valuesFrom):
+// whatever shows the render must mask them.
+func (r *Report) SecretValues() map[string]bool { return r.secrets }

@@ -82,6 +82,7 @@ be checked, 2 usage (bad range), 1 error.`,
 	fl.BoolVar(&o.AllowUnchecked, "allow-unchecked", false, "Do not fail on HelmReleases that could not be rendered or validated (they are still reported)")
 	fl.DurationVar(&o.Timeout, "chart-timeout", chartsource.DefaultTimeout, "Bound on each chart look-up (git fetch, chart repository index, OCI pull)")
 	o.CommentFlags.AddFlags(fl)
+	o.LiveFlags.AddFlags(fl)
 	fl.StringVar(&o.ChartDir, "chart-dir", "", "Local checkout of the charts' source to render from, instead of fetching each HelmRelease's source")
 	_ = cmd.MarkFlagDirname("repo")
 	_ = cmd.MarkFlagDirname("chart-dir")

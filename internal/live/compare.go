@@ -338,6 +338,9 @@ func (c *Comparer) object(ctx context.Context, releaseNS string, newObj, old map
 		if after, err = apply(newObj); err != nil {
 			return fail("dry-run apply", err)
 		}
+		if old != nil {
+			after = pruneRemoved(copyJSON(after), old, newObj).(map[string]any)
+		}
 		a, b := clean(liveObj), clean(after)
 		out.Diff, out.colored = unified(out.Object, a, b, secret, secrets, color)
 		out.Change = ChangeUnchanged
@@ -637,4 +640,9 @@ func (o Object) Colored() string {
 		return o.colored
 	}
 	return o.Diff
+}
+
+func jsonString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

@@ -64,6 +64,9 @@ metadata:
   name: {{ .Release.Name }}
 data:
   greeting: {{ .Values.greeting }}
+  {{- with .Values.extra }}
+  extra: {{ . }}
+  {{- end }}
 `,
 	"charts/live-app/templates/secret.yaml": `apiVersion: v1
 kind: Secret
@@ -107,7 +110,7 @@ spec:
 `, ns, url)
 }
 
-const liveBaseValues = "    replicaCount: 2\n"
+const liveBaseValues = "    replicaCount: 2\n    extra: one\n"
 
 // The issue's story, on one release with a Deployment, a Service, a ConfigMap and a Secret:
 // a values change shows exactly the fields it changes (no defaulted fields); a Deployment scaled by hand
@@ -174,7 +177,8 @@ func TestDiffLive(t *testing.T) {
 	want := map[string][]string{
 		"Deployment " + ns + "/live-app": {"-  replicas: 2", "+  replicas: 3"},
 		"Service " + ns + "/live-app":    {"-    team: web", "+    team: ops"},
-		"ConfigMap " + ns + "/live-app":  {"-  greeting: hello", "+  greeting: bonjour"},
+		// extra: removed by the change, as Helm's three-way merge removes it (a plain apply would keep it)
+		"ConfigMap " + ns + "/live-app": {"-  extra: one", "-  greeting: hello", "+  greeting: bonjour"},
 		"Secret " + ns + "/live-app":     {"-  password: <redacted>", "+  password: <redacted, changed>"},
 	}
 	for _, o := range rel.Live.Objects {
@@ -207,6 +211,50 @@ func TestDiffLive(t *testing.T) {
 			t.Errorf("diff --live %s: exit %d, or the Deployment change is missing", format, r.ExitCode)
 		}
 		secretsNeverShown(r.Stdout + r.Stderr)
+	}
+
+	// RBAC: a user who may not read ConfigMaps sees that object listed as forbidden, the others compared,
+	// and the release unchecked (exit 4: the gate fails closed).
+	e.ApplyYAML(t, ns, `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: no-configmaps
+rules:
+  - apiGroups: [""]
+    resources: [secrets, services]
+    verbs: [get, list, create, patch]
+  - apiGroups: [apps]
+    resources: [deployments]
+    verbs: [get, list, create, patch]
+  - apiGroups: [source.toolkit.fluxcd.io, helm.toolkit.fluxcd.io]
+    resources: ["*"]
+    verbs: [get, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: no-configmaps
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: no-configmaps
+subjects:
+  - apiGroup: rbac.authorization.k8s.io
+    kind: User
+    name: no-configmaps
+`)
+	r = e.Run(t, ctx, clone, "diff", "--live", "origin/main..HEAD", "-o", "json", "--as", "no-configmaps")
+	if r.ExitCode != 4 {
+		t.Errorf("diff --live as a user who may not read ConfigMaps: exit %d, want 4", r.ExitCode)
+	}
+	secretsNeverShown(r.Stdout + r.Stderr)
+	rel = liveRelease(t, r.Stdout)
+	changes := map[string]string{}
+	for _, o := range rel.Live.Objects {
+		changes[o.Object] = o.Change
+	}
+	if rel.Status != "unchecked" || changes["ConfigMap "+ns+"/live-app"] != "forbidden" || changes["Deployment "+ns+"/live-app"] != "changed" || changes["Secret "+ns+"/live-app"] != "changed" {
+		t.Errorf("as no-configmaps: status %s, objects %v; want unchecked, the ConfigMap forbidden and the rest changed", rel.Status, changes)
 	}
 
 	// 2. Scaled by hand: drift on the Deployment's spec.replicas, in diff and in trace.

@@ -142,8 +142,10 @@ type Entry struct {
 
 // Result is what -o json prints.
 type Result struct {
-	Base    string `json:"base"`
-	Head    string `json:"head"`
+	Base string `json:"base"`
+	Head string `json:"head"`
+	// Live is set with --live: each release is compared with its cluster.
+	Live    bool   `json:"live,omitempty"`
 	BaseRef string `json:"baseRef"`
 	HeadRef string `json:"headRef"`
 	// Counts has one entry per status that occurs.
@@ -295,7 +297,7 @@ func (o *Options) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Re
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Base: sp.Base, Head: sp.Head, BaseRef: sp.BaseRef, HeadRef: sp.HeadRef, Counts: map[string]int{}}
+	res := &Result{Base: sp.Base, Head: sp.Head, BaseRef: sp.BaseRef, HeadRef: sp.HeadRef, Counts: map[string]int{}, Live: o.Live}
 	for _, k := range releasecheck.Keys(bRels, aRels) {
 		b, a := bRels[k], aRels[k]
 		if b.Same(a) && !o.All {

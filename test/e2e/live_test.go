@@ -207,7 +207,7 @@ func TestDiffLive(t *testing.T) {
 			args = append(args, "-o", format)
 		}
 		r := e.Run(t, ctx, clone, args...)
-		if r.ExitCode != 7 || !strings.Contains(r.Stdout, "+  replicas: 3") {
+		if r.ExitCode != 7 || !strings.Contains(r.Stdout, "+  replicas: 3") || format == "markdown" && !strings.Contains(r.Stdout, "### kubectl gitops diff --live `") {
 			t.Errorf("diff --live %s: exit %d, or the Deployment change is missing", format, r.ExitCode)
 		}
 		secretsNeverShown(r.Stdout + r.Stderr)

@@ -55,4 +55,3 @@ func TestDiffLiveClusters(t *testing.T) {
 		t.Errorf("--env staging, cluster unreachable: exit %d, %+v", r.ExitCode, res)
 	}
 }
-

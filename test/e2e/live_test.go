@@ -179,7 +179,7 @@ func TestDiffLive(t *testing.T) {
 		"Service " + ns + "/live-app":    {"-    team: web", "+    team: ops"},
 		// extra: removed by the change, as Helm's three-way merge removes it (a plain apply would keep it)
 		"ConfigMap " + ns + "/live-app": {"-  extra: one", "-  greeting: hello", "+  greeting: bonjour"},
-		"Secret " + ns + "/live-app":     {"-  password: <redacted>", "+  password: <redacted, changed>"},
+		"Secret " + ns + "/live-app":    {"-  password: <redacted>", "+  password: <redacted, changed>"},
 	}
 	for _, o := range rel.Live.Objects {
 		w, ok := want[o.Object]

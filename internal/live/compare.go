@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 )
 
@@ -508,7 +509,7 @@ func clean(obj map[string]any) map[string]any {
 func unified(label string, a, b map[string]any, secret bool, secrets map[string]bool, color bool) (string, string) {
 	if secret {
 		// The old side is all <redacted>; the new side says which keys change.
-		a, b = maskSecret(a, nil), maskSecret(b, a)
+		a, b = releasecheck.MaskSecret(a, nil), releasecheck.MaskSecret(b, a)
 	}
 	at, bt := text(a, secrets), text(b, secrets)
 	var plain bytes.Buffer
@@ -531,63 +532,7 @@ func text(obj map[string]any, secrets map[string]bool) string {
 	if err != nil {
 		return ""
 	}
-	s := string(b)
-	for v := range secrets {
-		if len(v) >= 4 && v != "true" && v != "false" {
-			s = strings.ReplaceAll(s, v, "<redacted>")
-		}
-	}
-	return s
-}
-
-// maskSecret replaces every value of data and stringData with <redacted>,
-// or <redacted, changed> when other holds a different value for the key.
-func maskSecret(obj, other map[string]any) map[string]any {
-	if obj == nil {
-		return nil
-	}
-	out := make(map[string]any, len(obj))
-	for k, v := range obj {
-		out[k] = v
-	}
-	for _, field := range []string{"data", "stringData"} {
-		d, ok := obj[field].(map[string]any)
-		if !ok {
-			if obj[field] != nil {
-				out[field] = "<redacted>"
-			}
-			continue
-		}
-		od, _ := other[field].(map[string]any)
-		masked := make(map[string]any, len(d))
-		for k, v := range d {
-			if other != nil && fmt.Sprint(od[k]) != fmt.Sprint(v) {
-				masked[k] = "<redacted, changed>"
-			} else {
-				masked[k] = "<redacted>"
-			}
-		}
-		out[field] = masked
-	}
-	// The last-applied annotation of a Secret applied by kubectl holds its data.
-	if md, ok := out["metadata"].(map[string]any); ok {
-		if a, ok := md["annotations"].(map[string]any); ok {
-			if _, has := a["kubectl.kubernetes.io/last-applied-configuration"]; has {
-				mdc := make(map[string]any, len(md))
-				for k, v := range md {
-					mdc[k] = v
-				}
-				ac := make(map[string]any, len(a))
-				for k, v := range a {
-					ac[k] = v
-				}
-				ac["kubectl.kubernetes.io/last-applied-configuration"] = "<redacted>"
-				mdc["annotations"] = ac
-				out["metadata"] = mdc
-			}
-		}
-	}
-	return out
+	return releasecheck.MaskValues(string(b), secrets)
 }
 
 // changedPaths lists the fields (dotted paths, list items by index) whose

@@ -36,12 +36,7 @@ func BenchmarkDiffLive(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 
-	chart := e.NewRepo(b, "live-chart")
-	chart.Commit(b, "chart", func(dir string) {
-		for p, c := range liveChart {
-			e2eutil.WriteFile(b, dir, p, c)
-		}
-	})
+	chart := pushLiveChart(b, e)
 	names := make([]string, n)
 	release := func(i int, values string) string {
 		return strings.Replace(liveHelmRelease(ns, values), "name: live-app\n", fmt.Sprintf("name: %s\n", names[i]), 1)

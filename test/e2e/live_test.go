@@ -77,6 +77,18 @@ stringData:
 `,
 }
 
+// pushLiveChart puts liveChart on the sandbox's Git server.
+func pushLiveChart(tb testing.TB, e *e2eutil.Env) *e2eutil.Repo {
+	tb.Helper()
+	chart := e.NewRepo(tb, "live-chart")
+	chart.Commit(tb, "chart", func(dir string) {
+		for p, c := range liveChart {
+			e2eutil.WriteFile(tb, dir, p, c)
+		}
+	})
+	return chart
+}
+
 // liveHelmRelease is the HelmRelease "live-app" in ns with values (YAML lines under values:, indented 4).
 func liveHelmRelease(ns, values string) string {
 	return fmt.Sprintf(`apiVersion: helm.toolkit.fluxcd.io/v2
@@ -122,12 +134,7 @@ func TestDiffLive(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 
-	chart := e.NewRepo(t, "live-chart")
-	chart.Commit(t, "chart", func(dir string) {
-		for p, c := range liveChart {
-			e2eutil.WriteFile(t, dir, p, c)
-		}
-	})
+	chart := pushLiveChart(t, e)
 	gitops := e.NewRepo(t, "live-gitops")
 	gitops.Commit(t, "release", func(dir string) {
 		e2eutil.WriteFile(t, dir, "kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - source.yaml\n  - release.yaml\n")

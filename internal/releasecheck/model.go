@@ -171,3 +171,12 @@ func encrypted(r *fluxmodel.Release) (string, bool) {
 	}
 	return r.File, true
 }
+
+// Cluster is the name of the cluster of the model that applies the
+// release ("" outside a model, or when it has no cluster name).
+func (r *Release) Cluster() string {
+	if r == nil || r.model == nil {
+		return ""
+	}
+	return r.model.Cluster
+}

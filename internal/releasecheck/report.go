@@ -257,22 +257,25 @@ func canonical(o, old *render.Object, secrets map[string]bool) string {
 		if old != nil {
 			other = old.Object
 		}
-		obj = maskSecret(obj, other)
+		obj = MaskSecret(obj, other)
 	}
 	b, err := yaml.Marshal(obj)
 	if err != nil {
 		return fmt.Sprint(obj)
 	}
-	s := string(b)
-	for v := range secrets {
-		if len(v) >= 4 && v != "true" && v != "false" {
-			s = strings.ReplaceAll(s, v, "<redacted>")
-		}
-	}
-	return s
+	return MaskValues(string(b), secrets)
 }
 
-func maskSecret(obj, other map[string]any) map[string]any {
+// MaskSecret returns a copy of a Secret with every value of data and
+// stringData replaced by <redacted>, or by <redacted, changed> when other
+// (the Secret it is compared with; nil for none) holds a different value
+// for the key; a data field that is not a map, and the
+// last-applied-configuration annotation kubectl writes (it holds the
+// data), are masked whole.
+func MaskSecret(obj, other map[string]any) map[string]any {
+	if obj == nil {
+		return nil
+	}
 	out := make(map[string]any, len(obj))
 	for k, v := range obj {
 		out[k] = v
@@ -280,6 +283,9 @@ func maskSecret(obj, other map[string]any) map[string]any {
 	for _, field := range []string{"data", "stringData"} {
 		d, ok := obj[field].(map[string]any)
 		if !ok {
+			if obj[field] != nil {
+				out[field] = "<redacted>"
+			}
 			continue
 		}
 		od, _ := other[field].(map[string]any)
@@ -293,5 +299,36 @@ func maskSecret(obj, other map[string]any) map[string]any {
 		}
 		out[field] = masked
 	}
+	const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+	if md, ok := out["metadata"].(map[string]any); ok {
+		if a, ok := md["annotations"].(map[string]any); ok && a[lastApplied] != nil {
+			mdc := make(map[string]any, len(md))
+			for k, v := range md {
+				mdc[k] = v
+			}
+			ac := make(map[string]any, len(a))
+			for k, v := range a {
+				ac[k] = v
+			}
+			ac[lastApplied] = "<redacted>"
+			mdc["annotations"] = ac
+			out["metadata"] = mdc
+		}
+	}
 	return out
 }
+
+// MaskValues replaces in s every value that came from a Secret (at least 4
+// characters, not true or false) with <redacted>.
+func MaskValues(s string, secrets map[string]bool) string {
+	for v := range secrets {
+		if len(v) >= 4 && v != "true" && v != "false" {
+			s = strings.ReplaceAll(s, v, "<redacted>")
+		}
+	}
+	return s
+}
+
+// SecretValues are the string values that came from Secrets (valuesFrom):
+// whatever shows the render must mask them.
+func (r *Report) SecretValues() map[string]bool { return r.secrets }

@@ -25,7 +25,12 @@ const example = `  # What does this branch change, rendered? (from its merge bas
   %[1]s diff origin/main..HEAD -o markdown > comment.md
 
   # The gate of a pull request: post the report on it (one comment, kept up to date)
-  %[1]s diff --comment`
+  %[1]s diff --comment
+
+  # What the change does to the cluster: against the deployed Helm release and
+  # the live objects, with drift (docs/live.md)
+  %[1]s diff --live
+  %[1]s diff --live --all --env production`
 
 // NewCmd returns the diff command.
 func NewCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
@@ -52,6 +57,17 @@ validated (an unreachable registry, a source needing credentials, ...) is
 "error" with file:line; both fail the run unless --allow-unchecked
 accepts the unchecked ones. Each chart source and ref is looked up once
 per run, each look-up bounded by --chart-timeout.
+
+With --live, each release is compared with its cluster instead of with
+the base's render: the manifest of the Helm release helm-controller last
+deployed (read from its storage Secrets) and the live objects, through a
+server-side dry-run apply as field manager helm-controller, so defaulted
+fields do not show. Per release: objects added, changed and removed, a
+diff per object (Secret data masked), and a drift line when the live
+objects differ from the deployed release. One cluster, from the kubectl
+flags, or --env/--all-envs through .gitops.yaml contexts; --all compares
+every release of HEAD. Objects you may not read are listed as forbidden
+and make the release unchecked.
 
 Exit codes: 0 nothing rendered changes, 7 something changes (all
 checked and valid; with --allow-unchecked, unchecked ones too), 4 a
@@ -82,6 +98,7 @@ be checked, 2 usage (bad range), 1 error.`,
 	fl.BoolVar(&o.AllowUnchecked, "allow-unchecked", false, "Do not fail on HelmReleases that could not be rendered or validated (they are still reported)")
 	fl.DurationVar(&o.Timeout, "chart-timeout", chartsource.DefaultTimeout, "Bound on each chart look-up (git fetch, chart repository index, OCI pull)")
 	o.CommentFlags.AddFlags(fl)
+	o.LiveFlags.AddFlags(fl)
 	fl.StringVar(&o.ChartDir, "chart-dir", "", "Local checkout of the charts' source to render from, instead of fetching each HelmRelease's source")
 	_ = cmd.MarkFlagDirname("repo")
 	_ = cmd.MarkFlagDirname("chart-dir")

@@ -19,6 +19,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/live"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
@@ -44,6 +45,7 @@ type Options struct {
 	// Timeout bounds each chart look-up (chartsource.DefaultTimeout when 0).
 	Timeout time.Duration
 	CommentFlags
+	LiveFlags
 
 	factory kube.Factory
 }
@@ -99,6 +101,9 @@ func (o *Options) Validate() error {
 	if err := o.CommentFlags.Validate(); err != nil {
 		return err
 	}
+	if err := o.LiveFlags.Validate(); err != nil {
+		return err
+	}
 	if o.Timeout < 0 {
 		return fmt.Errorf("--chart-timeout %s is negative", o.Timeout)
 	}
@@ -134,14 +139,19 @@ type Entry struct {
 	Existing []releasecheck.Finding `json:"existing,omitempty"`
 	Notes    []string               `json:"notes,omitempty"`
 	Diff     string                 `json:"diff,omitempty"`
+	// Live is the comparison with the cluster (--live).
+	Live *live.Result `json:"live,omitempty"`
 
 	colored string
+	rep     *releasecheck.Report
 }
 
 // Result is what -o json prints.
 type Result struct {
-	Base    string `json:"base"`
-	Head    string `json:"head"`
+	Base string `json:"base"`
+	Head string `json:"head"`
+	// Live is set with --live: each release is compared with its cluster.
+	Live    bool   `json:"live,omitempty"`
 	BaseRef string `json:"baseRef"`
 	HeadRef string `json:"headRef"`
 	// Counts has one entry per status that occurs.
@@ -288,31 +298,51 @@ func (o *Options) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Re
 		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
 	}
 	bRels, aRels := releasecheck.ModelReleases(bModel, aModel)
-	env := releasecheck.Env{}
-	if o.factory != nil {
-		env.RESTConfig = o.factory.ToRESTConfig
-	}
-	cl, dyn, offline := releasecheck.Connect(ctx, env)
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("probing the cluster: %w", context.Cause(ctx))
-	}
 	// One set of look-ups for both sides: a source and ref is resolved
 	// once per run, whether it answers or not.
 	lookups := chartsource.NewLookups(o.Timeout)
-	checker := &releasecheck.Checker{
-		Resolver:       &chartsource.Resolver{Repo: after, Objects: releasecheck.ModelObjects(aModel), ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups, Getenv: o.Getenv},
-		BeforeResolver: &chartsource.Resolver{Repo: before, Objects: releasecheck.ModelObjects(bModel), ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups, Getenv: o.Getenv},
-		Cluster:        cl,
-		Offline:        offline,
+	newChecker := func(f kube.Factory) (*releasecheck.Checker, error) {
+		env := releasecheck.Env{}
+		if f != nil {
+			env.RESTConfig = f.ToRESTConfig
+		}
+		cl, dyn, offline := releasecheck.Connect(ctx, env)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("probing the cluster: %w", context.Cause(ctx))
+		}
+		return &releasecheck.Checker{
+			Resolver:       &chartsource.Resolver{Repo: after, Objects: releasecheck.ModelObjects(aModel), ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups, Getenv: o.Getenv},
+			BeforeResolver: &chartsource.Resolver{Repo: before, Objects: releasecheck.ModelObjects(bModel), ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups, Getenv: o.Getenv},
+			Cluster:        cl,
+			Offline:        offline,
+		}, nil
 	}
 	color := o.Output == "" && term.Color(o.Out, o.Getenv)
-	res := &Result{Base: sp.Base, Head: sp.Head, BaseRef: sp.BaseRef, HeadRef: sp.HeadRef, Counts: map[string]int{}}
+	var lr *liveRun // --live: the cluster(s) compared with, each with its checker
+	var checker *releasecheck.Checker
+	if o.Live {
+		lr, err = o.newLiveRun(ctx, after.Root, aModel, newChecker, color)
+	} else {
+		checker, err = newChecker(o.factory)
+	}
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Base: sp.Base, Head: sp.Head, BaseRef: sp.BaseRef, HeadRef: sp.HeadRef, Counts: map[string]int{}, Live: o.Live}
 	for _, k := range releasecheck.Keys(bRels, aRels) {
 		b, a := bRels[k], aRels[k]
-		if b.Same(a) {
+		if b.Same(a) && !o.All {
 			continue
 		}
+		if lr != nil {
+			if checker = lr.checker(b, a); checker == nil {
+				continue // another cluster's release
+			}
+		}
 		e := o.entry(ctx, checker, k, b, a, color)
+		if lr != nil && ctx.Err() == nil {
+			lr.attach(ctx, &e, b, a)
+		}
 		if ctx.Err() != nil {
 			// Cancelled: the entry's error is the cancellation, not news
 			// about the release.
@@ -354,7 +384,7 @@ func (o *Options) entry(ctx context.Context, c *releasecheck.Checker, key string
 	if err != nil {
 		return failed(e, a.Doc, err)
 	}
-	e.Chart, e.Problems, e.Existing, e.Notes, e.Valid = rep.Chart, rep.New, rep.Existing, rep.Notes(), rep.Valid()
+	e.Chart, e.Problems, e.Existing, e.Notes, e.Valid, e.rep = rep.Chart, rep.New, rep.Existing, rep.Notes(), rep.Valid(), rep
 	var plain bytes.Buffer
 	changed, err := rep.WriteDiff(&plain, false)
 	if err != nil {

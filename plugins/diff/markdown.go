@@ -12,7 +12,11 @@ import (
 // name and status only, then left out, and a note says so.
 func Markdown(res *Result, limit int) string {
 	var head strings.Builder
-	fmt.Fprintf(&head, "### kubectl gitops diff `%s..%s`\n\n", short(res.Base), short(res.Head))
+	cmd := "diff"
+	if res.Live {
+		cmd = "diff --live"
+	}
+	fmt.Fprintf(&head, "### kubectl gitops %s `%s..%s`\n\n", cmd, short(res.Base), short(res.Head))
 	if len(res.Releases) == 0 {
 		head.WriteString("No HelmRelease changes.\n")
 		return head.String()

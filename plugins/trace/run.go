@@ -44,6 +44,7 @@ func (o *Options) Run(ctx context.Context) error {
 		return err
 	}
 	if !o.Watch && !o.Wait {
+		o.addDrift(ctx, snap)
 		if err := o.print(snap.report, false); err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"github.com/spf13/pflag"
 	"go.uber.org/zap/zapcore"
+	helmkube "helm.sh/helm/v3/pkg/kube"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -90,6 +91,12 @@ func run(args []string) error {
 	if o.eventsAddr != "" {
 		log.Info("--events-addr is accepted but not used: events are recorded in the API server only", "addr", o.eventsAddr)
 	}
+
+	// helm-controller's main does the same: the objects of every release
+	// are created and patched by field manager "helm-controller", the name
+	// its drift detection and `kubectl gitops diff --live` apply with
+	// (Helm would otherwise use the binary's file name).
+	helmkube.ManagedFieldsManager = controllerName
 
 	runtimeNamespace := os.Getenv("RUNTIME_NAMESPACE")
 	scheme := runtime.NewScheme()

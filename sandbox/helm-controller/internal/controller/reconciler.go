@@ -175,7 +175,7 @@ func (r *Reconciler) reconcileRelease(ctx context.Context, hr *v2.HelmRelease, p
 	// A release that moved (name, namespace or storage) starts a new history;
 	// the old release is uninstalled first, as Flux does.
 	if cur := hr.Status.History.Latest(); cur != nil &&
-		(cur.Name != hr.GetReleaseName() || cur.Namespace != hr.GetReleaseNamespace() ||
+		(cur.Name != ReleaseName(hr) || cur.Namespace != hr.GetReleaseNamespace() ||
 			(hr.Status.StorageNamespace != "" && hr.Status.StorageNamespace != hr.GetStorageNamespace())) {
 		old := r.target(hr, hr.GetUninstall().GetTimeout(hr.GetTimeout()).Duration, false)
 		old.ReleaseName, old.Namespace = cur.Name, cur.Namespace
@@ -197,7 +197,7 @@ func (r *Reconciler) reconcileRelease(ctx context.Context, hr *v2.HelmRelease, p
 // target builds the Helm target for the HelmRelease.
 func (r *Reconciler) target(hr *v2.HelmRelease, timeout time.Duration, wait bool) Target {
 	return Target{
-		ReleaseName:      hr.GetReleaseName(),
+		ReleaseName:      ReleaseName(hr),
 		Namespace:        hr.GetReleaseNamespace(),
 		StorageNamespace: hr.GetStorageNamespace(),
 		Timeout:          timeout,

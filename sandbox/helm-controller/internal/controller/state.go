@@ -271,7 +271,7 @@ type ReleaseResult struct {
 func ApplyResult(hr *v2.HelmRelease, d Desired, res ReleaseResult) []Event {
 	var events []Event
 	cur := hr.Status.History.Latest()
-	relNs, relName := hr.GetReleaseNamespace(), hr.GetReleaseName()
+	relNs, relName := hr.GetReleaseNamespace(), ReleaseName(hr)
 	switch res.Action {
 	case ActionInstall, ActionUpgrade:
 		isInstall := res.Action == ActionInstall

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/Masterminds/semver/v3"
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
@@ -33,11 +32,10 @@ type gitCache struct {
 
 func (g *gitCache) git(ctx context.Context, stdin io.Reader, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", g.dir}, args...)...)
-	// Cancelled, git is interrupted (it removes its lock files), and its
-	// helpers (git-remote-http) that still hold the output pipes do not
-	// keep Wait waiting.
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 300 * time.Millisecond
+	// Cancelled, git and its helpers (git-remote-http) are interrupted as
+	// one process group: git removes its lock files, and no helper keeps
+	// the output pipes open after it.
+	gitrepo.Interruptible(cmd)
 	cmd.Env = append(cmd.Environ(), g.env...)
 	cmd.Env = append(cmd.Env, "GIT_TERMINAL_PROMPT=0")
 	cmd.Stdin = stdin

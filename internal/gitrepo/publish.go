@@ -212,7 +212,7 @@ func (p *Publisher) CheckFiles(ctx context.Context, files []string) error {
 			return fmt.Errorf("%s is %w (mode %04o); make it writable (chmod u+w) if it is meant to be edited", f, ErrReadOnly, st.Mode().Perm())
 		}
 		if !p.opts.AllowEncrypted {
-			if data, err := os.ReadFile(filepath.Join(p.repo.Root, filepath.FromSlash(f))); err == nil && sops.Encrypted(data) {
+			if enc, err := sops.FileEncrypted(filepath.Join(p.repo.Root, filepath.FromSlash(f))); err == nil && enc {
 				return &sops.EncryptedError{File: f}
 			}
 		}
@@ -293,6 +293,7 @@ func (p *Publisher) Publish(ctx context.Context, c Change) (res Published, err e
 		if rp, err = r.restorePoint(ctx, files, p.scratch); err != nil {
 			return res, err
 		}
+		defer rp.drop()
 	}
 	if ctx.Err() != nil {
 		return res, interrupt.Err(ctx)

@@ -11,11 +11,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
-	"time"
 )
 
 // Repo is a Git work tree on disk.
@@ -94,12 +92,10 @@ func (r *Repo) Git(ctx context.Context, args ...string) (string, error) {
 // GitInput is Git with stdin.
 func (r *Repo) GitInput(ctx context.Context, stdin []byte, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
-	// Cancelled, git gets SIGINT as from Ctrl-C, not SIGKILL: it removes
-	// its lock files (index.lock, a ref's .lock) on the way out. Its
-	// helpers (git-remote-http during a push) may hold the output pipes
-	// longer: Wait stops waiting for them soon after.
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 300 * time.Millisecond
+	// Cancelled, git and its helpers get SIGINT as from Ctrl-C, not
+	// SIGKILL: git removes its lock files (index.lock, a ref's .lock) on
+	// the way out (see Interruptible).
+	Interruptible(cmd)
 	cmd.Dir = r.Root
 	cmd.Env = append(cmd.Environ(), r.Env...)
 	// Never let git stop to ask for a password or an editor: a plugin run in

@@ -13,11 +13,16 @@ import (
 
 // restorePoint is the checkout as it was before Publish changed it: the
 // commit HEAD was at and the bytes of the files to be edited (uncommitted
-// changes included, with AllowDirty).
+// changes included, with AllowDirty). The bytes are kept on disk, as a
+// hard link in the scratch directory to the file as it was (the atomic
+// write replaces the file, so the old one stays whole): a large file is
+// not held in memory for an undo that is rarely needed. Where a link
+// cannot be made, the bytes are kept in memory.
 type restorePoint struct {
 	repo  *Repo
 	head  string
 	files map[string][]byte
+	links map[string]string
 	// scratch is where the atomic writes keep their temporary files
 	// (under .git, so a crash leaves none in the work tree).
 	scratch string
@@ -28,15 +33,30 @@ func (r *Repo) restorePoint(ctx context.Context, files []string, scratch string)
 	if err != nil {
 		return nil, err
 	}
-	rp := &restorePoint{repo: r, head: head, files: map[string][]byte{}, scratch: scratch}
-	for _, f := range files {
-		data, err := os.ReadFile(filepath.Join(r.Root, filepath.FromSlash(f)))
+	rp := &restorePoint{repo: r, head: head, files: map[string][]byte{}, links: map[string]string{}, scratch: scratch}
+	for i, f := range files {
+		full := filepath.Join(r.Root, filepath.FromSlash(f))
+		link := filepath.Join(scratch, fmt.Sprintf("%srestore-%d", scratchPrefix(), i))
+		_ = os.Remove(link)
+		if os.Link(full, link) == nil {
+			rp.links[f] = link
+			continue
+		}
+		data, err := os.ReadFile(full)
 		if err != nil {
+			rp.drop()
 			return nil, err
 		}
 		rp.files[f] = data
 	}
 	return rp, nil
+}
+
+// drop removes the links; the restore point cannot be used after.
+func (rp *restorePoint) drop() {
+	for _, l := range rp.links {
+		_ = os.Remove(l)
+	}
 }
 
 // restore puts the branch back at the commit it was at and the files back
@@ -47,6 +67,15 @@ func (rp *restorePoint) restore(ctx context.Context) error {
 	head, err := r.Head(ctx)
 	if err != nil {
 		return err
+	}
+	for f, l := range rp.links {
+		data, err := os.ReadFile(l)
+		if err != nil {
+			return fmt.Errorf("reading the copy of %s from before the change: %w", f, err)
+		}
+		rp.files[f] = data
+		_ = os.Remove(l)
+		delete(rp.links, f)
 	}
 	if head != rp.head {
 		paths := make([]string, 0, len(rp.files))

@@ -34,6 +34,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
 // Doc is one YAML document that looks like a Kubernetes object.
@@ -305,7 +306,23 @@ type header struct {
 
 // parseDocs parses every document of one file. A syntax error stops the
 // file there: yaml.v3 cannot resynchronise after one.
+//
+// Only each document's header is needed: a large document (a values map
+// of tens of MB) is skimmed to its apiVersion, kind and metadata first
+// (yamledit.Skim, which still checks the syntax of the rest piece by
+// piece), rather than built into a node tree of 15 times its size.
 func parseDocs(p string, data []byte) ([]Doc, *SyntaxError) {
+	if s, ok := yamledit.Skim(data, "apiVersion", "kind", "metadata"); ok {
+		if nodes, bad := ParseFile(p, s.Text); bad == nil {
+			docs := make([]Doc, len(nodes))
+			for i, n := range nodes {
+				docs[i] = n.Doc
+				docs[i].Line = s.Line(n.Doc.Line)
+			}
+			return docs, nil
+		}
+		// A syntax error is reported from the whole file, at its line.
+	}
 	nodes, bad := ParseFile(p, data)
 	docs := make([]Doc, len(nodes))
 	for i, n := range nodes {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -43,6 +44,37 @@ func (e *EncryptedError) Error() string {
 }
 
 func (e *EncryptedError) Is(target error) bool { return target == ErrEncrypted }
+
+// FileEncrypted is Encrypted for the file at path. The file is first
+// read through a small buffer for the words encryption needs ("sops",
+// "ENC["): a large file without them is never held in memory whole.
+func FileEncrypted(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	keep := 0 // bytes carried over, so a word across two reads is seen
+	for {
+		n, err := f.Read(buf[keep:])
+		chunk := buf[:keep+n]
+		if bytes.Contains(chunk, []byte("sops")) || bytes.Contains(chunk, []byte("ENC[")) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return false, err
+			}
+			return Encrypted(data), nil
+		}
+		if err == io.EOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		keep = copy(buf, chunk[max(len(chunk)-3, 0):])
+	}
+}
 
 // Encrypted reports whether any YAML document of data was encrypted by
 // SOPS: a top-level sops: map with a mac, or a string value

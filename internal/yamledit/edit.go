@@ -144,6 +144,8 @@ type editor struct {
 	anchors *anchorIndex
 	// moved describes anchors the edit moved to their first remaining alias.
 	moved []string
+	// reduced: the source is a reduced document (see reduce).
+	reduced bool
 }
 
 // holder is where a node hangs: the value of the i-th pair of a mapping or
@@ -164,6 +166,9 @@ func (h holder) node() *yaml.Node {
 type parsed struct {
 	s    *source
 	vals []any
+	// cands, for a reduced document, holds the layout candidates of what
+	// was elided (see reduce).
+	cands *layoutCands
 }
 
 // parseValues parses src once, for both the node tree and the values.
@@ -210,6 +215,13 @@ func apply1(p *parsed, doc int, base Path, op Op) (*parsed, Change, error) {
 		return nil, ch, err
 	}
 	e := &editor{s: s, sp: sp, layout: layoutOf(root), full: full, anchors: indexAnchors(root)}
+	if p.cands != nil {
+		l, ok := p.cands.layout(root)
+		if !ok {
+			return nil, ch, errNotReduced
+		}
+		e.layout, e.reduced = l, true
+	}
 	e.layout.rank, e.layout.base = op.Rank, len(base)
 	e.layout.blockOK = len(src) == 0 || src[len(src)-1] == '\n'
 	out, err := e.run(root.Content[0], op)
@@ -224,6 +236,7 @@ func apply1(p *parsed, doc int, base Path, op Op) (*parsed, Change, error) {
 	// it (and the spans) while the result is parsed, rather than holding
 	// two trees of a large document at once.
 	moved, marker, line := e.moved, e.marker, e.line
+	cands := p.cands
 	s.docs, p.s, e, sp, root = nil, nil, nil, nil, nil
 	// Check the result: every document decodes as before except the one
 	// value that was asked for.
@@ -241,6 +254,7 @@ func apply1(p *parsed, doc int, base Path, op Op) (*parsed, Change, error) {
 		}
 		return nil, ch, fmt.Errorf("%s: %w; the file was left unchanged (please report this with the file)", full, ErrVerify)
 	}
+	afterP.cands = cands
 	ch.Changed = true
 	ch.Moved = moved
 	ch.Marker = marker
@@ -557,6 +571,9 @@ func (e *editor) insertKey(m *yaml.Node, h holder, key string, v any, p Path) ([
 	pos := e.s.lineEnd(e.sp[last].end)
 	if err := e.blockAtEOF(last, pos); err != nil {
 		return nil, err
+	}
+	if e.reduced && placeholderAfter(e.s.src, e.s.nextLine(pos), m.Content[0].Column-1) {
+		return nil, errNotReduced
 	}
 	lines, err := e.layout.pairLines(key, v, m.Content[0].Column-1, p)
 	if err != nil {

@@ -434,8 +434,14 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 	}
 	ed := &edited{doc: doc, src: src, out: src, showSecrets: o.ShowSecrets}
 	// The document is parsed once: for its values, the Secrets feeding
-	// them, and the edit.
-	yd, err := yamledit.Open(src, doc.Index)
+	// them, and the edit. Only the values the flags read are needed: a
+	// large values map is cut down to them (yamledit.OpenFocused).
+	var yd *yamledit.Document
+	if focus, ok := helmvalues.Focus(o.input); ok {
+		yd, err = yamledit.OpenFocused(src, doc.Index, valuesPath, focus)
+	} else {
+		yd, err = yamledit.Open(src, doc.Index)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", doc.Path, err)
 	}

@@ -15,7 +15,7 @@ build: ## Build bin/kubectl-gitops and bin/kubectl_complete-gitops
 	$(GO) build -trimpath -ldflags '-s -w' -o bin/kubectl_complete-gitops ./cmd/kubectl_complete-gitops
 
 unit: ## Unit tests (no cluster)
-	$(GO) test ./...
+	$(GO) test -timeout 30m ./...
 
 test: ## Every test: unit, end-to-end on the local cluster, release checks
 	hack/test.sh

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make lint
-go test ./...
+go test -timeout 30m ./...
 
 # The sandbox is its own module (so the main go.mod stays lean): vet and test it separately, and vet the
 # end-to-end tests, which only build with their tag.

@@ -14,12 +14,20 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
 )
 
-// promote, diff and trace stop on SIGINT and SIGTERM within a second, with
-// one line and 130 or 143, while they wait on a server that does not
-// answer (the chart's Git host for promote and diff, the API server for
-// trace), and leave the checkout as it was. They stop because their work
-// saw the cancellation: with main's grace exit turned off, nothing else
-// could end them.
+// promote, diff and trace stop on SIGINT and SIGTERM with one line and 130
+// or 143, while they wait on a server that does not answer (the chart's
+// Git host for promote and diff, the API server for trace), and leave the
+// checkout as it was. They stop because their work saw the cancellation:
+// with main's grace exit turned off, nothing else could end them before
+// their own timeouts (minutes).
+//
+// The "within 1 s" is main's grace exit (TestGraceWaitsForHolds,
+// on a fake clock); here the bound only tells "saw the cancellation" from
+// "waited for the server", so it is far from both: a loaded 2-core CI
+// machine took 1.03 s once, and a command that missed the signal waits
+// for minutes.
+const sawCancellation = 15 * time.Second
+
 func TestSignalsStopPromoteDiffAndTrace(t *testing.T) {
 	addr, _ := binarytest.HangingServer(t)
 	base := t.TempDir()
@@ -79,8 +87,8 @@ current-context: hang
 			if code := cmd.ProcessState.ExitCode(); code != want {
 				t.Errorf("%v, %v: exit %d, want %d: %s", args, sig, code, want, stderr.String())
 			}
-			if took > time.Second {
-				t.Errorf("%v, %v: exited %s after the signal, want within 1s", args, sig, took.Round(time.Millisecond))
+			if took > sawCancellation {
+				t.Errorf("%v, %v: exited %s after the signal: the work did not see the cancellation", args, sig, took.Round(time.Millisecond))
 			}
 			// One line about the signal, last, and no error after it (promote
 			// may have printed notes before).

@@ -57,10 +57,14 @@ func signalled(t *testing.T, dir string, stdin *os.File, sig syscall.Signal, wai
 	return binarytest.Result{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: cmd.ProcessState.ExitCode()}, took
 }
 
-// Ctrl-C (SIGINT) or SIGTERM ends override within a second, with 130 or
-// 143 and one line, and leaves the checkout as it was: while it waits on
-// standard input (-f - from a pipe nobody writes to), and while it edits
-// a 4 MB values map with --no-commit.
+// Ctrl-C (SIGINT) or SIGTERM ends override with 130 or 143 and one line,
+// and leaves the checkout as it was: while it waits on standard input
+// (-f - from a pipe nobody writes to), and while it edits a 4 MB values
+// map with --no-commit. Within a second is main's grace exit, tested on a
+// fake clock (internal/interrupt); the bound here only tells a process
+// that stopped from one that did not (stdin is never written; the edit
+// took 61 s before #21), and stays far from the loaded CI machine's
+// scheduling delays.
 func TestOverrideSignals(t *testing.T) {
 	_, clones := setup(t, 1, map[string]string{"big/values.yaml": string(valuesMapRelease(4))})
 	dir := clones[0]
@@ -88,8 +92,8 @@ func TestOverrideSignals(t *testing.T) {
 			if r.ExitCode != tc.want {
 				t.Errorf("exit %d, want %d\n%s%s", r.ExitCode, tc.want, r.Stdout, r.Stderr)
 			}
-			if took > time.Second {
-				t.Errorf("exited %s after the signal, want within 1s", took.Round(time.Millisecond))
+			if took > 15*time.Second {
+				t.Errorf("exited %s after the signal: it did not stop", took.Round(time.Millisecond))
 			}
 			if lines := strings.Split(strings.TrimSpace(r.Stderr), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "interrupted by") {
 				t.Errorf("stderr is not one line saying it was interrupted:\n%s", r.Stderr)

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
 )
@@ -58,33 +57,43 @@ func TestNoHeavyInitPackages(t *testing.T) {
 }
 
 // initBudget is the most one package's initialisation may cost at start-up
-// (issue #24): every command pays it, `--help` included.
-const initBudget = time.Millisecond
+// (issue #24): every command pays it, `--help` included. Counted in
+// allocations, which GODEBUG=inittrace reports the same on every run,
+// rather than in milliseconds, which on a shared 2-core machine measure the
+// other processes (the least of ten start-ups still put oras' 0.6 ms at
+// 1.9 ms under load). On a quiet machine 1 ms of init is about 1,000
+// allocations (Masterminds/semver: 1,261 allocations, 0.97 ms).
+const initBudget = 1000
 
 // slowInitAllowed are the packages whose init costs more than initBudget and
 // that stay linked for now, each with the reason. Nothing else may.
 var slowInitAllowed = map[string]string{
 	// Compiles the JSON Schema meta-schemas of five drafts at init (about
-	// 4 ms, 1.7 MB). helm.sh/helm/v3/pkg/chartutil imports it for
-	// values.schema.json, and Helm's engine, which renders for override,
-	// promote and diff, takes chartutil's types: it goes only with
+	// 4 ms, 21,000 allocations). helm.sh/helm/v3/pkg/chartutil imports it
+	// for values.schema.json, and Helm's engine, which renders for
+	// override, promote and diff, takes chartutil's types: it goes only with
 	// rendering moved out of this binary (docs/trace.md, "Start-up").
 	"github.com/santhosh-tekuri/jsonschema/v6": "helm chartutil (rendering, values.schema.json)",
 	// Registers every built-in API type (about 2 ms). Imported by Helm's
 	// chartutil (capabilities), client-go's discovery (rendering against the
 	// cluster's API versions) and cli-runtime's ConfigFlags.
 	"k8s.io/client-go/kubernetes/scheme": "helm chartutil, client-go discovery, cli-runtime ConfigFlags",
+	// Helm's OCI registry client (charts from oci:// HelmRepositories and
+	// OCIRepositories): helm.sh/helm/v3/pkg/registry builds on both.
+	"oras.land/oras-go/v2":          "helm registry client (OCI charts)",
+	"oras.land/oras-go/v2/registry": "helm registry client (OCI charts)",
+	// The typed schema of structured-merge-diff: client-go's apply
+	// configurations and kubectl's printers.
+	"sigs.k8s.io/structured-merge-diff/v6/typed": "client-go apply configurations, kubectl printers",
+	// Version constraints of charts and releases: Helm and Flux both.
+	"github.com/Masterminds/semver/v3": "helm chart versions, flux version ranges",
 }
 
-// initRuns: each package's cost is the least over this many start-ups, so
-// that a run slowed by other work on the machine does not count against it.
-const initRuns = 10
-
-// TestNoSlowPackageInit starts the binary initRuns times with
-// GODEBUG=inittrace=1 and fails for every package whose init took more
-// than initBudget in each of them, unless slowInitAllowed names it; and for
-// every allowed package that is no longer slow or linked (drop it from the
-// list).
+// TestNoSlowPackageInit starts the binary with GODEBUG=inittrace=1 and
+// fails for every package whose init allocates more than initBudget times,
+// unless slowInitAllowed names it; and for every allowed package that no
+// longer does or is not linked (drop it from the list). The milliseconds
+// are logged for the record.
 func TestNoSlowPackageInit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts the binary")
@@ -92,44 +101,40 @@ func TestNoSlowPackageInit(t *testing.T) {
 	// The release build's flags, as BenchmarkStartup builds it (one build
 	// for both when they run together).
 	bin := binarytest.Build(t, "-trimpath", "-ldflags=-s -w")
-	least := map[string]time.Duration{}
-	for i := 0; i < initRuns; i++ {
-		cmd := exec.Command(bin, "--help")
-		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "GODEBUG=inittrace=1"}
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("kubectl-gitops --help: %v\n%s", err, stderr.String())
+	cmd := exec.Command(bin, "--help")
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "GODEBUG=inittrace=1"}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("kubectl-gitops --help: %v\n%s", err, stderr.String())
+	}
+	allocs := map[string]int{}
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		// init <package> @<at> ms, <took> ms clock, <bytes> bytes, <allocs> allocs
+		f := strings.Fields(line)
+		if len(f) < 11 || f[0] != "init" || f[6] != "clock," || f[10] != "allocs" {
+			continue
 		}
-		seen := 0
-		for _, line := range strings.Split(stderr.String(), "\n") {
-			// init <package> @<at> ms, <took> ms clock, <bytes> bytes, <allocs> allocs
-			f := strings.Fields(line)
-			if len(f) < 7 || f[0] != "init" || f[6] != "clock," {
-				continue
-			}
-			ms, err := strconv.ParseFloat(f[4], 64)
-			if err != nil {
-				t.Fatalf("inittrace line %q: %v", line, err)
-			}
-			d := time.Duration(ms * float64(time.Millisecond))
-			if old, ok := least[f[1]]; !ok || d < old {
-				least[f[1]] = d
-			}
-			seen++
+		n, err := strconv.Atoi(f[9])
+		if err != nil {
+			t.Fatalf("inittrace line %q: %v", line, err)
 		}
-		if seen == 0 {
-			t.Fatalf("GODEBUG=inittrace=1 printed no init lines:\n%s", stderr.String())
+		allocs[f[1]] += n
+		if n > initBudget {
+			t.Logf("%s: %d allocations, %s ms", f[1], n, f[4])
 		}
 	}
-	for p, d := range least {
-		if d > initBudget && slowInitAllowed[p] == "" {
-			t.Errorf("package %s takes %v to initialise (the least of %d start-ups), over the %v budget: stop linking it, or add it to slowInitAllowed with the reason", p, d, initRuns, initBudget)
+	if len(allocs) == 0 {
+		t.Fatalf("GODEBUG=inittrace=1 printed no init lines:\n%s", stderr.String())
+	}
+	for p, n := range allocs {
+		if n > initBudget && slowInitAllowed[p] == "" {
+			t.Errorf("package %s allocates %d times to initialise, over the budget of %d (about 1 ms): stop linking it, or add it to slowInitAllowed with the reason", p, n, initBudget)
 		}
 	}
 	for p := range slowInitAllowed {
-		if d, ok := least[p]; !ok || d <= initBudget {
-			t.Errorf("slowInitAllowed names %s, which is not linked or takes %v (<= %v): drop it from the list", p, d, initBudget)
+		if n, ok := allocs[p]; !ok || n <= initBudget {
+			t.Errorf("slowInitAllowed names %s, which is not linked or allocates %d times (<= %d): drop it from the list", p, n, initBudget)
 		}
 	}
 }

@@ -78,11 +78,14 @@ current-context: hang
 	} {
 		args := c.args
 		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
-			cmd := exec.Command(bin, args...)
-			cmd.Dir, cmd.Env = work, c.env
 			var stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &bytes.Buffer{}, &stderr
-			took := binarytest.Signal(t, cmd, sig, 1500*time.Millisecond)
+			cmd, took := binarytest.SignalStarted(t, func() *exec.Cmd {
+				cmd := exec.Command(bin, args...)
+				cmd.Dir, cmd.Env = work, c.env
+				stderr.Reset()
+				cmd.Stdout, cmd.Stderr = &bytes.Buffer{}, &stderr
+				return cmd
+			}, sig, 1500*time.Millisecond)
 			want := 128 + int(sig)
 			if code := cmd.ProcessState.ExitCode(); code != want {
 				t.Errorf("%v, %v: exit %d, want %d: %s", args, sig, code, want, stderr.String())

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -267,6 +268,27 @@ func CopyTree(tb testing.TB, from, to string) {
 	})
 	if err != nil {
 		tb.Fatalf("copying %s: %v", from, err)
+	}
+}
+
+// SignalStarted is Signal for a command that must handle sig: a process
+// that sig killed (its default action) got it before the binary had
+// installed its handlers (on a loaded machine, exec and package init of a
+// large binary can take longer than wait), so it is started again from
+// newCmd with twice the wait, up to five times. A binary that never handles
+// sig is still killed by it every time and returned as such. It returns
+// the last command run and the time from its signal to its exit.
+func SignalStarted(tb testing.TB, newCmd func() *exec.Cmd, sig syscall.Signal, wait time.Duration) (*exec.Cmd, time.Duration) {
+	tb.Helper()
+	for try := 1; ; try++ {
+		cmd := newCmd()
+		took := Signal(tb, cmd, sig, wait)
+		ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if try == 5 || !ok || !ws.Signaled() || ws.Signal() != sig {
+			return cmd, took
+		}
+		tb.Logf("%s: killed by %v %s after start, before it handled signals; again with %s", filepath.Base(cmd.Path), sig, wait, 2*wait)
+		wait *= 2
 	}
 }
 

@@ -49,11 +49,15 @@ spec:
 // exit (see binarytest.Signal).
 func signalled(t *testing.T, dir string, stdin *os.File, sig syscall.Signal, wait time.Duration, args ...string) (binarytest.Result, time.Duration) {
 	t.Helper()
-	cmd := exec.Command(binarytest.Build(t), args...)
-	cmd.Dir, cmd.Env, cmd.Stdin = dir, env(filepath.Dir(dir)), stdin
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	took := binarytest.Signal(t, cmd, sig, wait)
+	cmd, took := binarytest.SignalStarted(t, func() *exec.Cmd {
+		cmd := exec.Command(binarytest.Build(t), args...)
+		cmd.Dir, cmd.Env, cmd.Stdin = dir, env(filepath.Dir(dir)), stdin
+		stdout.Reset()
+		stderr.Reset()
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		return cmd
+	}, sig, wait)
 	return binarytest.Result{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: cmd.ProcessState.ExitCode()}, took
 }
 

@@ -2,11 +2,12 @@ package bench
 
 import (
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
 )
 
 // heavyInit lists packages whose init work every command would pay, seen
@@ -88,11 +89,7 @@ func TestNoSlowPackageInit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "kubectl-gitops")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "../cmd/kubectl-gitops")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := binarytest.Installed(t, binarytest.Release(t))
 	least := map[string]time.Duration{}
 	for i := 0; i < initRuns; i++ {
 		cmd := exec.Command(bin, "--help")

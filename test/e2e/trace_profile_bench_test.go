@@ -40,7 +40,7 @@ func newTracePair(tb testing.TB, e *e2eutil.Env, f *e2eutil.Founding) tracePair 
 	tb.Helper()
 	return tracePair{
 		dir:    f.GitOps.Clone,
-		gitops: []string{binarytest.Installed(tb, binarytest.Build(tb, "-trimpath", "-ldflags=-s -w")), "trace", "HEAD"},
+		gitops: []string{binarytest.Installed(tb, binarytest.Release(tb)), "trace", "HEAD"},
 		flux:   []string{fluxCLI(tb), "trace", "helmrelease", e2eutil.HelmRelease, "-n", f.NS},
 	}
 }

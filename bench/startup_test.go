@@ -114,6 +114,9 @@ func BenchmarkStartup(b *testing.B) {
 		b.ReportMetric(c.wallMS(), c.name+"-wall-ms")
 		b.ReportMetric(c.cpuMS(), c.name+"-cpu-ms")
 		b.ReportMetric(c.rssMiB(), c.name+"-rss-MiB")
+		// Logged as well: a benchmark that fails prints no metrics, and
+		// the figures are what a failure needs.
+		b.Logf("%-8s wall %6.1f ms  cpu %6.1f ms  rss %5.1f MiB  (%d runs)", c.name, c.wallMS(), c.cpuMS(), c.rssMiB(), len(c.runs))
 	}
 	for _, own := range []string{"help", "version"} {
 		for _, base := range []string{"kubectl", "flux"} {

@@ -68,7 +68,7 @@ var slowInitAllowed = map[string]string{
 	// 4 ms, 1.7 MB). helm.sh/helm/v3/pkg/chartutil imports it for
 	// values.schema.json, and Helm's engine, which renders for override,
 	// promote and diff, takes chartutil's types: it goes only with
-	// rendering moved out of this binary (docs/trace.md, "Start-up").
+	// rendering moved out of this binary (docs/release.md, "Start-up").
 	"github.com/santhosh-tekuri/jsonschema/v6": "helm chartutil (rendering, values.schema.json)",
 	// Registers every built-in API type (about 2 ms). Imported by Helm's
 	// chartutil (capabilities), client-go's discovery (rendering against the

@@ -161,7 +161,7 @@ func timeKubeconfig(tb testing.TB, kubeconfig string) time.Duration {
 	flags := genericclioptions.NewConfigFlags(true)
 	flags.KubeConfig = &kubeconfig
 	start := time.Now()
-	f := kube.NewFactory(flags, nil)
+	f := kube.NewFactory(flags, nil, os.Getenv)
 	if _, err := f.Dynamic(); err != nil {
 		tb.Fatal(err)
 	}

@@ -57,9 +57,19 @@ func TestNoHeavyInitPackages(t *testing.T) {
 	}
 }
 
-// initBudget is the most one package's initialisation may cost at start-up
-// (issue #24): every command pays it, `--help` included.
-const initBudget = time.Millisecond
+// initYardstick is the package whose init the budget is measured against,
+// in the same start-ups: client-go's scheme registers every built-in API
+// type, a fixed amount of work that every kubectl plugin with the standard
+// flags pays, about 2 ms on a quiet machine. On a busy one every init
+// stretches, and an absolute budget failed for packages that take well
+// under 1 ms when the machine is quiet (oras's registry: 1.8 ms at load
+// 25, beside 4.8 ms for the scheme).
+const initYardstick = "k8s.io/client-go/kubernetes/scheme"
+
+// initBudget is the most one package's initialisation may cost at start-up,
+// as a share of initYardstick's: half, about the 1 ms of issue #24 on a
+// quiet machine. Every command pays it, `--help` included.
+const initBudget = 0.5
 
 // slowInitAllowed are the packages whose init costs more than initBudget and
 // that stay linked for now, each with the reason. Nothing else may.
@@ -81,10 +91,10 @@ var slowInitAllowed = map[string]string{
 const initRuns = 10
 
 // TestNoSlowPackageInit starts the binary initRuns times with
-// GODEBUG=inittrace=1 and fails for every package whose init took more
-// than initBudget in each of them, unless slowInitAllowed names it; and for
-// every allowed package that is no longer slow or linked (drop it from the
-// list).
+// GODEBUG=inittrace=1 and fails for every package whose least init time
+// was more than initBudget times initYardstick's, unless slowInitAllowed
+// names it; and for every allowed package that is no longer slow or linked
+// (drop it from the list).
 func TestNoSlowPackageInit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts the binary")
@@ -120,14 +130,22 @@ func TestNoSlowPackageInit(t *testing.T) {
 			t.Fatalf("GODEBUG=inittrace=1 printed no init lines:\n%s", stderr.String())
 		}
 	}
+	yard, ok := least[initYardstick]
+	if !ok {
+		t.Fatalf("%s is no longer linked: pick another package with a fixed init cost as initYardstick", initYardstick)
+	}
+	budget := time.Duration(initBudget * float64(yard))
 	for p, d := range least {
-		if d > initBudget && slowInitAllowed[p] == "" {
-			t.Errorf("package %s takes %v to initialise (the least of %d start-ups), over the %v budget: stop linking it, or add it to slowInitAllowed with the reason", p, d, initRuns, initBudget)
+		if d > budget && slowInitAllowed[p] == "" {
+			t.Errorf("package %s takes %v to initialise (the least of %d start-ups), over the budget of %v (%.1fx the %v of %s in the same start-ups): stop linking it, or add it to slowInitAllowed with the reason", p, d, initRuns, budget, initBudget, yard, initYardstick)
 		}
 	}
 	for p := range slowInitAllowed {
-		if d, ok := least[p]; !ok || d <= initBudget {
-			t.Errorf("slowInitAllowed names %s, which is not linked or takes %v (<= %v): drop it from the list", p, d, initBudget)
+		if p == initYardstick {
+			continue // slow by definition: the budget is a share of it
+		}
+		if d, ok := least[p]; !ok || d <= budget {
+			t.Errorf("slowInitAllowed names %s, which is not linked or takes %v (<= %v): drop it from the list", p, d, budget)
 		}
 	}
 }

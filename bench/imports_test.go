@@ -72,7 +72,7 @@ var slowInitAllowed = map[string]string{
 	// 4 ms, 21,000 allocations). helm.sh/helm/v3/pkg/chartutil imports it
 	// for values.schema.json, and Helm's engine, which renders for
 	// override, promote and diff, takes chartutil's types: it goes only with
-	// rendering moved out of this binary (docs/trace.md, "Start-up").
+	// rendering moved out of this binary (docs/release.md, "Start-up").
 	"github.com/santhosh-tekuri/jsonschema/v6": "helm chartutil (rendering, values.schema.json)",
 	// Registers every built-in API type (about 2 ms). Imported by Helm's
 	// chartutil (capabilities), client-go's discovery (rendering against the
@@ -98,9 +98,9 @@ func TestNoSlowPackageInit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts the binary")
 	}
-	// The release build's flags, as BenchmarkStartup builds it (one build
-	// for both when they run together).
-	bin := binarytest.Build(t, "-trimpath", "-ldflags=-s -w")
+	// The release build, as BenchmarkStartup measures it (one build for
+	// both when they run together).
+	bin := binarytest.Installed(t, binarytest.Release(t))
 	cmd := exec.Command(bin, "--help")
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "GODEBUG=inittrace=1"}
 	var stderr strings.Builder

@@ -12,11 +12,14 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/initgc"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/interrupt"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins"
 )
 
 func main() {
+	// The collector was off while the packages initialised (initgc).
+	initgc.Restore()
 	// client-go logs through klog. Its watches, cancelled when a trace ends,
 	// log "Watch failed ... context canceled": noise, not news.
 	klog.LogToStderr(false)

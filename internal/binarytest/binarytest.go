@@ -45,17 +45,29 @@ type build struct {
 }
 
 // Build returns the path of kubectl-gitops built from this checkout with
-// the given `go build` flags (none for a plain build; "-trimpath",
-// "-ldflags=-s -w" as a release builds it). Each set of flags is built
-// once per test process, however many tests ask.
+// the given `go build` flags (none for a plain build; Release builds it as
+// a release does). Each set of flags is built once per test process,
+// however many tests ask.
 func Build(tb testing.TB, flags ...string) string {
 	tb.Helper()
-	return buildPkg(tb, mainPkg, flags...)
+	return buildPkg(tb, mainPkg, nil, flags...)
 }
 
-func buildPkg(tb testing.TB, pkg string, flags ...string) string {
+// Release returns the path of kubectl-gitops built as .goreleaser.yaml
+// builds it: CGO_ENABLED=0, -trimpath, -ldflags=-s -w. Time and memory are
+// measured on this build. With cgo (go's default where a C compiler is
+// installed) the binary is linked dynamically, and since kustomize's API
+// imports Go's plugin package, it then exports every Go symbol: 81 MB
+// instead of 63, and 71 MiB peak RSS for --help instead of 37 (Linux
+// 6.18, measured on fresh copies).
+func Release(tb testing.TB) string {
 	tb.Helper()
-	key := pkg + "\x00" + strings.Join(flags, "\x00")
+	return buildPkg(tb, mainPkg, []string{"CGO_ENABLED=0"}, "-trimpath", "-ldflags=-s -w")
+}
+
+func buildPkg(tb testing.TB, pkg string, env []string, flags ...string) string {
+	tb.Helper()
+	key := pkg + "\x00" + strings.Join(env, "\x00") + "\x00" + strings.Join(flags, "\x00")
 	mu.Lock()
 	if dir == "" {
 		d, err := os.MkdirTemp("", "kubectl-gitops-bin-")
@@ -73,7 +85,9 @@ func buildPkg(tb testing.TB, pkg string, flags ...string) string {
 	mu.Unlock()
 	b.once.Do(func() {
 		args := append(append([]string{"build"}, flags...), "-o", b.path, pkg)
-		if msg, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+		cmd := exec.Command("go", args...)
+		cmd.Env = append(os.Environ(), env...)
+		if msg, err := cmd.CombinedOutput(); err != nil {
 			b.err = fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, msg)
 		}
 	})
@@ -150,7 +164,7 @@ func Run(tb testing.TB, env []string, dir, program string, args ...string) Resul
 // command's own wall time, CPU time and peak RSS.
 func Measure(tb testing.TB, env []string, dir, program string, args ...string) Result {
 	tb.Helper()
-	helper := buildPkg(tb, "github.com/kubectl-gitops/kubectl-gitops/internal/binarytest/peakrss")
+	helper := buildPkg(tb, "github.com/kubectl-gitops/kubectl-gitops/internal/binarytest/peakrss", nil)
 	out := filepath.Join(tb.TempDir(), "peakrss")
 	if env == nil {
 		env = os.Environ()

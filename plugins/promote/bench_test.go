@@ -138,7 +138,7 @@ func BenchmarkStatus(b *testing.B) {
 }
 
 // BenchmarkStatusBinary is what a user waits for: the built binary (as a
-// release builds it: -trimpath, -s -w) running `promote --status --repo
+// release builds it, binarytest.Release) running `promote --status --repo
 // FLEET` on the fleet of BenchmarkStatus, side by side with what the user
 // would run otherwise to see the versions, on the same tree in the same
 // loop so that load from other work hits all of them alike:
@@ -154,7 +154,7 @@ func BenchmarkStatus(b *testing.B) {
 //	go test -run '^$' -bench StatusBinary -count 5 ./plugins/promote/
 func BenchmarkStatusBinary(b *testing.B) {
 	root := generateFleet(b, 500)
-	gitops := binarytest.Build(b, "-trimpath", "-ldflags=-s -w")
+	gitops := binarytest.Release(b)
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
 		b.Fatalf("kubectl is not on PATH (the kustomize baseline needs it): %v", err)

@@ -40,7 +40,7 @@ func newTracePair(tb testing.TB, e *e2eutil.Env, f *e2eutil.Founding) tracePair 
 	tb.Helper()
 	return tracePair{
 		dir:    f.GitOps.Clone,
-		gitops: []string{binarytest.Installed(tb, binarytest.Build(tb, "-trimpath", "-ldflags=-s -w")), "trace", "HEAD"},
+		gitops: []string{binarytest.Installed(tb, binarytest.Release(tb)), "trace", "HEAD"},
 		flux:   []string{fluxCLI(tb), "trace", "helmrelease", e2eutil.HelmRelease, "-n", f.NS},
 	}
 }
@@ -161,7 +161,7 @@ func timeKubeconfig(tb testing.TB, kubeconfig string) time.Duration {
 	flags := genericclioptions.NewConfigFlags(true)
 	flags.KubeConfig = &kubeconfig
 	start := time.Now()
-	f := kube.NewFactory(flags, nil)
+	f := kube.NewFactory(flags, nil, os.Getenv)
 	if _, err := f.Dynamic(); err != nil {
 		tb.Fatal(err)
 	}

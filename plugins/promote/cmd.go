@@ -134,14 +134,15 @@ clusters/<env> layouts (see docs/promote.md).`,
 	fl.StringVarP(&o.Output, "output", "o", "", "Output format of --status: json or yaml")
 	fl.StringVar(&o.Remote, "remote", "", "Git remote to push to (default: the branch's upstream remote, or origin)")
 	command.AddWriteFlags(fl, &o.Request, &o.Check)
-	cmd.AddCommand(newStatusCmd(f, o))
+	cmd.AddCommand(newStatusCmd(f, o.IOStreams))
 	return cmd
 }
 
 // newStatusCmd is `promote status [HELMRELEASE]`; `promote --status` is
-// kept as its alias. Both fill the same Options.
-func newStatusCmd(f kube.Factory, o *Options) *cobra.Command {
-	run := command.RunE(f, o)
+// kept as its alias (Options.statusConfig). The subcommand has flags of
+// its own: it only reads.
+func newStatusCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &StatusOptions{Repo: "."}
 	cmd := &cobra.Command{
 		Use:   "status [HELMRELEASE]",
 		Short: "Print each environment's chart source, version and differing values",
@@ -151,10 +152,7 @@ environments, for every HelmRelease (or the one named). It only reads the checko
 		Example: `  kubectl gitops promote status
   kubectl gitops promote status sample-app -o json`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Status = true
-			return run(cmd, args)
-		},
+		RunE: command.Wire[statusConfig](f, streams, o),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Repo, "repo", o.Repo, "Directory inside the GitOps repository checkout")
@@ -174,9 +172,7 @@ func (o *Options) Complete(_ context.Context, f kube.Factory, args []string) err
 		o.factory = f
 	}
 	if o.factory != nil {
-		if f := o.factory.Flags(); f != nil && f.Namespace != nil {
-			o.Namespace = *f.Namespace
-		}
+		o.Namespace = namespaceFlag(o.factory)
 	}
 	if o.checker == nil && o.factory != nil {
 		o.checker = &clusterChecker{factory: o.factory}
@@ -191,17 +187,7 @@ func (o *Options) Complete(_ context.Context, f kube.Factory, args []string) err
 // Validate checks the flags alone; it touches neither disk nor cluster.
 func (o *Options) Validate() error {
 	if o.Status {
-		if o.From != "" || o.To != "" || o.Version != "" || len(o.Values) > 0 || o.Push || o.Branch != "" ||
-			o.NoCommit || o.AllowDirty || o.DryRun || o.RequireDeployed || o.Message != "" || o.AllowDowngrade || o.Request.PR {
-			return errors.New("--status only reads: it takes an optional HELMRELEASE and -o, not promotion flags")
-		}
-		if err := printer.Check(o.Output, ""); err != nil {
-			return err
-		}
-		if len(o.Request.Labels) > 0 || len(o.Request.Reviewers) > 0 || o.Request.Draft {
-			return errors.New("--status only reads: --pr-label, --pr-reviewer and --draft do not apply")
-		}
-		return o.Request.ValidateTarget()
+		return o.validateStatusAlias()
 	}
 	var missing []string
 	if o.Release == "" {
@@ -231,8 +217,36 @@ func (o *Options) Validate() error {
 	if err := o.Request.Validate(); err != nil {
 		return err
 	}
+	if err := validateValues(o.Values); err != nil {
+		return err
+	}
+	return o.Check.CheckFlags()
+}
+
+// validateStatusAlias checks promote --status: the status subcommand's
+// checks, and none of the flags that only promoting reads.
+func (o *Options) validateStatusAlias() error {
+	for _, set := range []bool{
+		o.From != "", o.To != "", o.Version != "", len(o.Values) > 0, o.Push, o.Branch != "", o.NoCommit,
+		o.AllowDirty, o.DryRun, o.RequireDeployed, o.Message != "", o.AllowDowngrade, o.Request.PR,
+	} {
+		if set {
+			return errors.New("--status only reads: it takes an optional HELMRELEASE and -o, not promotion flags")
+		}
+	}
+	if err := printer.Check(o.Output, ""); err != nil {
+		return err
+	}
+	if len(o.Request.Labels) > 0 || len(o.Request.Reviewers) > 0 || o.Request.Draft {
+		return errors.New("--status only reads: --pr-label, --pr-reviewer and --draft do not apply")
+	}
+	return o.statusConfig().Validate()
+}
+
+// validateValues checks the --values keys: dotted, no value, once each.
+func validateValues(keys []string) error {
 	seen := map[string]bool{}
-	for _, k := range o.Values {
+	for _, k := range keys {
 		if k == "" || strings.HasPrefix(k, ".") || strings.HasSuffix(k, ".") || strings.Contains(k, "..") {
 			return fmt.Errorf("--values %q is not a dotted key like image.tag", k)
 		}
@@ -244,13 +258,21 @@ func (o *Options) Validate() error {
 		}
 		seen[k] = true
 	}
-	return o.Check.CheckFlags()
+	return nil
+}
+
+// statusConfig is promote --status as the status subcommand's config.
+func (o *Options) statusConfig() statusConfig {
+	return statusConfig{
+		IOStreams: o.IOStreams, Repo: o.Repo, Output: o.Output, Release: o.Release, Namespace: o.Namespace,
+		Remote: o.Remote, Forge: o.Request, getenv: o.getenv, color: o.color, httpClient: o.httpClient,
+	}
 }
 
 // Run promotes, or prints the status matrix.
 func (o *Options) Run(ctx context.Context) error {
 	if o.Status {
-		return o.runStatus(ctx)
+		return o.statusConfig().Run(ctx)
 	}
 	return o.runPromote(ctx)
 }

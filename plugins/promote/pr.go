@@ -91,8 +91,8 @@ const statusTimeout = 10 * time.Second
 // that answers with the user's token. Anything else leaves rep as it was:
 // a remote that is a path says nothing; a forge without a token or that
 // fails gets one note on stderr.
-func (o *Options) addOpenRequests(ctx context.Context, r *gitrepo.Repo, rep *statusReport) {
-	remote := o.Remote
+func (c statusConfig) addOpenRequests(ctx context.Context, r *gitrepo.Repo, rep *statusReport) {
+	remote := c.Remote
 	if remote == "" {
 		remote = "origin"
 		if b, err := r.CurrentBranch(ctx); err == nil && b != "" {
@@ -107,19 +107,19 @@ func (o *Options) addOpenRequests(ctx context.Context, r *gitrepo.Repo, rep *sta
 	}
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
-	hc := o.httpClient
+	hc := c.httpClient
 	if hc == nil {
 		hc = &http.Client{Timeout: statusTimeout}
 	}
-	do := forge.DetectOptions{Kind: o.Request.Kind(), URL: o.Request.URL, TokenEnv: o.Request.TokenEnv, HTTPClient: hc}
+	do := forge.DetectOptions{Kind: c.Forge.Kind(), URL: c.Forge.URL, TokenEnv: c.Forge.TokenEnv, HTTPClient: hc}
 	repo, err := forge.Detect(ctx, strings.TrimSpace(remoteURL), do)
 	if err != nil {
 		return
 	}
 	note := func(err error) {
-		fmt.Fprintf(o.ErrOut, "note: open %ss not shown: %v\n", repo.Kind.Noun(), err)
+		fmt.Fprintf(c.ErrOut, "note: open %ss not shown: %v\n", repo.Kind.Noun(), err)
 	}
-	tok, err := forge.FindScopedToken(repo, do.TokenScope(strings.TrimSpace(remoteURL)), o.getenv)
+	tok, err := forge.FindScopedToken(repo, do.TokenScope(strings.TrimSpace(remoteURL)), c.getenv)
 	if err != nil {
 		note(err)
 		return

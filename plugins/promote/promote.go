@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -53,8 +54,21 @@ type workspace struct {
 	view *view
 }
 
+// open opens the checkout; the inferred environments are described once
+// per run, not again when a rejected push makes promote re-read it.
 func (o *Options) open(ctx context.Context) (*workspace, error) {
-	repo, err := gitrepo.Open(ctx, o.Repo)
+	w, err := openWorkspace(ctx, o.Repo, o.ErrOut, !o.described)
+	if err == nil {
+		o.described = true
+	}
+	return w, err
+}
+
+// openWorkspace opens the checkout at dir, its environments and the
+// model; describe prints, to errOut, how the environments were inferred
+// when no .gitops.yaml names them.
+func openWorkspace(ctx context.Context, dir string, errOut io.Writer, describe bool) (*workspace, error) {
+	repo, err := gitrepo.Open(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -69,11 +83,8 @@ func (o *Options) open(ctx context.Context) (*workspace, error) {
 			return nil, err
 		}
 	}
-	if cfg.Inferred && !o.described {
-		// Once per run, not again when a rejected push makes promote
-		// re-read the checkout.
-		fmt.Fprint(o.ErrOut, cfg.Describe())
-		o.described = true
+	if cfg.Inferred && describe {
+		fmt.Fprint(errOut, cfg.Describe())
 	}
 	return &workspace{repo: repo, cfg: cfg, view: newView(m)}, nil
 }

@@ -12,7 +12,7 @@ import (
 
 // printFleet prints one section per environment (the single-cluster view of its cluster) and a summary
 // line per environment, or the FleetReport as JSON/YAML.
-func (o *Options) printFleet(rep *FleetReport, redraw bool) error {
+func (o *runner) printFleet(rep *FleetReport, redraw bool) error {
 	if done, err := printer.Print(o.out(), o.Output, rep); done {
 		return err
 	}

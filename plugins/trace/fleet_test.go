@@ -67,7 +67,7 @@ func runFleet(t *testing.T, clusters map[string]dynamic.Interface, kctx string, 
 	// kubectl flags of its own: --context a,b is read from them.
 	f := &kubefake.Factory{Clk: clocktesting.NewFakeClock(testNow), NS: "sample-app", ConfigFlags: flags}
 	var out, errOut strings.Builder
-	cmd := newCmd(f, genericiooptions.IOStreams{Out: &out, ErrOut: &errOut}, func(o *Options) {
+	cmd := newCmd(f, genericiooptions.IOStreams{Out: &out, ErrOut: &errOut}, func(o *hooks) {
 		o.fleetDyn = func(c string) dynamic.Interface {
 			if d, ok := clusters[c]; ok {
 				return d

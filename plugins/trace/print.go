@@ -13,7 +13,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 )
 
-func (o *Options) print(r *fluxstatus.Report, redraw bool) error {
+func (o *runner) print(r *fluxstatus.Report, redraw bool) error {
 	if done, err := printer.Print(o.out(), o.Output, r); done {
 		return err
 	}
@@ -22,7 +22,7 @@ func (o *Options) print(r *fluxstatus.Report, redraw bool) error {
 
 // draw writes a table in one write; a redraw of the live view replaces the
 // last one on a terminal and follows it after a blank line elsewhere.
-func (o *Options) draw(redraw bool, table func(io.Writer)) error {
+func (o *runner) draw(redraw bool, table func(io.Writer)) error {
 	var buf bytes.Buffer
 	if redraw && o.color {
 		// Home and clear: the live view replaces itself on a terminal.

@@ -143,7 +143,20 @@ func NewRootCmd(o Options) *cobra.Command {
 	)
 	wireCompletion(root, f)
 	argsAreUsage(root)
+	nameExamples(root, o.DisplayName)
 	return root
+}
+
+// nameExamples makes every command's examples use the name the tool was
+// invoked as: they are written as "kubectl gitops ...", and as the Flux
+// plugin a user copies "flux gitops ...".
+func nameExamples(c *cobra.Command, name string) {
+	if name != "kubectl gitops" {
+		c.Example = strings.ReplaceAll(c.Example, "kubectl gitops", name)
+	}
+	for _, sub := range c.Commands() {
+		nameExamples(sub, name)
+	}
 }
 
 // argsAreUsage makes every argument-count error (cobra.MaximumNArgs and

@@ -199,7 +199,7 @@ func (t *tracer) releaseArtifactFailed(s *Stage, ready *metav1.Condition) {
 		return
 	}
 	s.set(Failed, ready.Reason, ready.Message)
-	t.diag(DiagReleaseFailed, StageRelease, "HelmRelease "+hr.Namespace+"/"+hr.Name+" cannot get its chart: "+ready.Message, "check the HelmChart and its source (kubectl gitops trace shows the chart stage)")
+	t.diag(DiagReleaseFailed, StageRelease, "HelmRelease "+hr.Namespace+"/"+hr.Name+" cannot get its chart: "+ready.Message, "check the HelmChart and its source ("+t.tool+" trace shows the chart stage)")
 }
 
 // releaseReconciling: helm-controller is installing or upgrading now.

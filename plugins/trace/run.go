@@ -92,6 +92,7 @@ func (o *runner) compute(ctx context.Context, sc *scope, list fluxstatus.ListFun
 		HelmReleases:    sc.hrKeys,
 		Namespace:       sc.namespace,
 		ManualNamespace: sc.manualNamespace,
+		Tool:            o.tool,
 	})
 	return &snapshot{fetched: f, report: rep}, nil
 }

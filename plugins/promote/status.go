@@ -451,7 +451,7 @@ func printStatus(w io.Writer, rep *statusReport, color bool) error {
 			}
 			if c.drift {
 				// Paint the text, not the padding, so columns stay aligned.
-				text = paint(color, ansiYellow, c.text) + text[len(c.text):]
+				text = term.Paint(color, term.Yellow, c.text) + text[len(c.text):]
 			}
 			line.WriteString(text)
 		}
@@ -474,16 +474,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-const (
-	ansiYellow = "\x1b[33m"
-	ansiReset  = "\x1b[0m"
-)
-
-func paint(on bool, code, s string) string {
-	if !on {
-		return s
-	}
-	return code + s + ansiReset
 }

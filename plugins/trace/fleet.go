@@ -323,15 +323,7 @@ func (o *runner) fleetWatch(parent context.Context, res []memberResult, rep *Fle
 }
 
 func (o *runner) fleetFinal(rep *FleetReport, err error) error {
-	if !o.Watch {
-		if perr := o.printFleet(rep, false); perr != nil {
-			return perr
-		}
-	}
-	if err != nil {
-		return err
-	}
-	return fleetError(rep)
+	return o.finish(func() error { return o.printFleet(rep, false) }, err, func() error { return fleetError(rep) })
 }
 
 // fleetSettled: nothing will change without someone acting. An environment pinned behind the commit

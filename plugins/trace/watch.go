@@ -90,15 +90,21 @@ func (o *runner) watchLoop(parent context.Context, snap *snapshot) error {
 // final prints the last report for --wait (the --watch view is already on
 // screen) and returns the exit status.
 func (o *runner) final(r *fluxstatus.Report, err error) error {
+	return o.finish(func() error { return o.print(r, false) }, err, func() error { return resultError(r) })
+}
+
+// finish is the end of --wait and --watch: print the last report (the
+// --watch view is already on screen), then err, else the report's verdict.
+func (o *runner) finish(print func() error, err error, verdict func() error) error {
 	if !o.Watch {
-		if perr := o.print(r, false); perr != nil {
+		if perr := print(); perr != nil {
 			return perr
 		}
 	}
 	if err != nil {
 		return err
 	}
-	return resultError(r)
+	return verdict()
 }
 
 func finished(r *fluxstatus.Report) bool {

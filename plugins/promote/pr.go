@@ -24,7 +24,7 @@ func prBranch(release, to string) string {
 
 // preparePR checks, before anything is written, that the request can be
 // opened: the forge, the token, and that the branch is free or ours.
-func (o *Options) preparePR(ctx context.Context, r *gitrepo.Repo) (*forge.Publisher, error) {
+func (o *runner) preparePR(ctx context.Context, r *gitrepo.Repo) (*forge.Publisher, error) {
 	return forge.Prepare(ctx, forge.PublishOptions{
 		Repo: r, Remote: o.Remote, Branch: o.Branch, Kind: o.Request.Kind(), URL: o.Request.URL, TokenEnv: o.Request.TokenEnv,
 		Getenv: o.getenv, HTTPClient: o.httpClient, Out: o.Out,
@@ -33,7 +33,7 @@ func (o *Options) preparePR(ctx context.Context, r *gitrepo.Repo) (*forge.Publis
 
 // publishPR pushes the promotion branch (committed, and the checkout back
 // where it was) and opens or updates its request.
-func (o *Options) publishPR(ctx context.Context, pub *forge.Publisher, p *plan, files []string, oldData, newData map[string][]byte, report *releasecheck.Report) error {
+func (o *runner) publishPR(ctx context.Context, pub *forge.Publisher, p *plan, files []string, oldData, newData map[string][]byte, report *releasecheck.Report) error {
 	var d bytes.Buffer
 	for _, f := range files {
 		if _, err := textdiff.Unified(&d, f, oldData[f], newData[f], textdiff.Options{}); err != nil {
@@ -49,7 +49,7 @@ func (o *Options) publishPR(ctx context.Context, pub *forge.Publisher, p *plan, 
 
 // requestBody says what the promotion changes, between which
 // environments, and how to follow it once merged.
-func (o *Options) requestBody(p *plan, unified string, report *releasecheck.Report) string {
+func (o *runner) requestBody(p *plan, unified string, report *releasecheck.Report) string {
 	hr := p.Release
 	if p.Namespace != "" {
 		hr = p.Namespace + "/" + p.Release
@@ -58,7 +58,7 @@ func (o *Options) requestBody(p *plan, unified string, report *releasecheck.Repo
 	for _, e := range p.Edits {
 		changes = append(changes, fmt.Sprintf("%s (`%s`): %s", e.What, e.File, e.change()))
 	}
-	follow := "git pull && kubectl gitops trace --helmrelease " + hr + " --watch"
+	follow := "git pull && " + o.tool + " trace --helmrelease " + hr + " --watch"
 	if p.To.Context != "" {
 		follow += " --context " + p.To.Context
 	}

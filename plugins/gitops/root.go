@@ -1,6 +1,8 @@
-// Package plugins builds the kubectl-gitops command tree. It is the only place
-// that knows all plugins; plugins never import each other.
-package plugins
+// Package gitops is the `gitops` command, the root of the kubectl-gitops
+// command tree, named like the packages of its subcommands beside it
+// (plugins/override is `gitops override`). It is the only place that knows
+// all of them; they never import each other.
+package gitops
 
 import (
 	"context"

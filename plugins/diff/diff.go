@@ -175,6 +175,9 @@ type Result struct {
 	Invalid   int `json:"invalid"`
 	Unchecked int `json:"unchecked"`
 	Errors    int `json:"errors"`
+	// Tool is the tool as invoked ("flux gitops"), for the Markdown
+	// report's heading and hint; "" reads as "kubectl gitops".
+	Tool string `json:"-"`
 }
 
 func (r *Result) add(e Entry) {
@@ -340,7 +343,7 @@ func (o *runner) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Res
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Base: sp.Base, Head: sp.Head, BaseRef: sp.BaseRef, HeadRef: sp.HeadRef, Counts: map[string]int{}, Live: o.Live}
+	res := &Result{Base: sp.Base, Head: sp.Head, BaseRef: sp.BaseRef, HeadRef: sp.HeadRef, Counts: map[string]int{}, Live: o.Live, Tool: o.tool}
 	for _, k := range releasecheck.Keys(bRels, aRels) {
 		b, a := bRels[k], aRels[k]
 		if b.Same(a) && !o.All {

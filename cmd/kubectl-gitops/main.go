@@ -14,7 +14,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/initgc"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/interrupt"
-	"github.com/kubectl-gitops/kubectl-gitops/plugins"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/gitops"
 )
 
 func main() {
@@ -29,8 +29,8 @@ func main() {
 	// the grace period (a parse that cannot look at ctx) is ended then. A
 	// second signal exits at once.
 	ctx, stop := interrupt.Notify(context.Background(), interrupt.Handler{Exit: os.Exit, Grace: grace(os.Getenv), ErrOut: os.Stderr})
-	code := plugins.Execute(ctx, plugins.Options{
-		DisplayName: plugins.DisplayName(os.Args[0]),
+	code := gitops.Execute(ctx, gitops.Options{
+		DisplayName: gitops.DisplayName(os.Args[0]),
 		Streams:     genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr},
 		Getenv:      os.Getenv,
 	}, os.Args[1:])

@@ -13,29 +13,7 @@ import (
 // files it shares with another cluster (a base every environment
 // includes).
 func (m *Model) Environments() *envs.Config {
-	users := map[string]map[string]bool{} // file -> clusters
-	add := func(file, cluster string) {
-		if file == "" {
-			return
-		}
-		if users[file] == nil {
-			users[file] = map[string]bool{}
-		}
-		users[file][cluster] = true
-	}
-	for _, c := range m.Clusters {
-		for _, r := range c.Releases {
-			add(r.File, c.Name)
-			for _, s := range r.Provenance {
-				add(s.File, c.Name)
-			}
-		}
-		for _, o := range c.Objects {
-			if group(o.APIVersion) == "source.toolkit.fluxcd.io" {
-				add(o.File, c.Name)
-			}
-		}
-	}
+	users := m.FileUsers(func(o *Object) bool { return group(o.APIVersion) == "source.toolkit.fluxcd.io" })
 	var out []envs.Environment
 	for _, c := range m.Clusters {
 		e := envs.Environment{Name: c.Name}
@@ -68,4 +46,34 @@ func (m *Model) Environments() *envs.Config {
 	}
 	envs.Sort(out)
 	return &envs.Config{Environments: out, Inferred: true, Source: "the clusters the repository applies (" + m.Layout + ")"}
+}
+
+// FileUsers maps each file to the clusters that apply something from it:
+// a HelmRelease, a file its values come from (provenance), or an object
+// keep accepts.
+func (m *Model) FileUsers(keep func(*Object) bool) map[string]map[string]bool {
+	users := map[string]map[string]bool{} // file -> clusters
+	add := func(file, cluster string) {
+		if file == "" {
+			return
+		}
+		if users[file] == nil {
+			users[file] = map[string]bool{}
+		}
+		users[file][cluster] = true
+	}
+	for _, c := range m.Clusters {
+		for _, r := range c.Releases {
+			add(r.File, c.Name)
+			for _, s := range r.Provenance {
+				add(s.File, c.Name)
+			}
+		}
+		for _, o := range c.Objects {
+			if keep(o) {
+				add(o.File, c.Name)
+			}
+		}
+	}
+	return users
 }

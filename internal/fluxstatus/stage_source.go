@@ -75,7 +75,7 @@ func (t *tracer) sourceStage() Stage {
 			// A tag or a commit never moves by itself: no fetch will bring the commit.
 			s.set(Waiting, DiagPinned, fmt.Sprintf("GitRepository %s is pinned to %s (%s), which does not contain the commit", name, pin, gitrepo.Short(RevisionSHA(rev))))
 			t.diag(DiagPinned, StageSource, s.Message+"; Flux will not fetch the commit until the ref moves",
-				"move spec.ref of GitRepository "+name+" to a ref that contains the commit (kubectl gitops promote moves it from the environment before)")
+				"move spec.ref of GitRepository "+name+" to a ref that contains the commit ("+t.tool+" promote moves it from the environment before)")
 			return s
 		}
 		s.State, s.Reason = Waiting, "NotFetchedYet"

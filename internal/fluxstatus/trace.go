@@ -29,6 +29,9 @@ type Options struct {
 	// (one applied by hand, found because the commit changed its manifest)
 	// is traced. Releases a source reaches are traced wherever they live.
 	ManualNamespace string
+	// Tool is the tool as it was invoked ("flux gitops"), for fixes that
+	// name one of its commands; "" reads as "kubectl gitops".
+	Tool string
 }
 
 // Trace computes where commit stands in every HelmRelease downstream of the
@@ -68,7 +71,7 @@ func Trace(c *Cluster, commit *Commit, o Options) *Report {
 		if l.manualOnly() && o.ManualNamespace != "" && l.hrKey.Namespace != o.ManualNamespace {
 			continue
 		}
-		r.Releases = append(r.Releases, traceRelease(c, commit, l, o.Now))
+		r.Releases = append(r.Releases, traceRelease(c, commit, l, o.Now, o.Tool))
 	}
 	if len(r.Releases) == 0 {
 		msg := "no HelmRelease uses these sources (as a chart source or through a Kustomization)"
@@ -112,10 +115,15 @@ type tracer struct {
 	l      *link
 	now    time.Time
 	rel    *Release
+	// tool is the tool as invoked, for fixes that name its commands.
+	tool string
 }
 
-func traceRelease(c *Cluster, commit *Commit, l *link, now time.Time) Release {
-	t := &tracer{c: c, commit: commit, l: l, now: now}
+func traceRelease(c *Cluster, commit *Commit, l *link, now time.Time, tool string) Release {
+	if tool == "" {
+		tool = "kubectl gitops"
+	}
+	t := &tracer{c: c, commit: commit, l: l, now: now, tool: tool}
 	rel := Release{Namespace: l.hrKey.Namespace, Name: l.hrKey.Name, Via: l.via(),
 		Source: SourceRef{Kind: KindGitRepository, Namespace: l.srcKey.Namespace, Name: l.srcKey.Name}}
 	if l.source != nil {

@@ -595,6 +595,10 @@ func unset(v any, p yamledit.Path) any {
 	return v
 }
 
+// Copy is a deep copy of values (maps and lists; scalars are shared):
+// what a caller may change without touching m. nil copies as an empty map.
+func Copy(m map[string]any) map[string]any { return copyMap(m) }
+
 func copyMap(m map[string]any) map[string]any {
 	if m == nil {
 		return map[string]any{}

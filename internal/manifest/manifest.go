@@ -111,12 +111,7 @@ func IsYAML(p string) bool {
 // `git ls-files`.
 func TrackedFiles(ctx context.Context, r *gitrepo.Repo, pathspecs ...string) ([]string, error) {
 	args := []string{"-c", "core.quotePath=off", "ls-files", "-z", "--cached", "--"}
-	if len(pathspecs) == 0 {
-		args = append(args, "*.yaml", "*.yml", "*.YAML", "*.YML")
-	} else {
-		args = append(args, pathspecs...)
-	}
-	out, err := r.Git(ctx, args...)
+	out, err := r.Git(ctx, yamlPathspecs(args, pathspecs)...)
 	if err != nil {
 		return nil, fmt.Errorf("listing tracked files: %w", err)
 	}
@@ -133,6 +128,15 @@ func TrackedFiles(ctx context.Context, r *gitrepo.Repo, pathspecs ...string) ([]
 	return files, nil
 }
 
+// yamlPathspecs appends pathspecs to git's args, or, when there are none,
+// the ones that match YAML files.
+func yamlPathspecs(args, pathspecs []string) []string {
+	if len(pathspecs) == 0 {
+		return append(args, "*.yaml", "*.yml", "*.YAML", "*.YML")
+	}
+	return append(args, pathspecs...)
+}
+
 // GrepFiles lists the tracked YAML files (under pathspecs, when given) whose
 // work-tree content contains every one of the fixed strings, using
 // `git grep --all-match`. It is the fast pre-filter for a lookup.
@@ -142,12 +146,7 @@ func GrepFiles(ctx context.Context, r *gitrepo.Repo, all []string, pathspecs ...
 		args = append(args, "-e", s)
 	}
 	args = append(args, "--")
-	if len(pathspecs) == 0 {
-		args = append(args, "*.yaml", "*.yml", "*.YAML", "*.YML")
-	} else {
-		args = append(args, pathspecs...)
-	}
-	out, err := r.Git(ctx, args...)
+	out, err := r.Git(ctx, yamlPathspecs(args, pathspecs)...)
 	if err != nil {
 		// git grep exits 1 when nothing matches.
 		var ge *gitrepo.Error

@@ -20,6 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
 )
 
 // DefaultKubeVersion is the Kubernetes version charts see
@@ -133,7 +135,7 @@ func Render(ch *chart.Chart, values map[string]any, o Options) ([]Object, error)
 	if caps == nil {
 		caps = DefaultCapabilities()
 	}
-	vals := chartutil.Values(deepCopy(values))
+	vals := chartutil.Values(helmvalues.Copy(values))
 	// Dependencies are enabled and their values imported on a copy: the
 	// same chart renders the values before and after a change.
 	ch = copyChart(ch)
@@ -241,7 +243,7 @@ func newObject(template, hook string, obj map[string]any, text string) Object {
 // the values of each chart), recursively.
 func copyChart(c *chart.Chart) *chart.Chart {
 	cp := *c
-	cp.Values = deepCopy(c.Values)
+	cp.Values = helmvalues.Copy(c.Values)
 	deps := c.Dependencies()
 	copied := make([]*chart.Chart, len(deps))
 	for i, d := range deps {
@@ -249,29 +251,4 @@ func copyChart(c *chart.Chart) *chart.Chart {
 	}
 	cp.SetDependencies(copied...)
 	return &cp
-}
-
-func deepCopy(m map[string]any) map[string]any {
-	if m == nil {
-		return map[string]any{}
-	}
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = deepCopyValue(v)
-	}
-	return out
-}
-
-func deepCopyValue(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		return deepCopy(t)
-	case []any:
-		l := make([]any, len(t))
-		for i, x := range t {
-			l[i] = deepCopyValue(x)
-		}
-		return l
-	}
-	return v
 }

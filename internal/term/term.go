@@ -25,3 +25,21 @@ func Color(w io.Writer, getenv func(string) string) bool {
 	}
 	return IsTerminal(w)
 }
+
+// The SGR sequences the printers color with.
+const (
+	Reset  = "\x1b[0m"
+	Bold   = "\x1b[1m"
+	Red    = "\x1b[31m"
+	Green  = "\x1b[32m"
+	Yellow = "\x1b[33m"
+	Gray   = "\x1b[90m"
+)
+
+// Paint wraps s in code, and a reset after it, when on (Color's answer).
+func Paint(on bool, code, s string) string {
+	if !on {
+		return s
+	}
+	return code + s + Reset
+}

@@ -28,18 +28,33 @@ func findDoc(src []byte, doc int) (docChunk, bool) {
 	if oddBreaks(src) {
 		return docChunk{}, false
 	}
-	n := 0 // documents seen
+	var found docChunk
+	n, ok := 0, false
+	plain := scanDocs(src, func(c docChunk) bool {
+		if n == doc {
+			found, ok = c, true
+			return false
+		}
+		n++
+		return true
+	})
+	// Fewer documents than asked: let the whole-file path say so.
+	return found, plain && ok
+}
+
+// scanDocs calls yield with each document of src, in order, until yield
+// returns false; it returns false when it meets a directive (%YAML, %TAG)
+// before that, as then no chunk reads as it does in the file.
+func scanDocs(src []byte, yield func(docChunk) bool) bool {
 	seg, segLine := 0, 0
 	explicit, content := false, false
 	line := 0
-	closeSeg := func(end int) (docChunk, bool) {
+	// closeSeg ends the document that runs to end; false to stop.
+	closeSeg := func(end int) bool {
 		if explicit || content {
-			n++
-			if n-1 == doc {
-				return docChunk{seg, end, segLine}, true
-			}
+			return yield(docChunk{seg, end, segLine})
 		}
-		return docChunk{}, false
+		return true
 	}
 	for off := 0; off < len(src); line++ {
 		next := bytes.IndexByte(src[off:], '\n')
@@ -54,15 +69,15 @@ func findDoc(src []byte, doc int) (docChunk, bool) {
 		}
 		switch {
 		case len(l) > 0 && l[0] == '%':
-			return docChunk{}, false
+			return false
 		case marker(l, "---"):
-			if c, ok := closeSeg(off); ok {
-				return c, true
+			if !closeSeg(off) {
+				return true
 			}
 			seg, segLine, explicit, content = off, line, true, false
 		case marker(l, "..."):
-			if c, ok := closeSeg(next); ok {
-				return c, true
+			if !closeSeg(next) {
+				return true
 			}
 			seg, segLine, explicit, content = next, line+1, false, false
 		case !content:
@@ -73,11 +88,8 @@ func findDoc(src []byte, doc int) (docChunk, bool) {
 		}
 		off = next
 	}
-	if c, ok := closeSeg(len(src)); ok {
-		return c, true
-	}
-	// Fewer documents than asked: let the whole-file path say so.
-	return docChunk{}, false
+	closeSeg(len(src))
+	return true
 }
 
 // marker reports whether line l starts with the document marker m

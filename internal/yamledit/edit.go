@@ -428,101 +428,83 @@ func (e *editor) noteMarker(from, to int) {
 
 func (e *editor) lines(lines []string) string { return strings.Join(lines, e.s.eol) }
 
-// replace writes v as the value held at h.
+// replaced is the value replace writes over, and what the new value
+// keeps of it.
+type replaced struct {
+	h  holder
+	n  *yaml.Node
+	sp span
+	// anchor stays on the value that replaces it (nothing aliases it, or
+	// the edit was refused); prop is its text ("&a "); a tag does not stay,
+	// it may not fit.
+	anchor, prop string
+	// quoted: a string keeps quotes rather than becoming a literal block.
+	quoted bool
+}
+
+// replace writes v as the value held at h: in a flow collection, as the
+// value of a block map key, or as a block sequence item.
 func (e *editor) replace(h holder, v any) ([]byte, error) {
 	n := h.node()
 	if n.Anchor != "" && e.anchors.aliased(n.Anchor) {
 		return nil, &PathError{e.full, fmt.Sprintf("carries the anchor &%s, which the aliases on line %s share; changing it here would change them too, so edit it by hand", n.Anchor, aliasLines(e.anchors.aliases[n.Anchor]))}
 	}
-	sp := e.sp[n]
+	r := replaced{h: h, n: n, sp: e.sp[n], anchor: n.Anchor, quoted: n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0}
+	if r.anchor != "" {
+		r.prop = "&" + r.anchor + " "
+	}
 	p := h.parent
+	from := r.sp.start
+	if p.Kind == yaml.MappingNode {
+		from = e.sp[p.Content[2*h.i]].start
+	}
+	e.noteMarker(from, r.sp.end)
 	pflow := p.Style&yaml.FlowStyle != 0 || e.sp[p].inFlow
 	// A flow collection stays a flow collection, except the empty `{}` or
 	// `[]` placeholder, which people write for "nothing yet".
 	keepFlow := n.Style&yaml.FlowStyle != 0 && len(n.Content) > 0 && isCollection(v)
-	from := sp.start
-	if p.Kind == yaml.MappingNode {
-		from = e.sp[p.Content[2*h.i]].start
+	switch {
+	case pflow || keepFlow:
+		return e.replaceFlow(r, v, pflow)
+	case p.Kind == yaml.MappingNode:
+		return e.replaceMapValue(r, v)
 	}
-	e.noteMarker(from, sp.end)
-	// An anchor stays on the value that replaces it (nothing aliases it,
-	// or the edit was refused above); a tag does not, it may not fit.
-	anchor, prop := n.Anchor, ""
-	if anchor != "" {
-		prop = "&" + anchor + " "
-	}
-	quoted := n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
+	return e.replaceItem(r, v)
+}
 
-	if pflow || keepFlow {
-		text, err := e.layout.flowText(v, n.Style, e.full)
-		if err != nil {
-			return nil, err
-		}
-		if p.Kind == yaml.MappingNode && isNull(n) && n.Value == "" && anchor == "" && pflow {
-			// A flow map key without a value ({y} or {y: }) has no text to
-			// replace: write the value after the key (and its colon).
-			keyEnd := e.sp[p.Content[2*h.i]].end
-			if colon := e.s.colonAfter(keyEnd); colon != keyEnd {
-				if colon < len(e.s.src) && e.s.src[colon] == ' ' {
-					return e.change(colon+1, colon+1, text, "")
-				}
-				return e.change(colon, colon, " "+text, "")
-			}
-			return e.change(keyEnd, keyEnd, ": "+text, "")
-		}
-		return e.change(sp.start, sp.end, prop+text, anchor)
+// replaceFlow writes v as flow text, in a flow collection (pflow) or over
+// a flow collection that stays one.
+func (e *editor) replaceFlow(r replaced, v any, pflow bool) ([]byte, error) {
+	text, err := e.layout.flowText(v, r.n.Style, e.full)
+	if err != nil {
+		return nil, err
 	}
-	blockOld := n.Kind != yaml.ScalarNode || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || (isNull(n) && sp.end == sp.start)
-	if p.Kind == yaml.MappingNode {
-		key := p.Content[2*h.i]
-		colon := e.s.colonAfter(e.sp[key].end)
-		indent := key.Column - 1 + e.layout.unit
-		if _, ok := v.([]any); ok {
-			indent = key.Column - 1 + e.layout.seq
-		}
-		if s, ok := v.(string); ok && !quoted {
-			if head, lines, ok := e.layout.literal(s, key.Column-1+e.layout.unit); ok {
-				return e.change(colon, sp.end, " "+prop+head+e.s.eol+e.lines(lines), anchor)
+	p := r.h.parent
+	if p.Kind == yaml.MappingNode && isNull(r.n) && r.n.Value == "" && r.anchor == "" && pflow {
+		// A flow map key without a value ({y} or {y: }) has no text to
+		// replace: write the value after the key (and its colon).
+		keyEnd := e.sp[p.Content[2*r.h.i]].end
+		if colon := e.s.colonAfter(keyEnd); colon != keyEnd {
+			if colon < len(e.s.src) && e.s.src[colon] == ' ' {
+				return e.change(colon+1, colon+1, text, "")
 			}
+			return e.change(colon, colon, " "+text, "")
 		}
-		if !isCollection(v) || isEmptyCollection(v) {
-			text, err := inlineText(v, n.Style)
-			if err != nil {
-				return nil, err
-			}
-			if blockOld || n.Kind == yaml.AliasNode {
-				return e.change(colon, sp.end, " "+prop+text, anchor)
-			}
-			return e.change(sp.start, sp.end, prop+text, anchor)
-		}
-		lines, err := e.layout.blockLines(v, indent, e.full)
-		if err != nil {
-			return nil, err
-		}
-		if anchor != "" {
-			prop = " &" + anchor
-		}
-		if eol := e.s.lineEnd(colon); sp.end <= eol {
-			// The old value sat on the key's line: drop it, but keep a
-			// comment there on the key's line, and start the block below.
-			cut := sp.end
-			for cut < eol && (e.s.src[cut] == ' ' || e.s.src[cut] == '\t') && !bytes.HasPrefix(e.s.src[cut:], []byte(" #")) {
-				cut++
-			}
-			tail := string(e.s.src[cut:eol])
-			return e.change(colon, eol, prop+prefixSpace(tail)+e.s.eol+e.lines(lines), anchor)
-		}
-		return e.change(colon, sp.end, prop+e.s.eol+e.lines(lines), anchor)
+		return e.change(keyEnd, keyEnd, ": "+text, "")
 	}
-	// A sequence item.
-	lead := ""
-	if sp.start > 0 && e.s.src[sp.start-1] == '-' {
-		lead = " " // an empty item ("-"): its position is right after the dash
-	}
-	indent := p.Column - 1 + 2
-	if s, ok := v.(string); ok && !quoted {
-		if head, lines, ok := e.layout.literal(s, indent); ok {
-			return e.change(sp.start, sp.end, lead+prop+head+e.s.eol+e.lines(lines), anchor)
+	return e.change(r.sp.start, r.sp.end, r.prop+text, r.anchor)
+}
+
+// replaceMapValue writes v as the value of a block map key: a literal
+// block for a multi-line string, inline for a scalar, else a block below
+// the key.
+func (e *editor) replaceMapValue(r replaced, v any) ([]byte, error) {
+	n, sp := r.n, r.sp
+	key := r.h.parent.Content[2*r.h.i]
+	colon := e.s.colonAfter(e.sp[key].end)
+	if s, ok := v.(string); ok && !r.quoted {
+		if head, lines, ok := e.layout.literal(s, key.Column-1+e.layout.unit); ok {
+			return e.change(colon, sp.end, " "+r.prop+head+e.s.eol+e.lines(lines), r.anchor)
 		}
 	}
 	if !isCollection(v) || isEmptyCollection(v) {
@@ -530,17 +512,73 @@ func (e *editor) replace(h holder, v any) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return e.change(sp.start, sp.end, lead+prop+text, anchor)
+		blockOld := n.Kind != yaml.ScalarNode || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || (isNull(n) && sp.end == sp.start)
+		if blockOld || n.Kind == yaml.AliasNode {
+			return e.change(colon, sp.end, " "+r.prop+text, r.anchor)
+		}
+		return e.change(sp.start, sp.end, r.prop+text, r.anchor)
+	}
+	return e.replaceMapBlock(r, key, colon, v)
+}
+
+// replaceMapBlock writes collection v as a block below key (whose colon
+// is at colon).
+func (e *editor) replaceMapBlock(r replaced, key *yaml.Node, colon int, v any) ([]byte, error) {
+	sp := r.sp
+	indent := key.Column - 1 + e.layout.unit
+	if _, ok := v.([]any); ok {
+		indent = key.Column - 1 + e.layout.seq
 	}
 	lines, err := e.layout.blockLines(v, indent, e.full)
 	if err != nil {
 		return nil, err
 	}
-	if anchor != "" {
-		return e.change(sp.start, sp.end, lead+"&"+anchor+e.s.eol+e.lines(lines), anchor)
+	prop := ""
+	if r.anchor != "" {
+		prop = " &" + r.anchor
+	}
+	if eol := e.s.lineEnd(colon); sp.end <= eol {
+		// The old value sat on the key's line: drop it, but keep a
+		// comment there on the key's line, and start the block below.
+		cut := sp.end
+		for cut < eol && (e.s.src[cut] == ' ' || e.s.src[cut] == '\t') && !bytes.HasPrefix(e.s.src[cut:], []byte(" #")) {
+			cut++
+		}
+		tail := string(e.s.src[cut:eol])
+		return e.change(colon, eol, prop+prefixSpace(tail)+e.s.eol+e.lines(lines), r.anchor)
+	}
+	return e.change(colon, sp.end, prop+e.s.eol+e.lines(lines), r.anchor)
+}
+
+// replaceItem writes v as an item of a block sequence.
+func (e *editor) replaceItem(r replaced, v any) ([]byte, error) {
+	sp := r.sp
+	lead := ""
+	if sp.start > 0 && e.s.src[sp.start-1] == '-' {
+		lead = " " // an empty item ("-"): its position is right after the dash
+	}
+	indent := r.h.parent.Column - 1 + 2
+	if s, ok := v.(string); ok && !r.quoted {
+		if head, lines, ok := e.layout.literal(s, indent); ok {
+			return e.change(sp.start, sp.end, lead+r.prop+head+e.s.eol+e.lines(lines), r.anchor)
+		}
+	}
+	if !isCollection(v) || isEmptyCollection(v) {
+		text, err := inlineText(v, r.n.Style)
+		if err != nil {
+			return nil, err
+		}
+		return e.change(sp.start, sp.end, lead+r.prop+text, r.anchor)
+	}
+	lines, err := e.layout.blockLines(v, indent, e.full)
+	if err != nil {
+		return nil, err
+	}
+	if r.anchor != "" {
+		return e.change(sp.start, sp.end, lead+"&"+r.anchor+e.s.eol+e.lines(lines), r.anchor)
 	}
 	lines[0] = lines[0][indent:]
-	return e.change(sp.start, sp.end, lead+e.lines(lines), anchor)
+	return e.change(sp.start, sp.end, lead+e.lines(lines), r.anchor)
 }
 
 func aliasLines(aliases []*yaml.Node) string {

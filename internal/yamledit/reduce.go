@@ -699,6 +699,22 @@ func (red *reduction) origLine(edited []byte, line int) int {
 // layoutCandidates collects the indentation units and sequence offsets
 // layoutOf would pick from under n.
 func layoutCandidates(n *yaml.Node, units, seqs map[int]bool) {
+	blockIndents(n, func(unit, seq int) {
+		if unit > 0 {
+			units[unit] = true
+		}
+		if seq >= 0 {
+			seqs[seq] = true
+		}
+	})
+}
+
+// blockIndents calls f, depth first in document order, for each value of
+// a block map under n that starts on a line below its key: unit is how
+// much deeper a nested map's first key sits than the key (0: not a map,
+// or not deeper), seq how far right of the key a list's dash sits (-1: not
+// a list, or left of it).
+func blockIndents(n *yaml.Node, f func(unit, seq int)) {
 	if n.Kind == yaml.MappingNode && n.Style&yaml.FlowStyle == 0 {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
@@ -708,17 +724,17 @@ func layoutCandidates(n *yaml.Node, units, seqs map[int]bool) {
 			switch v.Kind {
 			case yaml.MappingNode:
 				if len(v.Content) > 0 && v.Content[0].Column > k.Column {
-					units[v.Content[0].Column-k.Column] = true
+					f(v.Content[0].Column-k.Column, -1)
 				}
 			case yaml.SequenceNode:
 				if v.Column >= k.Column {
-					seqs[v.Column-k.Column] = true
+					f(0, v.Column-k.Column)
 				}
 			}
 		}
 	}
 	for _, c := range n.Content {
-		layoutCandidates(c, units, seqs)
+		blockIndents(c, f)
 	}
 }
 

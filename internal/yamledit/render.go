@@ -34,31 +34,14 @@ type layout struct {
 // layoutOf learns the indentation the document already uses.
 func layoutOf(doc *yaml.Node) layout {
 	l := layout{unit: -1, seq: -1}
-	var visit func(n *yaml.Node)
-	visit = func(n *yaml.Node) {
-		if n.Kind == yaml.MappingNode && n.Style&yaml.FlowStyle == 0 {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
-				if v.Style&yaml.FlowStyle != 0 || v.Line == k.Line {
-					continue
-				}
-				switch v.Kind {
-				case yaml.MappingNode:
-					if l.unit < 0 && len(v.Content) > 0 && v.Content[0].Column > k.Column {
-						l.unit = v.Content[0].Column - k.Column
-					}
-				case yaml.SequenceNode:
-					if l.seq < 0 && v.Column >= k.Column {
-						l.seq = v.Column - k.Column
-					}
-				}
-			}
+	blockIndents(doc, func(unit, seq int) {
+		if l.unit < 0 && unit > 0 {
+			l.unit = unit
 		}
-		for _, c := range n.Content {
-			visit(c)
+		if l.seq < 0 && seq >= 0 {
+			l.seq = seq
 		}
-	}
-	visit(doc)
+	})
 	if l.unit <= 0 {
 		l.unit = 2
 	}

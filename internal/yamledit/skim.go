@@ -92,42 +92,8 @@ func Skim(src []byte, keep ...string) (s *Skimmed, ok bool) {
 // when the file needs a whole parse (directives, odd line breaks).
 func docChunks(src []byte) []docChunk {
 	var out []docChunk
-	seg, segLine := 0, 0
-	explicit, content := false, false
-	line := 0
-	closeSeg := func(end int) {
-		if explicit || content {
-			out = append(out, docChunk{seg, end, segLine})
-		}
+	if !scanDocs(src, func(c docChunk) bool { out = append(out, c); return true }) {
+		return nil
 	}
-	for off := 0; off < len(src); line++ {
-		next := bytes.IndexByte(src[off:], '\n')
-		if next < 0 {
-			next = len(src)
-		} else {
-			next += off + 1
-		}
-		l := src[off:next]
-		if off == 0 {
-			l = bytes.TrimPrefix(l, []byte(utf8BOM))
-		}
-		switch {
-		case len(l) > 0 && l[0] == '%':
-			return nil
-		case marker(l, "---"):
-			closeSeg(off)
-			seg, segLine, explicit, content = off, line, true, false
-		case marker(l, "..."):
-			closeSeg(next)
-			seg, segLine, explicit, content = next, line+1, false, false
-		case !content:
-			t := bytes.TrimLeft(l, " \t\r\n")
-			if len(t) > 0 && t[0] != '#' {
-				content = true
-			}
-		}
-		off = next
-	}
-	closeSeg(len(src))
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/chartsource"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/command"
 )
 
 const example = `  # What does this branch change, rendered? (from its merge base with the
@@ -34,7 +35,7 @@ const example = `  # What does this branch change, rendered? (from its merge bas
 
 // NewCmd returns the diff command.
 func NewCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := NewOptions(f, streams)
+	o := &Options{}
 	cmd := &cobra.Command{
 		Use:   "diff [BASE..HEAD] [flags]",
 		Short: "Render every HelmRelease a range of commits changes, before and after, and validate it",
@@ -80,16 +81,7 @@ be checked, 2 usage (bad range), 1 error.`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w\nSee '%s --help' for usage", err, cmd.CommandPath()))
-			}
-			cmd.SilenceUsage = true
-			return o.Run(cmd.Context())
-		},
+		RunE: command.Wire[config](f, streams, o),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Repo, "repo", "", "Git checkout of the GitOps repo (default: the repository containing the current directory)")

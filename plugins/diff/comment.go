@@ -68,7 +68,7 @@ type commentTarget struct {
 // apiTimeout bounds each forge request of --comment.
 const apiTimeout = time.Minute
 
-func (o *Options) commentTarget(ctx context.Context, repo *gitrepo.Repo) (*commentTarget, error) {
+func (o *runner) commentTarget(ctx context.Context, repo *gitrepo.Repo) (*commentTarget, error) {
 	c := o.CommentFlags
 	branch, err := repo.CurrentBranch(ctx)
 	if err != nil {
@@ -129,7 +129,7 @@ func (o *Options) commentTarget(ctx context.Context, repo *gitrepo.Repo) (*comme
 }
 
 // post writes the report on the request: one comment, the same on every run.
-func (t *commentTarget) post(ctx context.Context, o *Options, res *Result) error {
+func (t *commentTarget) post(ctx context.Context, o *runner, res *Result) error {
 	body := CommentMarker + "\n" + Markdown(res, t.limit-len(CommentMarker)-1)
 	c, created, err := t.poster.UpsertComment(ctx, t.number, CommentMarker, body)
 	if err != nil {

@@ -25,20 +25,14 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/sops"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/command"
 )
 
-// Options hold the flags and what Complete derives from them.
+// Options are diff's flags, and nothing else: Complete derives the
+// config that runs.
 type Options struct {
-	genericiooptions.IOStreams
-	// Getenv reads the environment (NO_COLOR, forge tokens): the
-	// factory's.
-	Getenv func(string) string
-
-	// Range is the BASE..HEAD argument; BaseFlag is --base.
-	Range, BaseFlag string
-	// Base and Head are the ends of the range as given ("" Base: found
-	// by defaultBase).
-	Base, Head     string
+	// BaseFlag is --base.
+	BaseFlag       string
 	Repo, Output   string
 	ChartDir       string
 	AllowUnchecked bool
@@ -46,68 +40,86 @@ type Options struct {
 	Timeout time.Duration
 	CommentFlags
 	LiveFlags
+}
+
+// config is one run of diff, settled by Complete: the flags (a copy, so
+// nothing changes them under the run), the range split, the streams and
+// the factory.
+type config struct {
+	Options
+	genericiooptions.IOStreams
+	// Getenv reads the environment (NO_COLOR, forge tokens): the
+	// factory's.
+	Getenv func(string) string
+	// Range is the BASE..HEAD argument. Base and Head are the ends of the
+	// range as given ("" Base: found by defaultBase).
+	Range, Base, Head string
+	// tool is how the user invoked us ("flux gitops"), for hints.
+	tool string
 
 	factory kube.Factory
 }
 
-// NewOptions returns Options writing to streams.
-func NewOptions(f kube.Factory, streams genericiooptions.IOStreams) *Options {
-	o := &Options{IOStreams: streams, factory: f}
-	if f != nil {
-		o.Getenv = f.Getenv
-	}
-	return o
-}
-
 // Complete splits the range.
-func (o *Options) Complete(args []string) error {
+func (o *Options) Complete(_ context.Context, in command.Inputs, args []string) (config, error) {
+	c := config{Options: *o, IOStreams: in.Streams, Getenv: in.Getenv(), tool: in.Name, factory: in.Factory}
 	if len(args) == 1 {
-		o.Range = args[0]
+		c.Range = args[0]
 	}
-	if o.Repo == "" {
-		o.Repo = "."
+	if c.Repo == "" {
+		c.Repo = "."
 	}
-	o.Base, o.Head = o.BaseFlag, "HEAD"
-	if o.Range == "" {
-		return nil
+	c.Base, c.Head = c.BaseFlag, "HEAD"
+	if c.Range == "" {
+		return c, nil
 	}
-	base, head, ok := strings.Cut(o.Range, "..")
+	base, head, ok := strings.Cut(c.Range, "..")
 	if ok {
 		head = strings.TrimPrefix(head, ".") // BASE...HEAD means the same here
 	}
 	if !ok {
-		base, head = o.Range, "HEAD"
+		base, head = c.Range, "HEAD"
 	}
 	if head == "" {
 		head = "HEAD"
 	}
-	o.Base, o.Head = base, head
-	return nil
+	c.Base, c.Head = base, head
+	return c, nil
 }
 
 // Validate checks the flags; it touches nothing.
-func (o *Options) Validate() error {
-	if o.Range != "" && o.BaseFlag != "" {
-		return fmt.Errorf("give the base once: either --base %s or the range %s, not both", o.BaseFlag, o.Range)
+func (c config) Validate() error {
+	if c.Range != "" && c.BaseFlag != "" {
+		return fmt.Errorf("give the base once: either --base %s or the range %s, not both", c.BaseFlag, c.Range)
 	}
-	if o.Range != "" && o.Base == "" {
-		return fmt.Errorf("range %q has no BASE: give BASE..HEAD, e.g. main..HEAD, or --base main", o.Range)
+	if c.Range != "" && c.Base == "" {
+		return fmt.Errorf("range %q has no BASE: give BASE..HEAD, e.g. main..HEAD, or --base main", c.Range)
 	}
-	switch o.Output {
+	switch c.Output {
 	case "", "json", "markdown", "md":
 	default:
-		return fmt.Errorf("unknown output format %q: use -o json or -o markdown", o.Output)
+		return fmt.Errorf("unknown output format %q: use -o json or -o markdown", c.Output)
 	}
-	if err := o.CommentFlags.Validate(); err != nil {
+	if err := c.CommentFlags.Validate(); err != nil {
 		return err
 	}
-	if err := o.LiveFlags.Validate(); err != nil {
+	if err := c.LiveFlags.Validate(); err != nil {
 		return err
 	}
-	if o.Timeout < 0 {
-		return fmt.Errorf("--chart-timeout %s is negative", o.Timeout)
+	if c.Timeout < 0 {
+		return fmt.Errorf("--chart-timeout %s is negative", c.Timeout)
 	}
 	return nil
+}
+
+// Run compares, prints and returns the exit code as an error (silent for 7).
+func (c config) Run(ctx context.Context) error {
+	return (&runner{config: c}).run(ctx)
+}
+
+// runner does the work of one config.
+type runner struct {
+	config
 }
 
 // Status of a release in the diff: exactly one per release.
@@ -163,6 +175,9 @@ type Result struct {
 	Invalid   int `json:"invalid"`
 	Unchecked int `json:"unchecked"`
 	Errors    int `json:"errors"`
+	// Tool is the tool as invoked ("flux gitops"), for the Markdown
+	// report's heading and hint; "" reads as "kubectl gitops".
+	Tool string `json:"-"`
 }
 
 func (r *Result) add(e Entry) {
@@ -194,13 +209,13 @@ func (r *Result) Summary() string {
 	return parts[0] + ": " + strings.Join(parts[1:], ", ")
 }
 
-// Run compares, prints and returns the exit code as an error (silent for 7).
-func (o *Options) Run(ctx context.Context) error {
+// run compares, prints and returns the exit code as an error (silent for 7).
+func (o *runner) run(ctx context.Context) error {
 	repo, err := gitrepo.Open(ctx, o.Repo)
 	if err != nil {
 		return exitcode.Wrap(exitcode.Usage, err)
 	}
-	sp, err := resolveSpan(ctx, repo, o.Base, o.Head)
+	sp, err := resolveSpan(ctx, repo, o.tool, o.Base, o.Head)
 	if err != nil {
 		return err
 	}
@@ -225,7 +240,7 @@ func (o *Options) Run(ctx context.Context) error {
 }
 
 // exit is the exit code of a printed result: the gate fails closed.
-func (o *Options) exit(res *Result) error {
+func (o *runner) exit(res *Result) error {
 	switch {
 	case res.Invalid+res.Errors > 0:
 		return exitcode.Wrap(exitcode.Failed, fmt.Errorf("%d HelmRelease(s) do not validate and %d cannot be read, of %d in the range", res.Invalid, res.Errors, len(res.Releases)))
@@ -258,7 +273,7 @@ func (e *ChangedError) ExitCode() int { return int(exitcode.Changed) }
 func (e *ChangedError) Quiet() bool { return true }
 
 // compare renders and checks every release the range changes.
-func (o *Options) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Result, error) {
+func (o *runner) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Result, error) {
 	tmp, err := os.MkdirTemp("", "kubectl-gitops-diff-")
 	if err != nil {
 		return nil, err
@@ -328,7 +343,7 @@ func (o *Options) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Re
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Base: sp.Base, Head: sp.Head, BaseRef: sp.BaseRef, HeadRef: sp.HeadRef, Counts: map[string]int{}, Live: o.Live}
+	res := &Result{Base: sp.Base, Head: sp.Head, BaseRef: sp.BaseRef, HeadRef: sp.HeadRef, Counts: map[string]int{}, Live: o.Live, Tool: o.tool}
 	for _, k := range releasecheck.Keys(bRels, aRels) {
 		b, a := bRels[k], aRels[k]
 		if b.Same(a) && !o.All {
@@ -361,7 +376,7 @@ func displayKey(key string) string {
 	return key
 }
 
-func (o *Options) entry(ctx context.Context, c *releasecheck.Checker, key string, b, a *releasecheck.Release, color bool) Entry {
+func (o *runner) entry(ctx context.Context, c *releasecheck.Checker, key string, b, a *releasecheck.Release, color bool) Entry {
 	e := Entry{Release: displayKey(key)}
 	if a == nil {
 		e.Status, e.Path, e.Valid = StatusRemoved, b.Doc.Path, true
@@ -424,7 +439,7 @@ func failed(e Entry, doc manifest.Doc, err error) Entry {
 	return e
 }
 
-func (o *Options) print(res *Result) error {
+func (o *runner) print(res *Result) error {
 	switch o.Output {
 	case "json":
 		_, err := printer.Print(o.Out, "json", res)

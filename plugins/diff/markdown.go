@@ -12,11 +12,15 @@ import (
 // name and status only, then left out, and a note says so.
 func Markdown(res *Result, limit int) string {
 	var head strings.Builder
+	tool := res.Tool
+	if tool == "" {
+		tool = "kubectl gitops"
+	}
 	cmd := "diff"
 	if res.Live {
 		cmd = "diff --live"
 	}
-	fmt.Fprintf(&head, "### kubectl gitops %s `%s..%s`\n\n", cmd, short(res.Base), short(res.Head))
+	fmt.Fprintf(&head, "### %s %s `%s..%s`\n\n", tool, cmd, short(res.Base), short(res.Head))
 	if len(res.Releases) == 0 {
 		head.WriteString("No HelmRelease changes.\n")
 		return head.String()
@@ -52,7 +56,7 @@ func Markdown(res *Result, limit int) string {
 	// one line each, then nothing but the count.
 	out := head.String()
 	note := func(shown int) string {
-		return fmt.Sprintf("\n> [!NOTE]\n> This comment is cut to the forge's limit of %d characters: %d of %d HelmRelease(s) are shown in full. Run `kubectl gitops diff %s..%s` for the whole report.\n", limit, shown, len(res.Releases), short(res.Base), short(res.Head))
+		return fmt.Sprintf("\n> [!NOTE]\n> This comment is cut to the forge's limit of %d characters: %d of %d HelmRelease(s) are shown in full. Run `%s diff %s..%s` for the whole report.\n", limit, shown, len(res.Releases), tool, short(res.Base), short(res.Head))
 	}
 	reserve := len(note(len(res.Releases)))
 	rest := 0

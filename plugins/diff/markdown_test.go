@@ -31,4 +31,13 @@ func TestMarkdownCutToLimit(t *testing.T) {
 	if !strings.Contains(cut, "This comment is cut to the forge's limit of 20000 characters") || !strings.Contains(cut, "`team/app-39`") {
 		t.Errorf("no note, or the last release is not listed:\n%s", cut[len(cut)-800:])
 	}
+	if !strings.Contains(cut, "Run `kubectl gitops diff 111111111111..222222222222` for the whole report.") {
+		t.Errorf("the note does not say how to see the whole report:\n%s", cut[len(cut)-800:])
+	}
+	// Run as the Flux plugin, the report names the command the user has.
+	res.Tool = "flux gitops"
+	cut = diff.Markdown(res, limit)
+	if !strings.HasPrefix(cut, "### flux gitops diff `111111111111..222222222222`") || !strings.Contains(cut, "Run `flux gitops diff 111111111111..222222222222` for the whole report.") || strings.Contains(cut, "kubectl gitops") {
+		t.Errorf("as flux gitops:\n%.300s\n...\n%s", cut, cut[len(cut)-800:])
+	}
 }

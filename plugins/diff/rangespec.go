@@ -22,8 +22,8 @@ type span struct {
 }
 
 // resolveSpan resolves the range. An empty BaseRef is found with
-// defaultBase.
-func resolveSpan(ctx context.Context, repo *gitrepo.Repo, baseRef, headRef string) (span, error) {
+// defaultBase. tool is the name the hints spell the command with.
+func resolveSpan(ctx context.Context, repo *gitrepo.Repo, tool, baseRef, headRef string) (span, error) {
 	s := span{BaseRef: baseRef, HeadRef: headRef}
 	if s.BaseRef == "" {
 		b, err := defaultBase(ctx, repo)
@@ -39,7 +39,7 @@ func resolveSpan(ctx context.Context, repo *gitrepo.Repo, baseRef, headRef strin
 	}
 	base, err := revParse(ctx, repo, s.BaseRef)
 	if err != nil {
-		return s, fmt.Errorf("%w (fetch it, or name the base: --base main, or kubectl gitops diff main..HEAD)", err)
+		return s, fmt.Errorf("%w (fetch it, or name the base: --base main, or %s diff main..HEAD)", err, tool)
 	}
 	out, err := repo.Git(ctx, "merge-base", base, head)
 	if err != nil {
@@ -51,9 +51,9 @@ func resolveSpan(ctx context.Context, repo *gitrepo.Repo, baseRef, headRef strin
 	}
 	// HEAD is reachable from BASE: the range holds no commit.
 	if base == head {
-		return s, exitcode.Errorf(exitcode.Usage, "the range %s..%s is empty: both are commit %s; name the branch the change is on (kubectl gitops diff %s..my-branch) or the base it starts from (--base main)", s.BaseRef, s.HeadRef, short(head), s.BaseRef)
+		return s, exitcode.Errorf(exitcode.Usage, "the range %s..%s is empty: both are commit %s; name the branch the change is on (%s diff %s..my-branch) or the base it starts from (--base main)", s.BaseRef, s.HeadRef, short(head), tool, s.BaseRef)
 	}
-	return s, exitcode.Errorf(exitcode.Usage, "the range %s..%s is reversed: %s is already in %s, so it brings nothing; swap them: kubectl gitops diff %s..%s", s.BaseRef, s.HeadRef, s.HeadRef, s.BaseRef, s.HeadRef, s.BaseRef)
+	return s, exitcode.Errorf(exitcode.Usage, "the range %s..%s is reversed: %s is already in %s, so it brings nothing; swap them: %s diff %s..%s", s.BaseRef, s.HeadRef, s.HeadRef, s.BaseRef, tool, s.HeadRef, s.BaseRef)
 }
 
 // defaultBase is the branch a pull request from the checkout would merge

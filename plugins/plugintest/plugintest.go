@@ -1,5 +1,5 @@
 // Package plugintest runs kubectl-gitops in-process, through the real root
-// command (plugins.Execute, as main does), with a fake factory (clients and
+// command (gitops.Execute, as main does), with a fake factory (clients and
 // clock) instead of a kubeconfig: the test harness every command shares.
 // Binary-level tests go through internal/binarytest instead.
 package plugintest
@@ -17,7 +17,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube/kubefake"
-	"github.com/kubectl-gitops/kubectl-gitops/plugins"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/gitops"
 )
 
 // Now is the fixed time of the default fake clock.
@@ -63,7 +63,7 @@ func Run(t testing.TB, env Env, args ...string) Result {
 		f = &kubefake.Factory{Clk: clocktesting.NewFakeClock(Now)}
 	}
 	var out, errOut bytes.Buffer
-	code := plugins.Execute(context.Background(), plugins.Options{
+	code := gitops.Execute(context.Background(), gitops.Options{
 		DisplayName: "kubectl gitops",
 		Streams:     genericiooptions.IOStreams{In: strings.NewReader(env.Stdin), Out: &out, ErrOut: &errOut},
 		Factory:     f,

@@ -120,9 +120,8 @@ spec:
 func BenchmarkStatus(b *testing.B) {
 	root := generateFleet(b, 500)
 	run := func() {
-		o := NewOptions(genericiooptions.IOStreams{Out: io.Discard, ErrOut: io.Discard})
-		o.Repo, o.Status = root, true
-		if err := o.Run(context.Background()); err != nil {
+		c := statusConfig{IOStreams: genericiooptions.IOStreams{Out: io.Discard, ErrOut: io.Discard}, Repo: root}
+		if err := c.Run(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 	}

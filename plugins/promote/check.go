@@ -12,7 +12,7 @@ import (
 // and values it has now and those it will have after the promotion, and
 // validates the result before anything is written (internal/releasecheck).
 // newData and oldData are the files the promotion edits, after and before.
-func (o *Options) checkRelease(ctx context.Context, w *workspace, p *plan, newData, oldData map[string][]byte) (*releasecheck.Report, error) {
+func (o *runner) checkRelease(ctx context.Context, w *workspace, p *plan, newData, oldData map[string][]byte) (*releasecheck.Report, error) {
 	if !o.Check.Validate {
 		return nil, nil
 	}

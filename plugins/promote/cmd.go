@@ -24,18 +24,12 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/command"
 )
 
-// Options are the flags and arguments of promote.
+// Options are promote's flags, and nothing else: Complete derives the
+// config that runs.
 type Options struct {
-	genericiooptions.IOStreams
-
 	// Repo is a directory inside the GitOps checkout (default ".").
-	Repo string
-	// Release is the HelmRelease name (optional with --status).
-	Release string
-	// Namespace narrows the HelmRelease lookup (-n); "" means any, or the
-	// environment's namespace from .gitops.yaml.
-	Namespace string
-	From, To  string
+	Repo     string
+	From, To string
 	// Version sets the target explicitly instead of copying the source's.
 	Version string
 	// Values are spec.values keys (image.tag) carried from the source.
@@ -57,35 +51,55 @@ type Options struct {
 	Remote string
 	// Request is --pr and its flags (internal/forge).
 	Request forge.Flags
-
-	// httpClient talks to the forge; nil is a plain one.
-	httpClient *http.Client
 	// Check holds --validate, --diff and --chart-dir.
 	Check releasecheck.Flags
+}
 
+// config is one run of promote, settled by Complete: the flags (a copy;
+// --pr's default --branch filled in), the HELMRELEASE argument, -n, and
+// what the root provides. Nothing changes it while the runner works.
+type config struct {
+	Options
+	genericiooptions.IOStreams
+	// Release is the HelmRelease name (optional with --status).
+	Release string
+	// Namespace narrows the HelmRelease lookup (-n); "" means any, or the
+	// environment's namespace from .gitops.yaml.
+	Namespace string
+	// tool is how the user invoked us ("flux gitops"), for the hints.
+	tool    string
 	factory kube.Factory
-	// checker answers --require-deployed; tests replace it.
+	// checker answers --require-deployed.
 	checker deployChecker
-	// color is decided in Complete: a TTY and no NO_COLOR.
+	// color: a TTY and no NO_COLOR.
 	color bool
 	// getenv reads the environment (NO_COLOR, forge tokens): the
-	// factory's, set by Complete.
+	// factory's.
 	getenv func(string) string
+	// httpClient talks to the forge; nil is a plain one.
+	httpClient *http.Client
+}
+
+// hooks are what tests replace.
+type hooks struct {
+	// checker, when set, answers --require-deployed instead of the cluster.
+	checker deployChecker
+}
+
+// runner is one run's state.
+type runner struct {
+	config
 	// described is set once the inferred environments were printed.
 	described bool
 }
 
-// NewOptions returns Options writing to streams.
-func NewOptions(streams genericiooptions.IOStreams) *Options {
-	return &Options{IOStreams: streams, Repo: "."}
-}
-
 // NewCmd returns the promote command.
 func NewCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	return newCmd(f, NewOptions(streams))
+	return newCmd(f, streams, hooks{})
 }
 
-func newCmd(f kube.Factory, o *Options) *cobra.Command {
+func newCmd(f kube.Factory, streams genericiooptions.IOStreams, h hooks) *cobra.Command {
+	o := &Options{Repo: "."}
 	cmd := &cobra.Command{
 		Use:   "promote HELMRELEASE --from ENV --to ENV",
 		Short: "Move a HelmRelease's chart version and values from one environment to the next",
@@ -113,7 +127,7 @@ clusters/<env> layouts (see docs/promote.md).`,
   # Where does every environment stand?
   kubectl gitops promote status`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: command.RunE(f, o),
+		RunE: command.Wire[config](f, streams, completer{o, h}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Repo, "repo", o.Repo, "Directory inside the GitOps repository checkout")
@@ -134,14 +148,15 @@ clusters/<env> layouts (see docs/promote.md).`,
 	fl.StringVarP(&o.Output, "output", "o", "", "Output format of --status: json or yaml")
 	fl.StringVar(&o.Remote, "remote", "", "Git remote to push to (default: the branch's upstream remote, or origin)")
 	command.AddWriteFlags(fl, &o.Request, &o.Check)
-	cmd.AddCommand(newStatusCmd(f, o))
+	cmd.AddCommand(newStatusCmd(f, streams))
 	return cmd
 }
 
 // newStatusCmd is `promote status [HELMRELEASE]`; `promote --status` is
-// kept as its alias. Both fill the same Options.
-func newStatusCmd(f kube.Factory, o *Options) *cobra.Command {
-	run := command.RunE(f, o)
+// kept as its alias (config.statusConfig). The subcommand has flags of
+// its own: it only reads.
+func newStatusCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &StatusOptions{Repo: "."}
 	cmd := &cobra.Command{
 		Use:   "status [HELMRELEASE]",
 		Short: "Print each environment's chart source, version and differing values",
@@ -151,10 +166,7 @@ environments, for every HelmRelease (or the one named). It only reads the checko
 		Example: `  kubectl gitops promote status
   kubectl gitops promote status sample-app -o json`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Status = true
-			return run(cmd, args)
-		},
+		RunE: command.Wire[statusConfig](f, streams, o),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Repo, "repo", o.Repo, "Directory inside the GitOps repository checkout")
@@ -162,46 +174,33 @@ environments, for every HelmRelease (or the one named). It only reads the checko
 	return cmd
 }
 
+// completer is Options with the hooks its config takes.
+type completer struct {
+	o *Options
+	h hooks
+}
+
 // Complete fills in what the flags leave implicit.
-func (o *Options) Complete(_ context.Context, f kube.Factory, args []string) error {
+func (c completer) Complete(_ context.Context, in command.Inputs, args []string) (config, error) {
+	cfg := config{Options: *c.o, IOStreams: in.Streams, tool: in.Name, factory: in.Factory, getenv: in.Getenv(), checker: c.h.checker}
 	if len(args) == 1 {
-		o.Release = args[0]
+		cfg.Release = args[0]
 	}
-	if o.Request.PR && o.Branch == "" && o.Release != "" && o.To != "" {
-		o.Branch = prBranch(o.Release, o.To)
+	if cfg.Request.PR && cfg.Branch == "" && cfg.Release != "" && cfg.To != "" {
+		cfg.Branch = prBranch(cfg.Release, cfg.To)
 	}
-	if f != nil {
-		o.factory = f
+	cfg.Namespace = namespaceFlag(in.Factory)
+	if cfg.checker == nil && in.Factory != nil {
+		cfg.checker = &clusterChecker{factory: in.Factory}
 	}
-	if o.factory != nil {
-		if f := o.factory.Flags(); f != nil && f.Namespace != nil {
-			o.Namespace = *f.Namespace
-		}
-	}
-	if o.checker == nil && o.factory != nil {
-		o.checker = &clusterChecker{factory: o.factory}
-	}
-	if o.getenv == nil && o.factory != nil {
-		o.getenv = o.factory.Getenv
-	}
-	o.color = term.Color(o.Out, o.getenv)
-	return nil
+	cfg.color = term.Color(cfg.Out, cfg.getenv)
+	return cfg, nil
 }
 
 // Validate checks the flags alone; it touches neither disk nor cluster.
-func (o *Options) Validate() error {
+func (o config) Validate() error {
 	if o.Status {
-		if o.From != "" || o.To != "" || o.Version != "" || len(o.Values) > 0 || o.Push || o.Branch != "" ||
-			o.NoCommit || o.AllowDirty || o.DryRun || o.RequireDeployed || o.Message != "" || o.AllowDowngrade || o.Request.PR {
-			return errors.New("--status only reads: it takes an optional HELMRELEASE and -o, not promotion flags")
-		}
-		if err := printer.Check(o.Output, ""); err != nil {
-			return err
-		}
-		if len(o.Request.Labels) > 0 || len(o.Request.Reviewers) > 0 || o.Request.Draft {
-			return errors.New("--status only reads: --pr-label, --pr-reviewer and --draft do not apply")
-		}
-		return o.Request.ValidateTarget()
+		return o.validateStatusAlias()
 	}
 	var missing []string
 	if o.Release == "" {
@@ -231,8 +230,36 @@ func (o *Options) Validate() error {
 	if err := o.Request.Validate(); err != nil {
 		return err
 	}
+	if err := validateValues(o.Values); err != nil {
+		return err
+	}
+	return o.Check.CheckFlags()
+}
+
+// validateStatusAlias checks promote --status: the status subcommand's
+// checks, and none of the flags that only promoting reads.
+func (o config) validateStatusAlias() error {
+	for _, set := range []bool{
+		o.From != "", o.To != "", o.Version != "", len(o.Values) > 0, o.Push, o.Branch != "", o.NoCommit,
+		o.AllowDirty, o.DryRun, o.RequireDeployed, o.Message != "", o.AllowDowngrade, o.Request.PR,
+	} {
+		if set {
+			return errors.New("--status only reads: it takes an optional HELMRELEASE and -o, not promotion flags")
+		}
+	}
+	if err := printer.Check(o.Output, ""); err != nil {
+		return err
+	}
+	if len(o.Request.Labels) > 0 || len(o.Request.Reviewers) > 0 || o.Request.Draft {
+		return errors.New("--status only reads: --pr-label, --pr-reviewer and --draft do not apply")
+	}
+	return o.statusConfig().Validate()
+}
+
+// validateValues checks the --values keys: dotted, no value, once each.
+func validateValues(keys []string) error {
 	seen := map[string]bool{}
-	for _, k := range o.Values {
+	for _, k := range keys {
 		if k == "" || strings.HasPrefix(k, ".") || strings.HasSuffix(k, ".") || strings.Contains(k, "..") {
 			return fmt.Errorf("--values %q is not a dotted key like image.tag", k)
 		}
@@ -244,13 +271,21 @@ func (o *Options) Validate() error {
 		}
 		seen[k] = true
 	}
-	return o.Check.CheckFlags()
+	return nil
+}
+
+// statusConfig is promote --status as the status subcommand's config.
+func (o config) statusConfig() statusConfig {
+	return statusConfig{
+		IOStreams: o.IOStreams, Repo: o.Repo, Output: o.Output, Release: o.Release, Namespace: o.Namespace,
+		Remote: o.Remote, Forge: o.Request, getenv: o.getenv, color: o.color, httpClient: o.httpClient,
+	}
 }
 
 // Run promotes, or prints the status matrix.
-func (o *Options) Run(ctx context.Context) error {
+func (o config) Run(ctx context.Context) error {
 	if o.Status {
-		return o.runStatus(ctx)
+		return o.statusConfig().Run(ctx)
 	}
-	return o.runPromote(ctx)
+	return (&runner{config: o}).runPromote(ctx)
 }

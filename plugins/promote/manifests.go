@@ -144,27 +144,8 @@ type view struct {
 }
 
 func newView(m *fluxmodel.Model) *view {
-	v := &view{model: m, files: newFiles(m.Root), users: map[string]map[string]bool{}}
-	add := func(file, cluster string) {
-		if file == "" {
-			return
-		}
-		if v.users[file] == nil {
-			v.users[file] = map[string]bool{}
-		}
-		v.users[file][cluster] = true
-	}
-	for _, c := range m.Clusters {
-		for _, r := range c.Releases {
-			add(r.File, c.Name)
-			for _, s := range r.Provenance {
-				add(s.File, c.Name)
-			}
-		}
-		for _, o := range c.Objects {
-			add(o.File, c.Name)
-		}
-	}
+	v := &view{model: m, files: newFiles(m.Root)}
+	v.users = m.FileUsers(func(*fluxmodel.Object) bool { return true })
 	return v
 }
 

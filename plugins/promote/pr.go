@@ -24,7 +24,7 @@ func prBranch(release, to string) string {
 
 // preparePR checks, before anything is written, that the request can be
 // opened: the forge, the token, and that the branch is free or ours.
-func (o *Options) preparePR(ctx context.Context, r *gitrepo.Repo) (*forge.Publisher, error) {
+func (o *runner) preparePR(ctx context.Context, r *gitrepo.Repo) (*forge.Publisher, error) {
 	return forge.Prepare(ctx, forge.PublishOptions{
 		Repo: r, Remote: o.Remote, Branch: o.Branch, Kind: o.Request.Kind(), URL: o.Request.URL, TokenEnv: o.Request.TokenEnv,
 		Getenv: o.getenv, HTTPClient: o.httpClient, Out: o.Out,
@@ -33,7 +33,7 @@ func (o *Options) preparePR(ctx context.Context, r *gitrepo.Repo) (*forge.Publis
 
 // publishPR pushes the promotion branch (committed, and the checkout back
 // where it was) and opens or updates its request.
-func (o *Options) publishPR(ctx context.Context, pub *forge.Publisher, p *plan, files []string, oldData, newData map[string][]byte, report *releasecheck.Report) error {
+func (o *runner) publishPR(ctx context.Context, pub *forge.Publisher, p *plan, files []string, oldData, newData map[string][]byte, report *releasecheck.Report) error {
 	var d bytes.Buffer
 	for _, f := range files {
 		if _, err := textdiff.Unified(&d, f, oldData[f], newData[f], textdiff.Options{}); err != nil {
@@ -49,7 +49,7 @@ func (o *Options) publishPR(ctx context.Context, pub *forge.Publisher, p *plan, 
 
 // requestBody says what the promotion changes, between which
 // environments, and how to follow it once merged.
-func (o *Options) requestBody(p *plan, unified string, report *releasecheck.Report) string {
+func (o *runner) requestBody(p *plan, unified string, report *releasecheck.Report) string {
 	hr := p.Release
 	if p.Namespace != "" {
 		hr = p.Namespace + "/" + p.Release
@@ -58,7 +58,7 @@ func (o *Options) requestBody(p *plan, unified string, report *releasecheck.Repo
 	for _, e := range p.Edits {
 		changes = append(changes, fmt.Sprintf("%s (`%s`): %s", e.What, e.File, e.change()))
 	}
-	follow := "git pull && kubectl gitops trace --helmrelease " + hr + " --watch"
+	follow := "git pull && " + o.tool + " trace --helmrelease " + hr + " --watch"
 	if p.To.Context != "" {
 		follow += " --context " + p.To.Context
 	}
@@ -91,8 +91,8 @@ const statusTimeout = 10 * time.Second
 // that answers with the user's token. Anything else leaves rep as it was:
 // a remote that is a path says nothing; a forge without a token or that
 // fails gets one note on stderr.
-func (o *Options) addOpenRequests(ctx context.Context, r *gitrepo.Repo, rep *statusReport) {
-	remote := o.Remote
+func (c statusConfig) addOpenRequests(ctx context.Context, r *gitrepo.Repo, rep *statusReport) {
+	remote := c.Remote
 	if remote == "" {
 		remote = "origin"
 		if b, err := r.CurrentBranch(ctx); err == nil && b != "" {
@@ -107,19 +107,19 @@ func (o *Options) addOpenRequests(ctx context.Context, r *gitrepo.Repo, rep *sta
 	}
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
-	hc := o.httpClient
+	hc := c.httpClient
 	if hc == nil {
 		hc = &http.Client{Timeout: statusTimeout}
 	}
-	do := forge.DetectOptions{Kind: o.Request.Kind(), URL: o.Request.URL, TokenEnv: o.Request.TokenEnv, HTTPClient: hc}
+	do := forge.DetectOptions{Kind: c.Forge.Kind(), URL: c.Forge.URL, TokenEnv: c.Forge.TokenEnv, HTTPClient: hc}
 	repo, err := forge.Detect(ctx, strings.TrimSpace(remoteURL), do)
 	if err != nil {
 		return
 	}
 	note := func(err error) {
-		fmt.Fprintf(o.ErrOut, "note: open %ss not shown: %v\n", repo.Kind.Noun(), err)
+		fmt.Fprintf(c.ErrOut, "note: open %ss not shown: %v\n", repo.Kind.Noun(), err)
 	}
-	tok, err := forge.FindScopedToken(repo, do.TokenScope(strings.TrimSpace(remoteURL)), o.getenv)
+	tok, err := forge.FindScopedToken(repo, do.TokenScope(strings.TrimSpace(remoteURL)), c.getenv)
 	if err != nil {
 		note(err)
 		return

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -53,8 +54,21 @@ type workspace struct {
 	view *view
 }
 
-func (o *Options) open(ctx context.Context) (*workspace, error) {
-	repo, err := gitrepo.Open(ctx, o.Repo)
+// open opens the checkout; the inferred environments are described once
+// per run, not again when a rejected push makes promote re-read it.
+func (o *runner) open(ctx context.Context) (*workspace, error) {
+	w, err := openWorkspace(ctx, o.Repo, o.ErrOut, !o.described)
+	if err == nil {
+		o.described = true
+	}
+	return w, err
+}
+
+// openWorkspace opens the checkout at dir, its environments and the
+// model; describe prints, to errOut, how the environments were inferred
+// when no .gitops.yaml names them.
+func openWorkspace(ctx context.Context, dir string, errOut io.Writer, describe bool) (*workspace, error) {
+	repo, err := gitrepo.Open(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -69,11 +83,8 @@ func (o *Options) open(ctx context.Context) (*workspace, error) {
 			return nil, err
 		}
 	}
-	if cfg.Inferred && !o.described {
-		// Once per run, not again when a rejected push makes promote
-		// re-read the checkout.
-		fmt.Fprint(o.ErrOut, cfg.Describe())
-		o.described = true
+	if cfg.Inferred && describe {
+		fmt.Fprint(errOut, cfg.Describe())
 	}
 	return &workspace{repo: repo, cfg: cfg, view: newView(m)}, nil
 }
@@ -132,7 +143,7 @@ func (w *workspace) release(env *envs.Environment, name, ns string) (*object, *f
 	return hr, c, nil
 }
 
-func (o *Options) runPromote(ctx context.Context) error {
+func (o *runner) runPromote(ctx context.Context) error {
 	w, err := o.open(ctx)
 	if err != nil {
 		return err
@@ -237,7 +248,7 @@ func (o *Options) runPromote(ctx context.Context) error {
 
 // change is the promotion p as a change to publish (no Files when every
 // file already says what p sets), and the files' current content.
-func (o *Options) change(ctx context.Context, w *workspace, p *plan) (gitrepo.Change, map[string][]byte, error) {
+func (o *runner) change(ctx context.Context, w *workspace, p *plan) (gitrepo.Change, map[string][]byte, error) {
 	newData, oldData, err := applyEdits(w.repo.Root, p.Edits)
 	if err != nil || len(newData) == 0 {
 		return gitrepo.Change{}, oldData, err
@@ -250,7 +261,7 @@ func (o *Options) change(ctx context.Context, w *workspace, p *plan) (gitrepo.Ch
 }
 
 // plan works out the promotion without writing anything.
-func (o *Options) plan(w *workspace) (*plan, error) {
+func (o *runner) plan(w *workspace) (*plan, error) {
 	from, err := w.cfg.Get(o.From)
 	if err != nil {
 		return nil, err
@@ -403,7 +414,7 @@ func gitStrategyNotes(src, dst *chartSource, fromEnv, toEnv, version string) []s
 	return notes
 }
 
-func (o *Options) printPlan(p *plan) {
+func (o *runner) printPlan(p *plan) {
 	fmt.Fprintf(o.Out, "Promote %s from %s to %s:\n", p.Release, p.From.Name, p.To.Name)
 	for _, e := range p.Edits {
 		fmt.Fprintf(o.Out, "  %s (%s): %s\n", e.What, e.File, e.change())
@@ -413,14 +424,14 @@ func (o *Options) printPlan(p *plan) {
 	}
 }
 
-func (o *Options) subject(p *plan) string {
+func (o *runner) subject(p *plan) string {
 	if o.Message != "" {
 		return strings.SplitN(o.Message, "\n", 2)[0]
 	}
 	return fmt.Sprintf("Promote %s to %s: %s %s (from %s)", p.Release, p.To.Name, p.Target.RefType, shortVersion(p.Version), p.From.Name)
 }
 
-func (o *Options) message(p *plan) string {
+func (o *runner) message(p *plan) string {
 	if o.Message != "" {
 		return o.Message
 	}

@@ -62,11 +62,7 @@ func run(t testing.TB, dir string, checker deployChecker, args ...string) (stdou
 	root := &cobra.Command{Use: "gitops", SilenceErrors: true, SilenceUsage: true}
 	flags := genericclioptions.NewConfigFlags(true)
 	flags.AddFlags(root.PersistentFlags())
-	o := NewOptions(streams)
-	if checker != nil {
-		o.checker = checker
-	}
-	root.AddCommand(newCmd(kube.NewFactory(flags, nil, nil), o))
+	root.AddCommand(newCmd(kube.NewFactory(flags, nil, nil), streams, hooks{checker: checker}))
 	cmd := root
 	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--validate") || a == "--status" }) {
 		// The fixtures' sources point at github.com: validation, which

@@ -4,16 +4,21 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/suggest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/command"
 )
 
 // statusReport is the matrix of --status, and its -o json|yaml form.
@@ -65,26 +70,85 @@ type envStatus struct {
 	allValues map[string]string
 }
 
-func (o *Options) runStatus(ctx context.Context) error {
-	w, err := o.open(ctx)
+// StatusOptions are the flags of `promote status`.
+type StatusOptions struct {
+	// Repo is a directory inside the GitOps checkout (default ".").
+	Repo   string
+	Output string
+}
+
+// statusConfig is one run of `promote status` (or `promote --status`),
+// settled before it runs.
+type statusConfig struct {
+	genericiooptions.IOStreams
+	Repo, Output string
+	// Release is the one HelmRelease to show ("" = all); Namespace narrows
+	// it (-n).
+	Release, Namespace string
+	// Remote and Forge pick the forge whose open requests are listed:
+	// promote --status's --remote, --forge, --forge-url and
+	// --forge-token-env; empty from the subcommand (detected).
+	Remote string
+	Forge  forge.Flags
+	getenv func(string) string
+	color  bool
+	// httpClient talks to the forge; nil is a plain one.
+	httpClient *http.Client
+}
+
+// Complete settles the config: the HELMRELEASE argument, -n, and the
+// factory's environment.
+func (o *StatusOptions) Complete(_ context.Context, in command.Inputs, args []string) (statusConfig, error) {
+	c := statusConfig{IOStreams: in.Streams, Repo: o.Repo, Output: o.Output, getenv: in.Getenv()}
+	if len(args) == 1 {
+		c.Release = args[0]
+	}
+	c.Namespace = namespaceFlag(in.Factory)
+	c.color = term.Color(c.Out, c.getenv)
+	return c, nil
+}
+
+// namespaceFlag is -n as given ("" when not).
+func namespaceFlag(f kube.Factory) string {
+	if f == nil {
+		return ""
+	}
+	if fl := f.Flags(); fl != nil && fl.Namespace != nil {
+		return *fl.Namespace
+	}
+	return ""
+}
+
+// Validate checks -o and the forge flags (of the --status alias).
+func (c statusConfig) Validate() error {
+	if err := printer.Check(c.Output, ""); err != nil {
+		return err
+	}
+	return c.Forge.ValidateTarget()
+}
+
+// Run prints the matrix; it exits with an error when something does not
+// build.
+func (c statusConfig) Run(ctx context.Context) error {
+	w, err := openWorkspace(ctx, c.Repo, c.ErrOut, true)
 	if err != nil {
 		return err
 	}
-	rep, err := buildStatus(w, o.Release, o.Namespace)
+	rep, err := buildStatus(w, c.Release, c.Namespace)
 	if err != nil {
 		return err
 	}
-	o.addOpenRequests(ctx, w.repo, rep)
-	if done, err := printer.Print(o.Out, o.Output, rep); done {
+	c.addOpenRequests(ctx, w.repo, rep)
+	if done, err := printer.Print(c.Out, c.Output, rep); done {
 		if err != nil {
 			return err
 		}
 		return rep.problem()
 	}
-	if err := printStatus(o.Out, rep, o.color); err != nil {
+	if err := printStatus(c.Out, rep, c.color); err != nil {
 		return err
 	}
-	if err := printOpenRequests(o.Out, rep); err != nil {
+	if err := printOpenRequests(c.Out, rep); err != nil {
 		return err
 	}
 	return rep.problem()
@@ -387,7 +451,7 @@ func printStatus(w io.Writer, rep *statusReport, color bool) error {
 			}
 			if c.drift {
 				// Paint the text, not the padding, so columns stay aligned.
-				text = paint(color, ansiYellow, c.text) + text[len(c.text):]
+				text = term.Paint(color, term.Yellow, c.text) + text[len(c.text):]
 			}
 			line.WriteString(text)
 		}
@@ -410,16 +474,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-const (
-	ansiYellow = "\x1b[33m"
-	ansiReset  = "\x1b[0m"
-)
-
-func paint(on bool, code, s string) string {
-	if !on {
-		return s
-	}
-	return code + s + ansiReset
 }

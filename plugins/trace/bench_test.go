@@ -27,7 +27,7 @@ func BenchmarkWatchRedraw(b *testing.B) {
 	r := newAppRepo(b)
 	c := newCluster(b, fixtureObjects(b, "revision-deployed.yaml", r, "{{C", "{{P"))
 	redrawn := make(chan time.Time, 1)
-	done, cancel := startTraceB(b, c, func(o *Options) {
+	done, cancel := startTraceB(b, c, func(o *hooks) {
 		o.onRedraw = func(time.Time) { redrawn <- time.Now() }
 	}, r.C, "--repo", r.dir, "--watch", "--timeout", "1h")
 	defer cancel()

@@ -22,9 +22,9 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/command"
 )
 
-// Options hold the flags and what Complete resolved from them.
+// Options are trace's flags, and nothing else: Complete derives the
+// config that runs.
 type Options struct {
-	Revision      string
 	RepoDir       string
 	HelmReleases  []string
 	AllNamespaces bool
@@ -38,13 +38,65 @@ type Options struct {
 	Envs       []string
 	AllEnvs    bool
 	GitOpsRepo string
+}
 
+// config is one run of trace, settled by Complete: the flags (a copy),
+// the revision, and what the root provides. Nothing changes it while the
+// runner works.
+type config struct {
+	Options
+	Revision string
+	// contexts is --context a,b split: one cluster each ("" for one context).
+	contexts []string
+	// tool is how the user invoked us ("flux gitops"), for the hints.
+	tool    string
+	color   bool
 	factory kube.Factory
 	streams genericiooptions.IOStreams
+	hooks   hooks
+}
 
+// hooks are what tests and benchmarks replace.
+type hooks struct {
+	// onRedraw, when set, is called after each redraw in --watch with the
+	// time the triggering watch event arrived.
+	onRedraw func(eventAt time.Time)
+	// fleetDyn, when set, gives the client of a context instead of the factory.
+	fleetDyn func(kctx string) dynamic.Interface
+}
+
+// withHooks is Options whose config carries test hooks.
+type withHooks struct {
+	*Options
+	hooks hooks
+}
+
+func (o withHooks) Complete(ctx context.Context, in command.Inputs, args []string) (config, error) {
+	c, err := o.Options.Complete(ctx, in, args)
+	c.hooks = o.hooks
+	return c, err
+}
+
+// runner is one run's state: what resolve found in git, and where each
+// cluster is traced.
+type runner struct {
+	config
 	repo    *gitrepo.Repo
 	commit  *gitrepo.Commit
 	remotes []gitrepo.Remote
+	facts   *factCache
+	// scope is the one cluster traced; members, instead, the environments
+	// or clusters of a fleet trace (fleet.go), each with a scope of its own.
+	scope   *scope
+	members []*member
+}
+
+// scope is where one cluster is traced, settled before the first
+// computation and shared by every later one: its client, and the
+// namespaces and releases asked for, resolved in it.
+type scope struct {
+	factory kube.Factory
+	dyn     dynamic.Interface
 	// namespace narrows the releases to one namespace (-n; "" = wherever
 	// the sources reach); manualNamespace is where hand-applied releases
 	// count ("" = all, -A); fallbackNamespaces are listed when RBAC refuses
@@ -53,18 +105,6 @@ type Options struct {
 	manualNamespace    string
 	fallbackNamespaces []string
 	hrKeys             []types.NamespacedName
-	dyn                dynamic.Interface
-	facts              *factCache
-	color              bool
-	// onRedraw, when set (tests, benchmarks), is called after each redraw
-	// in --watch with the time the triggering watch event arrived.
-	onRedraw func(eventAt time.Time)
-
-	// members are the environments or clusters of a fleet trace (fleet.go).
-	members    []*member
-	gitopsRoot string
-	// fleetDyn, when set (tests), gives the client of a context instead of the factory.
-	fleetDyn func(kctx string) dynamic.Interface
 }
 
 // NewCmd returns the trace command.
@@ -72,11 +112,14 @@ func NewCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	return newCmd(f, streams, nil)
 }
 
-// newCmd lets tests adjust the options (hooks) before Run.
-func newCmd(f kube.Factory, streams genericiooptions.IOStreams, hook func(*Options)) *cobra.Command {
-	o := &Options{factory: f, streams: streams, Timeout: 5 * time.Minute, Output: "table", RepoDir: "."}
+// newCmd lets tests set hooks the run calls.
+func newCmd(f kube.Factory, streams genericiooptions.IOStreams, hook func(*hooks)) *cobra.Command {
+	o := &Options{Timeout: 5 * time.Minute, Output: "table", RepoDir: "."}
+	var opts command.Options[config] = o
 	if hook != nil {
-		hook(o)
+		h := withHooks{Options: o}
+		hook(&h.hooks)
+		opts = h
 	}
 	cmd := &cobra.Command{
 		Use:   "trace [REVISION]",
@@ -126,7 +169,7 @@ environment is deployed or waits for promotion.`,
   kubectl gitops trace --context staging,production -A --wait`,
 		Args:          cobra.MaximumNArgs(1),
 		SilenceErrors: true,
-		RunE:          command.RunE(f, o),
+		RunE:          command.Wire(f, streams, opts),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.RepoDir, "repo", o.RepoDir, "Git checkout the revision belongs to")
@@ -143,52 +186,55 @@ environment is deployed or waits for promotion.`,
 	return cmd
 }
 
+// Complete takes the revision, and splits --context a,b.
+func (o *Options) Complete(_ context.Context, in command.Inputs, args []string) (config, error) {
+	c := config{Options: *o, Revision: "HEAD", tool: in.Name, factory: in.Factory, streams: in.Streams}
+	if len(args) == 1 {
+		c.Revision = args[0]
+	}
+	c.contexts = fleetContexts(in.Factory)
+	c.color = term.Color(c.streams.Out, in.Getenv())
+	return c, nil
+}
+
 // Validate checks the flags alone.
-func (o *Options) Validate() error {
-	if err := printer.Check(o.Output, "table"); err != nil {
-		return exitcode.Wrap(exitcode.Usage, err)
-	}
-	if o.Watch && o.Output != "table" {
-		return exitcode.Errorf(exitcode.Usage, "--watch draws a table; use --wait with -o %s", o.Output)
-	}
-	if o.Timeout <= 0 {
-		return exitcode.Errorf(exitcode.Usage, "--timeout must be positive, got %s", o.Timeout)
-	}
-	if err := o.validateFleet(); err != nil {
+func (c config) Validate() error {
+	if err := printer.Check(c.Output, "table"); err != nil {
 		return err
 	}
-	if o.AllNamespaces && len(o.HelmReleases) > 0 {
-		for _, h := range o.HelmReleases {
-			if !strings.Contains(h, "/") {
-				return exitcode.Errorf(exitcode.Usage, "--helmrelease %s needs a namespace with -A: use NAMESPACE/%s", h, h)
-			}
+	if c.Watch && c.Output != "table" {
+		return fmt.Errorf("--watch draws a table; use --wait with -o %s", c.Output)
+	}
+	if c.Timeout <= 0 {
+		return fmt.Errorf("--timeout must be positive, got %s", c.Timeout)
+	}
+	if err := c.validateFleet(); err != nil {
+		return err
+	}
+	for _, h := range c.HelmReleases {
+		ns, name, ok := strings.Cut(h, "/")
+		if !ok && c.AllNamespaces {
+			return fmt.Errorf("--helmrelease %s needs a namespace with -A: use NAMESPACE/%s", h, h)
+		}
+		if h == "" || ok && (ns == "" || name == "") {
+			return fmt.Errorf("--helmrelease %q: want NAMESPACE/NAME", h)
 		}
 	}
 	return nil
 }
 
-// Complete takes the revision and the factory.
-func (o *Options) Complete(_ context.Context, f kube.Factory, args []string) error {
-	o.Revision = "HEAD"
-	if len(args) == 1 {
-		o.Revision = args[0]
-	}
-	if f != nil {
-		o.factory = f
-	}
-	if o.factory != nil {
-		o.color = term.Color(o.streams.Out, o.factory.Getenv)
-	}
-	return nil
+// Run traces the commit once, or until deployed/failed with --watch/--wait.
+func (c config) Run(ctx context.Context) error {
+	return (&runner{config: c}).run(ctx)
 }
 
-// resolve finds the revision, remotes, namespace and client; Run starts
-// with it, after Validate has checked the flags.
-func (o *Options) resolve(ctx context.Context) error {
+// resolve finds the revision, the remotes, and where each cluster is
+// traced; run starts with it.
+func (o *runner) resolve(ctx context.Context) error {
 	// The kubeconfig is read and the client built while git answers (a
 	// failure is kept by the factory and reported below, after git's).
 	clientReady := make(chan struct{})
-	if o.dyn == nil && !o.fleetMode() {
+	if !o.fleetMode() {
 		go func() { defer close(clientReady); _, _ = o.factory.Dynamic() }()
 	} else {
 		close(clientReady)
@@ -214,56 +260,57 @@ func (o *Options) resolve(ctx context.Context) error {
 	if len(o.remotes) == 0 {
 		return exitcode.Errorf(exitcode.NotFound, "%s has no remotes: Flux sources are found by URL, so add the remote Flux clones (git remote add origin URL)", repo.Root)
 	}
+	o.facts = newFactCache(repo, o.commit)
 	if o.fleetMode() {
-		for _, h := range o.HelmReleases {
-			if ns, name, ok := strings.Cut(h, "/"); ok && (ns == "" || name == "") {
-				return exitcode.Errorf(exitcode.Usage, "--helmrelease %q: want NAMESPACE/NAME", h)
-			}
-		}
-		o.facts = newFactCache(repo, o.commit)
-		o.color = term.Color(o.streams.Out, o.factory.Getenv)
 		return o.completeFleet(ctx)
 	}
-	// The scope follows the sources: every HelmRelease a traced source
-	// reaches (chart source, Kustomization inventory or labels) is traced
-	// wherever it lives. -n narrows that to one namespace; the current
-	// namespace is where a release applied by hand (no Kustomization) is
-	// looked for, and -A looks for those everywhere.
 	<-clientReady
-	current := ""
-	if !o.AllNamespaces {
-		ns, explicit, err := o.factory.Namespace()
-		if err != nil {
-			return err
-		}
-		current = ns
-		o.manualNamespace = ns
-		o.fallbackNamespaces = []string{ns}
-		if explicit {
-			o.namespace = ns
-		}
+	o.scope, err = o.newScope(o.factory, "", !o.AllNamespaces)
+	if err != nil {
+		return err
 	}
-	for _, h := range o.HelmReleases {
-		ns, name, ok := strings.Cut(h, "/")
-		if !ok {
-			ns, name = current, h
-		}
-		if ns == "" || name == "" {
-			return exitcode.Errorf(exitcode.Usage, "--helmrelease %q: want NAMESPACE/NAME", h)
-		}
-		o.hrKeys = append(o.hrKeys, types.NamespacedName{Namespace: ns, Name: name})
+	if o.scope.dyn, err = o.factory.Dynamic(); err != nil {
+		return err
 	}
-	if len(o.hrKeys) > 0 {
-		// Explicit releases may live anywhere.
-		o.namespace, o.manualNamespace = "", ""
-	}
-	if o.dyn == nil {
-		if o.dyn, err = o.factory.Dynamic(); err != nil {
-			return err
-		}
-	}
-	o.facts = newFactCache(repo, o.commit)
 	return nil
 }
 
-func (o *Options) out() io.Writer { return o.streams.Out }
+// newScope settles where a cluster of factory f is traced. The scope
+// follows the sources: every HelmRelease a traced source reaches (chart
+// source, Kustomization inventory or labels) is traced wherever it lives.
+// ns narrows that to one namespace (-n; in a fleet, else the
+// environment's); a release applied by hand (no Kustomization) is looked
+// for in that namespace, else the context's, and with -A (manual false)
+// everywhere. --helmrelease NAME is looked for there too; explicit
+// releases may live anywhere.
+func (o *runner) newScope(f kube.Factory, ns string, manual bool) (*scope, error) {
+	sc := &scope{factory: f, namespace: ns}
+	current := ns
+	if manual {
+		if current == "" {
+			var explicit bool
+			var err error
+			if current, explicit, err = f.Namespace(); err != nil {
+				return sc, err
+			}
+			if explicit && !o.fleetMode() {
+				sc.namespace = current
+			}
+		}
+		sc.manualNamespace = current
+		sc.fallbackNamespaces = []string{current}
+	}
+	for _, h := range o.HelmReleases {
+		hns, name, ok := strings.Cut(h, "/")
+		if !ok {
+			hns, name = current, h
+		}
+		sc.hrKeys = append(sc.hrKeys, types.NamespacedName{Namespace: hns, Name: name})
+	}
+	if len(sc.hrKeys) > 0 {
+		sc.namespace, sc.manualNamespace = "", ""
+	}
+	return sc, nil
+}
+
+func (o *runner) out() io.Writer { return o.streams.Out }

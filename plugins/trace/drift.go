@@ -21,7 +21,7 @@ const maxDriftReleases = 50
 // release whose live objects differ from the deployed Helm release (the
 // deployed manifest applied as helm-controller in a server-side dry run,
 // as its drift detection does). What cannot be read adds nothing.
-func (o *Options) addDrift(ctx context.Context, snap *snapshot) {
+func (o *runner) addDrift(ctx context.Context, snap *snapshot) {
 	type job struct {
 		stage *fluxstatus.Stage
 		i     int

@@ -3,15 +3,12 @@ package trace
 import (
 	"context"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
@@ -76,13 +73,13 @@ type Promotion struct {
 	PinnedTo    []string `json:"pinnedTo,omitempty"`
 }
 
-// member is one environment or cluster of a fleet trace: a copy of the options with its own client and
-// namespace, sharing the checkout, the commit and the git answers.
+// member is one environment or cluster of a fleet trace: its scope (client and namespaces), while the
+// runner's checkout, commit and git answers are shared.
 type member struct {
 	name    string
 	env     *envs.Environment // nil with --context a,b
 	context string
-	o       *Options
+	scope   *scope
 	// setupErr is why no client could be built for it (a context missing from the kubeconfig).
 	setupErr error
 }
@@ -94,18 +91,21 @@ type memberResult struct {
 }
 
 // fleetMode reports whether several environments or clusters are traced.
-func (o *Options) fleetMode() bool {
-	return len(o.Envs) > 0 || o.AllEnvs || len(o.fleetContexts()) > 1
+func (c config) fleetMode() bool {
+	return len(c.Envs) > 0 || c.AllEnvs || len(c.contexts) > 1
 }
 
 // fleetContexts splits --context a,b.
-func (o *Options) fleetContexts() []string {
-	f := o.factory.Flags()
-	if f == nil || f.Context == nil || !strings.Contains(*f.Context, ",") {
+func fleetContexts(f kube.Factory) []string {
+	if f == nil {
+		return nil
+	}
+	fl := f.Flags()
+	if fl == nil || fl.Context == nil || !strings.Contains(*fl.Context, ",") {
 		return nil
 	}
 	var out []string
-	for _, c := range strings.Split(*f.Context, ",") {
+	for _, c := range strings.Split(*fl.Context, ",") {
 		if c = strings.TrimSpace(c); c != "" {
 			out = append(out, c)
 		}
@@ -113,11 +113,11 @@ func (o *Options) fleetContexts() []string {
 	return out
 }
 
-func (o *Options) validateFleet() error {
+func (o config) validateFleet() error {
 	if len(o.Envs) > 0 && o.AllEnvs {
 		return exitcode.Errorf(exitcode.Usage, "--env and --all-envs: give one of them")
 	}
-	if (len(o.Envs) > 0 || o.AllEnvs) && len(o.fleetContexts()) > 0 {
+	if (len(o.Envs) > 0 || o.AllEnvs) && len(o.contexts) > 0 {
 		return exitcode.Errorf(exitcode.Usage, "--context a,b names clusters directly; --env and --all-envs take them from .gitops.yaml: give one of them")
 	}
 	if o.GitOpsRepo != "" && len(o.Envs) == 0 && !o.AllEnvs {
@@ -139,13 +139,13 @@ func (o *Options) validateFleet() error {
 // completeFleet builds one member per environment (from .gitops.yaml of --gitops-repo, default the
 // --repo checkout) or per context of --context a,b. A member whose context cannot be loaded is kept: it
 // is reported as not reachable while the others are traced.
-func (o *Options) completeFleet(ctx context.Context) error {
+func (o *runner) completeFleet(ctx context.Context) error {
 	explicitNS := ""
 	if f := o.factory.Flags(); f != nil && f.Namespace != nil {
 		explicitNS = *f.Namespace
 	}
-	if ctxs := o.fleetContexts(); len(ctxs) > 0 {
-		for _, c := range ctxs {
+	if len(o.contexts) > 0 {
+		for _, c := range o.contexts {
 			o.members = append(o.members, o.newMember(c, nil, c, explicitNS))
 		}
 		return nil
@@ -158,7 +158,6 @@ func (o *Options) completeFleet(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--gitops-repo: %w", err)
 	}
-	o.gitopsRoot = gr.Root
 	cfg, err := envs.Load(gr.Root)
 	if err != nil {
 		return fmt.Errorf("reading the environments of %s: %w (use --gitops-repo for the GitOps checkout with %s)", gr.Root, err, envs.FileName)
@@ -187,57 +186,27 @@ func (o *Options) completeFleet(ctx context.Context) error {
 	return nil
 }
 
-// newMember copies o for one cluster: the shared factory for its context (every kubeconfig and auth flag
-// honoured), its namespace, and the --helmrelease keys resolved in it.
-func (o *Options) newMember(name string, env *envs.Environment, kctx, ns string) *member {
-	mo := *o
-	mo.members = nil
-	mo.streams = genericiooptions.IOStreams{In: o.streams.In, Out: io.Discard, ErrOut: o.streams.ErrOut}
-	mo.factory = kube.ForContext(o.factory, kctx)
-	mo.hrKeys = nil
-	m := &member{name: name, env: env, context: kctx, o: &mo}
-	// As for one cluster, the scope follows the sources; -n, or else the environment's namespace, narrows
-	// it (two environments in one cluster each fetch the chart repo: each sees only its own releases).
-	// Hand-applied releases count in that namespace, else the context's; -A counts them everywhere.
-	mo.namespace, mo.manualNamespace, mo.fallbackNamespaces = ns, "", nil
-	current := ns
-	if !o.AllNamespaces {
-		if current == "" {
-			var err error
-			if current, _, err = mo.factory.Namespace(); err != nil {
-				m.setupErr = err
-				return m
-			}
-		}
-		mo.manualNamespace = current
-		mo.fallbackNamespaces = []string{current}
+// newMember is one cluster: the shared factory for its context (every kubeconfig and auth flag honoured),
+// its namespace, and the --helmrelease keys resolved in it. As for one cluster, the scope follows the
+// sources; -n, or else the environment's namespace, narrows it (two environments in one cluster each fetch
+// the chart repo: each sees only its own releases).
+func (o *runner) newMember(name string, env *envs.Environment, kctx, ns string) *member {
+	m := &member{name: name, env: env, context: kctx}
+	f := kube.ForContext(o.factory, kctx)
+	m.scope, m.setupErr = o.newScope(f, ns, !o.AllNamespaces)
+	if m.setupErr != nil {
+		return m
 	}
-	for _, h := range o.HelmReleases {
-		hns, hname, ok := strings.Cut(h, "/")
-		if !ok {
-			hns, hname = current, h
-		}
-		mo.hrKeys = append(mo.hrKeys, types.NamespacedName{Namespace: hns, Name: hname})
+	if o.hooks.fleetDyn != nil {
+		m.scope.dyn = o.hooks.fleetDyn(kctx)
+		return m
 	}
-	if len(mo.hrKeys) > 0 {
-		mo.namespace, mo.manualNamespace = "", ""
-	}
-	if o.fleetDyn != nil {
-		mo.dyn = o.fleetDyn(kctx)
-	} else {
-		mo.dyn = nil
-		dyn, err := mo.factory.Dynamic()
-		if err != nil {
-			m.setupErr = err
-			return m
-		}
-		mo.dyn = dyn
-	}
+	m.scope.dyn, m.setupErr = f.Dynamic()
 	return m
 }
 
 // computeAll traces every member at once. lists, when set, answers member i's lists (--watch caches).
-func (o *Options) computeAll(ctx context.Context, prev []memberResult, lists []fluxstatus.ListFunc) []memberResult {
+func (o *runner) computeAll(ctx context.Context, prev []memberResult, lists []fluxstatus.ListFunc) []memberResult {
 	out := make([]memberResult, len(o.members))
 	var wg sync.WaitGroup
 	if prev == nil {
@@ -266,7 +235,7 @@ func (o *Options) computeAll(ctx context.Context, prev []memberResult, lists []f
 			if lists != nil {
 				list = lists[i]
 			}
-			snap, err := m.o.compute(ctx, list)
+			snap, err := o.compute(ctx, m.scope, list)
 			out[i] = memberResult{snap: snap, err: err}
 		}()
 	}
@@ -275,13 +244,12 @@ func (o *Options) computeAll(ctx context.Context, prev []memberResult, lists []f
 }
 
 // runFleet traces every member concurrently, once or until each is settled (--wait, --watch).
-func (o *Options) runFleet(ctx context.Context) error {
+func (o *runner) runFleet(ctx context.Context) error {
 	res := o.computeAll(ctx, nil, nil)
 	if o.Reconcile {
 		for i, m := range o.members {
 			if res[i].snap != nil {
-				m.o.streams.ErrOut = o.streams.ErrOut
-				m.o.requestReconcile(ctx, res[i].snap)
+				o.requestReconcile(ctx, m.scope, res[i].snap)
 			}
 		}
 		res = o.computeAll(ctx, res, nil)
@@ -298,7 +266,7 @@ func (o *Options) runFleet(ctx context.Context) error {
 
 // fleetWatch re-computes every member on any watch event of any cluster, each from its own watch
 // caches, until every environment is settled, --timeout or Ctrl-C.
-func (o *Options) fleetWatch(parent context.Context, res []memberResult, rep *FleetReport) error {
+func (o *runner) fleetWatch(parent context.Context, res []memberResult, rep *FleetReport) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	timeout := o.timeoutChan()
@@ -306,8 +274,8 @@ func (o *Options) fleetWatch(parent context.Context, res []memberResult, rep *Fl
 	sets := make([]*watchSet, len(o.members))
 	lists := make([]fluxstatus.ListFunc, len(o.members))
 	for i, m := range o.members {
-		if m.o.dyn != nil {
-			sets[i] = newWatchSet(m.o.dyn, trigger)
+		if m.setupErr == nil && m.scope.dyn != nil {
+			sets[i] = newWatchSet(m.scope.dyn, trigger)
 			lists[i] = sets[i].list
 			defer sets[i].wait()
 		}
@@ -354,16 +322,8 @@ func (o *Options) fleetWatch(parent context.Context, res []memberResult, rep *Fl
 	}
 }
 
-func (o *Options) fleetFinal(rep *FleetReport, err error) error {
-	if !o.Watch {
-		if perr := o.printFleet(rep, false); perr != nil {
-			return perr
-		}
-	}
-	if err != nil {
-		return err
-	}
-	return fleetError(rep)
+func (o *runner) fleetFinal(rep *FleetReport, err error) error {
+	return o.finish(func() error { return o.printFleet(rep, false) }, err, func() error { return fleetError(rep) })
 }
 
 // fleetSettled: nothing will change without someone acting. An environment pinned behind the commit
@@ -422,7 +382,7 @@ func fleetError(rep *FleetReport) error {
 }
 
 // fleetReport classifies each member's result, in promotion order.
-func (o *Options) fleetReport(res []memberResult) *FleetReport {
+func (o *runner) fleetReport(res []memberResult) *FleetReport {
 	rep := &FleetReport{
 		SchemaVersion: FleetSchemaVersion,
 		Revision:      fluxstatus.RevisionRef{Input: o.Revision, SHA: o.commit.SHA, Subject: o.commit.Subject, CommittedAt: o.commit.CommittedAt},
@@ -443,8 +403,11 @@ func (o *Options) fleetReport(res []memberResult) *FleetReport {
 	return rep
 }
 
-func (o *Options) classify(m *member, r memberResult, deployedBefore []string) EnvReport {
-	e := EnvReport{Name: m.name, Context: m.context, Namespace: m.o.namespace}
+func (o *runner) classify(m *member, r memberResult, deployedBefore []string) EnvReport {
+	e := EnvReport{Name: m.name, Context: m.context}
+	if m.scope != nil {
+		e.Namespace = m.scope.namespace
+	}
 	if r.err != nil {
 		e.Error = r.err.Error()
 		e.State = EnvNotReachable
@@ -456,8 +419,8 @@ func (o *Options) classify(m *member, r memberResult, deployedBefore []string) E
 	}
 	s := r.snap
 	e.Report = s.report
-	if err := m.o.notFound(s); err != nil {
-		if m.o.mayAppear(s) {
+	if err := o.notFound(m.scope, s); err != nil {
+		if o.mayAppear(m.scope, s) {
 			// --wait/--watch: the sources have not settled, the Kustomization may yet create the release.
 			e.State, e.Summary = EnvPending, "not deployed yet: no HelmRelease yet; the sources are still settling"
 			return e
@@ -500,8 +463,8 @@ func (o *Options) classify(m *member, r memberResult, deployedBefore []string) E
 }
 
 // promoteCommand is what ships the commit from one environment to the next.
-func (o *Options) promoteCommand(hr, from, to string) string {
-	cmd := fmt.Sprintf("kubectl gitops promote %s --from %s --to %s --require-deployed --push", hr, from, to)
+func (o *runner) promoteCommand(hr, from, to string) string {
+	cmd := fmt.Sprintf("%s promote %s --from %s --to %s --require-deployed --push", o.tool, hr, from, to)
 	if o.GitOpsRepo != "" {
 		cmd += " --repo " + shellQuote(o.GitOpsRepo)
 	}

@@ -8,11 +8,12 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 )
 
 // printFleet prints one section per environment (the single-cluster view of its cluster) and a summary
 // line per environment, or the FleetReport as JSON/YAML.
-func (o *Options) printFleet(rep *FleetReport, redraw bool) error {
+func (o *runner) printFleet(rep *FleetReport, redraw bool) error {
 	if done, err := printer.Print(o.out(), o.Output, rep); done {
 		return err
 	}
@@ -35,18 +36,18 @@ func writeFleetTable(w io.Writer, rep *FleetReport, color bool) {
 		if len(where) > 0 {
 			head += " (" + strings.Join(where, ", ") + ")"
 		}
-		fmt.Fprintln(w, paint(color, cBold, head))
+		fmt.Fprintln(w, term.Paint(color, term.Bold, head))
 		if e.Report != nil && e.State != EnvNotReachable && e.State != EnvForbidden {
 			writeTable(w, e.Report, color)
 		}
 		if e.Error != "" {
-			fmt.Fprintf(w, "%s %s\n", paint(color, cRed, "!"), e.Error)
+			fmt.Fprintf(w, "%s %s\n", term.Paint(color, term.Red, "!"), e.Error)
 		}
 	}
 	fmt.Fprintf(w, "\nCommit %s %q across %d environments:\n", gitrepo.Short(rep.Revision.SHA), rep.Revision.Subject, len(rep.Environments))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, e := range rep.Environments {
-		fmt.Fprintf(tw, "  %s\t%s\n", e.Name, paint(color, envColor(e.State), e.Summary))
+		fmt.Fprintf(tw, "  %s\t%s\n", e.Name, term.Paint(color, envColor(e.State), e.Summary))
 	}
 	tw.Flush()
 }
@@ -54,9 +55,9 @@ func writeFleetTable(w io.Writer, rep *FleetReport, color bool) {
 func envColor(s EnvState) string {
 	switch s {
 	case EnvDeployed:
-		return cGreen
+		return term.Green
 	case EnvFailed, EnvNotReachable, EnvForbidden:
-		return cRed
+		return term.Red
 	}
-	return cYellow
+	return term.Yellow
 }

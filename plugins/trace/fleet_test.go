@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -58,6 +59,12 @@ func fleetGitopsRepo(t *testing.T) string {
 // nothing listens on.
 func runFleet(t *testing.T, clusters map[string]dynamic.Interface, kctx string, args ...string) (string, error) {
 	t.Helper()
+	return runFleetAs(t, "", clusters, kctx, args...)
+}
+
+// runFleetAs is runFleet under a root named tool, as main names it ("flux gitops"); "" runs trace alone.
+func runFleetAs(t *testing.T, tool string, clusters map[string]dynamic.Interface, kctx string, args ...string) (string, error) {
+	t.Helper()
 	flags := genericclioptions.NewConfigFlags(false)
 	ns := "sample-app" // -n: the contexts are not in any kubeconfig
 	flags.Namespace = &ns
@@ -67,7 +74,7 @@ func runFleet(t *testing.T, clusters map[string]dynamic.Interface, kctx string, 
 	// kubectl flags of its own: --context a,b is read from them.
 	f := &kubefake.Factory{Clk: clocktesting.NewFakeClock(testNow), NS: "sample-app", ConfigFlags: flags}
 	var out, errOut strings.Builder
-	cmd := newCmd(f, genericiooptions.IOStreams{Out: &out, ErrOut: &errOut}, func(o *Options) {
+	cmd := newCmd(f, genericiooptions.IOStreams{Out: &out, ErrOut: &errOut}, func(o *hooks) {
 		o.fleetDyn = func(c string) dynamic.Interface {
 			if d, ok := clusters[c]; ok {
 				return d
@@ -76,6 +83,11 @@ func runFleet(t *testing.T, clusters map[string]dynamic.Interface, kctx string, 
 			return nil
 		}
 	})
+	if tool != "" {
+		root := &cobra.Command{Use: "gitops", Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: tool}}
+		root.AddCommand(cmd)
+		cmd, args = root, append([]string{"trace"}, args...)
+	}
 	cmd.SetArgs(args)
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
@@ -120,8 +132,15 @@ func TestFleetWaitingForPromotion(t *testing.T) {
 			}
 		}
 	}
+	// Run as the Flux plugin, the hints name the command the user has: flux gitops promote.
+	out, err := runFleetAs(t, "flux gitops", map[string]dynamic.Interface{"staging": newCluster(t, fixtureObjects(t, "revision-deployed.yaml", r)), "production": pinnedProduction(t, r)}, "",
+		r.C[:7], "--repo", r.dir, "--all-envs", "--gitops-repo", gitops)
+	if err != nil || !strings.Contains(out, "): flux gitops promote sample-app --from staging --to production") ||
+		!strings.Contains(out, "(flux gitops promote moves it from the environment before)") || strings.Contains(out, "kubectl gitops") {
+		t.Fatalf("as flux gitops: %v\n%s", err, out)
+	}
 	// Production alone has no environment before it to promote from: it is just not deployed (exit 5).
-	out, err := runFleet(t, map[string]dynamic.Interface{"production": pinnedProduction(t, r)}, "",
+	out, err = runFleet(t, map[string]dynamic.Interface{"production": pinnedProduction(t, r)}, "",
 		r.C, "--repo", r.dir, "--env", "production", "--gitops-repo", gitops)
 	if code := exitcode.From(err); code != exitcode.Pending || !strings.Contains(out, "production  not deployed yet") {
 		t.Fatalf("exit %d (%v), want 5\n%s", code, err, out)

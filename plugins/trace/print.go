@@ -11,9 +11,10 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxstatus"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 )
 
-func (o *Options) print(r *fluxstatus.Report, redraw bool) error {
+func (o *runner) print(r *fluxstatus.Report, redraw bool) error {
 	if done, err := printer.Print(o.out(), o.Output, r); done {
 		return err
 	}
@@ -22,7 +23,7 @@ func (o *Options) print(r *fluxstatus.Report, redraw bool) error {
 
 // draw writes a table in one write; a redraw of the live view replaces the
 // last one on a terminal and follows it after a blank line elsewhere.
-func (o *Options) draw(redraw bool, table func(io.Writer)) error {
+func (o *runner) draw(redraw bool, table func(io.Writer)) error {
 	var buf bytes.Buffer
 	if redraw && o.color {
 		// Home and clear: the live view replaces itself on a terminal.
@@ -36,32 +37,16 @@ func (o *Options) draw(redraw bool, table func(io.Writer)) error {
 	return err
 }
 
-const (
-	cReset  = "\x1b[0m"
-	cGreen  = "\x1b[32m"
-	cYellow = "\x1b[33m"
-	cRed    = "\x1b[31m"
-	cGray   = "\x1b[90m"
-	cBold   = "\x1b[1m"
-)
-
-func paint(color bool, code, s string) string {
-	if !color {
-		return s
-	}
-	return code + s + cReset
-}
-
 func stateColor(s fluxstatus.State) string {
 	switch s {
 	case fluxstatus.Done:
-		return cGreen
+		return term.Green
 	case fluxstatus.Failed:
-		return cRed
+		return term.Red
 	case fluxstatus.NotNeeded:
-		return cGray
+		return term.Gray
 	}
-	return cYellow
+	return term.Yellow
 }
 
 // writeTable renders the human view. Times are UTC; a letter after each
@@ -78,7 +63,7 @@ func writeTable(w io.Writer, r *fluxstatus.Report, color bool) {
 		fmt.Fprintf(w, "Source  %s %s/%s  %s  at %s\n", s.Kind, s.Namespace, s.Name, s.URL, orDash(s.Revision))
 	}
 	for _, f := range r.Forbidden {
-		fmt.Fprintf(w, "%s cannot read %s: %s\n", paint(color, cYellow, "forbidden:"), f.Kind, f.Message)
+		fmt.Fprintf(w, "%s cannot read %s: %s\n", term.Paint(color, term.Yellow, "forbidden:"), f.Kind, f.Message)
 	}
 	for _, rel := range r.Releases {
 		fmt.Fprintln(w)
@@ -95,9 +80,9 @@ func writeTable(w io.Writer, r *fluxstatus.Report, color bool) {
 		}
 		col := stateColor(rel.State)
 		if rel.Deployed {
-			col = cGreen
+			col = term.Green
 		}
-		fmt.Fprintf(w, "HelmRelease %s/%s (via %s)  %s", rel.Namespace, rel.Name, strings.Join(rel.Via, "+"), paint(color, cBold+col, head))
+		fmt.Fprintf(w, "HelmRelease %s/%s (via %s)  %s", rel.Namespace, rel.Name, strings.Join(rel.Via, "+"), term.Paint(color, term.Bold+col, head))
 		if rel.DeployedBy != nil {
 			fmt.Fprintf(w, " by later commit %s %q, which contains it", gitrepo.Short(rel.DeployedBy.SHA), rel.DeployedBy.Subject)
 		}
@@ -108,21 +93,21 @@ func writeTable(w io.Writer, r *fluxstatus.Report, color bool) {
 			state := string(s.State)
 			if color {
 				// Pad before painting so escape codes do not skew the columns.
-				state = paint(true, stateColor(s.State), fmt.Sprintf("%-11s", state))
+				state = term.Paint(true, stateColor(s.State), fmt.Sprintf("%-11s", state))
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", s.Title, state,
 				stamp(s.StartedAt, s.StartedFrom, now), stamp(s.FinishedAt, s.FinishedFrom, now), took(s.DurationSeconds), details(s))
 		}
 		tw.Flush()
 		for _, d := range rel.Diagnoses {
-			fmt.Fprintf(w, "  %s %s: %s\n", paint(color, cRed, "!"), d.Code, d.Message)
+			fmt.Fprintf(w, "  %s %s: %s\n", term.Paint(color, term.Red, "!"), d.Code, d.Message)
 			if d.Fix != "" {
 				fmt.Fprintf(w, "    fix: %s\n", d.Fix)
 			}
 		}
 	}
 	for _, d := range r.Diagnoses {
-		fmt.Fprintf(w, "\n%s %s: %s\n", paint(color, cRed, "!"), d.Code, d.Message)
+		fmt.Fprintf(w, "\n%s %s: %s\n", term.Paint(color, term.Red, "!"), d.Code, d.Message)
 		if d.Fix != "" {
 			fmt.Fprintf(w, "  fix: %s\n", d.Fix)
 		}

@@ -19,25 +19,25 @@ import (
 // ReconcileAnnotation is what `flux reconcile` sets to ask for a reconcile now.
 const ReconcileAnnotation = "reconcile.fluxcd.io/requestedAt"
 
-// Run traces the commit once, or until deployed/failed with --watch/--wait.
-func (o *Options) Run(ctx context.Context) error {
+// run traces the commit once, or until deployed/failed with --watch/--wait.
+func (o *runner) run(ctx context.Context) error {
 	if err := o.resolve(ctx); err != nil {
 		return err
 	}
 	if len(o.members) > 0 {
 		return o.runFleet(ctx)
 	}
-	snap, err := o.compute(ctx, nil)
+	snap, err := o.compute(ctx, o.scope, nil)
 	if err != nil {
 		return err
 	}
 	if o.Reconcile {
-		o.requestReconcile(ctx, snap)
-		if snap, err = o.compute(ctx, nil); err != nil {
+		o.requestReconcile(ctx, o.scope, snap)
+		if snap, err = o.compute(ctx, o.scope, nil); err != nil {
 			return err
 		}
 	}
-	if err := o.notFound(snap); err != nil && !o.mayAppear(snap) {
+	if err := o.notFound(o.scope, snap); err != nil && !o.mayAppear(o.scope, snap) {
 		if len(snap.fetched.Sources) > 0 {
 			_ = o.print(snap.report, false)
 		}
@@ -59,9 +59,9 @@ type snapshot struct {
 	report  *fluxstatus.Report
 }
 
-// compute fetches and traces. list answers the fetch's lists (nil: the API
-// server; --watch passes its caches).
-func (o *Options) compute(ctx context.Context, list fluxstatus.ListFunc) (*snapshot, error) {
+// compute fetches and traces the cluster of sc. list answers the fetch's
+// lists (nil: the API server; --watch passes its caches).
+func (o *runner) compute(ctx context.Context, sc *scope, list fluxstatus.ListFunc) (*snapshot, error) {
 	// What git says about the commit alone (its paths, whether it is
 	// pushed, the manifests it touches) needs nothing from the cluster:
 	// the git processes run while the API requests are in flight. The
@@ -71,11 +71,11 @@ func (o *Options) compute(ctx context.Context, list fluxstatus.ListFunc) (*snaps
 		defer close(commitFacts)
 		_, _ = o.facts.facts(ctx, o.Revision, fluxstatus.Questions{})
 	}()
-	f, err := fluxstatus.Fetch(ctx, o.dyn, fluxstatus.FetchOptions{
-		Namespace:          o.namespace,
-		FallbackNamespaces: o.fallbackNamespaces,
+	f, err := fluxstatus.Fetch(ctx, sc.dyn, fluxstatus.FetchOptions{
+		Namespace:          sc.namespace,
+		FallbackNamespaces: sc.fallbackNamespaces,
 		MatchSource:        o.matchSource,
-		HelmReleases:       o.hrKeys,
+		HelmReleases:       sc.hrKeys,
 		List:               list,
 	})
 	<-commitFacts
@@ -87,16 +87,17 @@ func (o *Options) compute(ctx context.Context, list fluxstatus.ListFunc) (*snaps
 		return nil, fmt.Errorf("checking the commit against the cluster's revisions in %s: %w", o.repo.Root, err)
 	}
 	rep := fluxstatus.Trace(f.Cluster, facts, fluxstatus.Options{
-		Now:             o.factory.Clock().Now(),
+		Now:             sc.factory.Clock().Now(),
 		Sources:         f.Sources,
-		HelmReleases:    o.hrKeys,
-		Namespace:       o.namespace,
-		ManualNamespace: o.manualNamespace,
+		HelmReleases:    sc.hrKeys,
+		Namespace:       sc.namespace,
+		ManualNamespace: sc.manualNamespace,
+		Tool:            o.tool,
 	})
 	return &snapshot{fetched: f, report: rep}, nil
 }
 
-func (o *Options) matchSource(gr *sourcev1.GitRepository) bool {
+func (o *runner) matchSource(gr *sourcev1.GitRepository) bool {
 	for _, r := range o.remotes {
 		if gitrepo.SameRepository(r.URL, gr.Spec.URL) {
 			return true
@@ -105,8 +106,9 @@ func (o *Options) matchSource(gr *sourcev1.GitRepository) bool {
 	return false
 }
 
-// notFound turns "nothing to trace" into a NotFound error that says why.
-func (o *Options) notFound(s *snapshot) error {
+// notFound turns "nothing to trace" in the cluster of sc into a NotFound
+// error that says why.
+func (o *runner) notFound(sc *scope, s *snapshot) error {
 	c := s.fetched.Cluster
 	if len(s.fetched.Sources) == 0 {
 		if msg, ok := c.Forbidden[fluxstatus.KindGitRepository]; ok {
@@ -127,18 +129,18 @@ func (o *Options) notFound(s *snapshot) error {
 			strings.Join(remotes, ", "), seen)
 	}
 	if len(s.report.Releases) == 0 {
-		where, hint := "namespace "+o.namespace, "drop -n to trace every namespace the sources reach"
-		if o.namespace == "" {
+		where, hint := "namespace "+sc.namespace, "drop -n to trace every namespace the sources reach"
+		if sc.namespace == "" {
 			where, hint = "any namespace", "check that a Kustomization from this repo applies the HelmRelease, or use -A for releases applied by hand"
 		}
-		if len(o.hrKeys) > 0 {
+		if len(sc.hrKeys) > 0 {
 			var ks []string
-			for _, k := range o.hrKeys {
+			for _, k := range sc.hrKeys {
 				ks = append(ks, k.String())
 			}
 			where = strings.Join(ks, ", ")
 		}
-		if len(o.hrKeys) > 0 {
+		if len(sc.hrKeys) > 0 {
 			hint = "check the names with kubectl get helmreleases -A"
 		}
 		if msg, ok := s.fetched.Cluster.Forbidden[fluxstatus.KindHelmRelease]; ok {
@@ -153,8 +155,8 @@ func (o *Options) notFound(s *snapshot) error {
 // sources have not settled (a source without an artifact, a Kustomization
 // that has not applied its source's revision): the Kustomization may yet
 // create the HelmRelease, as right after `kubectl apply` of a new repo.
-func (o *Options) mayAppear(s *snapshot) bool {
-	return (o.Wait || o.Watch) && len(s.fetched.Sources) > 0 && s.fetched.Cluster.SourcesSettling(s.fetched.Sources, o.namespace)
+func (o *runner) mayAppear(sc *scope, s *snapshot) bool {
+	return (o.Wait || o.Watch) && len(s.fetched.Sources) > 0 && s.fetched.Cluster.SourcesSettling(s.fetched.Sources, sc.namespace)
 }
 
 func sourceNames(ss []types.NamespacedName) string {
@@ -189,8 +191,8 @@ func firstDiagnosis(r *fluxstatus.Report) string {
 // requestReconcile sets the reconcile annotation on the sources, the
 // HelmCharts, Kustomizations and HelmReleases involved, as `flux reconcile`
 // does, so nobody waits for the intervals. Refusals are warnings.
-func (o *Options) requestReconcile(ctx context.Context, s *snapshot) {
-	now := o.factory.Clock().Now().UTC().Format(time.RFC3339Nano)
+func (o *runner) requestReconcile(ctx context.Context, sc *scope, s *snapshot) {
+	now := sc.factory.Clock().Now().UTC().Format(time.RFC3339Nano)
 	patch := []byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, ReconcileAnnotation, now))
 	type obj struct {
 		gvr       schema.GroupVersionResource
@@ -225,7 +227,7 @@ func (o *Options) requestReconcile(ctx context.Context, s *snapshot) {
 		objs = append(objs, obj{fluxstatus.HelmReleaseGVR, "HelmRelease", rel.Namespace, rel.Name})
 	}
 	for _, ob := range objs {
-		_, err := o.dyn.Resource(ob.gvr).Namespace(ob.namespace).Patch(ctx, ob.name, types.MergePatchType, patch, metav1.PatchOptions{})
+		_, err := sc.dyn.Resource(ob.gvr).Namespace(ob.namespace).Patch(ctx, ob.name, types.MergePatchType, patch, metav1.PatchOptions{})
 		if err != nil {
 			fmt.Fprintf(o.streams.ErrOut, "warning: could not request a reconcile of %s %s/%s: %v\n", ob.kind, ob.namespace, ob.name, err)
 			continue

@@ -198,7 +198,7 @@ func run(t testing.TB, c *cluster, clk *clocktesting.FakeClock, args ...string) 
 	return runCtx(context.Background(), t, c, clk, nil, args...)
 }
 
-func runCtx(ctx context.Context, t testing.TB, c *cluster, clk *clocktesting.FakeClock, hook func(*Options), args ...string) (string, string, error) {
+func runCtx(ctx context.Context, t testing.TB, c *cluster, clk *clocktesting.FakeClock, hook func(*hooks), args ...string) (string, string, error) {
 	t.Helper()
 	if clk == nil {
 		clk = clocktesting.NewFakeClock(testNow)
@@ -207,7 +207,7 @@ func runCtx(ctx context.Context, t testing.TB, c *cluster, clk *clocktesting.Fak
 }
 
 // runFactory runs the command with a factory of the test's.
-func runFactory(ctx context.Context, t testing.TB, f kube.Factory, hook func(*Options), args ...string) (string, string, error) {
+func runFactory(ctx context.Context, t testing.TB, f kube.Factory, hook func(*hooks), args ...string) (string, string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	cmd := newCmd(f, genericiooptions.IOStreams{Out: &out, ErrOut: &errOut}, hook)

@@ -22,12 +22,12 @@ import (
 // watchLoop re-computes the trace on every watch event on the objects
 // involved, until deployed, failed, --timeout or Ctrl-C. Nothing polls: each
 // re-computation is triggered by an event from the API server.
-func (o *Options) watchLoop(parent context.Context, snap *snapshot) error {
+func (o *runner) watchLoop(parent context.Context, snap *snapshot) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	timeout := o.timeoutChan()
 	trigger := make(chan time.Time, 1)
-	ws := newWatchSet(o.dyn, trigger)
+	ws := newWatchSet(o.scope.dyn, trigger)
 	defer ws.wait()
 	defer cancel()
 
@@ -39,8 +39,8 @@ func (o *Options) watchLoop(parent context.Context, snap *snapshot) error {
 			if err := o.print(snap.report, true); err != nil {
 				return err
 			}
-			if o.onRedraw != nil && !eventAt.IsZero() {
-				o.onRedraw(eventAt)
+			if o.hooks.onRedraw != nil && !eventAt.IsZero() {
+				o.hooks.onRedraw(eventAt)
 			}
 		}
 		if finished(snap.report) {
@@ -50,7 +50,7 @@ func (o *Options) watchLoop(parent context.Context, snap *snapshot) error {
 			// The watches' caches are each up to date, not with each other (a
 			// Kustomization's status may arrive before the HelmRelease it
 			// applied): confirm the verdict with one read in causal order.
-			fresh, err := o.compute(ctx, nil)
+			fresh, err := o.compute(ctx, o.scope, nil)
 			if err != nil {
 				return err
 			}
@@ -66,7 +66,7 @@ func (o *Options) watchLoop(parent context.Context, snap *snapshot) error {
 			return o.final(snap.report, exitcode.Errorf(exitcode.Pending, "timed out after %s; commit %s is not deployed yet (%s)", o.Timeout, gitrepo.Short(snap.report.Revision.SHA), snap.report.State))
 		case eventAt = <-trigger:
 		}
-		next, err := o.compute(ctx, ws.list)
+		next, err := o.compute(ctx, o.scope, ws.list)
 		if err != nil {
 			if errors.Is(ctx.Err(), context.Canceled) {
 				continue
@@ -78,7 +78,7 @@ func (o *Options) watchLoop(parent context.Context, snap *snapshot) error {
 				_ = o.print(next.report, o.Watch)
 				return exitcode.Errorf(exitcode.NotFound, "the HelmReleases traced are gone (deleted while watching)")
 			}
-			if err := o.notFound(next); err != nil && !o.mayAppear(next) {
+			if err := o.notFound(o.scope, next); err != nil && !o.mayAppear(o.scope, next) {
 				_ = o.print(next.report, o.Watch)
 				return err
 			}
@@ -89,16 +89,22 @@ func (o *Options) watchLoop(parent context.Context, snap *snapshot) error {
 
 // final prints the last report for --wait (the --watch view is already on
 // screen) and returns the exit status.
-func (o *Options) final(r *fluxstatus.Report, err error) error {
+func (o *runner) final(r *fluxstatus.Report, err error) error {
+	return o.finish(func() error { return o.print(r, false) }, err, func() error { return resultError(r) })
+}
+
+// finish is the end of --wait and --watch: print the last report (the
+// --watch view is already on screen), then err, else the report's verdict.
+func (o *runner) finish(print func() error, err error, verdict func() error) error {
 	if !o.Watch {
-		if perr := o.print(r, false); perr != nil {
+		if perr := print(); perr != nil {
 			return perr
 		}
 	}
 	if err != nil {
 		return err
 	}
-	return resultError(r)
+	return verdict()
 }
 
 func finished(r *fluxstatus.Report) bool {
@@ -107,7 +113,7 @@ func finished(r *fluxstatus.Report) bool {
 
 // timeoutChan fires after --timeout on the factory's clock when it can
 // make timers (a fake clock in tests), else on the real one.
-func (o *Options) timeoutChan() <-chan time.Time {
+func (o *runner) timeoutChan() <-chan time.Time {
 	if c, ok := o.factory.Clock().(clock.WithTicker); ok {
 		return c.NewTimer(o.Timeout).C()
 	}

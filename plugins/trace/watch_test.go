@@ -31,15 +31,15 @@ type result struct {
 	err error
 }
 
-func startTrace(t *testing.T, c *cluster, clk *clocktesting.FakeClock, hook func(*Options), args ...string) (<-chan result, context.CancelFunc) {
+func startTrace(t *testing.T, c *cluster, clk *clocktesting.FakeClock, hook func(*hooks), args ...string) (<-chan result, context.CancelFunc) {
 	return startTraceTB(t, c, clk, hook, args...)
 }
 
-func startTraceB(b *testing.B, c *cluster, hook func(*Options), args ...string) (<-chan result, context.CancelFunc) {
+func startTraceB(b *testing.B, c *cluster, hook func(*hooks), args ...string) (<-chan result, context.CancelFunc) {
 	return startTraceTB(b, c, nil, hook, args...)
 }
 
-func startTraceTB(t testing.TB, c *cluster, clk *clocktesting.FakeClock, hook func(*Options), args ...string) (<-chan result, context.CancelFunc) {
+func startTraceTB(t testing.TB, c *cluster, clk *clocktesting.FakeClock, hook func(*hooks), args ...string) (<-chan result, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan result, 1)
 	go func() {
@@ -149,7 +149,7 @@ func TestWatchRedraws(t *testing.T) {
 	r := newAppRepo(t)
 	c := newCluster(t, fixtureObjects(t, "revision-deployed.yaml", r, "{{C", "{{P"))
 	redrawn := make(chan time.Time, 10)
-	done, cancel := startTrace(t, c, nil, func(o *Options) {
+	done, cancel := startTrace(t, c, nil, func(o *hooks) {
 		o.onRedraw = func(time.Time) { redrawn <- time.Now() }
 	}, r.C, "--repo", r.dir, "--watch")
 	defer cancel()
@@ -218,7 +218,7 @@ func TestWatchRedrawMakesNoRequests(t *testing.T) {
 	c := newCluster(t, fixtureObjects(t, "revision-deployed.yaml", r, "{{C", "{{P"))
 	redrawn := make(chan struct{}, 16)
 	var atLastRedraw atomic.Int64
-	done, cancel := startTrace(t, c, nil, func(o *Options) {
+	done, cancel := startTrace(t, c, nil, func(o *hooks) {
 		o.onRedraw = func(time.Time) { atLastRedraw.Store(c.requests.Load()); redrawn <- struct{}{} }
 	}, r.C, "--repo", r.dir, "--watch", "--timeout", "1h")
 	defer cancel()

@@ -1,4 +1,4 @@
-package plugins_test
+package gitops_test
 
 import (
 	"os"
@@ -21,7 +21,7 @@ func TestExitCodeMatrix(t *testing.T) {
 	// (if any) changes it for one class.
 	fixture := func(prep func(work string)) string {
 		work := filepath.Join(t.TempDir(), "work")
-		binarytest.CopyTree(t, "../examples/flux-multi-env", work)
+		binarytest.CopyTree(t, "../../examples/flux-multi-env", work)
 		binarytest.Commit(t, env, work, "init")
 		binarytest.Publish(t, env, work)
 		if prep != nil {

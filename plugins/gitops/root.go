@@ -1,6 +1,8 @@
-// Package plugins builds the kubectl-gitops command tree. It is the only place
-// that knows all plugins; plugins never import each other.
-package plugins
+// Package gitops is the `gitops` command, the root of the kubectl-gitops
+// command tree, named like the packages of its subcommands beside it
+// (plugins/override is `gitops override`). It is the only place that knows
+// all of them; they never import each other.
+package gitops
 
 import (
 	"context"
@@ -143,7 +145,20 @@ func NewRootCmd(o Options) *cobra.Command {
 	)
 	wireCompletion(root, f)
 	argsAreUsage(root)
+	nameExamples(root, o.DisplayName)
 	return root
+}
+
+// nameExamples makes every command's examples use the name the tool was
+// invoked as: they are written as "kubectl gitops ...", and as the Flux
+// plugin a user copies "flux gitops ...".
+func nameExamples(c *cobra.Command, name string) {
+	if name != "kubectl gitops" {
+		c.Example = strings.ReplaceAll(c.Example, "kubectl gitops", name)
+	}
+	for _, sub := range c.Commands() {
+		nameExamples(sub, name)
+	}
 }
 
 // argsAreUsage makes every argument-count error (cobra.MaximumNArgs and

@@ -1,4 +1,4 @@
-package plugins
+package gitops
 
 import (
 	"bytes"
@@ -46,6 +46,20 @@ func TestHelpNamesTheHost(t *testing.T) {
 		other := map[string]string{"kubectl gitops": "flux gitops", "flux gitops": "kubectl gitops"}[name]
 		if strings.Contains(out, other) {
 			t.Errorf("%s --help mentions %q", name, other)
+		}
+		// Every command's help, examples included: what a user copies
+		// must be the command they run.
+		for _, sub := range [][]string{{"override"}, {"promote"}, {"promote", "status"}, {"trace"}, {"diff"}} {
+			out, _, err := run(t, name, append(sub, "--help")...)
+			if err != nil {
+				t.Fatalf("%s %v --help: %v", name, sub, err)
+			}
+			if !strings.Contains(out, name+" "+sub[0]) {
+				t.Errorf("%s %v --help has no example naming %q:\n%s", name, sub, name, out)
+			}
+			if strings.Contains(out, other) {
+				t.Errorf("%s %v --help mentions %q:\n%s", name, sub, other, out)
+			}
 		}
 	}
 }

@@ -54,9 +54,6 @@ const (
 type Resolver struct {
 	// Repo is the GitOps checkout the source objects are looked up in.
 	Repo *gitrepo.Repo
-	// Sources, when set, is an index of the checkout's source objects to
-	// look them up in instead of searching the checkout each time.
-	Sources *manifest.Index
 	// Objects, when set, looks source objects up in the model of what the
 	// clusters apply (fluxmodel) instead of in the checkout's files; where
 	// says which file (and line) holds the object.
@@ -217,13 +214,7 @@ func (r *Resolver) sourceObject(ctx context.Context, kind, name, ns string, out 
 		checkoutErr = fmt.Errorf("%s is not applied by any cluster of the repository", id)
 	} else if r.Repo != nil {
 		q := manifest.Query{Kind: kind, Group: sourceGroup, Name: name, Namespace: ns}
-		var doc manifest.Doc
-		var err error
-		if r.Sources != nil {
-			doc, err = r.Sources.Lookup(q)
-		} else {
-			doc, _, err = manifest.Find(ctx, r.Repo, q)
-		}
+		doc, _, err := manifest.Find(ctx, r.Repo, q)
 		if err == nil {
 			src, ok := r.Files[doc.Path]
 			if !ok {

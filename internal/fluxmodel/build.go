@@ -468,7 +468,7 @@ func (b *builder) collect(ctx context.Context, o output) {
 		}
 		file, line := b.origin(r, o)
 		r = stripOrigin(r.DeepCopy())
-		rel := &Release{Cluster: b.cluster.Name, Namespace: r.GetNamespace(), Name: r.GetName(), Kustomization: ksKey, File: file, Line: line}
+		rel := &Release{Cluster: b.cluster.Name, Namespace: r.GetNamespace(), Name: r.GetName(), Kustomization: ksKey, Dir: o.dir, File: file, Line: line}
 		if vars != nil {
 			if err := substitute(r, vars, len(missing) > 0); err != nil {
 				rel.Err = &BuildError{Cluster: b.cluster.Name, Kustomization: ksKey, File: file, Line: line, Err: fmt.Errorf("postBuild substitution: %w", err)}

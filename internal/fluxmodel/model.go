@@ -82,6 +82,10 @@ type Release struct {
 	// Kustomization is namespace/name of the Flux Kustomization that
 	// applies it ("" for an entry point built directly).
 	Kustomization string
+	// Dir is the folder that build started from (the Flux Kustomization's
+	// spec.path, or the entry point): where a new patch of this release for
+	// this cluster is listed.
+	Dir string
 	// File and Line are where the base document is written.
 	File string
 	Line int

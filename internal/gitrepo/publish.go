@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -203,6 +204,9 @@ func (p *Publisher) CheckFiles(ctx context.Context, files []string) error {
 	var dirty []string
 	for _, f := range files {
 		st, err := os.Stat(filepath.Join(p.repo.Root, filepath.FromSlash(f)))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a file the change creates: nothing of it to lose
+		}
 		if err != nil {
 			return err
 		}
@@ -298,6 +302,7 @@ func (p *Publisher) Publish(ctx context.Context, c Change) (res Published, err e
 	if ctx.Err() != nil {
 		return res, interrupt.Err(ctx)
 	}
+	created := p.created(files)
 	if err := p.write(c); err != nil {
 		return res, err
 	}
@@ -308,7 +313,7 @@ func (p *Publisher) Publish(ctx context.Context, c Change) (res Published, err e
 	if p.opts.NoCommit {
 		return res, nil
 	}
-	if res.Commit, err = p.work.CommitFiles(ctx, files, c.Message, c.Trailers...); err != nil || ctx.Err() != nil {
+	if res.Commit, err = p.work.commitFiles(ctx, files, created, c.Message, c.Trailers...); err != nil || ctx.Err() != nil {
 		if ctx.Err() != nil {
 			res.Written, res.Commit = false, ""
 			return res, stoppedAt(ctx, rp)
@@ -338,10 +343,11 @@ func (p *Publisher) Publish(ctx context.Context, c Change) (res Published, err e
 		if len(again.Files) == 0 {
 			return false, nil
 		}
+		created := p.created(again.Paths())
 		if err := p.write(again); err != nil {
 			return false, err
 		}
-		if res.Commit, err = p.work.CommitFiles(ctx, again.Paths(), again.Message, again.Trailers...); err != nil {
+		if res.Commit, err = p.work.commitFiles(ctx, again.Paths(), created, again.Message, again.Trailers...); err != nil {
 			return false, err
 		}
 		return true, nil
@@ -402,15 +408,40 @@ func (p *Publisher) write(c Change) error {
 	return nil
 }
 
+// created lists the files that are not in the work tree yet.
+func (p *Publisher) created(files []string) []string {
+	var out []string
+	for _, f := range files {
+		if _, err := os.Lstat(filepath.Join(p.work.Root, filepath.FromSlash(f))); errors.Is(err, fs.ErrNotExist) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // CommitFiles commits exactly files (relative to the root) with message and
 // trailers ("Key: value" lines), and returns the new commit. Like `git
 // commit --only`, whatever else is staged or modified stays staged or
 // modified and out of the commit. Author and committer come from the user's
 // git config, hooks run as usual.
 func (r *Repo) CommitFiles(ctx context.Context, files []string, message string, trailers ...string) (string, error) {
+	return r.commitFiles(ctx, files, nil, message, trailers...)
+}
+
+// commitFiles is CommitFiles where created are files the change creates:
+// unknown to git, which `commit --only` refuses, so they get an
+// intent-to-add entry first (known, nothing staged). Only for them: every
+// extra git process that locks the index widens the window of concurrent
+// pushes and of a kill.
+func (r *Repo) commitFiles(ctx context.Context, files, created []string, message string, trailers ...string) (string, error) {
 	msg := strings.TrimRight(message, "\n")
 	if len(trailers) > 0 {
 		msg += "\n\n" + strings.Join(trailers, "\n")
+	}
+	if len(created) > 0 {
+		if _, err := r.Git(ctx, append([]string{"add", "--intent-to-add", "--"}, created...)...); err != nil {
+			return "", fmt.Errorf("committing %s: %w", strings.Join(files, ", "), err)
+		}
 	}
 	args := append([]string{"commit", "--quiet", "--only", "--file=-", "--"}, files...)
 	if _, err := r.GitInput(ctx, []byte(msg+"\n"), args...); err != nil {

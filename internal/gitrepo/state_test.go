@@ -119,3 +119,43 @@ func TestPublishLeavesNoTempFiles(t *testing.T) {
 		t.Errorf("after a commit on main:\n%s", st)
 	}
 }
+
+// A change that creates a file (override --in-patch's new patch): Publish
+// commits it with the edited one, and the undo (a push that gives up, a
+// signal) removes it and its index entry, leaving the checkout as before.
+func TestPublishCreatesAndUndoesANewFile(t *testing.T) {
+	_, repos := remoteAndClones(t, 1)
+	r := repos[0]
+	ctx := context.Background()
+	p, err := r.NewPublisher(ctx, PublishOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := git(t, r.Root, "rev-parse", "HEAD")
+	rp, err := r.restorePoint(ctx, []string{"a.yaml", "env/new.yaml"}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Publish(ctx, Change{Files: map[string][]byte{"a.yaml": []byte("a: 2\n"), "env/new.yaml": []byte("b: 1\n")}, Message: "new"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := git(t, r.Root, "show", "--name-only", "--format=", res.Commit); got != "a.yaml\nenv/new.yaml" {
+		t.Errorf("the commit holds %q", got)
+	}
+	if st := git(t, r.Root, "status", "--porcelain", "--untracked-files=all"); st != "" {
+		t.Errorf("after the commit:\n%s", st)
+	}
+	if err := rp.restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := git(t, r.Root, "rev-parse", "HEAD"); got != head {
+		t.Errorf("HEAD %s, want %s back", got, head)
+	}
+	if _, err := os.Stat(filepath.Join(r.Root, "env", "new.yaml")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the created file is left: %v", err)
+	}
+	if st := git(t, r.Root, "status", "--porcelain", "--untracked-files=all"); st != "" {
+		t.Errorf("after the undo:\n%s", st)
+	}
+}

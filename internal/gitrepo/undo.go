@@ -3,7 +3,9 @@ package gitrepo
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -23,6 +25,8 @@ type restorePoint struct {
 	head  string
 	files map[string][]byte
 	links map[string]string
+	// absent are the files the change creates: undone by removing them.
+	absent map[string]bool
 	// scratch is where the atomic writes keep their temporary files
 	// (under .git, so a crash leaves none in the work tree).
 	scratch string
@@ -33,7 +37,7 @@ func (r *Repo) restorePoint(ctx context.Context, files []string, scratch string)
 	if err != nil {
 		return nil, err
 	}
-	rp := &restorePoint{repo: r, head: head, files: map[string][]byte{}, links: map[string]string{}, scratch: scratch}
+	rp := &restorePoint{repo: r, head: head, files: map[string][]byte{}, links: map[string]string{}, absent: map[string]bool{}, scratch: scratch}
 	for i, f := range files {
 		full := filepath.Join(r.Root, filepath.FromSlash(f))
 		link := filepath.Join(scratch, fmt.Sprintf("%srestore-%d", scratchPrefix(), i))
@@ -43,6 +47,10 @@ func (r *Repo) restorePoint(ctx context.Context, files []string, scratch string)
 			continue
 		}
 		data, err := os.ReadFile(full)
+		if errors.Is(err, fs.ErrNotExist) {
+			rp.absent[f] = true
+			continue
+		}
 		if err != nil {
 			rp.drop()
 			return nil, err
@@ -89,6 +97,16 @@ func (rp *restorePoint) restore(ctx context.Context) error {
 		}
 		if _, err := r.Git(ctx, "reset", "--quiet", "--keep", rp.head); err != nil {
 			return fmt.Errorf("moving the branch back to %s: %w", Short(rp.head), err)
+		}
+	}
+	for f := range rp.absent {
+		// Created by the change, with an intent-to-add entry (CommitFiles):
+		// both go.
+		if _, err := r.Git(ctx, "rm", "--cached", "--quiet", "--ignore-unmatch", "--", f); err != nil {
+			return err
+		}
+		if err := os.Remove(filepath.Join(r.Root, filepath.FromSlash(f))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
 		}
 	}
 	for f, data := range rp.files {

@@ -66,6 +66,9 @@ type Env struct {
 	// (repo-relative path -> content): the chart after the change is
 	// resolved from these, the chart before from the work tree.
 	Files map[string][]byte
+	// Objects, when set, looks the chart source objects up in the model
+	// of what the clusters apply (ModelObjects) instead of in the files.
+	Objects func(kind, namespace, name string) (map[string]any, string, bool)
 }
 
 // Connect probes the cluster: a Cluster and a dynamic client when it
@@ -135,12 +138,12 @@ func (f *Flags) GateRelease(ctx context.Context, env Env, before, after *helmv2.
 		return nil, fmt.Errorf("probing the cluster: %w", context.Cause(ctx))
 	}
 	c := &Checker{
-		Resolver: &chartsource.Resolver{Repo: env.Repo, ChartDir: f.ChartDir, Cluster: dyn, Files: env.Files, Getenv: env.Getenv},
+		Resolver: &chartsource.Resolver{Repo: env.Repo, Objects: env.Objects, ChartDir: f.ChartDir, Cluster: dyn, Files: env.Files, Getenv: env.Getenv},
 		Cluster:  cl,
 		Offline:  offline,
 	}
 	if env.Files != nil {
-		c.BeforeResolver = &chartsource.Resolver{Repo: env.Repo, ChartDir: f.ChartDir, Cluster: dyn, Getenv: env.Getenv}
+		c.BeforeResolver = &chartsource.Resolver{Repo: env.Repo, Objects: env.Objects, ChartDir: f.ChartDir, Cluster: dyn, Getenv: env.Getenv}
 	}
 	rep, err := c.Check(ctx, before, after)
 	if err != nil {

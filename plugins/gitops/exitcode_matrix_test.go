@@ -96,8 +96,10 @@ func TestExitCodeMatrix(t *testing.T) {
 			{"override", "sample-ap", "--env", "staging", "--set", "a=1"},
 			{"promote", "sample-ap", "--from", "staging", "--to", "production"},
 		}},
-		{name: "ambiguous HelmRelease", says: "pick one", code: exitcode.Conflict, runs: [][]string{
-			{"override", "sample-app", "--set", "a=1"},
+		// Each environment's patch sets replicaCount (a key no patch sets
+		// is the base's, for both: not ambiguous).
+		{name: "ambiguous HelmRelease", says: "pick one with --env", code: exitcode.Conflict, runs: [][]string{
+			{"override", "sample-app", "--set", "replicaCount=1"},
 		}},
 		{name: "bad .gitops.yaml", says: "invalid YAML", code: exitcode.Usage, prep: func(work string) {
 			write(filepath.Join(work, ".gitops.yaml"), "environments: [\n")

@@ -2,9 +2,14 @@ package override
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 )
 
@@ -38,5 +43,84 @@ func (o *Options) checkRelease(ctx context.Context, repo *gitrepo.Repo, ed *edit
 		}
 		changes = append(changes, releasecheck.Leaves(c)...)
 	}
+	if f := ed.found; f != nil && f.rel != nil && f.rel.HR != nil {
+		// The release as its cluster applies it (base and patches merged,
+		// names and namespace set, variables substituted), before and
+		// after the flags, with the chart source that cluster applies.
+		if !o.Check.Validate {
+			return nil, nil
+		}
+		after, err := o.applied(f.rel)
+		if err != nil {
+			return nil, err
+		}
+		// The chart source as the cluster applies it; one the model does
+		// not hold (applied by hand, as examples/flux-app-delivery's
+		// sources/ are) is looked for in the files as written.
+		if objs := releasecheck.ModelObjects(f.model); sourceInModel(objs, f.rel.HR) {
+			env.Objects = objs
+		}
+		return o.Check.GateRelease(ctx, env, f.rel.HR, after, changes)
+	}
 	return o.Check.Gate(ctx, env, ed.doc, ed.src, ed.out, changes)
+}
+
+// applied is r as its cluster will apply it after the override: the flags
+// applied to its composed values. (An --unset of a key a patch sets and
+// the base sets too leaves the base's value in the cluster; the check
+// then validates without it, which is stricter, never looser, for a
+// schema that does not require the key.)
+func (o *Options) applied(r *fluxmodel.Release) (*helmv2.HelmRelease, error) {
+	data, err := json.Marshal(r.Object)
+	if err != nil {
+		return nil, err
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return nil, err
+	}
+	spec, _ := obj["spec"].(map[string]any)
+	if spec == nil {
+		spec = map[string]any{}
+		obj["spec"] = spec
+	}
+	values, _ := spec["values"].(map[string]any)
+	hv, err := helmvalues.Compute(values, o.input)
+	if err != nil {
+		return nil, fmt.Errorf("HelmRelease %s as %s applies it: %w", r.Key(), r.Cluster, err)
+	}
+	spec["values"] = hv.Final
+	if data, err = json.Marshal(obj); err != nil {
+		return nil, err
+	}
+	var hr helmv2.HelmRelease
+	if err := json.Unmarshal(data, &hr); err != nil {
+		return nil, fmt.Errorf("HelmRelease %s as %s applies it: %w", r.Key(), r.Cluster, err)
+	}
+	hr.Namespace = r.Namespace
+	return &hr, nil
+}
+
+// sourceInModel reports whether the chart source hr names is an object of
+// the model objs looks in.
+func sourceInModel(objs func(kind, namespace, name string) (map[string]any, string, bool), hr *helmv2.HelmRelease) bool {
+	kind, name, ns := "", "", hr.Namespace
+	switch {
+	case hr.Spec.Chart != nil:
+		ref := hr.Spec.Chart.Spec.SourceRef
+		kind, name = ref.Kind, ref.Name
+		if ref.Namespace != "" {
+			ns = ref.Namespace
+		}
+	case hr.Spec.ChartRef != nil:
+		kind, name = hr.Spec.ChartRef.Kind, hr.Spec.ChartRef.Name
+		if hr.Spec.ChartRef.Namespace != "" {
+			ns = hr.Spec.ChartRef.Namespace
+		}
+	}
+	if kind == "" {
+		return false
+	}
+	_, _, ok := objs(kind, ns, name)
+	return ok
 }

@@ -27,7 +27,12 @@ func TestOverrideInProcess(t *testing.T) {
 	}{
 		{"not found", []string{"override", "sample-ap", "--set", "a=1"}, exitcode.NotFound, "did you mean"},
 		{"bad --set", []string{"override", "sample-app", "-n", "sample-app-staging", "--set", "a"}, exitcode.Usage, "invalid --set"},
-		{"ambiguous", []string{"override", "sample-app", "--set", "a=1"}, exitcode.Conflict, "--path apps/base/sample-app/helmrelease.yaml"},
+		// Each environment's patch sets replicaCount: which one is meant?
+		{"ambiguous", []string{"override", "sample-app", "--set", "replicaCount=1"}, exitcode.Conflict,
+			"HelmRelease sample-app takes these values from a different file in each environment (production/sample-app-production/sample-app from apps/production/sample-app-values.yaml; staging/sample-app-staging/sample-app from apps/staging/sample-app-values.yaml): pick one with --env production or --env staging"},
+		// No patch sets a: both environments take it from the base.
+		{"one base", []string{"override", "sample-app", "--set", "a=1", "--dry-run", "--validate=false"}, exitcode.OK,
+			"editing apps/base/sample-app/helmrelease.yaml (the base): this base value is used by production and staging"},
 		{"no values", []string{"override", "sample-app"}, exitcode.Usage, "nothing to override"},
 	} {
 		r := plugintest.Run(t, plugintest.Env{Dir: work}, tc.args...)

@@ -202,21 +202,12 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	q := manifest.Query{Kind: kindHelmRelease, Group: groupHelmRelease, Name: o.Name, Namespace: o.Namespace}
-	if o.Path != "" {
-		if q.Path, err = o.repoRel(repo, o.Path); err != nil {
-			return exitcode.Wrap(exitcode.Usage, err)
-		}
+	fnd, err := o.find(ctx, repo)
+	if err != nil {
+		return err
 	}
-	if o.Env != "" {
-		t, err := o.targetForEnv(ctx, repo)
-		if err != nil {
-			return err
-		}
-		// The document is the one of that name in that file, whatever
-		// namespace its file says: the model already chose it.
-		q.Path, q.Namespace = t.File, ""
-		fmt.Fprintln(o.ErrOut, t.Note)
+	if fnd.note != "" {
+		fmt.Fprintln(o.ErrOut, fnd.note)
 	}
 	res := &Result{DryRun: o.DryRun}
 	var ed *edited
@@ -230,10 +221,26 @@ func (o *Options) Run(ctx context.Context) error {
 		Branch: o.Branch, Push: o.Push, Remote: o.Remote, NoCommit: o.NoCommit, AllowDirty: o.AllowDirty, PushTimeout: o.PushTimeout,
 		AllowEncrypted: o.SOPS, NoPush: request != nil, ReplaceBranch: request != nil && request.LocalExists,
 		Reapply: func(ctx context.Context) (gitrepo.Change, error) {
-			// The remote moved on: apply the same flags to what is there now.
-			q2 := q
-			q2.Path = ed.doc.Path
-			again, err := o.edit(ctx, repo, q2)
+			// The remote moved on: apply the same flags to what is there
+			// now (the model of it, or the same file as written).
+			var f2 *found
+			switch {
+			case fnd.query != nil:
+				f2, err = o.findFiles(ctx, repo, *fnd.query)
+			case fnd.kustomization != "":
+				f2, err = o.find(ctx, repo) // a new patch: is it still new?
+			default:
+				// The same file the model chose, the document found again
+				// in it: the model is not built again for every retry (20
+				// processes pushing at once retry many times).
+				f2 = &found{model: fnd.model, rel: fnd.rel}
+				f2.doc, err = locate(repo, fnd.doc.Path, fnd.rel, 0)
+				f2.doc.Namespace = fnd.doc.Namespace
+			}
+			if err != nil {
+				return gitrepo.Change{}, err
+			}
+			again, err := o.edit(ctx, repo, f2)
 			if err != nil || !again.changed() {
 				return gitrepo.Change{}, err
 			}
@@ -244,7 +251,7 @@ func (o *Options) Run(ctx context.Context) error {
 		return err
 	}
 
-	ed, err = o.edit(ctx, repo, q)
+	ed, err = o.edit(ctx, repo, fnd)
 	if err != nil {
 		return err
 	}
@@ -270,7 +277,7 @@ func (o *Options) Run(ctx context.Context) error {
 		}
 		return o.print(res, fmt.Sprintf("HelmRelease %s already has these values in %s: nothing to change\n", ed.ref(), doc.Path))
 	}
-	if err := pub.CheckFiles(ctx, []string{doc.Path}); err != nil {
+	if err := pub.CheckFiles(ctx, ed.files()); err != nil {
 		return err
 	}
 	if res.Validation, err = o.checkRelease(ctx, repo, ed); err != nil {
@@ -319,22 +326,43 @@ func branchNote(pr gitrepo.Published) string {
 
 // change is what Publish writes and commits for ed.
 func (o *Options) change(ed *edited) gitrepo.Change {
-	return gitrepo.Change{Files: map[string][]byte{ed.doc.Path: ed.out}, Message: o.message(ed), Trailers: []string{trailer()}}
+	files := map[string][]byte{ed.doc.Path: ed.out}
+	if ed.kustomization != "" {
+		files[ed.kustomization] = ed.kOut
+	}
+	return gitrepo.Change{Files: files, Message: o.message(ed), Trailers: []string{trailer()}}
+}
+
+// files are the files the override writes.
+func (e *edited) files() []string {
+	if e.kustomization != "" {
+		return []string{e.doc.Path, e.kustomization}
+	}
+	return []string{e.doc.Path}
 }
 
 // edited is one computed override, not yet written.
 type edited struct {
-	doc      manifest.Doc
+	doc manifest.Doc
+	// found is how doc was chosen (the model's release, for validation).
+	found    *found
 	src, out []byte
-	ops      []yamledit.Op
-	changes  []yamledit.Change
-	secrets  []yamledit.Path
-	warnings []string
+	// kustomization is the overlay's kustomization.yaml that lists doc, a
+	// new patch file (src nil), with its contents before and after.
+	kustomization string
+	kSrc, kOut    []byte
+	ops           []yamledit.Op
+	changes       []yamledit.Change
+	secrets       []yamledit.Path
+	warnings      []string
 	// showSecrets is --show-secrets: nothing is masked.
 	showSecrets bool
 }
 
-func (e *edited) changed() bool { return !bytesEqual(e.src, e.out) }
+func (e *edited) changed() bool { return e.newFile() || !bytesEqual(e.src, e.out) }
+
+// newFile reports whether doc is a patch file the override creates.
+func (e *edited) newFile() bool { return e.kustomization != "" }
 
 func (e *edited) ref() string {
 	if e.doc.Namespace == "" {
@@ -399,40 +427,31 @@ func hasPrefix(p, prefix yamledit.Path) bool {
 	return true
 }
 
-// edit finds the HelmRelease and computes the new file; it writes nothing.
-func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query) (*edited, error) {
-	doc, ix, err := manifest.Find(ctx, repo, q)
-	if err == nil && ix != nil {
-		// yamledit reads only the edited document; the rest of the file was
-		// parsed here, and a syntax error anywhere in it is refused.
-		for _, m := range ix.Malformed {
-			if m.Path == doc.Path {
-				return nil, exitcode.Errorf(exitcode.Error, "%w; fix the file first, nothing was changed", m)
-			}
+// edit computes the new file for the document f found; it writes nothing.
+func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, f *found) (*edited, error) {
+	doc := f.doc
+	var full string
+	var src []byte
+	var err error
+	if f.kustomization != "" {
+		// A new patch: its document starts from the base's header.
+		base, err := locate(repo, f.rel.File, f.rel, f.rel.Line)
+		if err != nil {
+			return nil, err
+		}
+		if src, err = newPatchSource(repo, base, f.rel); err != nil {
+			return nil, err
+		}
+		full = filepath.Join(repo.Root, filepath.FromSlash(doc.Path))
+	} else {
+		if full, err = o.inRepo(repo, doc.Path); err != nil {
+			return nil, err
+		}
+		if src, err = readlimit.ReadFile(ctx, full); err != nil {
+			return nil, err
 		}
 	}
-	if err != nil {
-		var nf *manifest.NotFoundError
-		if errors.As(err, &nf) && len(nf.Malformed) == 0 {
-			return nil, fmt.Errorf("%w; check the name, -n and --repo", err)
-		}
-		return nil, err
-	}
-	if q.Namespace != "" && doc.Namespace == "" {
-		// A document the repository gives no namespace would match any -n:
-		// a mistyped one would edit it silently.
-		return nil, exitcode.Errorf(exitcode.NotFound, "HelmRelease %s in %s has no namespace in the repository (no metadata.namespace, no kustomization namespace), so -n %s cannot be checked against it: drop -n (and pick with --path), or write the namespace into the file or its kustomization.yaml",
-			doc.Name, doc.Path, q.Namespace)
-	}
-	full, err := o.inRepo(repo, doc.Path)
-	if err != nil {
-		return nil, err
-	}
-	src, err := readlimit.ReadFile(ctx, full)
-	if err != nil {
-		return nil, err
-	}
-	ed := &edited{doc: doc, src: src, out: src, showSecrets: o.ShowSecrets}
+	ed := &edited{doc: doc, found: f, src: src, out: src, showSecrets: o.ShowSecrets}
 	// The document is parsed once: for its values, the Secrets feeding
 	// them, and the edit. Only the values the flags read are needed: a
 	// large values map is cut down to them (yamledit.OpenFocused).
@@ -490,6 +509,14 @@ func (o *Options) edit(ctx context.Context, repo *gitrepo.Repo, q manifest.Query
 		// The text edit above located the change; sops makes it, so the
 		// file stays encrypted with a valid MAC.
 		if ed.out, err = o.sopsSet(ctx, ed, full); err != nil {
+			return nil, err
+		}
+	}
+	if f.kustomization != "" {
+		if bytesEqual(ed.src, ed.out) {
+			return nil, exitcode.Errorf(exitcode.Usage, "--in-patch: %s has no patch of HelmRelease %s, and these flags write nothing into a new one (a patch cannot unset a base value here): edit without --in-patch", o.Env, ed.ref())
+		}
+		if err := o.listPatch(ctx, repo, ed, f.kustomization); err != nil {
 			return nil, err
 		}
 	}

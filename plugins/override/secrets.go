@@ -112,7 +112,15 @@ func (e *edited) diff(w io.Writer, o textdiff.Options) (bool, error) {
 		_, err := fmt.Fprintf(w, "(the diff of %s is not shown: it holds secret values that could not be masked; --show-secrets shows it)\n", e.doc.Path)
 		return e.changed(), err
 	}
-	return textdiff.Unified(w, e.doc.Path, before, after, o)
+	if e.newFile() {
+		before = nil // the patch file does not exist yet
+	}
+	changed, err := textdiff.Unified(w, e.doc.Path, before, after, o)
+	if err != nil || !e.newFile() {
+		return changed, err
+	}
+	listed, err := textdiff.Unified(w, e.kustomization, e.kSrc, e.kOut, o)
+	return changed || listed, err
 }
 
 // maskFlag masks the value of a flag argument "KEY=VALUE" whose key is

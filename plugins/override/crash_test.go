@@ -78,10 +78,10 @@ func TestKillLeavesCheckoutIntact(t *testing.T) {
 		time.Sleep(at)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
-		// The git processes it started finish on their own.
-		for syscall.Kill(-cmd.Process.Pid, 0) == nil {
-			time.Sleep(10 * time.Millisecond)
-		}
+		// The git processes it started finish on their own: each runs in
+		// a process group of its own (so that a cancel can interrupt its
+		// helpers), so they are found by their working directory.
+		waitForProcessesIn(t, dir)
 		if head := git(t, dir, "symbolic-ref", "--short", "HEAD"); head != "main" {
 			t.Fatalf("run %d killed after %s: the checkout is on %s, not main", i, at, head)
 		}
@@ -110,5 +110,38 @@ func TestKillLeavesCheckoutIntact(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, ".git", "kubectl-gitops", "*")); len(left) > 0 {
 		t.Errorf("scratch files left behind: %v", left)
+	}
+}
+
+// waitForProcessesIn waits until no process works in dir (Linux: the cwd
+// link of each /proc entry), for the git processes a killed binary leaves
+// to finish; it fails t after a minute.
+func waitForProcessesIn(t *testing.T, dir string) {
+	t.Helper()
+	dir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		busy := ""
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			if _, err := strconv.Atoi(e.Name()); err != nil {
+				continue
+			}
+			cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+			if err == nil && (cwd == dir || strings.HasPrefix(cwd, dir+string(filepath.Separator))) {
+				busy = e.Name()
+				break
+			}
+		}
+		if busy == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %s still works in %s a minute after the kill", busy, dir)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -37,19 +37,34 @@ const modelRatioLimit = 1.5
 // It returns the overlay paths (apps/<cluster>) kustomize alone builds.
 func writeModelRepo(tb testing.TB, root string, releases int) []string {
 	tb.Helper()
-	write := func(rel, content string) {
-		p := filepath.Join(root, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			tb.Fatal(err)
+	writeModelBases(tb, root, releases)
+	var overlays []string
+	for ci, c := range modelClusters {
+		writeClusterEntry(tb, root, c)
+		var k strings.Builder
+		k.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n")
+		for i := 0; i < releases; i++ {
+			fmt.Fprintf(&k, "  - ../base/app-%03d\n", i)
 		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			tb.Fatal(err)
+		k.WriteString("patches:\n")
+		for i := 0; i < releases; i++ {
+			app := fmt.Sprintf("app-%03d", i)
+			fmt.Fprintf(&k, "  - path: %s-values.yaml\n    target:\n      kind: HelmRelease\n      name: %s\n", app, app)
+			writeRel(tb, root, "apps/"+c+"/"+app+"-values.yaml", patchDoc(app, ci, i))
 		}
+		writeRel(tb, root, "apps/"+c+"/kustomization.yaml", k.String())
+		overlays = append(overlays, "apps/"+c)
 	}
+	return overlays
+}
+
+// writeModelBases writes apps/base/app-NNN/ for every release.
+func writeModelBases(tb testing.TB, root string, releases int) {
+	tb.Helper()
 	for i := 0; i < releases; i++ {
 		app := fmt.Sprintf("app-%03d", i)
-		write("apps/base/"+app+"/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - helmrelease.yaml\n")
-		write("apps/base/"+app+"/helmrelease.yaml", fmt.Sprintf(`apiVersion: helm.toolkit.fluxcd.io/v2
+		writeRel(tb, root, "apps/base/"+app+"/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - helmrelease.yaml\n")
+		writeRel(tb, root, "apps/base/"+app+"/helmrelease.yaml", fmt.Sprintf(`apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease
 metadata:
   name: %s
@@ -73,9 +88,13 @@ spec:
         memory: 128Mi
 `, app, i%20))
 	}
-	var overlays []string
-	for ci, c := range modelClusters {
-		write("clusters/"+c+"/apps.yaml", fmt.Sprintf(`apiVersion: kustomize.toolkit.fluxcd.io/v1
+}
+
+// writeClusterEntry writes clusters/<c>/: the Flux Kustomization on
+// ./apps/<c> and the HelmRepository the releases use.
+func writeClusterEntry(tb testing.TB, root, c string) {
+	tb.Helper()
+	writeRel(tb, root, "clusters/"+c+"/apps.yaml", fmt.Sprintf(`apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata:
   name: apps
@@ -88,7 +107,7 @@ spec:
     kind: GitRepository
     name: flux-system
 `, c))
-		write("clusters/"+c+"/sources.yaml", `apiVersion: source.toolkit.fluxcd.io/v1
+	writeRel(tb, root, "clusters/"+c+"/sources.yaml", `apiVersion: source.toolkit.fluxcd.io/v1
 kind: HelmRepository
 metadata:
   name: podinfo
@@ -97,16 +116,11 @@ spec:
   interval: 1h
   url: https://stefanprodan.github.io/podinfo
 `)
-		var k strings.Builder
-		k.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n")
-		for i := 0; i < releases; i++ {
-			fmt.Fprintf(&k, "  - ../base/app-%03d\n", i)
-		}
-		k.WriteString("patches:\n")
-		for i := 0; i < releases; i++ {
-			app := fmt.Sprintf("app-%03d", i)
-			fmt.Fprintf(&k, "  - path: %s-values.yaml\n    target:\n      kind: HelmRelease\n      name: %s\n", app, app)
-			write("apps/"+c+"/"+app+"-values.yaml", fmt.Sprintf(`apiVersion: helm.toolkit.fluxcd.io/v2
+}
+
+// patchDoc is cluster ci's patch of release i: chart version and values.
+func patchDoc(app string, ci, i int) string {
+	return fmt.Sprintf(`apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease
 metadata:
   name: %s
@@ -118,12 +132,7 @@ spec:
     replicaCount: %d
     image:
       tag: "1.%d.0"
-`, app, ci+1, ci+2, i))
-		}
-		write("apps/"+c+"/kustomization.yaml", k.String())
-		overlays = append(overlays, "apps/"+c)
-	}
-	return overlays
+`, app, ci+1, ci+2, i)
 }
 
 // BenchmarkModel builds the model of the generated repository and, in the

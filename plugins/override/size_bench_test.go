@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,10 +37,15 @@ func measure(b *testing.B, limit time.Duration, name string, args []string, dir 
 	defer cancel()
 	rssFile := filepath.Join(b.TempDir(), "rss")
 	if _, err := os.Stat("/usr/bin/time"); err != nil {
-		b.Fatalf("the peak RSS is measured with /usr/bin/time (Debian package time): %v", err)
+		b.Fatalf("the peak RSS is measured with GNU time, /usr/bin/time, which is missing (%v): install it (Debian and Ubuntu: apt-get install time) and run the benchmark again", err)
 	}
 	cmd := exec.CommandContext(ctx, "/usr/bin/time", append([]string{"-f", "%M", "-o", rssFile, name}, args...)...)
 	cmd.Dir, cmd.Env = dir, env(filepath.Dir(dir))
+	// Killed at the limit, time would leave the command running (and
+	// holding the output pipe, so Run would wait for it): time and the
+	// command are a process group of their own, and the group is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
@@ -76,8 +82,11 @@ func measure(b *testing.B, limit time.Duration, name string, args []string, dir 
 //
 // Memory: rss-x-<size> is the peak RSS the edit adds to the binary's own
 // (the peak RSS of `kubectl-gitops version` in the same run, about 70 MB,
-// nearly all of it the binary's code paged in) over the file's size. The
-// benchmark fails when it reaches 4 at 20 MB.
+// nearly all of it the binary's code paged in) over the file's size;
+// rss-all-x-<size> is the whole peak RSS over the file's size. The
+// benchmark fails when rss-x reaches 4 at 20 MB. The issue's other 20 MB
+// figure, under 10 s, is reported (wall-s-20MB) and not a limit: wall time
+// on the shared machine measures its load.
 func BenchmarkOverrideSize(b *testing.B) {
 	build := exec.Command("../../hack/tools.sh", "yq")
 	build.Stderr = os.Stderr
@@ -86,7 +95,9 @@ func BenchmarkOverrideSize(b *testing.B) {
 		b.Fatalf("building the yq baseline (hack/tools.sh yq): %v", err)
 	}
 	yq := strings.TrimSpace(string(yqOut))
-	bin := binarytest.Build(b)
+	// Installed: measured as a user runs it (see binarytest.Installed on
+	// what a binary fresh from the linker adds to the RSS).
+	bin := binarytest.Installed(b, binarytest.Build(b))
 	dirs := map[float64]string{}
 	for _, mb := range sizeLadder {
 		dir := filepath.Join(testTmp, fmt.Sprintf("values-%gMB", mb))
@@ -132,21 +143,28 @@ func BenchmarkOverrideSize(b *testing.B) {
 		size := float64(len(valuesMapRelease(mb))) / (1 << 20)
 		rssX[mb] = (o.rssMB - idle.rssMB) / size
 		b.ReportMetric(rssX[mb], fmt.Sprintf("rss-x-%gMB", mb))
+		b.ReportMetric(o.rssMB/size, fmt.Sprintf("rss-all-x-%gMB", mb)) // the binary's own included
 		b.ReportMetric(o.cpu.Seconds(), fmt.Sprintf("cpu-s-%gMB", mb))
 		b.ReportMetric(o.wall.Seconds(), fmt.Sprintf("wall-s-%gMB", mb))
 		b.ReportMetric(o.rssMB, fmt.Sprintf("RSS-MB-%gMB", mb))
 		b.ReportMetric(y.cpu.Seconds(), fmt.Sprintf("yq-cpu-s-%gMB", mb))
 		b.ReportMetric(y.rssMB, fmt.Sprintf("yq-RSS-MB-%gMB", mb))
 		b.ReportMetric(float64(o.cpu)/float64(y.cpu), fmt.Sprintf("x-yq-%gMB", mb))
+		// Logged too: a failed benchmark prints its log, not its metrics.
+		b.Logf("%g MB (%.1f MB file): override %.2f s CPU, %.2f s wall, peak RSS %.0f MB (%.1fx the file beyond the binary's own %.0f MB, %.1fx in all); yq %.2f s CPU, peak RSS %.0f MB; CPU %.2fx yq",
+			mb, size, o.cpu.Seconds(), o.wall.Seconds(), o.rssMB, rssX[mb], idle.rssMB, o.rssMB/size, y.cpu.Seconds(), y.rssMB, float64(o.cpu)/float64(y.cpu))
 	}
 	r64, r16 := float64(ours[64].cpu)/float64(ours[16].cpu), float64(ours[16].cpu)/float64(ours[4].cpu)
 	b.ReportMetric(r64, "x-64/16")
 	b.ReportMetric(r16, "x-16/4")
+	b.Logf("CPU time 64 MB/16 MB %.2fx, 16 MB/4 MB %.2fx", r64, r16)
 	if r64 >= 5 {
-		b.Fatalf("time does not grow linearly with the values map: 64 MB/16 MB %.2fx (want under 5x; 16 MB/4 MB %.2fx)", r64, r16)
+		b.Errorf("time does not grow linearly with the values map: 64 MB/16 MB %.2fx (want under 5x; 16 MB/4 MB %.2fx)", r64, r16)
 	}
-	if x := rssX[20]; x >= 4 {
-		b.Fatalf("editing the 20 MB values map took %.1f MB of RSS beyond the binary's own %.1f MB: %.2fx the file (want under 4x)", ours[20].rssMB-idle.rssMB, idle.rssMB, x)
+	if x, ok := rssX[20]; !ok {
+		b.Errorf("the size ladder %v lacks the issue's 20 MB point", sizeLadder)
+	} else if x >= 4 {
+		b.Errorf("editing the 20 MB values map took %.1f MB of RSS beyond the binary's own %.1f MB: %.2fx the file (want under 4x)", ours[20].rssMB-idle.rssMB, idle.rssMB, x)
 	}
 }
 

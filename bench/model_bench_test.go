@@ -137,8 +137,8 @@ spec:
 
 // BenchmarkModel builds the model of the generated repository and, in the
 // same iteration, `kustomize build` of the same overlay paths with krusty
-// alone, and reports model-ms, kustomize-ms and their ratio. It fails when
-// the ratio is above the issue's 1.5x, or when the model does not hold
+// alone, and reports their wall and CPU times and the ratio of the CPU
+// times. It fails when the ratio is above the issue's 1.5x, or when the model does not hold
 // every release.
 //
 //	go test ./bench/ -run '^$' -bench Model -benchtime 1x
@@ -152,12 +152,17 @@ func BenchmarkModel(b *testing.B) {
 	root := b.TempDir()
 	overlays := writeModelRepo(b, root, releases)
 	ctx := context.Background()
-	var model, kust time.Duration
+	// Wall and CPU time (user+sys of this process): the ratio is taken on
+	// CPU time, which the other processes of a shared machine move much
+	// less than the wall time.
+	var model, kust, modelCPU, kustCPU time.Duration
+	warmKustomize(b) // neither side pays kustomize's one-time set-up
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime(b)
 		m, err := fluxmodel.Load(ctx, root)
 		model += time.Since(start)
+		modelCPU += cpuTime(b) - cpu0
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -171,7 +176,7 @@ func BenchmarkModel(b *testing.B) {
 			b.Fatalf("staging/team-07/app-007 is not patched: %+v", r)
 		}
 
-		start = time.Now()
+		start, cpu0 = time.Now(), cpuTime(b)
 		n := 0
 		for _, o := range overlays {
 			k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
@@ -182,16 +187,23 @@ func BenchmarkModel(b *testing.B) {
 			n += rm.Size()
 		}
 		kust += time.Since(start)
+		kustCPU += cpuTime(b) - cpu0
 		if n != len(modelClusters)*releases {
 			b.Fatalf("kustomize built %d objects, want %d", n, len(modelClusters)*releases)
 		}
 	}
 	b.StopTimer()
-	ratio := float64(model) / float64(kust)
-	b.ReportMetric(float64(model.Milliseconds())/float64(b.N), "model-ms")
-	b.ReportMetric(float64(kust.Milliseconds())/float64(b.N), "kustomize-ms")
-	b.ReportMetric(ratio, "model/kustomize")
+	ratio := float64(modelCPU) / float64(kustCPU)
+	per := func(d time.Duration) float64 { return float64(d.Milliseconds()) / float64(b.N) }
+	avg := func(d time.Duration) time.Duration { return (d / time.Duration(b.N)).Round(time.Millisecond) }
+	b.ReportMetric(per(model), "model-ms")
+	b.ReportMetric(per(modelCPU), "model-cpu-ms")
+	b.ReportMetric(per(kust), "kustomize-ms")
+	b.ReportMetric(per(kustCPU), "kustomize-cpu-ms")
+	b.ReportMetric(ratio, "model/kustomize-cpu")
+	b.Logf("3 clusters x %d releases: model %v wall, %v CPU; kustomize build of the %d overlays %v wall, %v CPU; CPU ratio %.2f (wall %.2f)",
+		releases, avg(model), avg(modelCPU), len(overlays), avg(kust), avg(kustCPU), ratio, float64(model)/float64(kust))
 	if ratio > modelRatioLimit {
-		b.Fatalf("the model takes %.2fx kustomize build of the same paths (%v vs %v); the target is %.1fx", ratio, model/time.Duration(b.N), kust/time.Duration(b.N), modelRatioLimit)
+		b.Fatalf("the model takes %.2fx the CPU time of kustomize build of the same paths (%v vs %v); the target is %.1fx", ratio, avg(modelCPU), avg(kustCPU), modelRatioLimit)
 	}
 }

@@ -284,7 +284,7 @@ func (o *runner) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Res
 		return nil, err
 	}
 	defer cleanB()
-	after, cleanA, err := worktree(ctx, repo, filepath.Join(tmp, "head"), sp.Head)
+	after, cleanA, err := headTree(ctx, repo, filepath.Join(tmp, "head"), sp.Head)
 	if err != nil {
 		return nil, err
 	}
@@ -487,6 +487,21 @@ func revParse(ctx context.Context, repo *gitrepo.Repo, rev string) (string, erro
 		return "", fmt.Errorf("%s is not a commit in %s: %w", rev, repo.Root, gitrepo.ErrUnknownRevision)
 	}
 	return strings.TrimSpace(out), nil
+}
+
+// headTree is the checkout itself when it is at sha with nothing changed,
+// untracked or ignored in it (what a diff of one's own branch usually
+// finds): the model and the checks only read it, and a second checkout of
+// a large repository costs more than the rest of a small diff. Otherwise
+// it is a worktree at sha.
+func headTree(ctx context.Context, repo *gitrepo.Repo, dir, sha string) (*gitrepo.Repo, func(), error) {
+	if cur, err := revParse(ctx, repo, "HEAD"); err == nil && cur == sha {
+		st, err := repo.Git(ctx, "status", "--porcelain", "--untracked-files=all", "--ignored")
+		if err == nil && strings.TrimSpace(st) == "" {
+			return repo, func() {}, nil
+		}
+	}
+	return worktree(ctx, repo, dir, sha)
 }
 
 // worktree checks out sha in dir (a detached worktree of repo), and

@@ -57,6 +57,29 @@ func Load(ctx context.Context, root string) (*Model, error) {
 	return loadModel(ctx, root, nil)
 }
 
+// LoadEntries is Load for a caller that reads the files of a repository
+// without entry points itself (override edits one file, bounded, and a
+// values map of 64 MB must not be decoded whole to find it): there it
+// returns the Plain model with no clusters and reads no HelmRelease file.
+// Elsewhere it is Load.
+func LoadEntries(ctx context.Context, root string) (*Model, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	if abs, err = filepath.EvalSymlinks(abs); err != nil {
+		return nil, fmt.Errorf("reading the repository at %s: %w", root, err)
+	}
+	layout, eps, err := entryPoints(abs)
+	if err != nil {
+		return nil, err
+	}
+	if len(eps) == 0 {
+		return &Model{Root: abs, Layout: layout, Plain: true}, nil
+	}
+	return loadModel(ctx, root, nil)
+}
+
 func loadModel(ctx context.Context, root string, cache *Cache) (*Model, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {

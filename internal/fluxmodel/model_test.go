@@ -250,3 +250,26 @@ func TestLoadWritesNothing(t *testing.T) {
 		t.Errorf("Load wrote files: %d before, %d after", len(before), len(after))
 	}
 }
+
+// LoadEntries reads no HelmRelease file of a repository without entry
+// points (override reads the one it edits itself, bounded); Load decodes
+// them all, and finds the broken one.
+func TestLoadEntriesReadsNoPlainFile(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, root, "apps/web.yaml", "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\n  namespace: apps\nspec:\n  values:\n    a: 1\n")
+	writeFile(t, root, "apps/broken.yaml", "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: broken\n  namespace: apps\nspec:\n  values: {a: [\n")
+	full, err := Load(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !full.Plain || len(full.Clusters) != 1 || len(full.Clusters[0].Errors) == 0 {
+		t.Fatalf("Load: Plain %v, %d clusters; want the plain model with the broken file as an error", full.Plain, len(full.Clusters))
+	}
+	m, err := LoadEntries(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Plain || len(m.Clusters) != 0 || m.Describe() != full.Describe() {
+		t.Errorf("LoadEntries: Plain %v, %d clusters, %q; want the plain model without clusters", m.Plain, len(m.Clusters), m.Describe())
+	}
+}

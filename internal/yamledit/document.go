@@ -178,7 +178,7 @@ func (d *Document) applyReduced(base Path, ops []Op) ([]byte, []Change, error) {
 		return d.src, changes, nil
 	}
 	c := d.chunk
-	defer boundGarbage()()
+	defer boundGarbage(len(d.src))()
 	var w bytes.Buffer
 	w.Grow(len(d.src) + len(text) - len(red.text) + 64)
 	w.Write(d.src[:c.start])

@@ -15,7 +15,12 @@ import (
 // it starts plus garbageBudget keeps the pile bounded instead; the
 // collector runs more often, on a heap that is mostly the file's bytes,
 // which it does not scan.
-
+//
+// The allowance grows with the text being reduced: with a fixed one the
+// number of collections grows with the size and each marks a heap that
+// grows with it too, so a 64 MB map took 7.9x the CPU of a 16 MB one
+// (BenchmarkOverrideSize). The size itself, at least garbageBudget, keeps
+// the collections per byte constant and the pile below the file's size.
 const garbageBudget = 16 << 20
 
 var bound struct {
@@ -24,9 +29,10 @@ var bound struct {
 	old   int64
 }
 
-// boundGarbage sets the limit (never raising one already set) and returns
-// what lifts it again; reductions running at once share one limit.
-func boundGarbage() (release func()) {
+// boundGarbage sets the limit for work on size bytes of text (never
+// raising one already set) and returns what lifts it again; reductions
+// running at once share one limit.
+func boundGarbage(size int) (release func()) {
 	bound.Lock()
 	defer bound.Unlock()
 	if bound.depth == 0 {
@@ -45,7 +51,7 @@ func boundGarbage() (release func()) {
 		v := func(i int) int64 { return int64(s[i].Value.Uint64()) }
 		used := v(0) - v(1) - v(2) - v(3) + v(4)
 		bound.old = debug.SetMemoryLimit(-1)
-		debug.SetMemoryLimit(min(bound.old, used+garbageBudget))
+		debug.SetMemoryLimit(min(bound.old, used+max(garbageBudget, int64(size))))
 	}
 	bound.depth++
 	return func() {

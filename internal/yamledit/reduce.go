@@ -92,7 +92,7 @@ func reduce(text []byte, pad int, base Path, focus map[string]any, decode bool) 
 	if bytes.Contains(text, []byte(placeholderTag)) || bytes.HasPrefix(text, []byte(utf8BOM)) {
 		return nil, errNotReduced
 	}
-	defer boundGarbage()()
+	defer boundGarbage(len(text))()
 	r := &reducer{src: text, eol: "\n", decode: decode, units: map[int]bool{}, seqs: map[int]bool{}, seed: maphash.MakeSeed(), pad: pad}
 	if i := bytes.IndexByte(text, '\n'); i > 0 && text[i-1] == '\r' {
 		r.eol = "\r\n"

@@ -57,7 +57,10 @@ with --push pushed, rebuilding the commit over concurrent pushes.`,
 			}
 			return nil
 		},
-		RunE: command.RunE(f, o),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.tool = command.Name(cmd) // "flux gitops" as the Flux plugin, for the pull request's follow line
+			return command.RunE(f, o)(cmd, args)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Repo, "repo", "", "Git checkout of the GitOps repo (default: the repository containing the current directory)")

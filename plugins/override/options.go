@@ -40,6 +40,9 @@ var valuesPath = yamledit.Path{"spec", "values"}
 // Options hold the flags and what Complete derives from them.
 type Options struct {
 	genericiooptions.IOStreams
+	// tool is how the user invoked us ("kubectl gitops", "flux gitops"),
+	// for the lines that name a command to run next.
+	tool string
 	// Getenv reads the environment (NO_COLOR, forge tokens): the
 	// factory's, set by Complete.
 	Getenv func(string) string

@@ -60,7 +60,7 @@ func (o *Options) publishPR(ctx context.Context, pub *forge.Publisher, repo *git
 	}
 	body := forge.Body(forge.BodyInput{
 		Summary: summary, Diff: d.String(), Rendered: rendered, Environments: env,
-		Follow: "git pull && kubectl gitops trace --helmrelease " + hr + " --watch",
+		Follow: "git pull && " + o.toolName() + " trace --helmrelease " + hr + " --watch",
 		Meta:   forge.Meta{Command: "override", HelmRelease: hr, To: env},
 	})
 	r, err := pub.Publish(ctx, forge.Spec{
@@ -86,4 +86,13 @@ func envOf(cfg *envs.Config, file string) string {
 		}
 	}
 	return ""
+}
+
+// toolName is how the user invoked us; "kubectl gitops" when Options was
+// built without the command (tests that call Run).
+func (o *Options) toolName() string {
+	if o.tool == "" {
+		return "kubectl gitops"
+	}
+	return o.tool
 }

@@ -169,10 +169,9 @@ func (c *Comparer) Compare(ctx context.Context, in Input) (*Result, error) {
 
 	// Pair the objects by group, kind, namespace and name.
 	type pair struct {
-		key     string
-		new     map[string]any
-		old     map[string]any
-		version string
+		key string
+		new map[string]any
+		old map[string]any
 	}
 	pairs := map[string]*pair{}
 	get := func(obj map[string]any) *pair {

@@ -63,14 +63,15 @@ func signalled(t *testing.T, dir string, stdin *os.File, sig syscall.Signal, wai
 
 // Ctrl-C (SIGINT) or SIGTERM ends override with 130 or 143 and one line,
 // and leaves the checkout as it was: while it waits on standard input
-// (-f - from a pipe nobody writes to), and while it edits a 4 MB values
+// (-f - from a pipe nobody writes to), and while it edits a 32 MB values
 // map with --no-commit. Within a second is main's grace exit, tested on a
 // fake clock (internal/interrupt); the bound here only tells a process
-// that stopped from one that did not (stdin is never written; the edit
-// took 61 s before #21), and stays far from the loaded CI machine's
-// scheduling delays.
+// that stopped from one that did not, and stays far from the loaded CI
+// machine's scheduling delays. The map is 32 MB so that the edit (about
+// 5 s of CPU since #21; a 4 MB one now ends within the second before the
+// signal) is still running when the signal comes.
 func TestOverrideSignals(t *testing.T) {
-	_, clones := setup(t, 1, map[string]string{"big/values.yaml": string(valuesMapRelease(4))})
+	_, clones := setup(t, 1, map[string]string{"big/values.yaml": string(valuesMapRelease(32))})
 	dir := clones[0]
 	pr, pw, err := os.Pipe()
 	if err != nil {

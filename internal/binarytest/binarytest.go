@@ -164,22 +164,48 @@ func Run(tb testing.TB, env []string, dir, program string, args ...string) Resul
 // command's own wall time, CPU time and peak RSS.
 func Measure(tb testing.TB, env []string, dir, program string, args ...string) Result {
 	tb.Helper()
-	helper := buildPkg(tb, "github.com/kubectl-gitops/kubectl-gitops/internal/binarytest/peakrss", nil)
-	out := filepath.Join(tb.TempDir(), "peakrss")
 	if env == nil {
 		env = os.Environ()
 	}
-	r := Run(tb, append(slices.Clone(env), "PEAKRSS_OUT="+out), dir, helper, append([]string{program}, args...)...)
-	b, err := os.ReadFile(out)
+	m := UnderPeakRSS(tb, program, args...)
+	r := Run(tb, append(slices.Clone(env), m.Env), dir, m.Name, m.Args...)
+	r.Wall, r.CPU, r.PeakRSS = m.Read(tb, r.Stderr)
+	return r
+}
+
+// PeakRSSRun is a command line that runs a program under the peakrss
+// helper, for a caller that starts it itself (with its own stdin, say).
+type PeakRSSRun struct {
+	Name string
+	Args []string
+	// Env is the entry to add to the command's environment.
+	Env string
+	out string
+}
+
+// UnderPeakRSS returns how to run program with args under the peakrss
+// helper (built once): a child started straight from a large test process
+// reads the test process's size as its own peak.
+func UnderPeakRSS(tb testing.TB, program string, args ...string) PeakRSSRun {
+	tb.Helper()
+	helper := buildPkg(tb, "github.com/kubectl-gitops/kubectl-gitops/internal/binarytest/peakrss", nil)
+	out := filepath.Join(tb.TempDir(), "peakrss")
+	return PeakRSSRun{Name: helper, Args: append([]string{program}, args...), Env: "PEAKRSS_OUT=" + out, out: out}
+}
+
+// Read returns the wall time, CPU time and peak RSS (bytes) the helper
+// wrote after the run; stderr is the run's, for the failure message.
+func (m PeakRSSRun) Read(tb testing.TB, stderr string) (wall, cpu time.Duration, peakRSS int64) {
+	tb.Helper()
+	b, err := os.ReadFile(m.out)
 	if err != nil {
-		tb.Fatalf("running %s under peakrss: %v\n%s", program, err, r.Stderr)
+		tb.Fatalf("running %s under peakrss: %v\n%s", m.Args[0], err, stderr)
 	}
-	var wall, cpu int64
-	if _, err := fmt.Sscan(string(b), &wall, &cpu, &r.PeakRSS); err != nil {
+	var w, c int64
+	if _, err := fmt.Sscan(string(b), &w, &c, &peakRSS); err != nil {
 		tb.Fatalf("peakrss wrote %q: %v", b, err)
 	}
-	r.Wall, r.CPU = time.Duration(wall), time.Duration(cpu)
-	return r
+	return time.Duration(w), time.Duration(c), peakRSS
 }
 
 // Installed copies the binary at path to a new file, as `cp`, krew's

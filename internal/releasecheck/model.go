@@ -110,7 +110,7 @@ func modelReleases(m *fluxmodel.Model) map[string]*Release {
 
 // modelSource is the source object hr names, as its cluster applies it.
 func modelSource(c *fluxmodel.Cluster, hr *helmv2.HelmRelease) []byte {
-	kind, name, ns := sourceRef(hr)
+	kind, name, ns := SourceRef(hr)
 	if kind == "" {
 		return nil
 	}
@@ -122,7 +122,10 @@ func modelSource(c *fluxmodel.Cluster, hr *helmv2.HelmRelease) []byte {
 	return b
 }
 
-func sourceRef(hr *helmv2.HelmRelease) (kind, name, ns string) {
+// SourceRef is the chart source a HelmRelease names (spec.chart's
+// sourceRef or spec.chartRef), its namespace defaulting to the release's;
+// kind is empty when it names none.
+func SourceRef(hr *helmv2.HelmRelease) (kind, name, ns string) {
 	ns = hr.Namespace
 	switch {
 	case hr.Spec.Chart != nil:

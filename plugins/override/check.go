@@ -104,20 +104,7 @@ func (o *Options) applied(r *fluxmodel.Release) (*helmv2.HelmRelease, error) {
 // sourceInModel reports whether the chart source hr names is an object of
 // the model objs looks in.
 func sourceInModel(objs func(kind, namespace, name string) (map[string]any, string, bool), hr *helmv2.HelmRelease) bool {
-	kind, name, ns := "", "", hr.Namespace
-	switch {
-	case hr.Spec.Chart != nil:
-		ref := hr.Spec.Chart.Spec.SourceRef
-		kind, name = ref.Kind, ref.Name
-		if ref.Namespace != "" {
-			ns = ref.Namespace
-		}
-	case hr.Spec.ChartRef != nil:
-		kind, name = hr.Spec.ChartRef.Kind, hr.Spec.ChartRef.Name
-		if hr.Spec.ChartRef.Namespace != "" {
-			ns = hr.Spec.ChartRef.Namespace
-		}
-	}
+	kind, name, ns := releasecheck.SourceRef(hr)
 	if kind == "" {
 		return false
 	}

@@ -95,9 +95,6 @@ var slowInitAllowed = map[string]string{
 // longer does or is not linked (drop it from the list). The milliseconds
 // are logged for the record.
 func TestNoSlowPackageInit(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts the binary")
-	}
 	// The release build, as BenchmarkStartup measures it (one build for
 	// both when they run together).
 	bin := binarytest.Installed(t, binarytest.Release(t))

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // TestCancelStopsGitHelpers cancels a fetch while git's remote helper (a
@@ -37,16 +36,18 @@ func TestCancelStopsGitHelpers(t *testing.T) {
 	r := &Repo{Root: dir, Env: []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"), "HELPER_PID=" + pidFile}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// The pid file is a FIFO: reading it waits for the helper's echo, and
+	// the fetch is cancelled as soon as the helper runs.
+	if err := syscall.Mkfifo(pidFile, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	helper := make(chan int, 1)
 	go func() {
 		defer cancel()
-		for ctx.Err() == nil {
-			if b, err := os.ReadFile(pidFile); err == nil && bytes.HasSuffix(b, []byte("\n")) {
-				pid, _ := strconv.Atoi(string(bytes.TrimSpace(b)))
+		if b, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(string(bytes.TrimSpace(b))); err == nil {
 				helper <- pid
-				return
 			}
-			time.Sleep(5 * time.Millisecond)
 		}
 	}()
 	_, err := r.Git(ctx, "fetch", "slow::x")
@@ -54,6 +55,10 @@ func TestCancelStopsGitHelpers(t *testing.T) {
 	select {
 	case pid = <-helper:
 	default:
+		// Unblock the reader, still waiting for a writer.
+		if w, werr := os.OpenFile(pidFile, os.O_WRONLY|syscall.O_NONBLOCK, 0); werr == nil {
+			w.Close()
+		}
 		t.Fatalf("git fetch returned before its helper started: %v", err)
 	}
 	stillRunning := running(pid)

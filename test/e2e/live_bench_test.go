@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
+	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/kubectl-gitops/kubectl-gitops/test/e2e/e2eutil"
 )
@@ -120,27 +122,27 @@ func BenchmarkDiffLive(b *testing.B) {
 	}
 }
 
-// waitAllReleased waits until n HelmReleases of ns are Released=True.
+// waitAllReleased waits, on one watch, until n HelmReleases of ns are
+// Released=True.
 func waitAllReleased(tb testing.TB, e *e2eutil.Env, ns string, n int, timeout time.Duration) {
 	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		list, err := e.Dynamic.Resource(e2eutil.HelmReleases).Namespace(ns).List(context.Background(), metav1.ListOptions{})
-		if err != nil {
-			tb.Fatal(err)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	lw := e2eutil.SelectorListWatch(e.Dynamic.Resource(e2eutil.HelmReleases).Namespace(ns), "", "")
+	released := map[string]bool{}
+	_, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{}, nil, func(ev watch.Event) (bool, error) {
+		u, ok := ev.Object.(*unstructured.Unstructured)
+		if !ok {
+			return false, nil
 		}
-		done := 0
-		for i := range list.Items {
-			if e2eutil.HasCondition(&list.Items[i], "Released", "True", "") {
-				done++
-			}
+		if ev.Type == watch.Deleted || !e2eutil.HasCondition(u, "Released", "True", "") {
+			delete(released, u.GetName())
+		} else {
+			released[u.GetName()] = true
 		}
-		if done >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%d of %d HelmReleases released after %s", done, n, timeout)
-		}
-		time.Sleep(2 * time.Second)
+		return len(released) >= n, nil
+	})
+	if err != nil {
+		tb.Fatalf("%d of %d HelmReleases released after %s: %v", len(released), n, timeout, err)
 	}
 }

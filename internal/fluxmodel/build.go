@@ -54,7 +54,7 @@ func (e *BuildError) Unwrap() error { return e.Err }
 // when root cannot be read at all; what is wrong in a cluster is in that
 // cluster's Errors, and the rest of the model is still there.
 func Load(ctx context.Context, root string) (*Model, error) {
-	return loadModel(ctx, root, nil)
+	return loadModel(ctx, root, nil, true)
 }
 
 // LoadEntries is Load for a caller that reads the files of a repository
@@ -63,6 +63,13 @@ func Load(ctx context.Context, root string) (*Model, error) {
 // returns the Plain model with no clusters and reads no HelmRelease file.
 // Elsewhere it is Load.
 func LoadEntries(ctx context.Context, root string) (*Model, error) {
+	return loadModel(ctx, root, nil, false)
+}
+
+// loadModel is Load with a cache of builds (nil: none); readPlain says
+// whether a repository without entry points is modelled from its
+// HelmRelease files or returned as Plain with no clusters.
+func loadModel(ctx context.Context, root string, cache *Cache, readPlain bool) (*Model, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, err
@@ -74,30 +81,14 @@ func LoadEntries(ctx context.Context, root string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(eps) == 0 {
-		return &Model{Root: abs, Layout: layout, Plain: true}, nil
-	}
-	return loadModel(ctx, root, nil)
-}
-
-func loadModel(ctx context.Context, root string, cache *Cache) (*Model, error) {
-	abs, err := filepath.Abs(root)
-	if err != nil {
-		return nil, err
-	}
-	if abs, err = filepath.EvalSymlinks(abs); err != nil {
-		return nil, fmt.Errorf("reading the repository at %s: %w", root, err)
+	m := &Model{Root: abs, Layout: layout, Plain: len(eps) == 0}
+	if m.Plain && !readPlain {
+		return m, nil
 	}
 	if !buildablePath(abs) {
 		return loadCopy(ctx, abs)
 	}
-	layout, eps, err := entryPoints(abs)
-	if err != nil {
-		return nil, err
-	}
-	m := &Model{Root: abs, Layout: layout}
-	if len(eps) == 0 {
-		m.Plain = true
+	if m.Plain {
 		c, err := plainCluster(abs)
 		if err != nil {
 			return nil, err

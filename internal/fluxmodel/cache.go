@@ -39,7 +39,7 @@ func (c *Cache) Stats() (hits, misses int64) { return c.hits.Load(), c.misses.Lo
 
 // LoadCached is Load with builds reused from, and kept in, c (nil: none).
 func LoadCached(ctx context.Context, root string, c *Cache) (*Model, error) {
-	return loadModel(ctx, root, c)
+	return loadModel(ctx, root, c, true)
 }
 
 type cachedBuild struct {

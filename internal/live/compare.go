@@ -116,7 +116,7 @@ func NewComparer(cfg *rest.Config) (*Comparer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Comparer{Dynamic: dyn, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}, nil
+	return &Comparer{Dynamic: dyn, Mapper: withBuiltins(restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)))}, nil
 }
 
 // Input is one release to compare.
@@ -306,15 +306,6 @@ func (c *Comparer) object(ctx context.Context, releaseNS string, newObj, old map
 		}
 		return out
 	}
-	liveU, err := res.Get(ctx, name, metav1.GetOptions{})
-	var liveObj map[string]any
-	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return fail("get", err)
-	default:
-		liveObj = liveU.Object
-	}
 	apply := func(obj map[string]any) (map[string]any, error) {
 		o := copyJSON(obj)
 		if ns != "" {
@@ -328,6 +319,31 @@ func (c *Comparer) object(ctx context.Context, releaseNS string, newObj, old map
 		}
 		return u.Object, nil
 	}
+	// The read of the live object and the dry runs do not depend on each
+	// other: they are sent together, one round trip instead of two (a dry
+	// run whose object turns out not to exist is not used).
+	var wg sync.WaitGroup
+	var newAfter, oldAfter map[string]any
+	var newErr, oldErr error
+	if newObj != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); newAfter, newErr = apply(newObj) }()
+	}
+	applyOld := old != nil && (newObj == nil || !sameJSON(newObj, old))
+	if applyOld {
+		wg.Add(1)
+		go func() { defer wg.Done(); oldAfter, oldErr = apply(old) }()
+	}
+	liveU, err := res.Get(ctx, name, metav1.GetOptions{})
+	wg.Wait()
+	var liveObj map[string]any
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fail("get", err)
+	default:
+		liveObj = liveU.Object
+	}
 	secret := isSecret(kind, gv.Group)
 	var after map[string]any
 	switch {
@@ -335,7 +351,7 @@ func (c *Comparer) object(ctx context.Context, releaseNS string, newObj, old map
 		out.Change = ChangeAdded
 		out.Diff, out.colored = unified(out.Object+" (added)", nil, clean(newObj), secret, secrets, color)
 	case newObj != nil:
-		if after, err = apply(newObj); err != nil {
+		if after, err = newAfter, newErr; err != nil {
 			return fail("dry-run apply", err)
 		}
 		if old != nil {
@@ -358,8 +374,8 @@ func (c *Comparer) object(ctx context.Context, releaseNS string, newObj, old map
 			out.Drift = []string{"deleted"}
 		} else {
 			deployedAfter := after
-			if newObj == nil || !sameJSON(newObj, old) {
-				if deployedAfter, err = apply(old); err != nil {
+			if applyOld {
+				if deployedAfter, err = oldAfter, oldErr; err != nil {
 					if out.Change == "" || out.Change == ChangeUnchanged || out.Change == ChangeRemoved {
 						return fail("dry-run apply the deployed object", err)
 					}

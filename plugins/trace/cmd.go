@@ -14,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/commitcache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
@@ -54,6 +55,9 @@ type config struct {
 	factory kube.Factory
 	streams genericiooptions.IOStreams
 	hooks   hooks
+	// commits keeps what a commit's content alone answers (nil: no cache
+	// directory, every run asks git and builds the model).
+	commits *commitcache.Store
 }
 
 // hooks are what tests and benchmarks replace.
@@ -194,6 +198,9 @@ func (o *Options) Complete(_ context.Context, in command.Inputs, args []string) 
 	}
 	c.contexts = fleetContexts(in.Factory)
 	c.color = term.Color(c.streams.Out, in.Getenv())
+	if root, err := commitcache.Root(in.Getenv()); err == nil {
+		c.commits, _ = commitcache.Open(root)
+	}
 	return c, nil
 }
 
@@ -260,7 +267,7 @@ func (o *runner) resolve(ctx context.Context) error {
 	if len(o.remotes) == 0 {
 		return exitcode.Errorf(exitcode.NotFound, "%s has no remotes: Flux sources are found by URL, so add the remote Flux clones (git remote add origin URL)", repo.Root)
 	}
-	o.facts = newFactCache(repo, o.commit)
+	o.facts = newFactCache(repo, o.commit, o.commits)
 	if o.fleetMode() {
 		return o.completeFleet(ctx)
 	}

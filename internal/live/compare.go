@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -132,6 +133,10 @@ type Input struct {
 	Secrets map[string]bool
 	// Color adds ANSI colors to a second copy of each diff.
 	Color bool
+	// DriftOnly asks for the drift of each object and its change, without
+	// the diffs: trace's check of the deployed release (with Removed), which
+	// prints neither and paid for a YAML rendering of every live object.
+	DriftOnly bool
 }
 
 // Compare compares one release with the cluster. Only a cancelled ctx is an
@@ -212,7 +217,7 @@ func (c *Comparer) Compare(ctx context.Context, in Input) (*Result, error) {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			p := pairs[k]
-			res.Objects[i] = c.object(ctx, t.Namespace, p.new, p.old, in.Secrets, in.Color)
+			res.Objects[i] = c.object(ctx, t.Namespace, p.new, p.old, in)
 		}()
 	}
 	wg.Wait()
@@ -259,7 +264,7 @@ func revision(r *release.Release) *Revision {
 // object compares one object: newObj is the render after the change (nil
 // when it is no longer rendered), old the deployed release's (nil when it
 // was not in it).
-func (c *Comparer) object(ctx context.Context, releaseNS string, newObj, old map[string]any, secrets map[string]bool, color bool) Object {
+func (c *Comparer) object(ctx context.Context, releaseNS string, newObj, old map[string]any, in Input) Object {
 	either := newObj
 	if either == nil {
 		either = old
@@ -345,11 +350,17 @@ func (c *Comparer) object(ctx context.Context, releaseNS string, newObj, old map
 		liveObj = liveU.Object
 	}
 	secret := isSecret(kind, gv.Group)
+	diff := func(label string, a, b map[string]any) (string, string) {
+		if in.DriftOnly {
+			return "", ""
+		}
+		return unified(label, a, b, secret, in.Secrets, in.Color)
+	}
 	var after map[string]any
 	switch {
 	case newObj != nil && liveObj == nil:
 		out.Change = ChangeAdded
-		out.Diff, out.colored = unified(out.Object+" (added)", nil, clean(newObj), secret, secrets, color)
+		out.Diff, out.colored = diff(out.Object+" (added)", nil, clean(newObj))
 	case newObj != nil:
 		if after, err = newAfter, newErr; err != nil {
 			return fail("dry-run apply", err)
@@ -358,14 +369,16 @@ func (c *Comparer) object(ctx context.Context, releaseNS string, newObj, old map
 			after = pruneRemoved(copyJSON(after), old, newObj).(map[string]any)
 		}
 		a, b := clean(liveObj), clean(after)
-		out.Diff, out.colored = unified(out.Object, a, b, secret, secrets, color)
+		out.Diff, out.colored = diff(out.Object, a, b)
 		out.Change = ChangeUnchanged
-		if out.Diff != "" {
+		// Without the diff the objects themselves are compared (a diff
+		// can also be empty when only masked Secret values differ).
+		if out.Diff != "" || in.DriftOnly && !reflect.DeepEqual(a, b) {
 			out.Change = ChangeChanged
 		}
 	case liveObj != nil:
 		out.Change = ChangeRemoved
-		out.Diff, out.colored = unified(out.Object+" (removed)", clean(liveObj), nil, secret, secrets, color)
+		out.Diff, out.colored = diff(out.Object+" (removed)", clean(liveObj), nil)
 	}
 	// Drift: the deployed release's object, applied to the live one, as
 	// helm-controller's drift detection does.

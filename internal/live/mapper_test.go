@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -116,11 +117,19 @@ func TestObjectReadAndDryRunInOneRound(t *testing.T) {
 	}
 	c := &Comparer{Dynamic: dyn, Mapper: withBuiltins(meta.NewDefaultRESTMapper(nil))}
 	deployed := map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "app"}, "data": map[string]any{"v": "1"}}
-	got := c.object(context.Background(), "apps", nil, deployed, nil, false)
+	got := c.object(context.Background(), "apps", nil, deployed, Input{})
 	if !concurrent {
 		t.Fatal("the GET of the live object was answered before the dry run was sent: two round trips per object")
 	}
 	if len(got.Drift) != 1 || got.Drift[0] != "data.v" {
 		t.Errorf("drift %v (error %q), want [data.v]", got.Drift, got.Error)
+	}
+	if got.Diff == "" {
+		t.Error("no diff of the object that the render no longer has")
+	}
+	// trace asks for the drift alone: the same answer, no diff rendered.
+	drift := c.object(context.Background(), "apps", nil, deployed, Input{DriftOnly: true})
+	if drift.Diff != "" || drift.Change != got.Change || !reflect.DeepEqual(drift.Drift, got.Drift) {
+		t.Errorf("DriftOnly: change %q drift %v diff %q; want change %q drift %v and no diff", drift.Change, drift.Drift, drift.Diff, got.Change, got.Drift)
 	}
 }

@@ -56,7 +56,7 @@ func (o *runner) addDrift(ctx context.Context, snap *snapshot) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := cmp.Compare(ctx, live.Input{HR: hr, Removed: true})
+			res, err := cmp.Compare(ctx, live.Input{HR: hr, Removed: true, DriftOnly: true})
 			if err != nil || res.Deployed == nil {
 				return
 			}

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -21,13 +22,16 @@ const ReconcileAnnotation = "reconcile.fluxcd.io/requestedAt"
 
 // run traces the commit once, or until deployed/failed with --watch/--wait.
 func (o *runner) run(ctx context.Context) error {
-	if err := o.resolve(ctx); err != nil {
-		return err
-	}
-	if len(o.members) > 0 {
+	if o.fleetMode() {
+		if err := o.resolveGit(ctx); err != nil {
+			return err
+		}
+		if err := o.completeFleet(ctx); err != nil {
+			return err
+		}
 		return o.runFleet(ctx)
 	}
-	snap, err := o.compute(ctx, o.scope, nil)
+	snap, err := o.first(ctx)
 	if err != nil {
 		return err
 	}
@@ -53,6 +57,28 @@ func (o *runner) run(ctx context.Context) error {
 	return o.watchLoop(ctx, snap)
 }
 
+// first resolves the revision in git and makes the first computation, the
+// two side by side: the first round of requests (GitRepositories,
+// HelmCharts, Kustomizations) needs nothing from git, so it is sent while
+// git opens the checkout and resolves the commit, and only matching the
+// sources to the remotes waits for git. An error of git's wins over the
+// cluster's, as when git was asked first.
+func (o *runner) first(ctx context.Context) (*snapshot, error) {
+	var gitErr error
+	o.gitResolved = make(chan struct{})
+	go func() { defer close(o.gitResolved); gitErr = o.resolveGit(ctx) }()
+	err := o.resolveCluster()
+	var snap *snapshot
+	if err == nil {
+		snap, err = o.compute(ctx, o.scope, nil)
+	}
+	<-o.gitResolved
+	if gitErr != nil {
+		return nil, gitErr
+	}
+	return snap, err
+}
+
 // snapshot is one computation: what was fetched and what it means.
 type snapshot struct {
 	fetched *fluxstatus.Fetched
@@ -69,6 +95,9 @@ func (o *runner) compute(ctx context.Context, sc *scope, list fluxstatus.ListFun
 	commitFacts := make(chan struct{})
 	go func() {
 		defer close(commitFacts)
+		if !o.waitGit() {
+			return
+		}
 		_, _ = o.facts.facts(ctx, o.Revision, fluxstatus.Questions{})
 	}()
 	f, err := fluxstatus.Fetch(ctx, sc.dyn, fluxstatus.FetchOptions{
@@ -79,6 +108,9 @@ func (o *runner) compute(ctx context.Context, sc *scope, list fluxstatus.ListFun
 		List:               list,
 	})
 	<-commitFacts
+	if !o.waitGit() {
+		return nil, errGitFailed
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading Flux objects: %w (check --context and that Flux is installed)", err)
 	}
@@ -98,12 +130,28 @@ func (o *runner) compute(ctx context.Context, sc *scope, list fluxstatus.ListFun
 }
 
 func (o *runner) matchSource(gr *sourcev1.GitRepository) bool {
+	if !o.waitGit() {
+		return false
+	}
 	for _, r := range o.remotes {
 		if gitrepo.SameRepository(r.URL, gr.Spec.URL) {
 			return true
 		}
 	}
 	return false
+}
+
+// errGitFailed stands for git's error while the first computation ends:
+// first returns git's own.
+var errGitFailed = errors.New("resolving the revision failed")
+
+// waitGit waits until git has resolved the revision (see first) and
+// reports whether it did.
+func (o *runner) waitGit() bool {
+	if o.gitResolved != nil {
+		<-o.gitResolved
+	}
+	return o.facts != nil
 }
 
 // notFound turns "nothing to trace" in the cluster of sc into a NotFound

@@ -75,6 +75,10 @@ type FetchOptions struct {
 	// --watch serves the targets it already watches from what its watches
 	// saw, so a redraw costs no request. It may call ListFromAPI.
 	List ListFunc
+	// Affected, when set, is told the HelmReleases the sources reach as
+	// soon as they are known, before the events and workloads are read:
+	// trace starts its reads of their Helm storage then, beside the rest.
+	Affected func([]*helmv2.HelmRelease)
 }
 
 // ListFunc lists one target.
@@ -216,6 +220,9 @@ func Fetch(ctx context.Context, dyn dynamic.Interface, o FetchOptions) (*Fetched
 			}
 		}
 		affected = keep
+	}
+	if o.Affected != nil {
+		o.Affected(affected)
 	}
 	if err := parallel(f.secondTargets(affected)); err != nil {
 		return nil, err

@@ -37,10 +37,11 @@ func (o *runner) run(ctx context.Context) error {
 	}
 	if o.Reconcile {
 		o.requestReconcile(ctx, o.scope, snap)
-		if snap, err = o.compute(ctx, o.scope, nil); err != nil {
+		if snap, err = o.compute(ctx, o.scope, nil, o.once()); err != nil {
 			return err
 		}
 	}
+	defer snap.drift.finish()
 	if err := o.notFound(o.scope, snap); err != nil && !o.mayAppear(o.scope, snap) {
 		if len(snap.fetched.Sources) > 0 {
 			_ = o.print(snap.report, false)
@@ -48,7 +49,7 @@ func (o *runner) run(ctx context.Context) error {
 		return err
 	}
 	if !o.Watch && !o.Wait {
-		o.addDrift(ctx, snap)
+		o.addDrift(snap)
 		if err := o.print(snap.report, false); err != nil {
 			return err
 		}
@@ -70,7 +71,9 @@ func (o *runner) first(ctx context.Context) (*snapshot, error) {
 	err := o.resolveCluster()
 	var snap *snapshot
 	if err == nil {
-		snap, err = o.compute(ctx, o.scope, nil)
+		// The drift of a deployed release is reported by a trace that
+		// prints once; with --reconcile, of the computation after it.
+		snap, err = o.compute(ctx, o.scope, nil, o.once() && !o.Reconcile)
 	}
 	<-o.gitResolved
 	if gitErr != nil {
@@ -83,11 +86,28 @@ func (o *runner) first(ctx context.Context) (*snapshot, error) {
 type snapshot struct {
 	fetched *fluxstatus.Fetched
 	report  *fluxstatus.Report
+	// drift holds the drift comparisons started for addDrift (nil: none).
+	drift *driftReads
 }
 
+// once reports whether the trace prints one report (no --watch or --wait):
+// only that one reports drift.
+func (o *runner) once() bool { return !o.Watch && !o.Wait }
+
 // compute fetches and traces the cluster of sc. list answers the fetch's
-// lists (nil: the API server; --watch passes its caches).
-func (o *runner) compute(ctx context.Context, sc *scope, list fluxstatus.ListFunc) (*snapshot, error) {
+// lists (nil: the API server; --watch passes its caches). With drift, the
+// drift comparisons of the affected releases start while the cluster is
+// read (driftReads); the snapshot holds them for addDrift.
+func (o *runner) compute(ctx context.Context, sc *scope, list fluxstatus.ListFunc, drift bool) (snap *snapshot, err error) {
+	var reads *driftReads
+	if drift {
+		reads = o.newDriftReads(ctx)
+		defer func() {
+			if err != nil {
+				reads.finish()
+			}
+		}()
+	}
 	// What git says about the commit alone (its paths, whether it is
 	// pushed, the manifests it touches) needs nothing from the cluster:
 	// the git processes run while the API requests are in flight. The
@@ -106,6 +126,7 @@ func (o *runner) compute(ctx context.Context, sc *scope, list fluxstatus.ListFun
 		MatchSource:        o.matchSource,
 		HelmReleases:       sc.hrKeys,
 		List:               list,
+		Affected:           reads.start,
 	})
 	<-commitFacts
 	if !o.waitGit() {
@@ -126,7 +147,7 @@ func (o *runner) compute(ctx context.Context, sc *scope, list fluxstatus.ListFun
 		ManualNamespace: sc.manualNamespace,
 		Tool:            o.tool,
 	})
-	return &snapshot{fetched: f, report: rep}, nil
+	return &snapshot{fetched: f, report: rep, drift: reads}, nil
 }
 
 func (o *runner) matchSource(gr *sourcev1.GitRepository) bool {

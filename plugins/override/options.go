@@ -8,6 +8,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
@@ -78,9 +79,15 @@ type config struct {
 	input helmvalues.Input
 }
 
-// runner is one run's work.
+// runner is one run's work and what it holds: the checkout, the
+// document the flags edit, its edit once computed, and the result to
+// print.
 type runner struct {
 	config
+	repo  *gitrepo.Repo
+	found *found
+	ed    *edited
+	res   *Result
 }
 
 // Complete fills in what the flags leave implicit: the name, the namespace

@@ -2,6 +2,7 @@ package override
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 
@@ -20,10 +21,11 @@ func prBranch(name, namespace string) string {
 	return "override/" + name
 }
 
-// request is the title and body of the pull request that proposes ed:
-// the file's diff (secrets masked), the rendered diff when the change was
-// validated, and how to follow it once merged.
-func (o *runner) request(repo *gitrepo.Repo, ed *edited, res *Result) (title, body string, err error) {
+// request is the title and body of the pull request that proposes the
+// edit: the file's diff (secrets masked), the rendered diff when the
+// change was validated, and how to follow it once merged.
+func (o *runner) request(context.Context, gitrepo.Change, gitrepo.Published) (title, body string, err error) {
+	ed, res := o.ed, o.res
 	var d bytes.Buffer
 	if _, err := ed.diff(&d, textdiff.Options{}); err != nil {
 		return "", "", err
@@ -34,7 +36,7 @@ func (o *runner) request(repo *gitrepo.Repo, ed *edited, res *Result) (title, bo
 		summary = strings.TrimSpace(o.Publish.Message) + "\n\n" + summary
 	}
 	env := ""
-	if cfg, err := envs.Load(repo.Root); err == nil {
+	if cfg, err := envs.Load(o.repo.Root); err == nil {
 		env = envOf(cfg, ed.doc.Path)
 	}
 	var rendered forge.DiffWriter

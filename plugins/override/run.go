@@ -71,15 +71,14 @@ func (o *runner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fnd, err := o.find(ctx, repo)
-	if err != nil {
+	o.repo = repo
+	if o.found, err = o.find(ctx, repo); err != nil {
 		return err
 	}
-	if fnd.note != "" {
-		fmt.Fprintln(o.ErrOut, fnd.note)
+	if o.found.note != "" {
+		fmt.Fprintln(o.ErrOut, o.found.note)
 	}
-	res := &Result{DryRun: o.DryRun}
-	var ed *edited
+	o.res = &Result{DryRun: o.DryRun}
 	progress := o.Out
 	if o.Output != "" {
 		// -o json|yaml keeps stdout for the result.
@@ -87,47 +86,55 @@ func (o *runner) run(ctx context.Context) error {
 	}
 	out, err := publish.Run(ctx, publish.Config{
 		Settings: o.Publish, Repo: repo, DryRun: o.DryRun, AllowEncrypted: o.SOPS, Getenv: o.getenv, Progress: progress,
-	}, publish.Job{
-		Edit: func(ctx context.Context, again bool) (gitrepo.Change, error) {
-			if again {
-				return o.reapply(ctx, repo, fnd)
-			}
-			var err error
-			if ed, err = o.edit(ctx, repo, fnd); err != nil {
-				return gitrepo.Change{}, err
-			}
-			o.describe(ed, res)
-			if !res.Changed {
-				return gitrepo.Change{}, nil
-			}
-			return o.change(ed), nil
-		},
-		Check: func(ctx context.Context, _ gitrepo.Change) (err error) {
-			res.Validation, err = o.checkRelease(ctx, repo, ed)
-			return err
-		},
-		Committed: func(pr gitrepo.Published) {
-			if o.Publish.Request.PR && o.Output == "" {
-				fmt.Fprintf(o.Out, "committed %s on branch %s: %s\n", gitrepo.Short(pr.Commit), o.Publish.Branch, firstLine(o.message(ed)))
-			}
-		},
-		Request: func(_ context.Context, _ gitrepo.Change, _ gitrepo.Published) (string, string, error) {
-			return o.request(repo, ed, res)
-		},
-	})
+	}, publish.Job{Edit: o.editChange, Check: o.checkChange, Committed: o.committed, Request: o.request})
 	pr := out.Published
-	res.Written, res.Branch, res.Commit = pr.Written, pr.Branch, pr.Commit
+	o.res.Written, o.res.Branch, o.res.Commit = pr.Written, pr.Branch, pr.Commit
 	if err != nil {
 		return err
 	}
-	doc := ed.doc
+	return o.report(out)
+}
+
+// editChange is the edit as a change to publish: the first one (kept in
+// o.ed, described in o.res), or again after a refused push.
+func (o *runner) editChange(ctx context.Context, again bool) (gitrepo.Change, error) {
+	if again {
+		return o.reapply(ctx, o.repo, o.found)
+	}
+	var err error
+	if o.ed, err = o.edit(ctx, o.repo, o.found); err != nil {
+		return gitrepo.Change{}, err
+	}
+	o.describe(o.ed, o.res)
+	if !o.res.Changed {
+		return gitrepo.Change{}, nil
+	}
+	return o.change(o.ed), nil
+}
+
+// checkChange renders and validates the edit (internal/releasecheck).
+func (o *runner) checkChange(ctx context.Context, _ gitrepo.Change) (err error) {
+	o.res.Validation, err = o.checkRelease(ctx, o.repo, o.ed)
+	return err
+}
+
+// committed says, before --pr pushes the branch, what was committed on it.
+func (o *runner) committed(pr gitrepo.Published) {
+	if o.Publish.Request.PR && o.Output == "" {
+		fmt.Fprintf(o.Out, "committed %s on branch %s: %s\n", gitrepo.Short(pr.Commit), o.Publish.Branch, firstLine(o.message(o.ed)))
+	}
+}
+
+// report prints how far the edit went: the result (-o), or a line.
+func (o *runner) report(out publish.Outcome) error {
+	ed, res, pr := o.ed, o.res, out.Published
 	switch {
 	case o.DryRun:
 		return o.printDryRun(ed, res)
 	case !res.Changed:
-		return o.print(res, fmt.Sprintf("HelmRelease %s already has these values in %s: nothing to change\n", ed.ref(), doc.Path))
+		return o.print(res, fmt.Sprintf("HelmRelease %s already has these values in %s: nothing to change\n", ed.ref(), ed.doc.Path))
 	case o.Publish.NoCommit:
-		return o.print(res, fmt.Sprintf("wrote %s (HelmRelease %s: %s); not committed\n", doc.Path, ed.ref(), ed.summary()))
+		return o.print(res, fmt.Sprintf("wrote %s (HelmRelease %s: %s); not committed\n", ed.doc.Path, ed.ref(), ed.summary()))
 	case out.Request != nil:
 		res.Pushed = out.Request.Pushed
 		res.Remote = out.Remote + "/" + o.Publish.Branch

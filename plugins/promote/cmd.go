@@ -77,6 +77,13 @@ type runner struct {
 	config
 	// described is set once the inferred environments were printed.
 	described bool
+	// w is the checkout; p the promotion worked out in it, oldData the
+	// content of the files it edits before the edit, validation what
+	// rendering and validating the change found.
+	w          *workspace
+	p          *plan
+	oldData    map[string][]byte
+	validation *releasecheck.Report
 }
 
 // NewCmd returns the promote command.

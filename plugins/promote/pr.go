@@ -1,6 +1,7 @@
 package promote
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/textdiff"
 )
 
 // prBranch is the branch --pr uses when --branch is not given: one per
@@ -18,6 +20,19 @@ import (
 // updates its request instead of opening another.
 func prBranch(release, to string) string {
 	return "promote/" + to + "/" + release
+}
+
+// request is the title and body of the pull request that proposes the
+// promotion: what it changes, the diff of its files, and the rendered
+// diff when it was validated.
+func (o *runner) request(_ context.Context, c gitrepo.Change, _ gitrepo.Published) (title, body string, err error) {
+	var d bytes.Buffer
+	for _, f := range c.Paths() {
+		if _, err := textdiff.Unified(&d, f, o.oldData[f], c.Files[f], textdiff.Options{}); err != nil {
+			return "", "", err
+		}
+	}
+	return o.subject(o.p), o.requestBody(o.p, d.String(), o.validation), nil
 }
 
 // requestBody says what the promotion changes, between which

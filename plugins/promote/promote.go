@@ -17,7 +17,6 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/publish"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/suggest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/textdiff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
@@ -148,55 +147,51 @@ func (w *workspace) release(env *envs.Environment, name, ns string) (*object, *f
 // pipeline (internal/publish): checked, validated, written, committed,
 // pushed or proposed in a pull request, as far as the flags go.
 func (o *runner) runPromote(ctx context.Context) error {
-	w, err := o.open(ctx)
-	if err != nil {
+	var err error
+	if o.w, err = o.open(ctx); err != nil {
 		return err
 	}
-	var p *plan
-	var oldData map[string][]byte
-	var report *releasecheck.Report
 	out, err := publish.Run(ctx, publish.Config{
-		Settings: o.Publish, Repo: w.repo, DryRun: o.DryRun, Getenv: o.getenv, Progress: o.Out,
-	}, publish.Job{
-		Edit: func(ctx context.Context, again bool) (gitrepo.Change, error) {
-			if again {
-				// The remote moved on: promote again from what is there now.
-				return o.promoteAgain(ctx)
-			}
-			var err error
-			if p, err = o.plan(w); err != nil {
-				return gitrepo.Change{}, err
-			}
-			var c gitrepo.Change
-			c, oldData, err = o.change(ctx, w, p)
-			return c, err
-		},
-		Check: func(ctx context.Context, c gitrepo.Change) (err error) {
-			report, err = o.check(ctx, w, p, c, oldData)
-			return err
-		},
-		Committed: func(pr gitrepo.Published) {
-			if pr.Rebased {
-				fmt.Fprintf(o.ErrOut, "%s had moved on; promoted again on top of it (%d attempts).\n", pr.Target, pr.Attempts)
-			}
-			if !pr.AlreadyThere {
-				fmt.Fprintf(o.Out, "Committed %s: %s\n", gitrepo.Short(pr.Commit), o.subject(p))
-			}
-		},
-		Request: func(_ context.Context, c gitrepo.Change, _ gitrepo.Published) (string, string, error) {
-			var d bytes.Buffer
-			for _, f := range c.Paths() {
-				if _, err := textdiff.Unified(&d, f, oldData[f], c.Files[f], textdiff.Options{}); err != nil {
-					return "", "", err
-				}
-			}
-			return o.subject(p), o.requestBody(p, d.String(), report), nil
-		},
-	})
+		Settings: o.Publish, Repo: o.w.repo, DryRun: o.DryRun, Getenv: o.getenv, Progress: o.Out,
+	}, publish.Job{Edit: o.promotion, Check: o.check, Committed: o.committed, Request: o.request})
 	if err != nil {
 		return err
 	}
-	pr := out.Published
+	o.report(out)
+	return nil
+}
+
+// promotion is the promotion as a change to publish: worked out from the
+// checkout (kept in o.plan, the files' content before in o.oldData), or
+// again after a refused push.
+func (o *runner) promotion(ctx context.Context, again bool) (gitrepo.Change, error) {
+	if again {
+		// The remote moved on: promote again from what is there now.
+		return o.promoteAgain(ctx)
+	}
+	var err error
+	if o.p, err = o.plan(o.w); err != nil {
+		return gitrepo.Change{}, err
+	}
+	var c gitrepo.Change
+	c, o.oldData, err = o.change(ctx, o.w, o.p)
+	return c, err
+}
+
+// committed says what was committed (and that it was made again on top
+// of concurrent pushes), before anything else is said of its push.
+func (o *runner) committed(pr gitrepo.Published) {
+	if pr.Rebased {
+		fmt.Fprintf(o.ErrOut, "%s had moved on; promoted again on top of it (%d attempts).\n", pr.Target, pr.Attempts)
+	}
+	if !pr.AlreadyThere {
+		fmt.Fprintf(o.Out, "Committed %s: %s\n", gitrepo.Short(pr.Commit), o.subject(o.p))
+	}
+}
+
+// report says how far the promotion went.
+func (o *runner) report(out publish.Outcome) {
+	p, pr := o.p, out.Published
 	switch {
 	case len(out.Change.Files) == 0:
 		fmt.Fprintf(o.Out, "%s already has %s at %s (%s %s), as asked; nothing to promote.\n",
@@ -218,7 +213,6 @@ func (o *runner) runPromote(ctx context.Context) error {
 			fmt.Fprintf(o.Out, "Open a pull/merge request from %s into %s (remote %s is not a known web forge).\n", pr.Branch, pr.Base, out.Remote)
 		}
 	}
-	return nil
 }
 
 // promoteAgain is the promotion worked out again from the checkout as it
@@ -238,21 +232,23 @@ func (o *runner) promoteAgain(ctx context.Context) (gitrepo.Change, error) {
 
 // check is what promote does once the files may be written and before
 // they are: --require-deployed, the plan and its diff printed, and the
-// release rendered and validated.
-func (o *runner) check(ctx context.Context, w *workspace, p *plan, c gitrepo.Change, oldData map[string][]byte) (*releasecheck.Report, error) {
+// release rendered and validated (the report kept for the request).
+func (o *runner) check(ctx context.Context, c gitrepo.Change) (err error) {
+	p := o.p
 	if o.RequireDeployed {
 		if err := o.checker.Check(ctx, p.From, p.Release, p.SourceNamespace, p.Source); err != nil {
-			return nil, err
+			return err
 		}
 		fmt.Fprintf(o.Out, "%s runs %s at %s %s, Ready.\n", p.From.Name, p.Release, p.Source.Kind, p.Source.Display())
 	}
 	o.printPlan(p)
 	for _, f := range c.Paths() {
-		if _, err := textdiff.Unified(o.Out, f, oldData[f], c.Files[f], textdiff.Options{Color: o.color}); err != nil {
-			return nil, err
+		if _, err := textdiff.Unified(o.Out, f, o.oldData[f], c.Files[f], textdiff.Options{Color: o.color}); err != nil {
+			return err
 		}
 	}
-	return o.checkRelease(ctx, w, p, c.Files, oldData)
+	o.validation, err = o.checkRelease(ctx, o.w, p, c.Files, o.oldData)
+	return err
 }
 
 // change is the promotion p as a change to publish (no Files when every

@@ -42,7 +42,7 @@ type found struct {
 // that environment, else the base). A repository with no entry point is
 // its files as written (the model says so), and so is a release that no
 // cluster applies; --path names the file and reads it as written.
-func (o *Options) find(ctx context.Context, repo *gitrepo.Repo) (*found, error) {
+func (o *runner) find(ctx context.Context, repo *gitrepo.Repo) (*found, error) {
 	q := manifest.Query{Kind: kindHelmRelease, Group: groupHelmRelease, Name: o.Name, Namespace: o.Namespace}
 	if o.Path != "" {
 		p, err := o.repoRel(repo, o.Path)
@@ -112,7 +112,7 @@ func (o *Options) find(ctx context.Context, repo *gitrepo.Repo) (*found, error) 
 }
 
 // findFiles searches the files as written (internal/manifest).
-func (o *Options) findFiles(ctx context.Context, repo *gitrepo.Repo, q manifest.Query) (*found, error) {
+func (o *runner) findFiles(ctx context.Context, repo *gitrepo.Repo, q manifest.Query) (*found, error) {
 	doc, ix, err := manifest.Find(ctx, repo, q)
 	if err == nil && ix != nil {
 		// yamledit reads only the edited document; the rest of the file was
@@ -143,7 +143,7 @@ func (o *Options) findFiles(ctx context.Context, repo *gitrepo.Repo, q manifest.
 // findAll edits the file every cluster that applies the release takes the
 // values from; when clusters take them from different files, the user
 // picks the environment.
-func (o *Options) findAll(ctx context.Context, repo *gitrepo.Repo, m *fluxmodel.Model, rels []*fluxmodel.Release) (*found, error) {
+func (o *runner) findAll(ctx context.Context, repo *gitrepo.Repo, m *fluxmodel.Model, rels []*fluxmodel.Release) (*found, error) {
 	type place struct {
 		file, why string
 		line      int
@@ -208,7 +208,7 @@ func (o *Options) findAll(ctx context.Context, repo *gitrepo.Repo, m *fluxmodel.
 // findEnv is --env: the file that holds the values for that environment,
 // or with --in-patch the environment's patch of the release (a new one
 // when it has none).
-func (o *Options) findEnv(ctx context.Context, repo *gitrepo.Repo, m *fluxmodel.Model) (*found, error) {
+func (o *runner) findEnv(ctx context.Context, repo *gitrepo.Repo, m *fluxmodel.Model) (*found, error) {
 	c := m.Cluster(o.Env)
 	if c == nil {
 		return nil, exitcode.Errorf(exitcode.NotFound, "--env %s: no such environment; the repository applies %s (%s)", o.Env, strings.Join(m.Names(), ", "), m.Layout)
@@ -274,7 +274,7 @@ func buildErr(m *fluxmodel.Model, r *fluxmodel.Release) error {
 // fileFor is where the keys the flags write live for r: for each key, the
 // patch that sets it (or the nearest map above it), else the base. Keys
 // set in different files are refused: one override edits one file.
-func (o *Options) fileFor(r *fluxmodel.Release) (file string, line int, why string, err error) {
+func (o *runner) fileFor(r *fluxmodel.Release) (file string, line int, why string, err error) {
 	files := map[string][]string{}
 	lines := map[string]int{}
 	for _, k := range o.keys() {
@@ -367,7 +367,7 @@ func locate(repo *gitrepo.Repo, file string, r *fluxmodel.Release, line int) (ma
 // newPatch is --in-patch for an environment with no patch of the release:
 // a new patch file beside the folder that environment builds, listed in
 // its kustomization.yaml's patches.
-func (o *Options) newPatch(repo *gitrepo.Repo, m *fluxmodel.Model, r *fluxmodel.Release) (*found, error) {
+func (o *runner) newPatch(repo *gitrepo.Repo, m *fluxmodel.Model, r *fluxmodel.Release) (*found, error) {
 	base, err := locate(repo, r.File, r, r.Line)
 	if err != nil {
 		return nil, err
@@ -456,7 +456,7 @@ func orRoot(dir string) string {
 
 // keys are the values keys the flags set or unset (-f files count as their
 // top-level keys being set where the release's values are).
-func (o *Options) keys() []string {
+func (o *runner) keys() []string {
 	var out []string
 	for _, l := range [][]string{o.Set, o.SetString, o.SetJSON, o.Replace} {
 		for _, a := range l {
@@ -516,7 +516,7 @@ func joinAnd(names []string) string {
 
 // listPatch adds the new patch file ed.doc to the patches of the overlay's
 // kustomization.yaml kfile, editing only the lines that change.
-func (o *Options) listPatch(ctx context.Context, repo *gitrepo.Repo, ed *edited, kfile string) error {
+func (o *runner) listPatch(ctx context.Context, repo *gitrepo.Repo, ed *edited, kfile string) error {
 	full, err := o.inRepo(repo, kfile)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ package trace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -273,7 +274,9 @@ func (o *runner) resolveCluster() error {
 	if o.scope, err = o.newScope(o.factory, "", !o.AllNamespaces); err != nil {
 		return err
 	}
-	o.scope.dyn, err = o.factory.Dynamic()
+	if o.scope.dyn, err = o.factory.Dynamic(); err == nil && o.scope.dyn == nil {
+		err = errors.New("no Kubernetes client: check --kubeconfig and --context")
+	}
 	return err
 }
 

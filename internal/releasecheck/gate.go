@@ -66,9 +66,14 @@ type Env struct {
 	// (repo-relative path -> content): the chart after the change is
 	// resolved from these, the chart before from the work tree.
 	Files map[string][]byte
-	// Objects, when set, looks the chart source objects up in the model
-	// of what the clusters apply (ModelObjects) instead of in the files.
+	// Objects, when set, looks the chart source objects up in a model of
+	// what the clusters apply (ModelObjects, ClusterObjects); unset, they
+	// are looked up in the model of Repo (chartsource.Resolver).
 	Objects func(kind, namespace, name string) (map[string]any, string, bool)
+	// BeforeObjects, when set, is Objects for the chart before the change
+	// (the source as the work tree has it, where Objects has it as Files
+	// will); unset, Objects serves both.
+	BeforeObjects func(kind, namespace, name string) (map[string]any, string, bool)
 }
 
 // Connect probes the cluster: a Cluster and a dynamic client when it
@@ -143,7 +148,11 @@ func (f *Flags) GateRelease(ctx context.Context, env Env, before, after *helmv2.
 		Offline:  offline,
 	}
 	if env.Files != nil {
-		c.BeforeResolver = &chartsource.Resolver{Repo: env.Repo, Objects: env.Objects, ChartDir: f.ChartDir, Cluster: dyn, Getenv: env.Getenv}
+		before := env.Objects
+		if env.BeforeObjects != nil {
+			before = env.BeforeObjects
+		}
+		c.BeforeResolver = &chartsource.Resolver{Repo: env.Repo, Objects: before, ChartDir: f.ChartDir, Cluster: dyn, Getenv: env.Getenv}
 	}
 	rep, err := c.Check(ctx, before, after)
 	if err != nil {

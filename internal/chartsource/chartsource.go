@@ -33,6 +33,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 )
 
@@ -58,6 +59,9 @@ type Resolver struct {
 	// objects its clusters apply, else those written in files no cluster
 	// applies (chart sources applied by hand), named as such.
 	Objects func(kind, namespace, name string) (obj map[string]any, where string, ok bool)
+	// Model, when Objects is unset, is the model of Repo already built
+	// (fluxmodel.LoadEntries otherwise builds it on the first look-up).
+	Model *fluxmodel.Model
 	// ChartDir is a local checkout of the chart's source (--chart-dir): the
 	// chart is read from there instead of fetching the source.
 	ChartDir string

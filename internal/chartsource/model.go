@@ -35,7 +35,11 @@ func (r *Resolver) fromModel(ctx context.Context, kind, name, ns string) (obj ma
 	}
 	cm := r.model
 	r.mu.Unlock()
-	cm.once.Do(func() { cm.m, cm.err = fluxmodel.LoadEntries(ctx, r.Repo.Root) })
+	cm.once.Do(func() {
+		if cm.m = r.Model; cm.m == nil {
+			cm.m, cm.err = fluxmodel.LoadEntries(ctx, r.Repo.Root)
+		}
+	})
 	if cm.err != nil {
 		return nil, "", fmt.Errorf("reading the model of %s: %w", r.Repo.Root, cm.err)
 	}

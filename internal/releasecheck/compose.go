@@ -81,7 +81,7 @@ func namesChart(m map[string]any) bool {
 
 // findBase finds the one other HelmRelease document named like doc that
 // names a chart, in the model of the checkout: the bases its clusters
-// apply (as written), and the documents written in files no cluster
+// apply (as written), else the documents written in files no cluster
 // applies (every file of a repository the model reads as plain files).
 func findBase(ctx context.Context, repo *gitrepo.Repo, doc manifest.Doc) (map[string]any, error) {
 	m, err := fluxmodel.LoadEntries(ctx, repo.Root)
@@ -113,14 +113,19 @@ func findBase(ctx context.Context, repo *gitrepo.Repo, doc manifest.Doc) (map[st
 			}
 		}
 	}
-	u, err := m.ReadUnapplied(ctx, "", "HelmRelease", doc.Name)
-	if err != nil {
-		return nil, err
-	}
-	q := fluxmodel.Query{Kind: "HelmRelease", Group: "helm.toolkit.fluxcd.io", Name: doc.Name}
-	for _, d := range u.Docs {
-		if q.Matches(d) {
-			cands = append(cands, cand{d.Path, d.Index, d.Line})
+	if len(cands) == 0 {
+		// No cluster applies a release of that name: the documents no
+		// cluster applies (every file of a plain repository). An archived
+		// copy is never taken over what a cluster applies.
+		u, err := m.ReadUnapplied(ctx, "", "HelmRelease", doc.Name)
+		if err != nil {
+			return nil, err
+		}
+		q := fluxmodel.Query{Kind: "HelmRelease", Group: "helm.toolkit.fluxcd.io", Name: doc.Name}
+		for _, d := range u.Docs {
+			if q.Matches(d) {
+				cands = append(cands, cand{d.Path, d.Index, d.Line})
+			}
 		}
 	}
 	var found []map[string]any

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/chartsource"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
@@ -74,6 +75,9 @@ type Env struct {
 	// (the source as the work tree has it, where Objects has it as Files
 	// will); unset, Objects serves both.
 	BeforeObjects func(kind, namespace, name string) (map[string]any, string, bool)
+	// Model is the model of Repo when the command has built it: without
+	// Objects, sources are looked up there (chartsource.Resolver.Model).
+	Model *fluxmodel.Model
 }
 
 // Connect probes the cluster: a Cluster and a dynamic client when it
@@ -143,7 +147,7 @@ func (f *Flags) GateRelease(ctx context.Context, env Env, before, after *helmv2.
 		return nil, fmt.Errorf("probing the cluster: %w", context.Cause(ctx))
 	}
 	c := &Checker{
-		Resolver: &chartsource.Resolver{Repo: env.Repo, Objects: env.Objects, ChartDir: f.ChartDir, Cluster: dyn, Files: env.Files, Getenv: env.Getenv},
+		Resolver: &chartsource.Resolver{Repo: env.Repo, Objects: env.Objects, Model: env.Model, ChartDir: f.ChartDir, Cluster: dyn, Files: env.Files, Getenv: env.Getenv},
 		Cluster:  cl,
 		Offline:  offline,
 	}
@@ -152,7 +156,7 @@ func (f *Flags) GateRelease(ctx context.Context, env Env, before, after *helmv2.
 		if env.BeforeObjects != nil {
 			before = env.BeforeObjects
 		}
-		c.BeforeResolver = &chartsource.Resolver{Repo: env.Repo, Objects: before, ChartDir: f.ChartDir, Cluster: dyn, Getenv: env.Getenv}
+		c.BeforeResolver = &chartsource.Resolver{Repo: env.Repo, Objects: before, Model: env.Model, ChartDir: f.ChartDir, Cluster: dyn, Getenv: env.Getenv}
 	}
 	rep, err := c.Check(ctx, before, after)
 	if err != nil {

@@ -25,9 +25,10 @@ type found struct {
 	// release): a retry after a concurrent push searches again in the
 	// same file.
 	query *fluxmodel.Query
-	// model and rel are set when the document was chosen from the model
-	// of what the clusters apply; rel is the release as (one of) the
-	// clusters that take the edit apply it, for validation.
+	// model is the model of the repository the document was chosen from
+	// (the check looks chart sources up in it); rel is set when a cluster
+	// applies the release: as (one of) the clusters that take the edit
+	// apply it, for validation.
 	model *fluxmodel.Model
 	rel   *fluxmodel.Release
 	// note says which file and environments the edit reaches.
@@ -157,7 +158,7 @@ func (o *Options) findWritten(ctx context.Context, m *fluxmodel.Model, q fluxmod
 			doc.Name, doc.Path, q.Namespace)
 	}
 	q.Path = doc.Path
-	return &found{doc: doc, query: &q}, nil
+	return &found{doc: doc, query: &q, model: m}, nil
 }
 
 // findAll edits the file every cluster that applies the release takes the

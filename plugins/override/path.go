@@ -87,12 +87,21 @@ func (o *Options) findFolder(ctx context.Context, repo *gitrepo.Repo, m *fluxmod
 	if err != nil {
 		return nil, err
 	}
+	if !under(file, p) {
+		// The keys are set (or would go) outside the folder: the folder's
+		// own patch of the release takes them, when it has one.
+		if pf, pl := patchUnder(r, p); pf != "" {
+			file, line, why = pf, pl, "the patch of "+p
+		}
+	}
 	doc, err := locate(repo, file, r, line)
 	if err != nil {
 		return nil, err
 	}
 	doc.Namespace = r.Namespace
-	f := &found{doc: doc, model: pm, rel: r}
+	// The model the check looks chart sources up in is the repository's:
+	// what its clusters apply, then the files none applies.
+	f := &found{doc: doc, model: m, rel: r}
 	switch users := m.UsedBy(file); {
 	case m.Plain:
 		f.note = fmt.Sprintf("editing %s (%s); %s", file, why, m.Describe())
@@ -162,4 +171,33 @@ func lineIn(r *fluxmodel.Release, file string) (int, bool) {
 		}
 	}
 	return line, line > 0
+}
+
+func under(file, dir string) bool {
+	return dir == "." || strings.HasPrefix(file, dir+"/")
+}
+
+// patchUnder is a patch file under dir that sets values of r (else any
+// part of its spec), and a line in it; "" when none does.
+func patchUnder(r *fluxmodel.Release, dir string) (string, int) {
+	var any string
+	var anyLine int
+	keys := make([]string, 0, len(r.Provenance))
+	for k := range r.Provenance {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s := r.Provenance[k]
+		if !s.Patch || !under(s.File, dir) {
+			continue
+		}
+		if strings.HasPrefix(k, "spec.values") {
+			return s.File, s.Line
+		}
+		if any == "" {
+			any, anyLine = s.File, s.Line
+		}
+	}
+	return any, anyLine
 }

@@ -75,6 +75,10 @@ type FetchOptions struct {
 	// --watch serves the targets it already watches from what its watches
 	// saw, so a redraw costs no request. It may call ListFromAPI.
 	List ListFunc
+	// Affected, when set, is told the HelmReleases the sources reach as
+	// soon as they are known, before the events and workloads are read:
+	// trace starts its reads of their Helm storage then, beside the rest.
+	Affected func([]*helmv2.HelmRelease)
 }
 
 // ListFunc lists one target.
@@ -112,59 +116,11 @@ type Fetched struct {
 // affected release's status.inventory names is not listed. RBAC refusals
 // are recorded per kind and the rest goes on.
 func Fetch(ctx context.Context, dyn dynamic.Interface, o FetchOptions) (*Fetched, error) {
-	f := &Fetched{Cluster: &Cluster{}, ResourceVersions: map[string]string{}, Lists: map[string]*unstructured.UnstructuredList{}}
-	listFrom := o.List
-	if listFrom == nil {
-		listFrom = ListFromAPI
+	fe := &fetcher{ctx: ctx, dyn: dyn, listFrom: o.List, f: &Fetched{Cluster: &Cluster{}, ResourceVersions: map[string]string{}, Lists: map[string]*unstructured.UnstructuredList{}}}
+	if fe.listFrom == nil {
+		fe.listFrom = ListFromAPI
 	}
-	var mu sync.Mutex
-	list := func(t Target) error {
-		ul, err := listFrom(ctx, dyn, t)
-		mu.Lock()
-		defer mu.Unlock()
-		kind := kindOf[t.GVR]
-		f.Targets = append(f.Targets, t)
-		switch {
-		case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
-			f.Cluster.SetForbidden(kind, apiMessage(err))
-			return nil
-		case apierrors.IsNotFound(err):
-			// The CRD is not installed: nothing of that kind exists.
-			if t.GVR.Group != "" && strings.HasSuffix(t.GVR.Group, "fluxcd.io") {
-				f.Cluster.SetForbidden(kind, fmt.Sprintf("%s is not served by this cluster (is Flux installed?)", t.GVR.GroupResource()))
-			}
-			return nil
-		case err != nil:
-			return fmt.Errorf("listing %s: %w", t.GVR.GroupResource(), err)
-		}
-		f.ResourceVersions[t.Key()] = ul.GetResourceVersion()
-		f.Lists[t.Key()] = ul
-		for i := range ul.Items {
-			u := &ul.Items[i]
-			u.SetKind(kind)
-			u.SetManagedFields(nil)
-			if err := f.Cluster.Add(u); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	parallel := func(ts []Target) error {
-		errs := make([]error, len(ts))
-		var wg sync.WaitGroup
-		for i, t := range ts {
-			wg.Add(1)
-			go func() { defer wg.Done(); errs[i] = list(t) }()
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-
+	f := fe.f
 	// GitRepositories, HelmCharts and Kustomizations in one round trip: the
 	// last two are read before the sources are known to match, and thrown
 	// away when none does (two requests more for a trace that finds
@@ -173,78 +129,189 @@ func Fetch(ctx context.Context, dyn dynamic.Interface, o FetchOptions) (*Fetched
 	// HelmRelease before it records the revision in its status, so a
 	// Kustomization read first never claims a revision whose HelmRelease
 	// spec the later read does not show (both read at once, it could).
-	if err := parallel([]Target{{GVR: GitRepositoryGVR}, {GVR: HelmChartGVR}, {GVR: KustomizationGVR}}); err != nil {
+	if err := fe.parallel([]Target{{GVR: GitRepositoryGVR}, {GVR: HelmChartGVR}, {GVR: KustomizationGVR}}); err != nil {
 		return nil, err
 	}
-	for i := range f.Cluster.GitRepositories {
-		gr := &f.Cluster.GitRepositories[i]
-		if o.MatchSource == nil || o.MatchSource(gr) {
-			f.Sources = append(f.Sources, types.NamespacedName{Namespace: gr.Namespace, Name: gr.Name})
-		}
-	}
+	f.Sources = matchSources(f.Cluster.GitRepositories, o.MatchSource)
 	if len(f.Sources) == 0 && !f.Cluster.forbidden(KindGitRepository) {
 		return f, nil
 	}
-	if err := list(Target{GVR: HelmReleaseGVR, Namespace: o.Namespace}); err != nil {
+	if err := fe.helmReleases(o.Namespace, o.FallbackNamespaces); err != nil {
 		return nil, err
 	}
-
-	if o.Namespace == "" && f.Cluster.forbidden(KindHelmRelease) {
-		allNS := f.Cluster.Forbidden[KindHelmRelease]
-		delete(f.Cluster.Forbidden, KindHelmRelease)
-		var ts []Target
-		for _, ns := range f.Cluster.releaseNamespaces(f.Sources, o.FallbackNamespaces) {
-			ts = append(ts, Target{GVR: HelmReleaseGVR, Namespace: ns})
-		}
-		if err := parallel(ts); err != nil {
-			return nil, err
-		}
-		if len(ts) == 0 {
-			f.Cluster.SetForbidden(KindHelmRelease, allNS)
-		}
+	affected := only(AffectedHelmReleases(f.Cluster, f.Sources), o.HelmReleases)
+	if o.Affected != nil {
+		o.Affected(affected)
 	}
-	affected := AffectedHelmReleases(f.Cluster, f.Sources)
-	if len(o.HelmReleases) > 0 {
-		want := map[types.NamespacedName]bool{}
-		for _, k := range o.HelmReleases {
-			want[k] = true
-		}
-		var keep []*helmv2.HelmRelease
-		for _, hr := range affected {
-			if want[types.NamespacedName{Namespace: hr.Namespace, Name: hr.Name}] {
-				keep = append(keep, hr)
-			}
-		}
-		affected = keep
-	}
-	if err := parallel(f.secondTargets(affected)); err != nil {
+	if err := fe.parallel(f.secondTargets(affected)); err != nil {
 		return nil, err
 	}
 	// Third round: the pods of each workload by its selector, and the
 	// ReplicaSets of each Deployment (they say which pods are new).
-	var third []Target
+	if err := fe.parallel(dedupe(f.Cluster.podTargets())); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// fetcher is one Fetch: the lists it makes, each recorded in f as it
+// comes back (lists run in parallel, so under mu).
+type fetcher struct {
+	ctx      context.Context
+	dyn      dynamic.Interface
+	listFrom ListFunc
+	mu       sync.Mutex
+	f        *Fetched
+}
+
+// list reads target t into the cluster; an RBAC refusal or a missing CRD
+// is recorded, not returned.
+func (fe *fetcher) list(t Target) error {
+	ul, err := fe.listFrom(fe.ctx, fe.dyn, t)
+	fe.mu.Lock()
+	defer fe.mu.Unlock()
+	fe.f.Targets = append(fe.f.Targets, t)
+	if err != nil {
+		return fe.f.Cluster.listFailed(t, err)
+	}
+	return fe.f.add(t, ul)
+}
+
+// parallel lists every target of ts at once; the first error (in the
+// order of ts) is returned.
+func (fe *fetcher) parallel(ts []Target) error {
+	errs := make([]error, len(ts))
+	var wg sync.WaitGroup
+	for i, t := range ts {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = fe.list(t) }()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// helmReleases lists the HelmReleases of namespace ("" all). When RBAC
+// refuses all namespaces, it lists each namespace the traced sources'
+// Kustomizations name and each of fallback instead, and records the
+// refusal only when there is none to list.
+func (fe *fetcher) helmReleases(namespace string, fallback []string) error {
+	c := fe.f.Cluster
+	if err := fe.list(Target{GVR: HelmReleaseGVR, Namespace: namespace}); err != nil {
+		return err
+	}
+	if namespace != "" || !c.forbidden(KindHelmRelease) {
+		return nil
+	}
+	allNS := c.Forbidden[KindHelmRelease]
+	delete(c.Forbidden, KindHelmRelease)
+	var ts []Target
+	for _, ns := range c.releaseNamespaces(fe.f.Sources, fallback) {
+		ts = append(ts, Target{GVR: HelmReleaseGVR, Namespace: ns})
+	}
+	if err := fe.parallel(ts); err != nil {
+		return err
+	}
+	if len(ts) == 0 {
+		c.SetForbidden(KindHelmRelease, allNS)
+	}
+	return nil
+}
+
+// listFailed records why t could not be listed, when that is the
+// cluster's answer about the kind (RBAC refuses it, the CRD is not
+// installed); any other error is returned.
+func (c *Cluster) listFailed(t Target, err error) error {
+	kind := kindOf[t.GVR]
+	switch {
+	case isForbidden(err):
+		c.SetForbidden(kind, apiMessage(err))
+		return nil
+	case isNotFound(err):
+		// The CRD is not installed: nothing of that kind exists.
+		if t.GVR.Group != "" && strings.HasSuffix(t.GVR.Group, "fluxcd.io") {
+			c.SetForbidden(kind, fmt.Sprintf("%s is not served by this cluster (is Flux installed?)", t.GVR.GroupResource()))
+		}
+		return nil
+	}
+	return fmt.Errorf("listing %s: %w", t.GVR.GroupResource(), err)
+}
+
+// add records the list of t and decodes its items into the cluster.
+func (f *Fetched) add(t Target, ul *unstructured.UnstructuredList) error {
+	kind := kindOf[t.GVR]
+	f.ResourceVersions[t.Key()] = ul.GetResourceVersion()
+	f.Lists[t.Key()] = ul
+	for i := range ul.Items {
+		u := &ul.Items[i]
+		u.SetKind(kind)
+		u.SetManagedFields(nil)
+		if err := f.Cluster.Add(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// matchSources are the GitRepositories of repos that match picks (all of
+// them when match is nil).
+func matchSources(repos []sourcev1.GitRepository, match func(*sourcev1.GitRepository) bool) []types.NamespacedName {
+	var out []types.NamespacedName
+	for i := range repos {
+		gr := &repos[i]
+		if match == nil || match(gr) {
+			out = append(out, types.NamespacedName{Namespace: gr.Namespace, Name: gr.Name})
+		}
+	}
+	return out
+}
+
+// only is the releases of hrs named in keys; all of hrs when keys is
+// empty.
+func only(hrs []*helmv2.HelmRelease, keys []types.NamespacedName) []*helmv2.HelmRelease {
+	if len(keys) == 0 {
+		return hrs
+	}
+	want := map[types.NamespacedName]bool{}
+	for _, k := range keys {
+		want[k] = true
+	}
+	var keep []*helmv2.HelmRelease
+	for _, hr := range hrs {
+		if want[types.NamespacedName{Namespace: hr.Namespace, Name: hr.Name}] {
+			keep = append(keep, hr)
+		}
+	}
+	return keep
+}
+
+// podTargets are the Pods of each workload by its selector, and the
+// ReplicaSets of each Deployment.
+func (c *Cluster) podTargets() []Target {
+	var ts []Target
 	add := func(ns string, ls *metav1.LabelSelector, gvrs ...schema.GroupVersionResource) {
 		sel, err := metav1.LabelSelectorAsSelector(ls)
 		if err != nil || sel.Empty() {
 			return
 		}
 		for _, gvr := range gvrs {
-			third = append(third, Target{GVR: gvr, Namespace: ns, LabelSelector: sel.String()})
+			ts = append(ts, Target{GVR: gvr, Namespace: ns, LabelSelector: sel.String()})
 		}
 	}
-	for _, d := range f.Cluster.Deployments {
+	for _, d := range c.Deployments {
 		add(d.Namespace, d.Spec.Selector, ReplicaSetGVR, PodGVR)
 	}
-	for _, s := range f.Cluster.StatefulSets {
+	for _, s := range c.StatefulSets {
 		add(s.Namespace, s.Spec.Selector, PodGVR)
 	}
-	for _, d := range f.Cluster.DaemonSets {
+	for _, d := range c.DaemonSets {
 		add(d.Namespace, d.Spec.Selector, PodGVR)
 	}
-	if err := parallel(dedupe(third)); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return ts
 }
 
 // secondTargets: events of the Flux objects involved and the workloads of
@@ -261,36 +328,10 @@ func (f *Fetched) secondTargets(affected []*helmv2.HelmRelease) []Target {
 	for _, s := range f.Sources {
 		addEvents(s.Namespace, KindGitRepository)
 	}
-	// Per namespace the releases whose workloads may live there, and the
-	// workload kinds to list.
-	byNS := map[string][]string{}
-	kindsNS := map[string]map[string]bool{}
-	in := func(ns, name string, kinds ...string) {
-		byNS[ns] = append(byNS[ns], name)
-		if kindsNS[ns] == nil {
-			kindsNS[ns] = map[string]bool{}
-		}
-		for _, k := range kinds {
-			kindsNS[ns][k] = true
-		}
-	}
 	for _, hr := range affected {
 		addEvents(hr.Namespace, KindHelmRelease)
 		if k, ok := HelmChartKey(hr); ok {
 			addEvents(k.Namespace, KindHelmChart)
-		}
-		ns := hr.Namespace
-		if hr.Spec.TargetNamespace != "" {
-			ns = hr.Spec.TargetNamespace
-		}
-		ws, ok := inventoryWorkloads(hr)
-		if !ok {
-			in(ns, hr.Name, WorkloadKinds...)
-			continue
-		}
-		in(ns, hr.Name)
-		for _, w := range ws {
-			in(w.namespace, hr.Name, w.kind)
 		}
 	}
 	for _, l := range links(f.Cluster, f.Sources, nil) {
@@ -298,6 +339,7 @@ func (f *Fetched) secondTargets(affected []*helmv2.HelmRelease) []Target {
 			addEvents(l.kustomization.Namespace, KindKustomization)
 		}
 	}
+	byNS, kindsNS := workloadNamespaces(affected)
 	for _, ns := range sortedMapKeys(byNS) {
 		if len(kindsNS[ns]) == 0 {
 			continue // the inventories name no workload here
@@ -317,6 +359,39 @@ func (f *Fetched) secondTargets(affected []*helmv2.HelmRelease) []Target {
 		}
 	}
 	return ts
+}
+
+// workloadNamespaces is, per namespace, the releases of affected whose
+// workloads may live there (byNS) and the workload kinds to list there
+// (kindsNS): those the releases' inventories name, every kind for a
+// release without an inventory.
+func workloadNamespaces(affected []*helmv2.HelmRelease) (byNS map[string][]string, kindsNS map[string]map[string]bool) {
+	byNS, kindsNS = map[string][]string{}, map[string]map[string]bool{}
+	in := func(ns, name string, kinds ...string) {
+		byNS[ns] = append(byNS[ns], name)
+		if kindsNS[ns] == nil {
+			kindsNS[ns] = map[string]bool{}
+		}
+		for _, k := range kinds {
+			kindsNS[ns][k] = true
+		}
+	}
+	for _, hr := range affected {
+		ns := hr.Namespace
+		if hr.Spec.TargetNamespace != "" {
+			ns = hr.Spec.TargetNamespace
+		}
+		ws, ok := inventoryWorkloads(hr)
+		if !ok {
+			in(ns, hr.Name, WorkloadKinds...)
+			continue
+		}
+		in(ns, hr.Name)
+		for _, w := range ws {
+			in(w.namespace, hr.Name, w.kind)
+		}
+	}
+	return byNS, kindsNS
 }
 
 func apiMessage(err error) string {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -116,7 +117,7 @@ func NewComparer(cfg *rest.Config) (*Comparer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Comparer{Dynamic: dyn, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}, nil
+	return &Comparer{Dynamic: dyn, Mapper: withBuiltins(restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)))}, nil
 }
 
 // Input is one release to compare.
@@ -132,6 +133,10 @@ type Input struct {
 	Secrets map[string]bool
 	// Color adds ANSI colors to a second copy of each diff.
 	Color bool
+	// DriftOnly asks for the drift of each object and its change, without
+	// the diffs: trace's check of the deployed release (with Removed), which
+	// prints neither and paid for a YAML rendering of every live object.
+	DriftOnly bool
 }
 
 // Compare compares one release with the cluster. Only a cancelled ctx is an
@@ -212,7 +217,7 @@ func (c *Comparer) Compare(ctx context.Context, in Input) (*Result, error) {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			p := pairs[k]
-			res.Objects[i] = c.object(ctx, t.Namespace, p.new, p.old, in.Secrets, in.Color)
+			res.Objects[i] = c.object(ctx, t.Namespace, p.new, p.old, in)
 		}()
 	}
 	wg.Wait()
@@ -259,7 +264,7 @@ func revision(r *release.Release) *Revision {
 // object compares one object: newObj is the render after the change (nil
 // when it is no longer rendered), old the deployed release's (nil when it
 // was not in it).
-func (c *Comparer) object(ctx context.Context, releaseNS string, newObj, old map[string]any, secrets map[string]bool, color bool) Object {
+func (c *Comparer) object(ctx context.Context, releaseNS string, newObj, old map[string]any, in Input) Object {
 	either := newObj
 	if either == nil {
 		either = old
@@ -306,15 +311,6 @@ func (c *Comparer) object(ctx context.Context, releaseNS string, newObj, old map
 		}
 		return out
 	}
-	liveU, err := res.Get(ctx, name, metav1.GetOptions{})
-	var liveObj map[string]any
-	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return fail("get", err)
-	default:
-		liveObj = liveU.Object
-	}
 	apply := func(obj map[string]any) (map[string]any, error) {
 		o := copyJSON(obj)
 		if ns != "" {
@@ -328,28 +324,61 @@ func (c *Comparer) object(ctx context.Context, releaseNS string, newObj, old map
 		}
 		return u.Object, nil
 	}
+	// The read of the live object and the dry runs do not depend on each
+	// other: they are sent together, one round trip instead of two (a dry
+	// run whose object turns out not to exist is not used).
+	var wg sync.WaitGroup
+	var newAfter, oldAfter map[string]any
+	var newErr, oldErr error
+	if newObj != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); newAfter, newErr = apply(newObj) }()
+	}
+	applyOld := old != nil && (newObj == nil || !sameJSON(newObj, old))
+	if applyOld {
+		wg.Add(1)
+		go func() { defer wg.Done(); oldAfter, oldErr = apply(old) }()
+	}
+	liveU, err := res.Get(ctx, name, metav1.GetOptions{})
+	wg.Wait()
+	var liveObj map[string]any
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fail("get", err)
+	default:
+		liveObj = liveU.Object
+	}
 	secret := isSecret(kind, gv.Group)
+	diff := func(label string, a, b map[string]any) (string, string) {
+		if in.DriftOnly {
+			return "", ""
+		}
+		return unified(label, a, b, secret, in.Secrets, in.Color)
+	}
 	var after map[string]any
 	switch {
 	case newObj != nil && liveObj == nil:
 		out.Change = ChangeAdded
-		out.Diff, out.colored = unified(out.Object+" (added)", nil, clean(newObj), secret, secrets, color)
+		out.Diff, out.colored = diff(out.Object+" (added)", nil, clean(newObj))
 	case newObj != nil:
-		if after, err = apply(newObj); err != nil {
+		if after, err = newAfter, newErr; err != nil {
 			return fail("dry-run apply", err)
 		}
 		if old != nil {
 			after = pruneRemoved(copyJSON(after), old, newObj).(map[string]any)
 		}
 		a, b := clean(liveObj), clean(after)
-		out.Diff, out.colored = unified(out.Object, a, b, secret, secrets, color)
+		out.Diff, out.colored = diff(out.Object, a, b)
 		out.Change = ChangeUnchanged
-		if out.Diff != "" {
+		// Without the diff the objects themselves are compared (a diff
+		// can also be empty when only masked Secret values differ).
+		if out.Diff != "" || in.DriftOnly && !reflect.DeepEqual(a, b) {
 			out.Change = ChangeChanged
 		}
 	case liveObj != nil:
 		out.Change = ChangeRemoved
-		out.Diff, out.colored = unified(out.Object+" (removed)", clean(liveObj), nil, secret, secrets, color)
+		out.Diff, out.colored = diff(out.Object+" (removed)", clean(liveObj), nil)
 	}
 	// Drift: the deployed release's object, applied to the live one, as
 	// helm-controller's drift detection does.
@@ -358,8 +387,8 @@ func (c *Comparer) object(ctx context.Context, releaseNS string, newObj, old map
 			out.Drift = []string{"deleted"}
 		} else {
 			deployedAfter := after
-			if newObj == nil || !sameJSON(newObj, old) {
-				if deployedAfter, err = apply(old); err != nil {
+			if applyOld {
+				if deployedAfter, err = oldAfter, oldErr; err != nil {
 					if out.Change == "" || out.Change == ChangeUnchanged || out.Change == ChangeRemoved {
 						return fail("dry-run apply the deployed object", err)
 					}

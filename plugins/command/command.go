@@ -85,28 +85,3 @@ func Name(cmd *cobra.Command) string {
 	}
 	return "kubectl gitops"
 }
-
-// Steps is the earlier shape, kept for override while it moves to Options
-// and Config: one struct that Complete fills in place, then Validate and
-// Run. RunE wires it through the same path as Wire.
-type Steps interface {
-	Complete(ctx context.Context, f kube.Factory, args []string) error
-	Validate() error
-	Run(ctx context.Context) error
-}
-
-// RunE is Wire for a Steps.
-func RunE(f kube.Factory, o Steps) func(*cobra.Command, []string) error {
-	return Wire[stepsConfig](f, genericiooptions.IOStreams{}, steps{o})
-}
-
-type steps struct{ o Steps }
-
-func (s steps) Complete(ctx context.Context, in Inputs, args []string) (stepsConfig, error) {
-	return stepsConfig(s), s.o.Complete(ctx, in.Factory, args)
-}
-
-type stepsConfig struct{ o Steps }
-
-func (c stepsConfig) Validate() error               { return c.o.Validate() }
-func (c stepsConfig) Run(ctx context.Context) error { return c.o.Run(ctx) }

@@ -16,8 +16,8 @@ import (
 // checkRelease renders the chart with the values before and after the
 // override and validates the result (internal/releasecheck), before
 // anything is written; --diff prints the change.
-func (o *Options) checkRelease(ctx context.Context, repo *gitrepo.Repo, ed *edited) (*releasecheck.Report, error) {
-	env := releasecheck.Env{Out: o.Out, ErrOut: o.ErrOut, Getenv: o.Getenv, Repo: repo}
+func (o *runner) checkRelease(ctx context.Context, repo *gitrepo.Repo, ed *edited) (*releasecheck.Report, error) {
+	env := releasecheck.Env{Out: o.Out, ErrOut: o.ErrOut, Getenv: o.getenv, Repo: repo}
 	if o.factory != nil {
 		env.RESTConfig = o.factory.ToRESTConfig
 	}
@@ -75,7 +75,7 @@ func (o *Options) checkRelease(ctx context.Context, repo *gitrepo.Repo, ed *edit
 // the base sets too leaves the base's value in the cluster; the check
 // then validates without it, which is stricter, never looser, for a
 // schema that does not require the key.)
-func (o *Options) applied(r *fluxmodel.Release) (*helmv2.HelmRelease, error) {
+func (o *runner) applied(r *fluxmodel.Release) (*helmv2.HelmRelease, error) {
 	data, err := json.Marshal(r.Object)
 	if err != nil {
 		return nil, err

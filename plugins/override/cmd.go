@@ -10,7 +10,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/command"
 )
@@ -37,7 +36,7 @@ const example = `  # Pin the image tag and scale out; commit on the current bran
 
 // NewCmd returns the override command.
 func NewCmd(f kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := NewOptions(streams)
+	o := &Options{}
 	cmd := &cobra.Command{
 		Use:   "override HELMRELEASE [-n NAMESPACE] [--set K=V]... [flags]",
 		Short: "Write HelmRelease value overrides into the GitOps repo and commit them",
@@ -57,10 +56,7 @@ with --push pushed, rebuilding the commit over concurrent pushes.`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.tool = command.Name(cmd) // "flux gitops" as the Flux plugin, for the pull request's follow line
-			return command.RunE(f, o)(cmd, args)
-		},
+		RunE: command.Wire[config](f, streams, o),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Repo, "repo", "", "Git checkout of the GitOps repo (default: the repository containing the current directory)")
@@ -74,17 +70,10 @@ with --push pushed, rebuilding the commit over concurrent pushes.`,
 	fl.VarP(o.valueFlag("values", &o.Files), "values", "f", "Deep-merge a values YAML file ('-' for stdin); repeatable")
 	fl.StringArrayVar(&o.Unset, "unset", nil, "Remove a key or list item (a.b, list[1]); applied before the other flags; repeatable")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "Print the diff and change nothing")
-	fl.BoolVar(&o.NoCommit, "no-commit", false, "Write the file but do not commit")
-	fl.BoolVar(&o.Push, "push", false, "Push the commit to the branch's upstream (or origin), rebuilding it over concurrent pushes")
-	fl.DurationVar(&o.PushTimeout, "push-timeout", gitrepo.DefaultPushTimeout, "How long --push keeps retrying when others push first (each retry re-applies the change on the new remote head); on giving up the checkout is left as it was")
-	fl.StringVar(&o.Branch, "branch", "", "Commit on this new branch (the checkout stays on its branch), push it, and print the pull/merge request URL")
-	fl.StringVar(&o.Remote, "remote", "", "Git remote to push to (default: the branch's upstream remote, or origin)")
-	fl.StringVarP(&o.Message, "message", "m", "", "Commit message (default: \"override NS/NAME: KEY=VALUE, ...\")")
 	fl.BoolVar(&o.SOPS, "sops", false, "Change a SOPS-encrypted file with `sops set` (sops on PATH, with its key), so it stays encrypted with a valid MAC")
 	fl.BoolVar(&o.ShowSecrets, "show-secrets", false, "Show values fed from Secrets and values whose key names a secret (password, token, secret, ...) instead of <redacted>")
-	fl.BoolVar(&o.AllowDirty, "allow-dirty", false, "Edit and commit the file even if it has uncommitted changes (they are committed too)")
 	fl.StringVarP(&o.Output, "output", "o", "", "Print the result as json or yaml instead of text")
-	command.AddWriteFlags(fl, &o.Request, &o.Check)
+	command.AddWriteFlags(fl, &o.Publish, &o.Check, `"override NS/NAME: KEY=VALUE, ..."`)
 	_ = cmd.MarkFlagFilename("values", "yaml", "yml")
 	_ = cmd.MarkFlagDirname("chart-dir")
 	_ = cmd.MarkFlagDirname("repo")

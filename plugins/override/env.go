@@ -45,7 +45,7 @@ type found struct {
 // files as written (the model's plain mode says so), and so is a release
 // that no cluster applies (a warning). --path builds that folder as Flux
 // builds a Kustomization pointed at it, or names the file to edit.
-func (o *Options) find(ctx context.Context, repo *gitrepo.Repo) (*found, error) {
+func (o *runner) find(ctx context.Context, repo *gitrepo.Repo) (*found, error) {
 	q := fluxmodel.Query{Kind: kindHelmRelease, Group: groupHelmRelease, Name: o.Name, Namespace: o.Namespace}
 	if o.Path != "" {
 		p, err := o.repoRel(repo, o.Path)
@@ -101,7 +101,7 @@ func (o *Options) find(ctx context.Context, repo *gitrepo.Repo) (*found, error) 
 }
 
 // otherNamespaces is the error for a release applied, but not in -n.
-func (o *Options) otherNamespaces(m *fluxmodel.Model) error {
+func (o *runner) otherNamespaces(m *fluxmodel.Model) error {
 	var ids, nss []string
 	seen := map[string]bool{}
 	for _, c := range m.Clusters {
@@ -123,7 +123,7 @@ func (o *Options) otherNamespaces(m *fluxmodel.Model) error {
 
 // findFiles is findWritten for a retry after a concurrent push: the
 // model's entry points read again, and the one file searched again.
-func (o *Options) findFiles(ctx context.Context, repo *gitrepo.Repo, q fluxmodel.Query) (*found, error) {
+func (o *runner) findFiles(ctx context.Context, repo *gitrepo.Repo, q fluxmodel.Query) (*found, error) {
 	m, err := fluxmodel.LoadEntries(ctx, repo.Root)
 	if err != nil {
 		return nil, err
@@ -133,7 +133,7 @@ func (o *Options) findFiles(ctx context.Context, repo *gitrepo.Repo, q fluxmodel
 
 // findWritten searches the documents written in files no cluster of m
 // applies (every file of a plain model).
-func (o *Options) findWritten(ctx context.Context, m *fluxmodel.Model, q fluxmodel.Query) (*found, error) {
+func (o *runner) findWritten(ctx context.Context, m *fluxmodel.Model, q fluxmodel.Query) (*found, error) {
 	doc, u, err := m.FindUnapplied(ctx, q)
 	if err == nil && u != nil {
 		// yamledit reads only the edited document; the rest of the file was
@@ -164,7 +164,7 @@ func (o *Options) findWritten(ctx context.Context, m *fluxmodel.Model, q fluxmod
 // findAll edits the file every cluster that applies the release takes the
 // values from; when clusters take them from different files, the user
 // picks the environment.
-func (o *Options) findAll(ctx context.Context, repo *gitrepo.Repo, m *fluxmodel.Model, rels []*fluxmodel.Release) (*found, error) {
+func (o *runner) findAll(ctx context.Context, repo *gitrepo.Repo, m *fluxmodel.Model, rels []*fluxmodel.Release) (*found, error) {
 	type place struct {
 		file, why string
 		line      int
@@ -229,7 +229,7 @@ func (o *Options) findAll(ctx context.Context, repo *gitrepo.Repo, m *fluxmodel.
 // findEnv is --env: the file that holds the values for that environment,
 // or with --in-patch the environment's patch of the release (a new one
 // when it has none).
-func (o *Options) findEnv(ctx context.Context, repo *gitrepo.Repo, m *fluxmodel.Model) (*found, error) {
+func (o *runner) findEnv(ctx context.Context, repo *gitrepo.Repo, m *fluxmodel.Model) (*found, error) {
 	c := m.Cluster(o.Env)
 	if c == nil {
 		return nil, exitcode.Errorf(exitcode.NotFound, "--env %s: no such environment; the repository applies %s (%s)", o.Env, strings.Join(m.Names(), ", "), m.Layout)
@@ -295,7 +295,7 @@ func buildErr(m *fluxmodel.Model, r *fluxmodel.Release) error {
 // fileFor is where the keys the flags write live for r: for each key, the
 // patch that sets it (or the nearest map above it), else the base. Keys
 // set in different files are refused: one override edits one file.
-func (o *Options) fileFor(r *fluxmodel.Release) (file string, line int, why string, err error) {
+func (o *runner) fileFor(r *fluxmodel.Release) (file string, line int, why string, err error) {
 	files := map[string][]string{}
 	lines := map[string]int{}
 	for _, k := range o.keys() {
@@ -388,7 +388,7 @@ func locate(repo *gitrepo.Repo, file string, r *fluxmodel.Release, line int) (ma
 // newPatch is --in-patch for an environment with no patch of the release:
 // a new patch file beside the folder that environment builds, listed in
 // its kustomization.yaml's patches.
-func (o *Options) newPatch(repo *gitrepo.Repo, m *fluxmodel.Model, r *fluxmodel.Release) (*found, error) {
+func (o *runner) newPatch(repo *gitrepo.Repo, m *fluxmodel.Model, r *fluxmodel.Release) (*found, error) {
 	base, err := locate(repo, r.File, r, r.Line)
 	if err != nil {
 		return nil, err
@@ -477,7 +477,7 @@ func orRoot(dir string) string {
 
 // keys are the values keys the flags set or unset (-f files count as their
 // top-level keys being set where the release's values are).
-func (o *Options) keys() []string {
+func (o *runner) keys() []string {
 	var out []string
 	for _, l := range [][]string{o.Set, o.SetString, o.SetJSON, o.Replace} {
 		for _, a := range l {
@@ -537,7 +537,7 @@ func joinAnd(names []string) string {
 
 // listPatch adds the new patch file ed.doc to the patches of the overlay's
 // kustomization.yaml kfile, editing only the lines that change.
-func (o *Options) listPatch(ctx context.Context, repo *gitrepo.Repo, ed *edited, kfile string) error {
+func (o *runner) listPatch(ctx context.Context, repo *gitrepo.Repo, ed *edited, kfile string) error {
 	full, err := o.inRepo(repo, kfile)
 	if err != nil {
 		return err

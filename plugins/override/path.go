@@ -22,7 +22,7 @@ import (
 // the base). A file is the file to edit: the release the clusters apply
 // from it (its base or a patch over it), else the document written there,
 // which no cluster applies.
-func (o *Options) findPath(ctx context.Context, repo *gitrepo.Repo, q fluxmodel.Query, p string) (*found, error) {
+func (o *runner) findPath(ctx context.Context, repo *gitrepo.Repo, q fluxmodel.Query, p string) (*found, error) {
 	st, err := os.Stat(filepath.Join(repo.Root, filepath.FromSlash(p)))
 	if err != nil {
 		return nil, exitcode.Errorf(exitcode.NotFound, "--path %s: not in the repository %s; check the path", o.Path, repo.Root)
@@ -50,7 +50,7 @@ func (o *Options) findPath(ctx context.Context, repo *gitrepo.Repo, q fluxmodel.
 }
 
 // findFolder builds folder p as a Flux Kustomization with that path would.
-func (o *Options) findFolder(ctx context.Context, repo *gitrepo.Repo, m *fluxmodel.Model, p string) (*found, error) {
+func (o *runner) findFolder(ctx context.Context, repo *gitrepo.Repo, m *fluxmodel.Model, p string) (*found, error) {
 	pm, err := fluxmodel.LoadPath(ctx, repo.Root, p)
 	if err != nil {
 		return nil, exitcode.Wrap(exitcode.Usage, err)
@@ -115,7 +115,7 @@ func (o *Options) findFolder(ctx context.Context, repo *gitrepo.Repo, m *fluxmod
 
 // findAppliedFile is the release the clusters of m apply from file: its
 // base document, or a patch over it. nil, nil when none does.
-func (o *Options) findAppliedFile(repo *gitrepo.Repo, m *fluxmodel.Model, file string) (*found, error) {
+func (o *runner) findAppliedFile(repo *gitrepo.Repo, m *fluxmodel.Model, file string) (*found, error) {
 	if m.Plain {
 		return nil, nil
 	}

@@ -21,59 +21,34 @@ func prBranch(name, namespace string) string {
 	return "override/" + name
 }
 
-// preparePR checks, before anything is written, that the request can be
-// opened: the forge, the token, and that the branch is free or ours.
-func (o *Options) preparePR(ctx context.Context, repo *gitrepo.Repo) (*forge.Publisher, error) {
-	out := o.Out
-	if o.Output != "" {
-		// -o json|yaml keeps stdout for the result.
-		out = o.ErrOut
-	}
-	return forge.Prepare(ctx, forge.PublishOptions{
-		Repo: repo, Remote: o.Remote, Branch: o.Branch, Kind: o.Request.Kind(), URL: o.Request.URL, TokenEnv: o.Request.TokenEnv,
-		Getenv: o.Getenv, HTTPClient: o.httpClient, Out: out,
-	})
-}
-
-// publishPR pushes the branch (committed, and the checkout back where it
-// was) and opens or updates its request.
-func (o *Options) publishPR(ctx context.Context, pub *forge.Publisher, repo *gitrepo.Repo, ed *edited, res *Result) error {
-	if o.Output == "" {
-		fmt.Fprintf(o.Out, "committed %s on branch %s: %s\n", gitrepo.Short(res.Commit), o.Branch, firstLine(o.message(ed)))
-	}
+// request is the title and body of the pull request that proposes the
+// edit: the file's diff (secrets masked), the rendered diff when the
+// change was validated, and how to follow it once merged.
+func (o *runner) request(context.Context, gitrepo.Change, gitrepo.Published) (title, body string, err error) {
+	ed, res := o.ed, o.res
 	var d bytes.Buffer
 	if _, err := ed.diff(&d, textdiff.Options{}); err != nil {
-		return err
+		return "", "", err
 	}
 	hr := ed.ref()
 	summary := fmt.Sprintf("Overrides values of HelmRelease `%s` in `%s`: %s.", hr, ed.doc.Path, ed.summary())
-	if o.Message != "" {
-		summary = strings.TrimSpace(o.Message) + "\n\n" + summary
+	if o.Publish.Message != "" {
+		summary = strings.TrimSpace(o.Publish.Message) + "\n\n" + summary
 	}
 	env := ""
-	if cfg, err := envs.Load(repo.Root); err == nil {
+	if cfg, err := envs.Load(o.repo.Root); err == nil {
 		env = envOf(cfg, ed.doc.Path)
 	}
 	var rendered forge.DiffWriter
 	if res.Validation != nil && res.Validation.After != nil {
 		rendered = res.Validation // Secret data masked by WriteDiff
 	}
-	body := forge.Body(forge.BodyInput{
+	body = forge.Body(forge.BodyInput{
 		Summary: summary, Diff: d.String(), Rendered: rendered, Environments: env,
 		Follow: "git pull && " + o.toolName() + " trace --helmrelease " + hr + " --watch",
 		Meta:   forge.Meta{Command: "override", HelmRelease: hr, To: env},
 	})
-	r, err := pub.Publish(ctx, forge.Spec{
-		Title: firstLine(o.message(ed)), Body: body,
-		Labels: o.Request.Labels, Reviewers: o.Request.Reviewers, Draft: o.Request.Draft,
-	})
-	if err != nil {
-		return err
-	}
-	res.Pushed = r.Pushed
-	res.Remote = pub.Remote + "/" + o.Branch
-	res.PullRequest = r.PullRequest.URL
-	return o.print(res, "")
+	return firstLine(o.message(ed)), body, nil
 }
 
 // envOf names the environment whose paths hold file, or "".
@@ -88,9 +63,9 @@ func envOf(cfg *envs.Config, file string) string {
 	return ""
 }
 
-// toolName is how the user invoked us; "kubectl gitops" when Options was
-// built without the command (tests that call Run).
-func (o *Options) toolName() string {
+// toolName is how the user invoked us; "kubectl gitops" for a config
+// built without the command.
+func (o *runner) toolName() string {
 	if o.tool == "" {
 		return "kubectl gitops"
 	}

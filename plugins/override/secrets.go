@@ -182,7 +182,7 @@ func (e *edited) encrypted() error {
 // and `sops unset`, on a copy outside the checkout, and returns the new
 // file: encrypted as sops encrypts it, with a valid MAC. Nothing in the
 // checkout changes; messages never carry a value.
-func (o *Options) sopsSet(ctx context.Context, ed *edited, full string) ([]byte, error) {
+func (o *runner) sopsSet(ctx context.Context, ed *edited, full string) ([]byte, error) {
 	bin, err := exec.LookPath("sops")
 	if err != nil {
 		return nil, exitcode.Errorf(exitcode.Usage, "--sops: %s is SOPS-encrypted and the sops command is not on PATH: install sops (https://getsops.io), or drop --sops and edit the file with sops itself", ed.doc.Path)

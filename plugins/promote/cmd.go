@@ -8,17 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/publish"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/command"
@@ -33,24 +30,15 @@ type Options struct {
 	// Version sets the target explicitly instead of copying the source's.
 	Version string
 	// Values are spec.values keys (image.tag) carried from the source.
-	Values     []string
-	DryRun     bool
-	NoCommit   bool
-	AllowDirty bool
-	Push       bool
-	// PushTimeout bounds --push's retries over concurrent pushes.
-	PushTimeout     time.Duration
-	Branch          string
+	Values          []string
+	DryRun          bool
 	RequireDeployed bool
 	AllowDowngrade  bool
-	Message         string
 	Status          bool
 	Output          string
-	// Remote is the Git remote to push to ("" = the branch's upstream
-	// remote, else origin).
-	Remote string
-	// Request is --pr and its flags (internal/forge).
-	Request forge.Flags
+	// Publish is how far the promotion goes: --no-commit, --push,
+	// --branch, --pr and the rest (internal/publish).
+	Publish publish.Settings
 	// Check holds --validate, --diff and --chart-dir.
 	Check releasecheck.Flags
 }
@@ -76,8 +64,6 @@ type config struct {
 	// getenv reads the environment (NO_COLOR, forge tokens): the
 	// factory's.
 	getenv func(string) string
-	// httpClient talks to the forge; nil is a plain one.
-	httpClient *http.Client
 }
 
 // hooks are what tests replace.
@@ -91,6 +77,13 @@ type runner struct {
 	config
 	// described is set once the inferred environments were printed.
 	described bool
+	// w is the checkout; p the promotion worked out in it, oldData the
+	// content of the files it edits before the edit, validation what
+	// rendering and validating the change found.
+	w          *workspace
+	p          *plan
+	oldData    map[string][]byte
+	validation *releasecheck.Report
 }
 
 // NewCmd returns the promote command.
@@ -136,18 +129,11 @@ clusters/<env> layouts (see docs/promote.md).`,
 	fl.StringVar(&o.Version, "version", "", "Version, tag, commit or digest to set in the target (default: the source environment's)")
 	fl.StringArrayVar(&o.Values, "values", nil, "spec.values key to carry from the source environment, e.g. image.tag (repeatable)")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "Print what would change; write nothing")
-	fl.BoolVar(&o.NoCommit, "no-commit", false, "Write the files but do not commit")
-	fl.BoolVar(&o.Push, "push", false, "Push the commit to the branch's upstream (or origin), promoting again on top when the remote moved")
-	fl.DurationVar(&o.PushTimeout, "push-timeout", gitrepo.DefaultPushTimeout, "How long --push keeps retrying when others push first (each retry re-applies the change on the new remote head); on giving up the checkout is left as it was")
-	fl.StringVar(&o.Branch, "branch", "", "Commit on this new branch (the checkout stays on its branch), push it, and print the pull/merge request URL")
-	fl.BoolVar(&o.AllowDirty, "allow-dirty", false, "Edit and commit files even if they have uncommitted changes (they are committed too)")
 	fl.BoolVar(&o.RequireDeployed, "require-deployed", false, "Refuse unless the source environment's cluster runs this version, Ready")
 	fl.BoolVar(&o.AllowDowngrade, "allow-downgrade", false, "Allow setting a lower version than the target has")
-	fl.StringVarP(&o.Message, "message", "m", "", "Commit message (trailers are added)")
 	fl.BoolVar(&o.Status, "status", false, "The same as the status subcommand: print where every environment stands")
 	fl.StringVarP(&o.Output, "output", "o", "", "Output format of --status: json or yaml")
-	fl.StringVar(&o.Remote, "remote", "", "Git remote to push to (default: the branch's upstream remote, or origin)")
-	command.AddWriteFlags(fl, &o.Request, &o.Check)
+	command.AddWriteFlags(fl, &o.Publish, &o.Check, `"Promote NAME to ENV: VERSION (from ENV)" and the fields changed`)
 	cmd.AddCommand(newStatusCmd(f, streams))
 	return cmd
 }
@@ -186,8 +172,8 @@ func (c completer) Complete(_ context.Context, in command.Inputs, args []string)
 	if len(args) == 1 {
 		cfg.Release = args[0]
 	}
-	if cfg.Request.PR && cfg.Branch == "" && cfg.Release != "" && cfg.To != "" {
-		cfg.Branch = prBranch(cfg.Release, cfg.To)
+	if cfg.Release != "" && cfg.To != "" {
+		cfg.Publish = cfg.Publish.WithRequestBranch(prBranch(cfg.Release, cfg.To))
 	}
 	cfg.Namespace = namespaceFlag(in.Factory)
 	if cfg.checker == nil && in.Factory != nil {
@@ -221,13 +207,7 @@ func (o config) Validate() error {
 	if o.Output != "" {
 		return errors.New("-o applies to --status only")
 	}
-	if o.NoCommit && (o.Push || o.Branch != "") {
-		return errors.New("--no-commit cannot be combined with --push, --branch or --pr: there would be nothing to push")
-	}
-	if o.Request.PR && o.Push {
-		return errors.New("--pr pushes a branch for review; --push pushes to the tracked branch: pick one")
-	}
-	if err := o.Request.Validate(); err != nil {
+	if err := o.Publish.Validate(); err != nil {
 		return err
 	}
 	if err := validateValues(o.Values); err != nil {
@@ -239,9 +219,10 @@ func (o config) Validate() error {
 // validateStatusAlias checks promote --status: the status subcommand's
 // checks, and none of the flags that only promoting reads.
 func (o config) validateStatusAlias() error {
+	pub := o.Publish
 	for _, set := range []bool{
-		o.From != "", o.To != "", o.Version != "", len(o.Values) > 0, o.Push, o.Branch != "", o.NoCommit,
-		o.AllowDirty, o.DryRun, o.RequireDeployed, o.Message != "", o.AllowDowngrade, o.Request.PR,
+		o.From != "", o.To != "", o.Version != "", len(o.Values) > 0, pub.Push, pub.Branch != "", pub.NoCommit,
+		pub.AllowDirty, o.DryRun, o.RequireDeployed, pub.Message != "", o.AllowDowngrade, pub.Request.PR,
 	} {
 		if set {
 			return errors.New("--status only reads: it takes an optional HELMRELEASE and -o, not promotion flags")
@@ -250,7 +231,7 @@ func (o config) validateStatusAlias() error {
 	if err := printer.Check(o.Output, ""); err != nil {
 		return err
 	}
-	if len(o.Request.Labels) > 0 || len(o.Request.Reviewers) > 0 || o.Request.Draft {
+	if len(pub.Request.Labels) > 0 || len(pub.Request.Reviewers) > 0 || pub.Request.Draft {
 		return errors.New("--status only reads: --pr-label, --pr-reviewer and --draft do not apply")
 	}
 	return o.statusConfig().Validate()
@@ -278,7 +259,7 @@ func validateValues(keys []string) error {
 func (o config) statusConfig() statusConfig {
 	return statusConfig{
 		IOStreams: o.IOStreams, Repo: o.Repo, Output: o.Output, Release: o.Release, Namespace: o.Namespace,
-		Remote: o.Remote, Forge: o.Request, getenv: o.getenv, color: o.color, httpClient: o.httpClient,
+		Remote: o.Publish.Remote, Forge: o.Publish.Request, getenv: o.getenv, color: o.color,
 	}
 }
 

@@ -22,29 +22,17 @@ func prBranch(release, to string) string {
 	return "promote/" + to + "/" + release
 }
 
-// preparePR checks, before anything is written, that the request can be
-// opened: the forge, the token, and that the branch is free or ours.
-func (o *runner) preparePR(ctx context.Context, r *gitrepo.Repo) (*forge.Publisher, error) {
-	return forge.Prepare(ctx, forge.PublishOptions{
-		Repo: r, Remote: o.Remote, Branch: o.Branch, Kind: o.Request.Kind(), URL: o.Request.URL, TokenEnv: o.Request.TokenEnv,
-		Getenv: o.getenv, HTTPClient: o.httpClient, Out: o.Out,
-	})
-}
-
-// publishPR pushes the promotion branch (committed, and the checkout back
-// where it was) and opens or updates its request.
-func (o *runner) publishPR(ctx context.Context, pub *forge.Publisher, p *plan, files []string, oldData, newData map[string][]byte, report *releasecheck.Report) error {
+// request is the title and body of the pull request that proposes the
+// promotion: what it changes, the diff of its files, and the rendered
+// diff when it was validated.
+func (o *runner) request(_ context.Context, c gitrepo.Change, _ gitrepo.Published) (title, body string, err error) {
 	var d bytes.Buffer
-	for _, f := range files {
-		if _, err := textdiff.Unified(&d, f, oldData[f], newData[f], textdiff.Options{}); err != nil {
-			return err
+	for _, f := range c.Paths() {
+		if _, err := textdiff.Unified(&d, f, o.oldData[f], c.Files[f], textdiff.Options{}); err != nil {
+			return "", "", err
 		}
 	}
-	_, err := pub.Publish(ctx, forge.Spec{
-		Title: o.subject(p), Body: o.requestBody(p, d.String(), report),
-		Labels: o.Request.Labels, Reviewers: o.Request.Reviewers, Draft: o.Request.Draft,
-	})
-	return err
+	return o.subject(o.p), o.requestBody(o.p, d.String(), o.validation), nil
 }
 
 // requestBody says what the promotion changes, between which
@@ -63,8 +51,8 @@ func (o *runner) requestBody(p *plan, unified string, report *releasecheck.Repor
 		follow += " --context " + p.To.Context
 	}
 	summary := fmt.Sprintf("Promotes HelmRelease `%s` from **%s** to **%s**: %s %s.", hr, p.From.Name, p.To.Name, p.Target.RefType, p.Version)
-	if o.Message != "" {
-		summary = strings.TrimSpace(o.Message) + "\n\n" + summary
+	if o.Publish.Message != "" {
+		summary = strings.TrimSpace(o.Publish.Message) + "\n\n" + summary
 	}
 	return forge.Body(forge.BodyInput{
 		Summary: summary, Changes: changes, Notes: p.Notes, Diff: unified, Rendered: rendered(report),

@@ -14,9 +14,9 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/printer"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/publish"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/suggest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/textdiff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
@@ -143,54 +143,98 @@ func (w *workspace) release(env *envs.Environment, name, ns string) (*object, *f
 	return hr, c, nil
 }
 
+// runPromote works the promotion out, then hands it to the write
+// pipeline (internal/publish): checked, validated, written, committed,
+// pushed or proposed in a pull request, as far as the flags go.
 func (o *runner) runPromote(ctx context.Context) error {
-	w, err := o.open(ctx)
+	var err error
+	if o.w, err = o.open(ctx); err != nil {
+		return err
+	}
+	out, err := publish.Run(ctx, publish.Config{
+		Settings: o.Publish, Repo: o.w.repo, DryRun: o.DryRun, Getenv: o.getenv, Progress: o.Out,
+	}, publish.Job{Edit: o.promotion, Check: o.check, Committed: o.committed, Request: o.request})
 	if err != nil {
 		return err
 	}
-	var request *forge.Publisher
-	if o.Request.PR {
-		if request, err = o.preparePR(ctx, w.repo); err != nil {
-			return err
+	o.report(out)
+	return nil
+}
+
+// promotion is the promotion as a change to publish: worked out from the
+// checkout (kept in o.plan, the files' content before in o.oldData), or
+// again after a refused push.
+func (o *runner) promotion(ctx context.Context, again bool) (gitrepo.Change, error) {
+	if again {
+		// The remote moved on: promote again from what is there now.
+		return o.promoteAgain(ctx)
+	}
+	var err error
+	if o.p, err = o.plan(o.w); err != nil {
+		return gitrepo.Change{}, err
+	}
+	var c gitrepo.Change
+	c, o.oldData, err = o.change(ctx, o.w, o.p)
+	return c, err
+}
+
+// committed says what was committed (and that it was made again on top
+// of concurrent pushes), before anything else is said of its push.
+func (o *runner) committed(pr gitrepo.Published) {
+	if pr.Rebased {
+		fmt.Fprintf(o.ErrOut, "%s had moved on; promoted again on top of it (%d attempts).\n", pr.Target, pr.Attempts)
+	}
+	if !pr.AlreadyThere {
+		fmt.Fprintf(o.Out, "Committed %s: %s\n", gitrepo.Short(pr.Commit), o.subject(o.p))
+	}
+}
+
+// report says how far the promotion went.
+func (o *runner) report(out publish.Outcome) {
+	p, pr := o.p, out.Published
+	switch {
+	case len(out.Change.Files) == 0:
+		fmt.Fprintf(o.Out, "%s already has %s at %s (%s %s), as asked; nothing to promote.\n",
+			p.To.Name, p.Release, p.Target.Display(), p.Target.Kind, p.Target.Name)
+	case o.DryRun:
+		fmt.Fprintln(o.Out, "Dry run: nothing written.")
+	case o.Publish.NoCommit:
+		fmt.Fprintf(o.Out, "Wrote %s; not committed (--no-commit).\n", strings.Join(out.Change.Paths(), ", "))
+	case pr.AlreadyThere:
+		fmt.Fprintf(o.Out, "%s already has this promotion (pushed meanwhile): nothing pushed.\n", pr.Target)
+	case out.Request != nil, !pr.Pushed:
+	case pr.Branch == "":
+		fmt.Fprintf(o.Out, "Pushed %s to %s.\n", gitrepo.Short(pr.Commit), pr.Target)
+	default:
+		fmt.Fprintf(o.Out, "Pushed branch %s to %s; the checkout stays on its branch.\n", pr.Branch, out.Remote)
+		if pr.RequestURL != "" {
+			fmt.Fprintf(o.Out, "Open a pull/merge request: %s\n", pr.RequestURL)
+		} else {
+			fmt.Fprintf(o.Out, "Open a pull/merge request from %s into %s (remote %s is not a known web forge).\n", pr.Branch, pr.Base, out.Remote)
 		}
 	}
-	pub, err := w.repo.NewPublisher(ctx, gitrepo.PublishOptions{
-		Branch: o.Branch, Push: o.Push, Remote: o.Remote, NoCommit: o.NoCommit, AllowDirty: o.AllowDirty, PushTimeout: o.PushTimeout,
-		NoPush: request != nil, ReplaceBranch: request != nil && request.LocalExists,
-		Reapply: func(ctx context.Context) (gitrepo.Change, error) {
-			// The remote moved on: promote again from what is there now.
-			w, err := o.open(ctx)
-			if err != nil {
-				return gitrepo.Change{}, err
-			}
-			p, err := o.plan(w)
-			if err != nil {
-				return gitrepo.Change{}, err
-			}
-			c, _, err := o.change(ctx, w, p)
-			return c, err
-		},
-	})
+}
+
+// promoteAgain is the promotion worked out again from the checkout as it
+// is now, after a push was refused because others pushed first.
+func (o *runner) promoteAgain(ctx context.Context) (gitrepo.Change, error) {
+	w, err := o.open(ctx)
 	if err != nil {
-		return err
+		return gitrepo.Change{}, err
 	}
 	p, err := o.plan(w)
 	if err != nil {
-		return err
+		return gitrepo.Change{}, err
 	}
-	c, oldData, err := o.change(ctx, w, p)
-	if err != nil {
-		return err
-	}
-	if len(c.Files) == 0 {
-		fmt.Fprintf(o.Out, "%s already has %s at %s (%s %s), as asked; nothing to promote.\n",
-			p.To.Name, p.Release, p.Target.Display(), p.Target.Kind, p.Target.Name)
-		return nil
-	}
-	files := c.Paths()
-	if err := pub.CheckFiles(ctx, files); err != nil {
-		return err
-	}
+	c, _, err := o.change(ctx, w, p)
+	return c, err
+}
+
+// check is what promote does once the files may be written and before
+// they are: --require-deployed, the plan and its diff printed, and the
+// release rendered and validated (the report kept for the request).
+func (o *runner) check(ctx context.Context, c gitrepo.Change) (err error) {
+	p := o.p
 	if o.RequireDeployed {
 		if err := o.checker.Check(ctx, p.From, p.Release, p.SourceNamespace, p.Source); err != nil {
 			return err
@@ -198,52 +242,13 @@ func (o *runner) runPromote(ctx context.Context) error {
 		fmt.Fprintf(o.Out, "%s runs %s at %s %s, Ready.\n", p.From.Name, p.Release, p.Source.Kind, p.Source.Display())
 	}
 	o.printPlan(p)
-	for _, f := range files {
-		if _, err := textdiff.Unified(o.Out, f, oldData[f], c.Files[f], textdiff.Options{Color: o.color}); err != nil {
+	for _, f := range c.Paths() {
+		if _, err := textdiff.Unified(o.Out, f, o.oldData[f], c.Files[f], textdiff.Options{Color: o.color}); err != nil {
 			return err
 		}
 	}
-	report, err := o.checkRelease(ctx, w, p, c.Files, oldData)
-	if err != nil {
-		return err
-	}
-	if o.DryRun {
-		fmt.Fprintln(o.Out, "Dry run: nothing written.")
-		return nil
-	}
-	pr, err := pub.Publish(ctx, c)
-	if err != nil {
-		return err
-	}
-	if o.NoCommit {
-		fmt.Fprintf(o.Out, "Wrote %s; not committed (--no-commit).\n", strings.Join(files, ", "))
-		return nil
-	}
-	if pr.Rebased {
-		fmt.Fprintf(o.ErrOut, "%s had moved on; promoted again on top of it (%d attempts).\n", pr.Target, pr.Attempts)
-	}
-	if pr.AlreadyThere {
-		fmt.Fprintf(o.Out, "%s already has this promotion (pushed meanwhile): nothing pushed.\n", pr.Target)
-		return nil
-	}
-	fmt.Fprintf(o.Out, "Committed %s: %s\n", gitrepo.Short(pr.Commit), o.subject(p))
-	if request != nil {
-		return o.publishPR(ctx, request, p, files, oldData, c.Files, report)
-	}
-	switch {
-	case !pr.Pushed:
-		return nil
-	case pr.Branch == "":
-		fmt.Fprintf(o.Out, "Pushed %s to %s.\n", gitrepo.Short(pr.Commit), pr.Target)
-		return nil
-	}
-	fmt.Fprintf(o.Out, "Pushed branch %s to %s; the checkout stays on its branch.\n", pr.Branch, pub.Remote)
-	if pr.RequestURL != "" {
-		fmt.Fprintf(o.Out, "Open a pull/merge request: %s\n", pr.RequestURL)
-	} else {
-		fmt.Fprintf(o.Out, "Open a pull/merge request from %s into %s (remote %s is not a known web forge).\n", pr.Branch, pr.Base, pub.Remote)
-	}
-	return nil
+	o.validation, err = o.checkRelease(ctx, o.w, p, c.Files, o.oldData)
+	return err
 }
 
 // change is the promotion p as a change to publish (no Files when every
@@ -425,15 +430,15 @@ func (o *runner) printPlan(p *plan) {
 }
 
 func (o *runner) subject(p *plan) string {
-	if o.Message != "" {
-		return strings.SplitN(o.Message, "\n", 2)[0]
+	if o.Publish.Message != "" {
+		return strings.SplitN(o.Publish.Message, "\n", 2)[0]
 	}
 	return fmt.Sprintf("Promote %s to %s: %s %s (from %s)", p.Release, p.To.Name, p.Target.RefType, shortVersion(p.Version), p.From.Name)
 }
 
 func (o *runner) message(p *plan) string {
-	if o.Message != "" {
-		return o.Message
+	if o.Publish.Message != "" {
+		return o.Publish.Message
 	}
 	var b strings.Builder
 	b.WriteString(o.subject(p))

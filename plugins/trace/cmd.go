@@ -14,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/commitcache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kube"
@@ -54,6 +55,9 @@ type config struct {
 	factory kube.Factory
 	streams genericiooptions.IOStreams
 	hooks   hooks
+	// commits keeps what a commit's content alone answers (nil: no cache
+	// directory, every run asks git and builds the model).
+	commits *commitcache.Store
 }
 
 // hooks are what tests and benchmarks replace.
@@ -89,6 +93,9 @@ type runner struct {
 	// or clusters of a fleet trace (fleet.go), each with a scope of its own.
 	scope   *scope
 	members []*member
+	// gitResolved is closed once resolveGit has returned, when it runs
+	// beside the first computation (first); nil when it ran before.
+	gitResolved chan struct{}
 }
 
 // scope is where one cluster is traced, settled before the first
@@ -194,6 +201,9 @@ func (o *Options) Complete(_ context.Context, in command.Inputs, args []string) 
 	}
 	c.contexts = fleetContexts(in.Factory)
 	c.color = term.Color(c.streams.Out, in.Getenv())
+	if root, err := commitcache.Root(in.Getenv()); err == nil {
+		c.commits, _ = commitcache.Open(root)
+	}
 	return c, nil
 }
 
@@ -228,18 +238,10 @@ func (c config) Run(ctx context.Context) error {
 	return (&runner{config: c}).run(ctx)
 }
 
-// resolve finds the revision, the remotes, and where each cluster is
-// traced; run starts with it.
-func (o *runner) resolve(ctx context.Context) error {
-	// The kubeconfig is read and the client built while git answers (a
-	// failure is kept by the factory and reported below, after git's).
-	clientReady := make(chan struct{})
-	if !o.fleetMode() {
-		go func() { defer close(clientReady); _, _ = o.factory.Dynamic() }()
-	} else {
-		close(clientReady)
-	}
-	defer func() { <-clientReady }()
+// resolveGit finds the revision and the remotes in the checkout: what
+// git answers, before anything is asked of a cluster in fleet mode, and
+// beside the first reads of the one cluster otherwise (run).
+func (o *runner) resolveGit(ctx context.Context) error {
 	repo, err := gitrepo.Open(ctx, o.RepoDir)
 	if err != nil {
 		return err
@@ -260,19 +262,19 @@ func (o *runner) resolve(ctx context.Context) error {
 	if len(o.remotes) == 0 {
 		return exitcode.Errorf(exitcode.NotFound, "%s has no remotes: Flux sources are found by URL, so add the remote Flux clones (git remote add origin URL)", repo.Root)
 	}
-	o.facts = newFactCache(repo, o.commit)
-	if o.fleetMode() {
-		return o.completeFleet(ctx)
-	}
-	<-clientReady
-	o.scope, err = o.newScope(o.factory, "", !o.AllNamespaces)
-	if err != nil {
-		return err
-	}
-	if o.scope.dyn, err = o.factory.Dynamic(); err != nil {
-		return err
-	}
+	o.facts = newFactCache(repo, o.commit, o.commits)
 	return nil
+}
+
+// resolveCluster reads the kubeconfig, builds the client and settles
+// where the one cluster is traced.
+func (o *runner) resolveCluster() error {
+	var err error
+	if o.scope, err = o.newScope(o.factory, "", !o.AllNamespaces); err != nil {
+		return err
+	}
+	o.scope.dyn, err = o.factory.Dynamic()
+	return err
 }
 
 // newScope settles where a cluster of factory f is traced. The scope

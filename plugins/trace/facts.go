@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/commitcache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxstatus"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
@@ -18,6 +19,7 @@ import (
 type factCache struct {
 	repo   *gitrepo.Repo
 	commit *gitrepo.Commit
+	store  *commitcache.Store
 
 	mu        sync.Mutex
 	base      *fluxstatus.Commit
@@ -26,8 +28,8 @@ type factCache struct {
 	builds    map[string]string
 }
 
-func newFactCache(repo *gitrepo.Repo, c *gitrepo.Commit) *factCache {
-	return &factCache{repo: repo, commit: c, relations: map[string]fluxstatus.Relation{},
+func newFactCache(repo *gitrepo.Repo, c *gitrepo.Commit, store *commitcache.Store) *factCache {
+	return &factCache{repo: repo, commit: c, store: store, relations: map[string]fluxstatus.Relation{},
 		subjects: map[string]string{}, builds: map[string]string{}}
 }
 
@@ -37,16 +39,20 @@ func (fc *factCache) facts(ctx context.Context, input string, q fluxstatus.Quest
 	defer fc.mu.Unlock()
 	if fc.base == nil {
 		c := &fluxstatus.Commit{Input: input, SHA: fc.commit.SHA, Subject: fc.commit.Subject, CommittedAt: fc.commit.CommittedAt}
-		var err error
-		if c.Paths, err = fc.repo.ChangedPaths(ctx, c.SHA); err != nil {
+		// Whether the commit is pushed changes with time; what it
+		// changed does not: the two are asked side by side.
+		var pushErr error
+		pushed := make(chan struct{})
+		go func() { defer close(pushed); c.Pushed, pushErr = fc.repo.IsPushed(ctx, c.SHA) }()
+		d, err := fc.derive(ctx, c.SHA)
+		<-pushed
+		if err != nil {
 			return nil, err
 		}
-		if c.Pushed, err = fc.repo.IsPushed(ctx, c.SHA); err != nil {
-			return nil, err
+		if pushErr != nil {
+			return nil, pushErr
 		}
-		if c.HelmReleases, err = fc.touched(ctx, c.SHA, c.Paths); err != nil {
-			return nil, err
-		}
+		c.Paths, c.HelmReleases = d.Paths, d.HelmReleases
 		fc.base = c
 	}
 	for _, rev := range q.Revisions {
@@ -88,6 +94,35 @@ func (fc *factCache) facts(ctx context.Context, input string, q fluxstatus.Quest
 		}
 	}
 	return &out, nil
+}
+
+// derived is what the commit's content alone answers, kept in the commit
+// cache between runs.
+type derived struct {
+	Paths        []string               `json:"paths"`
+	HelmReleases []types.NamespacedName `json:"helmReleases"`
+}
+
+// derivedKind names trace's entries in the commit cache; a change to what
+// derived holds or how it is computed changes the name.
+const derivedKind = "trace-touched-v1"
+
+// derive returns the paths the commit changed and the HelmReleases they
+// reach, from the commit cache or else from git and the model.
+func (fc *factCache) derive(ctx context.Context, sha string) (derived, error) {
+	var d derived
+	if fc.store.Get(derivedKind, sha, &d) {
+		return d, nil
+	}
+	var err error
+	if d.Paths, err = fc.repo.ChangedPaths(ctx, sha); err != nil {
+		return d, err
+	}
+	if d.HelmReleases, err = fc.touched(ctx, sha, d.Paths); err != nil {
+		return d, err
+	}
+	_ = fc.store.Put(derivedKind, sha, d) // no cache is a slower run, not a failure
+	return d, nil
 }
 
 // touched lists the HelmReleases whose object or values come from the

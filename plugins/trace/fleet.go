@@ -235,7 +235,7 @@ func (o *runner) computeAll(ctx context.Context, prev []memberResult, lists []fl
 			if lists != nil {
 				list = lists[i]
 			}
-			snap, err := o.compute(ctx, m.scope, list)
+			snap, err := o.compute(ctx, m.scope, list, false)
 			out[i] = memberResult{snap: snap, err: err}
 		}()
 	}

@@ -51,7 +51,7 @@ func TestRelatingTheCommitToItselfRunsNoGit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc := newFactCache(repo, c)
+	fc := newFactCache(repo, c, nil)
 	git := countGitProcesses(t)
 	if _, err := fc.facts(ctx, r.C, fluxstatus.Questions{}); err != nil {
 		t.Fatal(err)

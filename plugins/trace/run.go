@@ -2,6 +2,7 @@ package trace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -21,22 +22,26 @@ const ReconcileAnnotation = "reconcile.fluxcd.io/requestedAt"
 
 // run traces the commit once, or until deployed/failed with --watch/--wait.
 func (o *runner) run(ctx context.Context) error {
-	if err := o.resolve(ctx); err != nil {
-		return err
-	}
-	if len(o.members) > 0 {
+	if o.fleetMode() {
+		if err := o.resolveGit(ctx); err != nil {
+			return err
+		}
+		if err := o.completeFleet(ctx); err != nil {
+			return err
+		}
 		return o.runFleet(ctx)
 	}
-	snap, err := o.compute(ctx, o.scope, nil)
+	snap, err := o.first(ctx)
 	if err != nil {
 		return err
 	}
 	if o.Reconcile {
 		o.requestReconcile(ctx, o.scope, snap)
-		if snap, err = o.compute(ctx, o.scope, nil); err != nil {
+		if snap, err = o.compute(ctx, o.scope, nil, o.once()); err != nil {
 			return err
 		}
 	}
+	defer snap.drift.finish()
 	if err := o.notFound(o.scope, snap); err != nil && !o.mayAppear(o.scope, snap) {
 		if len(snap.fetched.Sources) > 0 {
 			_ = o.print(snap.report, false)
@@ -44,7 +49,7 @@ func (o *runner) run(ctx context.Context) error {
 		return err
 	}
 	if !o.Watch && !o.Wait {
-		o.addDrift(ctx, snap)
+		o.addDrift(snap)
 		if err := o.print(snap.report, false); err != nil {
 			return err
 		}
@@ -53,15 +58,56 @@ func (o *runner) run(ctx context.Context) error {
 	return o.watchLoop(ctx, snap)
 }
 
+// first resolves the revision in git and makes the first computation, the
+// two side by side: the first round of requests (GitRepositories,
+// HelmCharts, Kustomizations) needs nothing from git, so it is sent while
+// git opens the checkout and resolves the commit, and only matching the
+// sources to the remotes waits for git. An error of git's wins over the
+// cluster's, as when git was asked first.
+func (o *runner) first(ctx context.Context) (*snapshot, error) {
+	var gitErr error
+	o.gitResolved = make(chan struct{})
+	go func() { defer close(o.gitResolved); gitErr = o.resolveGit(ctx) }()
+	err := o.resolveCluster()
+	var snap *snapshot
+	if err == nil {
+		// The drift of a deployed release is reported by a trace that
+		// prints once; with --reconcile, of the computation after it.
+		snap, err = o.compute(ctx, o.scope, nil, o.once() && !o.Reconcile)
+	}
+	<-o.gitResolved
+	if gitErr != nil {
+		return nil, gitErr
+	}
+	return snap, err
+}
+
 // snapshot is one computation: what was fetched and what it means.
 type snapshot struct {
 	fetched *fluxstatus.Fetched
 	report  *fluxstatus.Report
+	// drift holds the drift comparisons started for addDrift (nil: none).
+	drift *driftReads
 }
 
+// once reports whether the trace prints one report (no --watch or --wait):
+// only that one reports drift.
+func (o *runner) once() bool { return !o.Watch && !o.Wait }
+
 // compute fetches and traces the cluster of sc. list answers the fetch's
-// lists (nil: the API server; --watch passes its caches).
-func (o *runner) compute(ctx context.Context, sc *scope, list fluxstatus.ListFunc) (*snapshot, error) {
+// lists (nil: the API server; --watch passes its caches). With drift, the
+// drift comparisons of the affected releases start while the cluster is
+// read (driftReads); the snapshot holds them for addDrift.
+func (o *runner) compute(ctx context.Context, sc *scope, list fluxstatus.ListFunc, drift bool) (snap *snapshot, err error) {
+	var reads *driftReads
+	if drift {
+		reads = o.newDriftReads(ctx)
+		defer func() {
+			if err != nil {
+				reads.finish()
+			}
+		}()
+	}
 	// What git says about the commit alone (its paths, whether it is
 	// pushed, the manifests it touches) needs nothing from the cluster:
 	// the git processes run while the API requests are in flight. The
@@ -69,6 +115,9 @@ func (o *runner) compute(ctx context.Context, sc *scope, list fluxstatus.ListFun
 	commitFacts := make(chan struct{})
 	go func() {
 		defer close(commitFacts)
+		if !o.waitGit() {
+			return
+		}
 		_, _ = o.facts.facts(ctx, o.Revision, fluxstatus.Questions{})
 	}()
 	f, err := fluxstatus.Fetch(ctx, sc.dyn, fluxstatus.FetchOptions{
@@ -77,8 +126,12 @@ func (o *runner) compute(ctx context.Context, sc *scope, list fluxstatus.ListFun
 		MatchSource:        o.matchSource,
 		HelmReleases:       sc.hrKeys,
 		List:               list,
+		Affected:           reads.start,
 	})
 	<-commitFacts
+	if !o.waitGit() {
+		return nil, errGitFailed
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading Flux objects: %w (check --context and that Flux is installed)", err)
 	}
@@ -94,16 +147,32 @@ func (o *runner) compute(ctx context.Context, sc *scope, list fluxstatus.ListFun
 		ManualNamespace: sc.manualNamespace,
 		Tool:            o.tool,
 	})
-	return &snapshot{fetched: f, report: rep}, nil
+	return &snapshot{fetched: f, report: rep, drift: reads}, nil
 }
 
 func (o *runner) matchSource(gr *sourcev1.GitRepository) bool {
+	if !o.waitGit() {
+		return false
+	}
 	for _, r := range o.remotes {
 		if gitrepo.SameRepository(r.URL, gr.Spec.URL) {
 			return true
 		}
 	}
 	return false
+}
+
+// errGitFailed stands for git's error while the first computation ends:
+// first returns git's own.
+var errGitFailed = errors.New("resolving the revision failed")
+
+// waitGit waits until git has resolved the revision (see first) and
+// reports whether it did.
+func (o *runner) waitGit() bool {
+	if o.gitResolved != nil {
+		<-o.gitResolved
+	}
+	return o.facts != nil
 }
 
 // notFound turns "nothing to trace" in the cluster of sc into a NotFound

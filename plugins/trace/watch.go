@@ -50,7 +50,7 @@ func (o *runner) watchLoop(parent context.Context, snap *snapshot) error {
 			// The watches' caches are each up to date, not with each other (a
 			// Kustomization's status may arrive before the HelmRelease it
 			// applied): confirm the verdict with one read in causal order.
-			fresh, err := o.compute(ctx, o.scope, nil)
+			fresh, err := o.compute(ctx, o.scope, nil, false)
 			if err != nil {
 				return err
 			}
@@ -66,7 +66,7 @@ func (o *runner) watchLoop(parent context.Context, snap *snapshot) error {
 			return o.final(snap.report, exitcode.Errorf(exitcode.Pending, "timed out after %s; commit %s is not deployed yet (%s)", o.Timeout, gitrepo.Short(snap.report.Revision.SHA), snap.report.State))
 		case eventAt = <-trigger:
 		}
-		next, err := o.compute(ctx, o.scope, ws.list)
+		next, err := o.compute(ctx, o.scope, ws.list, false)
 		if err != nil {
 			if errors.Is(ctx.Err(), context.Canceled) {
 				continue

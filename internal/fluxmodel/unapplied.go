@@ -17,7 +17,6 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/readlimit"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/suggest"
 )
 
@@ -171,11 +170,15 @@ func (m *Model) ReadUnapplied(ctx context.Context, dir string, needles ...string
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []byte // reused: only what Headers parses outlives a file
 			for i := range jobs {
 				if ctx.Err() != nil {
 					continue
 				}
-				data, err := readlimit.ReadFile(ctx, filepath.Join(m.Root, filepath.FromSlash(todo[i])))
+				data, err := readInto(ctx, filepath.Join(m.Root, filepath.FromSlash(todo[i])), buf)
+				if len(data) > 0 {
+					buf = data
+				}
 				if err != nil {
 					if !errors.Is(err, os.ErrNotExist) {
 						results[i].err = err

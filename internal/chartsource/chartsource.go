@@ -33,9 +33,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
 )
 
 const sourceGroup = "source.toolkit.fluxcd.io"
@@ -54,10 +53,15 @@ const (
 type Resolver struct {
 	// Repo is the GitOps checkout the source objects are looked up in.
 	Repo *gitrepo.Repo
-	// Objects, when set, looks source objects up in the model of what the
-	// clusters apply (fluxmodel) instead of in the checkout's files; where
-	// says which file (and line) holds the object.
+	// Objects, when set, looks source objects up in a model of what the
+	// clusters apply (fluxmodel); where says which file (and line) holds
+	// the object. Unset, they are looked up in the model of Repo: the
+	// objects its clusters apply, else those written in files no cluster
+	// applies (chart sources applied by hand), named as such.
 	Objects func(kind, namespace, name string) (obj map[string]any, where string, ok bool)
+	// Model, when Objects is unset, is the model of Repo already built
+	// (fluxmodel.LoadEntries otherwise builds it on the first look-up).
+	Model *fluxmodel.Model
 	// ChartDir is a local checkout of the chart's source (--chart-dir): the
 	// chart is read from there instead of fetching the source.
 	ChartDir string
@@ -79,7 +83,8 @@ type Resolver struct {
 	// one between Resolvers to look each source up once per run.
 	Lookups *Lookups
 
-	mu sync.Mutex
+	mu    sync.Mutex
+	model *checkoutModel
 }
 
 // Chart is a resolved chart.
@@ -199,8 +204,8 @@ func (r *Resolver) Resolve(ctx context.Context, hr *helmv2.HelmRelease) (*Chart,
 	return r.fromGit(ctx, &gr, where, spec)
 }
 
-// sourceObject finds the source object in the checkout, else in the
-// cluster, and decodes it into out. It returns where it was found.
+// sourceObject finds the source object in the model of the checkout
+// (Objects, else the model of Repo), else in the cluster, and decodes it into out. It returns where it was found.
 func (r *Resolver) sourceObject(ctx context.Context, kind, name, ns string, out any) (string, error) {
 	id := fmt.Sprintf("%s %s/%s", kind, orAny(ns), name)
 	var checkoutErr error
@@ -213,23 +218,15 @@ func (r *Resolver) sourceObject(ctx context.Context, kind, name, ns string, out 
 		}
 		checkoutErr = fmt.Errorf("%s is not applied by any cluster of the repository", id)
 	} else if r.Repo != nil {
-		q := manifest.Query{Kind: kind, Group: sourceGroup, Name: name, Namespace: ns}
-		doc, _, err := manifest.Find(ctx, r.Repo, q)
+		obj, where, err := r.fromModel(ctx, kind, name, ns)
 		if err == nil {
-			src, ok := r.Files[doc.Path]
-			if !ok {
-				if src, err = os.ReadFile(filepath.Join(r.Repo.Root, filepath.FromSlash(doc.Path))); err != nil {
-					return "", err
-				}
+			if err := decodeInto(obj, out); err != nil {
+				return "", unresolvable(err, "decoding %s in %s", id, where)
 			}
-			v, _, err := yamledit.Get(src, doc.Index, yamledit.Path{})
-			if err != nil {
-				return "", unresolvable(err, "reading %s in %s", id, doc.Path)
-			}
-			if err := decodeInto(v, out); err != nil {
-				return "", unresolvable(err, "decoding %s in %s", id, doc.Path)
-			}
-			return fmt.Sprintf("%s:%d", doc.Path, doc.Line), nil
+			return where, nil
+		}
+		if ctx.Err() != nil {
+			return "", ctx.Err()
 		}
 		checkoutErr = err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/envs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helmvalues"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/interrupt"
@@ -37,9 +38,9 @@ func TestFromClassifiesCoreErrors(t *testing.T) {
 		{"push rejected", fmt.Errorf("x: %w", gitrepo.ErrPushRejected), exitcode.Conflict},
 		{"bad .gitops.yaml", &envs.ConfigError{Err: errors.New("bad")}, exitcode.Usage},
 		{"unknown environment", fmt.Errorf("%w %q", envs.ErrUnknownEnvironment, "qa"), exitcode.NotFound},
-		{"manifest not found", fmt.Errorf("x: %w", &manifest.NotFoundError{}), exitcode.NotFound},
-		{"not found but malformed files", &manifest.NotFoundError{Malformed: []*manifest.SyntaxError{{Path: "a.yaml", Err: errBoom}}}, exitcode.Error},
-		{"ambiguous", &manifest.AmbiguousError{}, exitcode.Conflict},
+		{"manifest not found", fmt.Errorf("x: %w", &fluxmodel.NotFoundError{}), exitcode.NotFound},
+		{"not found but malformed files", &fluxmodel.NotFoundError{Malformed: []*manifest.SyntaxError{{Path: "a.yaml", Err: errBoom}}}, exitcode.Error},
+		{"ambiguous", &fluxmodel.AmbiguousError{}, exitcode.Conflict},
 		{"bad --set", &helmvalues.UsageError{Flag: "--set", Arg: "a", Err: errBoom}, exitcode.Usage},
 		{"type conflict", fmt.Errorf("x: %w", &helmvalues.ConflictError{}), exitcode.Conflict},
 		{"path error", &yamledit.PathError{Reason: "alias"}, exitcode.Conflict},

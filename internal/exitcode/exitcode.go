@@ -4,7 +4,7 @@
 // The codes are part of the public contract (README "Exit codes"): CI
 // pipelines branch on them, so never renumber an existing code.
 //
-// The errors own their codes: a domain error type (manifest.NotFoundError,
+// The errors own their codes: a domain error type (fluxmodel.NotFoundError,
 // gitrepo.ErrDirty, envs.ConfigError, ...) has an ExitCode method, and From
 // finds the outermost one in the chain. This package is a leaf: it imports
 // no package of the project, so every package can give its errors a code.

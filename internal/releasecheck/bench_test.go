@@ -10,7 +10,6 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/chartsource"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/validate"
 )
@@ -105,10 +104,7 @@ func BenchmarkCheckFounding(b *testing.B) {
 	hr := foundingHR(b)
 	repo := founding(b, hr)
 	ctx := context.Background()
-	doc, _, err := manifest.Find(ctx, repo, manifest.Query{Kind: "HelmRelease", Name: "sample-app"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	doc := docIn(b, repo, "helmrelease/sample-app-helmrelease.yaml", "sample-app", "")
 	after := strings.Replace(hr, "  values:\n", "  values:\n    replicaCount: 3\n", 1)
 	c := &Checker{Resolver: &chartsource.Resolver{Repo: repo, CacheDir: b.TempDir(), GitEnv: gitEnv}}
 	var tResolve, tCheck time.Duration

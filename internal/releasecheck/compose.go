@@ -12,6 +12,7 @@ import (
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/chartsource"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamledit"
@@ -79,36 +80,74 @@ func namesChart(m map[string]any) bool {
 }
 
 // findBase finds the one other HelmRelease document named like doc that
-// names a chart.
+// names a chart, in the model of the checkout: the bases its clusters
+// apply (as written), else the documents written in files no cluster
+// applies (every file of a repository the model reads as plain files).
 func findBase(ctx context.Context, repo *gitrepo.Repo, doc manifest.Doc) (map[string]any, error) {
-	files, err := manifest.GrepFiles(ctx, repo, []string{"HelmRelease", doc.Name})
+	m, err := fluxmodel.LoadEntries(ctx, repo.Root)
 	if err != nil {
 		return nil, err
 	}
-	ix, err := manifest.Scan(ctx, repo.Root, files, manifest.ScanOptions{MustContain: []string{"HelmRelease", doc.Name}})
-	if err != nil {
-		return nil, err
+	type cand struct {
+		file  string
+		index int
+		line  int
 	}
-	var found []map[string]any
-	var where []string
-	for _, d := range ix.Match(manifest.Query{Kind: "HelmRelease", Group: "helm.toolkit.fluxcd.io", Name: doc.Name}) {
-		if d.Path == doc.Path && d.Index == doc.Index {
-			continue
+	var cands []cand
+	seen := map[string]bool{}
+	for _, c := range m.Clusters {
+		for _, r := range c.Releases {
+			if r.Name != doc.Name || r.File == "" || seen[fmt.Sprintf("%s:%d", r.File, r.Line)] {
+				continue
+			}
+			seen[fmt.Sprintf("%s:%d", r.File, r.Line)] = true
+			src, err := os.ReadFile(filepath.Join(repo.Root, filepath.FromSlash(r.File)))
+			if err != nil {
+				return nil, err
+			}
+			docs, _ := manifest.Headers(r.File, src)
+			for _, d := range docs {
+				if d.Line == r.Line {
+					cands = append(cands, cand{r.File, d.Index, d.Line})
+				}
+			}
 		}
-		src, err := os.ReadFile(filepath.Join(repo.Root, filepath.FromSlash(d.Path)))
+	}
+	if len(cands) == 0 {
+		// No cluster applies a release of that name: the documents no
+		// cluster applies (every file of a plain repository). An archived
+		// copy is never taken over what a cluster applies.
+		u, err := m.ReadUnapplied(ctx, "", "HelmRelease", doc.Name)
 		if err != nil {
 			return nil, err
 		}
-		m, err := docMap(src, d.Index)
-		if err != nil || !namesChart(m) {
+		q := fluxmodel.Query{Kind: "HelmRelease", Group: "helm.toolkit.fluxcd.io", Name: doc.Name}
+		for _, d := range u.Docs {
+			if q.Matches(d) {
+				cands = append(cands, cand{d.Path, d.Index, d.Line})
+			}
+		}
+	}
+	var found []map[string]any
+	var where []string
+	for _, d := range cands {
+		if d.file == doc.Path && d.index == doc.Index {
 			continue
 		}
-		if len(found) > 0 && !reflect.DeepEqual(chartOf(found[0]), chartOf(m)) {
-			where = append(where, fmt.Sprintf("%s:%d", d.Path, d.Line))
+		src, err := os.ReadFile(filepath.Join(repo.Root, filepath.FromSlash(d.file)))
+		if err != nil {
+			return nil, err
+		}
+		dm, err := docMap(src, d.index)
+		if err != nil || !namesChart(dm) {
 			continue
 		}
-		found = append(found, m)
-		where = append(where, fmt.Sprintf("%s:%d", d.Path, d.Line))
+		if len(found) > 0 && !reflect.DeepEqual(chartOf(found[0]), chartOf(dm)) {
+			where = append(where, fmt.Sprintf("%s:%d", d.file, d.line))
+			continue
+		}
+		found = append(found, dm)
+		where = append(where, fmt.Sprintf("%s:%d", d.file, d.line))
 	}
 	switch {
 	case len(found) == 0:

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/chartsource"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/term"
@@ -66,9 +67,17 @@ type Env struct {
 	// (repo-relative path -> content): the chart after the change is
 	// resolved from these, the chart before from the work tree.
 	Files map[string][]byte
-	// Objects, when set, looks the chart source objects up in the model
-	// of what the clusters apply (ModelObjects) instead of in the files.
+	// Objects, when set, looks the chart source objects up in a model of
+	// what the clusters apply (ModelObjects, ClusterObjects); unset, they
+	// are looked up in the model of Repo (chartsource.Resolver).
 	Objects func(kind, namespace, name string) (map[string]any, string, bool)
+	// BeforeObjects, when set, is Objects for the chart before the change
+	// (the source as the work tree has it, where Objects has it as Files
+	// will); unset, Objects serves both.
+	BeforeObjects func(kind, namespace, name string) (map[string]any, string, bool)
+	// Model is the model of Repo when the command has built it: without
+	// Objects, sources are looked up there (chartsource.Resolver.Model).
+	Model *fluxmodel.Model
 }
 
 // Connect probes the cluster: a Cluster and a dynamic client when it
@@ -138,12 +147,16 @@ func (f *Flags) GateRelease(ctx context.Context, env Env, before, after *helmv2.
 		return nil, fmt.Errorf("probing the cluster: %w", context.Cause(ctx))
 	}
 	c := &Checker{
-		Resolver: &chartsource.Resolver{Repo: env.Repo, Objects: env.Objects, ChartDir: f.ChartDir, Cluster: dyn, Files: env.Files, Getenv: env.Getenv},
+		Resolver: &chartsource.Resolver{Repo: env.Repo, Objects: env.Objects, Model: env.Model, ChartDir: f.ChartDir, Cluster: dyn, Files: env.Files, Getenv: env.Getenv},
 		Cluster:  cl,
 		Offline:  offline,
 	}
 	if env.Files != nil {
-		c.BeforeResolver = &chartsource.Resolver{Repo: env.Repo, Objects: env.Objects, ChartDir: f.ChartDir, Cluster: dyn, Getenv: env.Getenv}
+		before := env.Objects
+		if env.BeforeObjects != nil {
+			before = env.BeforeObjects
+		}
+		c.BeforeResolver = &chartsource.Resolver{Repo: env.Repo, Objects: before, Model: env.Model, ChartDir: f.ChartDir, Cluster: dyn, Getenv: env.Getenv}
 	}
 	rep, err := c.Check(ctx, before, after)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/chartsource"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/sops"
@@ -182,4 +183,53 @@ func (r *Release) Cluster() string {
 		return ""
 	}
 	return r.model.Cluster
+}
+
+// ClusterObjects looks source objects up in what cluster c applies, for
+// chartsource.Resolver.Objects: the command's own view of one environment
+// (promote validates the target's release with the target's sources). A
+// file of edited (repo-relative path -> content, the files a command is
+// about to write) replaces the object's document as written: its fields
+// win over the applied object's.
+func ClusterObjects(c *fluxmodel.Cluster, edited map[string][]byte) func(kind, namespace, name string) (map[string]any, string, bool) {
+	return func(kind, namespace, name string) (map[string]any, string, bool) {
+		o := c.Source(kind, namespace, name)
+		if o == nil && namespace == "default" {
+			// Written without a namespace and applied without one.
+			o = c.Source(kind, "", name)
+		}
+		if o == nil {
+			return nil, "", false
+		}
+		where := o.File
+		if o.Line > 0 {
+			where = fmt.Sprintf("%s:%d", o.File, o.Line)
+		}
+		data := o.Data
+		if src, ok := edited[o.File]; ok {
+			if doc, ok := docStartingAt(o.File, src, o.Line); ok {
+				data = chartsource.MergeMaps(data, doc)
+			}
+		}
+		return data, where, true
+	}
+}
+
+// docStartingAt is the document of src that starts last at or before line.
+func docStartingAt(file string, src []byte, line int) (map[string]any, bool) {
+	docs, bad := manifest.Headers(file, src)
+	if bad != nil {
+		return nil, false
+	}
+	idx := -1
+	for _, d := range docs {
+		if d.Line <= line {
+			idx = d.Index
+		}
+	}
+	if idx < 0 {
+		return nil, false
+	}
+	m, err := docMap(src, idx)
+	return m, err == nil
 }

@@ -98,10 +98,7 @@ func foundingHR(t testing.TB) string {
 func check(t *testing.T, repo *gitrepo.Repo, before, after string) *Report {
 	t.Helper()
 	ctx := context.Background()
-	doc, _, err := manifest.Find(ctx, repo, manifest.Query{Kind: "HelmRelease", Name: "sample-app"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := docIn(t, repo, "helmrelease/sample-app-helmrelease.yaml", "sample-app", "")
 	b, a, err := Compose(ctx, repo, doc, []byte(before), []byte(after))
 	if err != nil {
 		t.Fatal(err)
@@ -220,10 +217,7 @@ func TestComposePatchOverBase(t *testing.T) {
 	run(t, repo.Root, "add", "-A")
 	run(t, repo.Root, "commit", "--quiet", "-m", "overlay")
 	ctx := context.Background()
-	doc, _, err := manifest.Find(ctx, repo, manifest.Query{Kind: "HelmRelease", Name: "sample-app", Path: "staging"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := docIn(t, repo, "staging/values.yaml", "sample-app", "sample-app")
 	after := strings.Replace(patch, "replicaCount: 2", "replicaCount: 2\n    resources: {limits: {memory: lots}}", 1)
 	b, a, err := Compose(ctx, repo, doc, []byte(patch), []byte(after))
 	if err != nil {
@@ -272,10 +266,7 @@ func TestValuesFrom(t *testing.T) {
 `, 1)
 	repo := founding(t, hr)
 	ctx := context.Background()
-	doc, _, err := manifest.Find(ctx, repo, manifest.Query{Kind: "HelmRelease", Name: "sample-app"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := docIn(t, repo, "helmrelease/sample-app-helmrelease.yaml", "sample-app", "")
 	b, a, err := Compose(ctx, repo, doc, nil, []byte(hr))
 	if err != nil {
 		t.Fatal(err)
@@ -360,4 +351,29 @@ type noOpenAPI struct{}
 
 func (noOpenAPI) Paths() (map[string]openapi.GroupVersion, error) {
 	return nil, errors.New("the fake serves no /openapi/v3")
+}
+
+// docIn is HelmRelease name in file, as a command pointed at the file
+// reads it; namespace is the one it is applied in when the file writes
+// none.
+func docIn(t testing.TB, repo *gitrepo.Repo, file, name, namespace string) manifest.Doc {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repo.Root, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, bad := manifest.Headers(file, data)
+	if bad != nil {
+		t.Fatal(bad)
+	}
+	for _, d := range docs {
+		if d.Kind == "HelmRelease" && d.Name == name {
+			if d.Namespace == "" {
+				d.Namespace = namespace
+			}
+			return d
+		}
+	}
+	t.Fatalf("no HelmRelease %s in %s", name, file)
+	return manifest.Doc{}
 }

@@ -21,6 +21,11 @@ func (o *runner) checkRelease(ctx context.Context, repo *gitrepo.Repo, ed *edite
 	if o.factory != nil {
 		env.RESTConfig = o.factory.ToRESTConfig
 	}
+	if ed.found != nil {
+		// Chart sources no Objects holds are looked up in the model find
+		// built, not in a second build of it.
+		env.Model = ed.found.model
+	}
 	if o.Check.Diff == releasecheck.DiffValues && !o.DryRun && o.Output == "" {
 		before, after, ok := ed.masked()
 		if !ok {
@@ -56,7 +61,7 @@ func (o *runner) checkRelease(ctx context.Context, repo *gitrepo.Repo, ed *edite
 		}
 		// The chart source as the cluster applies it; one the model does
 		// not hold (applied by hand, as examples/flux-app-delivery's
-		// sources/ are) is looked for in the files as written.
+		// sources/ are) is looked for in the files no cluster applies.
 		if objs := releasecheck.ModelObjects(f.model); sourceInModel(objs, f.rel.HR) {
 			env.Objects = objs
 		}

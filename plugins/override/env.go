@@ -21,12 +21,14 @@ import (
 // found is the document an override edits, and how it was chosen.
 type found struct {
 	doc manifest.Doc
-	// query is how the files as written were searched (no model release):
-	// a retry after a concurrent push searches again in the same file.
-	query *manifest.Query
-	// model and rel are set when the document was chosen from the model
-	// of what the clusters apply; rel is the release as (one of) the
-	// clusters that take the edit apply it, for validation.
+	// query is how the files no cluster applies were searched (no model
+	// release): a retry after a concurrent push searches again in the
+	// same file.
+	query *fluxmodel.Query
+	// model is the model of the repository the document was chosen from
+	// (the check looks chart sources up in it); rel is set when a cluster
+	// applies the release: as (one of) the clusters that take the edit
+	// apply it, for validation.
 	model *fluxmodel.Model
 	rel   *fluxmodel.Release
 	// note says which file and environments the edit reaches.
@@ -36,26 +38,26 @@ type found struct {
 	kustomization string
 }
 
-// find picks the document to edit. Without --path, from the model of what
-// each cluster applies (internal/fluxmodel): the release by its applied
-// namespace and name, and for each key the file that sets it (the patch of
-// that environment, else the base). A repository with no entry point is
-// its files as written (the model says so), and so is a release that no
-// cluster applies; --path names the file and reads it as written.
+// find picks the document to edit, from the model of what each cluster
+// applies (internal/fluxmodel): the release by its applied namespace and
+// name, and for each key the file that sets it (the patch of that
+// environment, else the base). A repository with no entry point is its
+// files as written (the model's plain mode says so), and so is a release
+// that no cluster applies (a warning). --path builds that folder as Flux
+// builds a Kustomization pointed at it, or names the file to edit.
 func (o *runner) find(ctx context.Context, repo *gitrepo.Repo) (*found, error) {
-	q := manifest.Query{Kind: kindHelmRelease, Group: groupHelmRelease, Name: o.Name, Namespace: o.Namespace}
+	q := fluxmodel.Query{Kind: kindHelmRelease, Group: groupHelmRelease, Name: o.Name, Namespace: o.Namespace}
 	if o.Path != "" {
 		p, err := o.repoRel(repo, o.Path)
 		if err != nil {
 			return nil, exitcode.Wrap(exitcode.Usage, err)
 		}
-		q.Path = p
-		return o.findFiles(ctx, repo, q)
+		return o.findPath(ctx, repo, q, p)
 	}
-	// Without an entry point the files are read as written, and only the
-	// one that holds the release, bounded (manifest.Find): the model of a
-	// plain repository decodes every HelmRelease file whole, which for a
-	// 16 MB values map took 417 s instead of 7.
+	// Without an entry point only the file that holds the release is
+	// read, bounded (Model.FindUnapplied): the plain model decodes every
+	// HelmRelease file whole, which for a 16 MB values map took 417 s
+	// instead of 7.
 	m, err := fluxmodel.LoadEntries(ctx, repo.Root)
 	if err != nil {
 		return nil, err
@@ -67,7 +69,7 @@ func (o *runner) find(ctx context.Context, repo *gitrepo.Repo) (*found, error) {
 		}
 	}
 	if m.Plain && o.Env == "" {
-		f, err := o.findFiles(ctx, repo, q)
+		f, err := o.findWritten(ctx, m, q)
 		if f != nil {
 			f.note = m.Describe()
 		}
@@ -81,27 +83,14 @@ func (o *runner) find(ctx context.Context, repo *gitrepo.Repo) (*found, error) {
 		rels = append(rels, c.Find(o.Namespace, o.Name)...)
 	}
 	if len(rels) == 0 && o.Namespace != "" {
-		var ids, nss []string
-		seen := map[string]bool{}
-		for _, c := range m.Clusters {
-			for _, r := range c.Find("", o.Name) {
-				ids = append(ids, r.ID())
-				if !seen[r.Namespace] {
-					seen[r.Namespace] = true
-					nss = append(nss, r.Namespace)
-				}
-			}
-		}
-		if len(ids) > 0 {
-			sort.Strings(nss)
-			return nil, exitcode.Errorf(exitcode.NotFound, "HelmRelease %s is not applied in namespace %s by any cluster; the repository applies %s: use -n %s",
-				o.Name, o.Namespace, strings.Join(ids, ", "), strings.Join(nss, " or -n "))
+		if err := o.otherNamespaces(m); err != nil {
+			return nil, err
 		}
 	}
 	if len(rels) == 0 {
-		// Applied by no cluster: the files as written, with a warning,
-		// since Flux does not apply what it finds there.
-		f, err := o.findFiles(ctx, repo, q)
+		// Applied by no cluster: the files no cluster applies, with a
+		// warning, since Flux does not apply what it finds there.
+		f, err := o.findWritten(ctx, m, q)
 		if f != nil {
 			f.note = fmt.Sprintf("warning: no cluster of the repository (%s) applies HelmRelease %s: editing %s as written, which Flux does not apply until a Kustomization includes it",
 				m.Describe(), f.doc.Name, f.doc.Path)
@@ -111,20 +100,52 @@ func (o *runner) find(ctx context.Context, repo *gitrepo.Repo) (*found, error) {
 	return o.findAll(ctx, repo, m, rels)
 }
 
-// findFiles searches the files as written (internal/manifest).
-func (o *runner) findFiles(ctx context.Context, repo *gitrepo.Repo, q manifest.Query) (*found, error) {
-	doc, ix, err := manifest.Find(ctx, repo, q)
-	if err == nil && ix != nil {
+// otherNamespaces is the error for a release applied, but not in -n.
+func (o *runner) otherNamespaces(m *fluxmodel.Model) error {
+	var ids, nss []string
+	seen := map[string]bool{}
+	for _, c := range m.Clusters {
+		for _, r := range c.Find("", o.Name) {
+			ids = append(ids, r.ID())
+			if !seen[r.Namespace] {
+				seen[r.Namespace] = true
+				nss = append(nss, r.Namespace)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	sort.Strings(nss)
+	return exitcode.Errorf(exitcode.NotFound, "HelmRelease %s is not applied in namespace %s by any cluster; the repository applies %s: use -n %s",
+		o.Name, o.Namespace, strings.Join(ids, ", "), strings.Join(nss, " or -n "))
+}
+
+// findFiles is findWritten for a retry after a concurrent push: the
+// model's entry points read again, and the one file searched again.
+func (o *runner) findFiles(ctx context.Context, repo *gitrepo.Repo, q fluxmodel.Query) (*found, error) {
+	m, err := fluxmodel.LoadEntries(ctx, repo.Root)
+	if err != nil {
+		return nil, err
+	}
+	return o.findWritten(ctx, m, q)
+}
+
+// findWritten searches the documents written in files no cluster of m
+// applies (every file of a plain model).
+func (o *runner) findWritten(ctx context.Context, m *fluxmodel.Model, q fluxmodel.Query) (*found, error) {
+	doc, u, err := m.FindUnapplied(ctx, q)
+	if err == nil && u != nil {
 		// yamledit reads only the edited document; the rest of the file was
 		// parsed here, and a syntax error anywhere in it is refused.
-		for _, m := range ix.Malformed {
-			if m.Path == doc.Path {
-				return nil, exitcode.Errorf(exitcode.Error, "%w; fix the file first, nothing was changed", m)
+		for _, bad := range u.Malformed {
+			if bad.Path == doc.Path {
+				return nil, exitcode.Errorf(exitcode.Error, "%w; fix the file first, nothing was changed", bad)
 			}
 		}
 	}
 	if err != nil {
-		var nf *manifest.NotFoundError
+		var nf *fluxmodel.NotFoundError
 		if errors.As(err, &nf) && len(nf.Malformed) == 0 {
 			return nil, fmt.Errorf("%w; check the name, -n and --repo", err)
 		}
@@ -137,7 +158,7 @@ func (o *runner) findFiles(ctx context.Context, repo *gitrepo.Repo, q manifest.Q
 			doc.Name, doc.Path, q.Namespace)
 	}
 	q.Path = doc.Path
-	return &found{doc: doc, query: &q}, nil
+	return &found{doc: doc, query: &q, model: m}, nil
 }
 
 // findAll edits the file every cluster that applies the release takes the

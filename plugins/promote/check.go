@@ -16,7 +16,7 @@ func (o *runner) checkRelease(ctx context.Context, w *workspace, p *plan, newDat
 	if !o.Check.Validate {
 		return nil, nil
 	}
-	hr, _, err := w.release(p.To, p.Release, p.Namespace)
+	hr, c, err := w.release(p.To, p.Release, p.Namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,10 @@ func (o *runner) checkRelease(ctx context.Context, w *workspace, p *plan, newDat
 	if err != nil {
 		return nil, err
 	}
-	env := releasecheck.Env{Out: o.Out, ErrOut: o.ErrOut, Getenv: o.getenv, Repo: w.repo, Files: newData}
+	// The chart source as the target's cluster applies it (the model),
+	// with the promotion's edit of it for the chart after.
+	env := releasecheck.Env{Out: o.Out, ErrOut: o.ErrOut, Getenv: o.getenv, Repo: w.repo, Files: newData,
+		Objects: releasecheck.ClusterObjects(c, newData), BeforeObjects: releasecheck.ClusterObjects(c, oldData)}
 	if o.factory != nil {
 		env.RESTConfig = o.factory.ToRESTConfig
 	}

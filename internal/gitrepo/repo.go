@@ -10,6 +10,7 @@ package gitrepo
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -106,7 +107,15 @@ func (r *Repo) GitInput(ctx context.Context, stdin []byte, args ...string) (stri
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	err := cmd.Run()
+	if errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState != nil && cmd.ProcessState.Success() && ctx.Err() == nil {
+		// git succeeded, but a process it left behind holds the output
+		// pipes: "Auto packing the repository in background" after a
+		// commit, fetch or push detaches a git gc that inherits them. What
+		// git wrote is all there is; WaitDelay only stopped the wait.
+		err = nil
+	}
+	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {
 			msg = strings.TrimSpace(stdout.String())

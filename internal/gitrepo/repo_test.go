@@ -38,3 +38,23 @@ func TestOpen(t *testing.T) {
 		}
 	}
 }
+
+// A git that succeeds but leaves a process holding its output pipes (a
+// detached auto gc after a push) is a success, with what git wrote: under
+// load, 60 concurrent pushes failed one with "exec: WaitDelay expired".
+func TestGitLeavingABackgroundProcessSucceeds(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := exec.Command("git", "init", "-q", dir).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	r := &Repo{Root: dir}
+	// The alias runs a shell that prints and leaves a sleep behind, which
+	// keeps stdout open for 3 s after git has exited (WaitDelay is 300 ms).
+	out, err := r.Git(context.Background(), "-c", "alias.bg=!sh -c 'sleep 3 & echo done'", "bg")
+	if err != nil {
+		t.Fatalf("git exited 0 and left a process behind: %v", err)
+	}
+	if out != "done\n" {
+		t.Errorf("output %q, want %q", out, "done\n")
+	}
+}

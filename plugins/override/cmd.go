@@ -60,7 +60,7 @@ with --push pushed, rebuilding the commit over concurrent pushes.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Repo, "repo", "", "Git checkout of the GitOps repo (default: the repository containing the current directory)")
-	fl.StringVar(&o.Path, "path", "", "File or directory the HelmRelease must be in, to pick among several matches")
+	fl.StringVar(&o.Path, "path", "", "A folder to build as a Flux Kustomization with that path and find the release in, or the file to edit")
 	fl.StringVar(&o.Env, "env", "", "Environment (cluster) to change: edits the patch that sets each value there, else the base, and says which environments the file reaches")
 	fl.BoolVar(&o.InPatch, "in-patch", false, "With --env: edit the environment's patch of the HelmRelease, not the base")
 	fl.Var(o.valueFlag("set", &o.Set), "set", "Set a value, Helm --set syntax and typing (a.b=1, list[0].name=x, a\\.b=y); repeatable")

@@ -36,7 +36,9 @@ func LoadPath(ctx context.Context, root, dir string) (*Model, error) {
 		return nil, fmt.Errorf("--path %s: not a folder of the repository", dir)
 	}
 	if !buildablePath(abs) {
-		return nil, fmt.Errorf("kustomize cannot build under %s (a folder name with a space or comma): move the checkout to a plain path to use --path with a folder", abs)
+		// kustomize refuses the checkout's path ("+", a space, a comma):
+		// the folder is built in a copy, as Load builds such a checkout.
+		return inCopy(abs, func(tmp string) (*Model, error) { return LoadPath(ctx, tmp, dir) })
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

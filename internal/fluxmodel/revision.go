@@ -76,10 +76,17 @@ func buildablePath(abs string) bool {
 	return true
 }
 
-// loadCopy models a checkout whose path kustomize refuses (a space or a
-// comma in a folder name): its files, hidden folders left out, are copied
-// to a temporary folder, modelled there, and removed.
+// loadCopy models a checkout whose path kustomize refuses (a space, a
+// comma, a "+" in a folder name): its files, hidden folders left out, are
+// copied to a temporary folder, modelled there, and removed.
 func loadCopy(ctx context.Context, abs string) (*Model, error) {
+	return inCopy(abs, func(tmp string) (*Model, error) { return Load(ctx, tmp) })
+}
+
+// inCopy copies the checkout at abs (hidden folders left out) to a
+// temporary folder kustomize accepts, models it there with load, and
+// gives the model the checkout's root: its files are named relative to it.
+func inCopy(abs string, load func(tmp string) (*Model, error)) (*Model, error) {
 	tmp, err := os.MkdirTemp("", "kubectl-gitops-model-")
 	if err != nil {
 		return nil, err
@@ -117,7 +124,7 @@ func loadCopy(ctx context.Context, abs string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the repository at %s: %w", abs, err)
 	}
-	m, err := Load(ctx, tmp)
+	m, err := load(tmp)
 	if err != nil {
 		return nil, err
 	}

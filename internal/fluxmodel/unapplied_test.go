@@ -3,6 +3,7 @@ package fluxmodel
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -181,5 +182,27 @@ func TestLoadPathBuildsTheOverlay(t *testing.T) {
 	}
 	if _, err := LoadPath(context.Background(), filepath.Join("testdata", "overlay"), "../elsewhere"); err == nil {
 		t.Error("a path outside the repository was built")
+	}
+}
+
+// A checkout whose path kustomize refuses ("+" in a folder name, as a
+// fetched mirror's "owner+name") is built in a copy, and its files are
+// still named relative to the checkout.
+func TestLoadPathUnderAFolderKustomizeRefuses(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "fluxcd+example")
+	if err := os.CopyFS(root, os.DirFS(filepath.Join("testdata", "overlay"))); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadPath(context.Background(), root, "apps/staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noErrors(t, m)
+	r := m.Clusters[0].Release("podinfo", "podinfo")
+	if r == nil {
+		t.Fatalf("releases = %v", ids(m))
+	}
+	if r.File != "apps/base/podinfo/release.yaml" || !strings.HasSuffix(m.Root, "fluxcd+example") {
+		t.Errorf("base %s under %s, want apps/base/podinfo/release.yaml under the checkout", r.File, m.Root)
 	}
 }

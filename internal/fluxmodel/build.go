@@ -116,9 +116,13 @@ type builder struct {
 	// built are the paths already built without a Flux Kustomization
 	// (entry points), seen the Flux Kustomizations already followed.
 	built, seen map[string]bool
-	outputs     []output
-	secrets     map[string]map[string]string // ns/name -> data
-	configMaps  map[string]map[string]string
+	outputs     []*output
+	// changes, when set, are the paths a diff's range changes: a Flux
+	// Kustomization whose static closure they miss is not built
+	// (LoadRange), its output stays deferred.
+	changes    *changes
+	secrets    map[string]map[string]string // ns/name -> data
+	configMaps map[string]map[string]string
 }
 
 // output is the result of one build, substituted after every build is done
@@ -131,23 +135,60 @@ type output struct {
 	file string // the file that configured the build, for errors
 	// docs are the documents the build reads, by kind (see sources).
 	docs map[string][]docRef
+	// deferred is set for a build LoadRange left out (closure says what
+	// it reads), until it is built; failed for a build that failed.
+	deferred bool
+	closure  *closure
+	failed   bool
 }
 
 func (b *builder) run(ctx context.Context, dirs []string) {
+	b.start(dirs)
+	b.finish(ctx)
+}
+
+// start builds the entry points and every level of Flux Kustomizations
+// under them, and keeps their objects; finish collects the releases.
+func (b *builder) start(dirs []string) {
 	b.secrets, b.configMaps = map[string]map[string]string{}, map[string]map[string]string{}
 	var queue []output
 	for _, d := range dirs {
 		b.built[d] = true
 		queue = append(queue, output{dir: d, file: d})
 	}
+	b.levels(queue)
+}
+
+func (b *builder) levels(queue []output) {
 	for len(queue) > 0 {
 		// The Kustomizations found at one level are independent: they
-		// are built side by side, then taken in order.
+		// are built side by side, then taken in order. With changes, one
+		// whose closure the range does not touch waits (LoadRange), in
+		// its place among the outputs.
 		level := queue
 		queue = nil
-		results := buildAll(level, b.build)
+		var todo []output
 		for i, o := range level {
-			res, err := results[i].res, results[i].err
+			if o.ks != nil {
+				b.noteRemote(o)
+			}
+			if o.ks != nil && b.changes != nil {
+				if cl := staticClosure(b.root, o.dir, components(o.obj), b.changes); !cl.touched && cl.unsure == "" {
+					level[i].deferred, level[i].closure = true, cl
+					continue
+				}
+			}
+			todo = append(todo, o)
+		}
+		results := buildAll(todo, b.build)
+		next := 0
+		for _, o := range level {
+			if o.deferred {
+				b.outputs = append(b.outputs, &o)
+				continue
+			}
+			res, err := results[next].res, results[next].err
+			next++
 			if err != nil {
 				b.fail(o, err)
 				continue
@@ -155,10 +196,39 @@ func (b *builder) run(ctx context.Context, dirs []string) {
 			b.take(o, res, &queue)
 		}
 	}
+}
+
+func (b *builder) finish(ctx context.Context) {
 	for _, o := range b.outputs {
-		b.collect(ctx, o)
+		if !o.deferred && !o.failed {
+			b.collect(ctx, *o)
+		}
 	}
 	sort.Slice(b.cluster.Releases, func(i, j int) bool { return b.cluster.Releases[i].Key() < b.cluster.Releases[j].Key() })
+}
+
+// components are a Flux Kustomization's spec.components.
+func components(obj map[string]any) []string {
+	var comps []string
+	if obj != nil {
+		for _, c := range nestedSlice(obj, "spec", "components") {
+			if s, ok := c.(string); ok {
+				comps = append(comps, s)
+			}
+		}
+	}
+	return comps
+}
+
+// noteRemote says which remote resources the build leaves out.
+func (b *builder) noteRemote(o output) {
+	disk, err := fluxfs.MakeFsOnDiskSecure(b.root)
+	if err != nil {
+		return
+	}
+	if remote := remoteResources(disk, filepath.Join(b.root, filepath.FromSlash(o.dir))); len(remote) > 0 {
+		o.ks.addNote(fmt.Sprintf("remote resources not fetched, the rest is built: %s", strings.Join(remote, ", ")))
+	}
 }
 
 // take keeps one build's output: its objects, and the Flux Kustomizations
@@ -166,16 +236,8 @@ func (b *builder) run(ctx context.Context, dirs []string) {
 func (b *builder) take(o output, res []*resource.Resource, queue *[]output) {
 	{
 		o.res = res
-		var comps []string
-		if o.obj != nil {
-			for _, c := range nestedSlice(o.obj, "spec", "components") {
-				if s, ok := c.(string); ok {
-					comps = append(comps, s)
-				}
-			}
-		}
-		o.docs = sources(b.root, o.dir, comps)
-		b.outputs = append(b.outputs, o)
+		o.docs = sources(b.root, o.dir, components(o.obj))
+		b.outputs = append(b.outputs, &o)
 		for _, r := range res {
 			b.remember(r, o)
 		}
@@ -342,9 +404,6 @@ func (b *builder) build(o output) ([]*resource.Resource, error) {
 	if err != nil {
 		return nil, err
 	}
-	if remote := remoteResources(disk, dir); len(remote) > 0 && o.ks != nil {
-		o.ks.addNote(fmt.Sprintf("remote resources not fetched, the rest is built: %s", strings.Join(remote, ", ")))
-	}
 	key := cacheKey(o.dir, obj)
 	if b.cache != nil {
 		if res, ok := b.cache.lookup(key, b.root); ok {
@@ -468,9 +527,7 @@ func (b *builder) collect(ctx context.Context, o output) {
 		b.fail(o, err)
 		return
 	}
-	if len(missing) > 0 && o.ks != nil {
-		o.ks.addNote(fmt.Sprintf("postBuild.substituteFrom %s not in the repository for this cluster (created outside Git?): its variables are left as written, or take their ${VAR:=default}", strings.Join(missing, ", ")))
-	}
+	b.noteMissing(o, missing)
 	ksKey := ""
 	if o.ks != nil {
 		ksKey = o.ks.Namespace + "/" + o.ks.Name
@@ -523,6 +580,13 @@ func (b *builder) collect(ctx context.Context, o output) {
 			continue
 		}
 		b.cluster.Releases = append(b.cluster.Releases, rel)
+	}
+}
+
+// noteMissing says which substituteFrom objects the repository does not hold.
+func (b *builder) noteMissing(o output, missing []string) {
+	if len(missing) > 0 && o.ks != nil {
+		o.ks.addNote(fmt.Sprintf("postBuild.substituteFrom %s not in the repository for this cluster (created outside Git?): its variables are left as written, or take their ${VAR:=default}", strings.Join(missing, ", ")))
 	}
 }
 

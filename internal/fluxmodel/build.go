@@ -12,10 +12,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	fluxfs "github.com/fluxcd/pkg/kustomize/filesys"
 	"sigs.k8s.io/kustomize/api/resource"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 const (
@@ -123,6 +125,10 @@ type builder struct {
 	changes    *changes
 	secrets    map[string]map[string]string // ns/name -> data
 	configMaps map[string]map[string]string
+	// disk is the checkout, confined to it, made once (fs).
+	disk     filesys.FileSystem
+	diskErr  error
+	diskOnce sync.Once
 }
 
 // output is the result of one build, substituted after every build is done
@@ -173,10 +179,13 @@ func (b *builder) levels(queue []output) {
 				b.noteRemote(o)
 			}
 			if o.ks != nil && b.changes != nil {
-				if cl := staticClosure(b.root, o.dir, components(o.obj), b.changes); !cl.touched && cl.unsure == "" {
-					level[i].deferred, level[i].closure = true, cl
+				cl := staticClosure(b.root, o.dir, components(o.obj), b.changes)
+				level[i].closure = cl
+				if !cl.touched && cl.unsure == "" {
+					level[i].deferred = true
 					continue
 				}
+				o.closure = cl
 			}
 			todo = append(todo, o)
 		}
@@ -207,6 +216,12 @@ func (b *builder) finish(ctx context.Context) {
 	sort.Slice(b.cluster.Releases, func(i, j int) bool { return b.cluster.Releases[i].Key() < b.cluster.Releases[j].Key() })
 }
 
+// fs is the checkout as kustomize reads it, made on first use.
+func (b *builder) fs() (filesys.FileSystem, error) {
+	b.diskOnce.Do(func() { b.disk, b.diskErr = fluxfs.MakeFsOnDiskSecure(b.root) })
+	return b.disk, b.diskErr
+}
+
 // components are a Flux Kustomization's spec.components.
 func components(obj map[string]any) []string {
 	var comps []string
@@ -222,7 +237,7 @@ func components(obj map[string]any) []string {
 
 // noteRemote says which remote resources the build leaves out.
 func (b *builder) noteRemote(o output) {
-	disk, err := fluxfs.MakeFsOnDiskSecure(b.root)
+	disk, err := b.fs()
 	if err != nil {
 		return
 	}
@@ -400,18 +415,25 @@ func (b *builder) build(o output) ([]*resource.Resource, error) {
 	if obj == nil {
 		obj = map[string]any{"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization", "metadata": map[string]any{"name": "entry"}, "spec": map[string]any{}}
 	}
-	disk, err := fluxfs.MakeFsOnDiskSecure(b.root)
+	disk, err := b.fs()
 	if err != nil {
 		return nil, err
 	}
 	key := cacheKey(o.dir, obj)
-	if b.cache != nil {
-		if res, ok := b.cache.lookup(key, b.root); ok {
+	cache := b.cache
+	if o.closure != nil && o.closure.touched {
+		// The range changes what it reads: the other side's build
+		// cannot be this one, and recording every read costs a second
+		// read of each file.
+		cache = nil
+	}
+	if cache != nil {
+		if res, ok := cache.lookup(key, b.root); ok {
 			return res, nil
 		}
 	}
 	fs := newOverlay(disk)
-	if b.cache != nil {
+	if cache != nil {
 		fs.rec = newRecorder(b.root)
 	}
 	data, kfile, ok, err := generate(fs, dir, obj)
@@ -427,8 +449,8 @@ func (b *builder) build(o output) ([]*resource.Resource, error) {
 			return nil, err
 		}
 	}
-	if b.cache != nil {
-		b.cache.store(key, fs.rec, res)
+	if cache != nil {
+		cache.store(key, fs.rec, res)
 	}
 	return res, nil
 }

@@ -125,6 +125,10 @@ type builder struct {
 	changes    *changes
 	secrets    map[string]map[string]string // ns/name -> data
 	configMaps map[string]map[string]string
+	// waiting indexes the deferred outputs by Kustomization (partner);
+	// dirty says materialize added objects out of order (refresh).
+	waiting map[string]*output
+	dirty   bool
 	// disk is the checkout, confined to it, made once (fs).
 	disk     filesys.FileSystem
 	diskErr  error

@@ -135,18 +135,30 @@ func (b *builder) partner(o *output) *output {
 	if b == nil {
 		return nil
 	}
-	for _, p := range b.outputs {
-		if p.deferred && ksKey(p) == ksKey(o) && cacheKey(p.dir, p.obj) == cacheKey(o.dir, o.obj) {
-			return p
+	if b.waiting == nil {
+		b.waiting = map[string]*output{}
+		for _, p := range b.outputs {
+			if p.deferred {
+				b.waiting[ksKey(p)] = p
+			}
 		}
 	}
-	return nil
+	p := b.waiting[ksKey(o)]
+	if p == nil || !p.deferred || cacheKey(p.dir, p.obj) != cacheKey(o.dir, o.obj) {
+		return nil
+	}
+	return p
 }
 
 // refresh lists the objects of the built outputs again, in the order of
 // the outputs (the order a full build takes them in: a later ConfigMap of
-// the same name wins, the first source of a name is the one found).
+// the same name wins, the first source of a name is the one found), once
+// materialize has added some at the end.
 func (b *builder) refresh() {
+	if !b.dirty {
+		return
+	}
+	b.dirty = false
 	b.cluster.Objects = nil
 	b.secrets, b.configMaps = map[string]map[string]string{}, map[string]map[string]string{}
 	for _, o := range b.outputs {
@@ -180,6 +192,7 @@ func (b *builder) materialize(outs []*output) {
 		in[i] = *o
 	}
 	results := buildAll(in, b.build)
+	b.dirty = true
 	var queue []output
 	for i, o := range outs {
 		o.deferred = false

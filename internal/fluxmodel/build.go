@@ -179,11 +179,19 @@ func (b *builder) levels(queue []output) {
 		queue = nil
 		var todo []output
 		for i, o := range level {
-			if o.ks != nil {
+			var cl *closure
+			if o.ks != nil && b.changes != nil {
+				cl = staticClosure(b.root, o.dir, components(o.obj), b.changes)
+			}
+			switch {
+			case cl != nil && cl.topRead:
+				if len(cl.remote) > 0 {
+					o.ks.addNote(remoteNote(cl.remote))
+				}
+			case o.ks != nil:
 				b.noteRemote(o)
 			}
-			if o.ks != nil && b.changes != nil {
-				cl := staticClosure(b.root, o.dir, components(o.obj), b.changes)
+			if cl != nil {
 				level[i].closure = cl
 				if !cl.touched && cl.unsure == "" {
 					level[i].deferred = true
@@ -246,8 +254,12 @@ func (b *builder) noteRemote(o output) {
 		return
 	}
 	if remote := remoteResources(disk, filepath.Join(b.root, filepath.FromSlash(o.dir))); len(remote) > 0 {
-		o.ks.addNote(fmt.Sprintf("remote resources not fetched, the rest is built: %s", strings.Join(remote, ", ")))
+		o.ks.addNote(remoteNote(remote))
 	}
+}
+
+func remoteNote(remote []string) string {
+	return fmt.Sprintf("remote resources not fetched, the rest is built: %s", strings.Join(remote, ", "))
 }
 
 // take keeps one build's output: its objects, and the Flux Kustomizations

@@ -21,12 +21,28 @@ type changes struct {
 	// dirs holds every folder that has a changed path under it.
 	dirs map[string]bool
 	// links remembers, by absolute path, whether a folder is a symbolic
-	// link: every closure of both sides asks about the same folders.
+	// link; kusts and scans the kustomization files and the files read:
+	// the closures of both sides read the same folders (a base shared by
+	// every cluster) again and again.
 	links map[string]bool
+	kusts map[string]kustRead
+	scans map[string]*fileScan
+}
+
+type kustRead struct {
+	rel  string
+	node *yaml.Node
+}
+
+// fileScan is what the closure takes from one file.
+type fileScan struct {
+	unsure   string
+	provides map[string][]string
+	text     []byte
 }
 
 func newChanges(paths []string) *changes {
-	c := &changes{files: map[string]bool{}, dirs: map[string]bool{}, links: map[string]bool{}}
+	c := &changes{files: map[string]bool{}, dirs: map[string]bool{}, links: map[string]bool{}, kusts: map[string]kustRead{}, scans: map[string]*fileScan{}}
 	for _, p := range paths {
 		p = path.Clean(filepath.ToSlash(p))
 		c.files[p] = true
@@ -81,6 +97,11 @@ type closure struct {
 	provides map[string][]string
 	// text is every file of the closure, to search for a name.
 	text [][]byte
+	// topRead is set once the kustomization file of spec.path was read
+	// (or found missing); remote are its remote resources, which the
+	// model does not fetch (noteRemote).
+	topRead bool
+	remote  []string
 }
 
 // lookupKinds are the kinds another build or a diff looks up by name:
@@ -207,7 +228,20 @@ func (s *closureScan) dir(dir string, top bool) {
 	if !s.real(dir) {
 		return
 	}
-	kfile, k := readKustomization(s.root, dir)
+	kr, ok := s.ch.kusts[s.abs(dir)]
+	if !ok {
+		kr.rel, kr.node = readKustomization(s.root, dir)
+		s.ch.kusts[s.abs(dir)] = kr
+	}
+	kfile, k := kr.rel, kr.node
+	if top {
+		s.cl.topRead = true
+		for _, r := range seqStrings(child(k, "resources")) {
+			if isRemote(r) {
+				s.cl.remote = append(s.cl.remote, r)
+			}
+		}
+	}
 	if kfile == "" {
 		// Flux generates a kustomization for spec.path; below it a folder
 		// without one is an error kustomize gives on both sides, unless
@@ -333,18 +367,37 @@ func (s *closureScan) file(rel string) {
 		return
 	}
 	s.seenFile[rel] = true
-	data, err := os.ReadFile(s.abs(rel))
-	if err != nil {
-		s.cl.unsure = "cannot read " + rel
+	fs, ok := s.ch.scans[s.abs(rel)]
+	if !ok {
+		fs = scanFile(s.abs(rel), rel)
+		s.ch.scans[s.abs(rel)] = fs
+	}
+	if fs.unsure != "" {
+		s.cl.unsure = fs.unsure
 		return
 	}
-	s.cl.text = append(s.cl.text, data)
+	s.cl.text = append(s.cl.text, fs.text)
+	for k, names := range fs.provides {
+		s.cl.provides[k] = append(s.cl.provides[k], names...)
+	}
+}
+
+// scanFile reads one file for closures: its text, and the names of the
+// documents other builds look up, or why it keeps its Kustomization built.
+func scanFile(abs, rel string) *fileScan {
+	fs := &fileScan{provides: map[string][]string{}}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		fs.unsure = "cannot read " + rel
+		return fs
+	}
+	fs.text = data
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var n yaml.Node
 		err := dec.Decode(&n)
 		if errors.Is(err, io.EOF) {
-			return
+			return fs
 		}
 		if err != nil {
 			// Not YAML (an env file, a JSON patch written oddly): kustomize
@@ -352,10 +405,10 @@ func (s *closureScan) file(rel string) {
 			// text.
 			for _, m := range levelMarkers {
 				if bytes.Contains(data, []byte(m)) {
-					s.cl.unsure = rel + " holds " + m + " and does not parse as YAML"
+					fs.unsure = rel + " holds " + m + " and does not parse as YAML"
 				}
 			}
-			return
+			return fs
 		}
 		if len(n.Content) == 0 || n.Content[0].Kind != yaml.MappingNode {
 			continue
@@ -363,8 +416,8 @@ func (s *closureScan) file(rel string) {
 		doc := n.Content[0]
 		kind := scalar(doc, "kind")
 		if levelKinds[kind] && (kind != "Kustomization" || group(scalar(doc, "apiVersion")) == "kustomize.toolkit.fluxcd.io") {
-			s.cl.unsure = rel + " holds a " + kind + " (a level the model follows)"
-			return
+			fs.unsure = rel + " holds a " + kind + " (a level the model follows)"
+			return fs
 		}
 		if !lookupKinds[kind] {
 			continue
@@ -373,6 +426,6 @@ func (s *closureScan) file(rel string) {
 		if md := child(doc, "metadata"); md != nil {
 			name = scalar(md, "name")
 		}
-		s.cl.provides[kind] = append(s.cl.provides[kind], name)
+		fs.provides[kind] = append(fs.provides[kind], name)
 	}
 }

@@ -277,6 +277,14 @@ func (s *closureScan) dir(dir string, top bool) {
 	s.paths(dir, k)
 }
 
+// notPath are the keys of a kustomization file whose values never name a
+// file (asking the disk about each costs a system call per scalar).
+var notPath = map[string]bool{
+	"apiVersion": true, "kind": true, "namespace": true, "namePrefix": true, "nameSuffix": true, "target": true,
+	"labels": true, "commonLabels": true, "commonAnnotations": true, "images": true, "replicas": true,
+	"literals": true, "generatorOptions": true, "sortOptions": true, "buildMetadata": true, "metadata": true,
+}
+
 // paths takes every scalar of a kustomization file that could name a path
 // (relative to dir) as read: existing folders are followed, files read,
 // and a path that does not exist still counts if the range adds it.
@@ -291,6 +299,9 @@ func (s *closureScan) paths(dir string, n *yaml.Node) {
 		}
 	case yaml.MappingNode:
 		for i := 1; i < len(n.Content); i += 2 {
+			if notPath[n.Content[i-1].Value] {
+				continue
+			}
 			s.paths(dir, n.Content[i])
 		}
 	case yaml.ScalarNode:

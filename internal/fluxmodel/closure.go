@@ -359,6 +359,10 @@ func (s *closureScan) whole(dir string) {
 		switch {
 		case d.Type()&fs.ModeSymlink != 0:
 			s.cl.unsure = rel + " is a symbolic link"
+		case d.IsDir() && d.Name() == ".git":
+			// Git's own folder (spec.path "./" of the checkout itself):
+			// never in a range's changed paths, never built.
+			return filepath.SkipDir
 		case d.IsDir():
 			if rel != dir && hasKustomization(p) {
 				s.dir(rel, false)

@@ -289,7 +289,9 @@ var notPath = map[string]bool{
 // (relative to dir) as read: existing folders are followed, files read,
 // and a path that does not exist still counts if the range adds it.
 func (s *closureScan) paths(dir string, n *yaml.Node) {
-	if s.cl.unsure != "" || n == nil {
+	// Once touched the Kustomization is built: the rest of its closure
+	// is not needed (per cluster, an overlay of 500 patches).
+	if s.cl.unsure != "" || s.cl.touched || n == nil {
 		return
 	}
 	switch n.Kind {
@@ -347,7 +349,7 @@ func (s *closureScan) ref(dir, v string) {
 // the kustomization files of its sub-folders.
 func (s *closureScan) whole(dir string) {
 	_ = filepath.WalkDir(s.abs(dir), func(p string, d fs.DirEntry, err error) error {
-		if s.cl.unsure != "" {
+		if s.cl.unsure != "" || s.cl.touched {
 			return filepath.SkipAll
 		}
 		if err != nil {
@@ -378,7 +380,7 @@ func (s *closureScan) whole(dir string) {
 // file reads one file of the closure: its text for mentions, and the
 // names of the documents other builds look up.
 func (s *closureScan) file(rel string) {
-	if s.seenFile[rel] {
+	if s.seenFile[rel] || s.cl.touched {
 		return
 	}
 	s.seenFile[rel] = true

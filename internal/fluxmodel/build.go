@@ -12,10 +12,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	fluxfs "github.com/fluxcd/pkg/kustomize/filesys"
 	"sigs.k8s.io/kustomize/api/resource"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 const (
@@ -116,9 +118,21 @@ type builder struct {
 	// built are the paths already built without a Flux Kustomization
 	// (entry points), seen the Flux Kustomizations already followed.
 	built, seen map[string]bool
-	outputs     []output
-	secrets     map[string]map[string]string // ns/name -> data
-	configMaps  map[string]map[string]string
+	outputs     []*output
+	// changes, when set, are the paths a diff's range changes: a Flux
+	// Kustomization whose static closure they miss is not built
+	// (LoadRange), its output stays deferred.
+	changes    *changes
+	secrets    map[string]map[string]string // ns/name -> data
+	configMaps map[string]map[string]string
+	// waiting indexes the deferred outputs by Kustomization (partner);
+	// dirty says materialize added objects out of order (refresh).
+	waiting map[string]*output
+	dirty   bool
+	// disk is the checkout, confined to it, made once (fs).
+	disk     filesys.FileSystem
+	diskErr  error
+	diskOnce sync.Once
 }
 
 // output is the result of one build, substituted after every build is done
@@ -131,23 +145,71 @@ type output struct {
 	file string // the file that configured the build, for errors
 	// docs are the documents the build reads, by kind (see sources).
 	docs map[string][]docRef
+	// deferred is set for a build LoadRange left out (closure says what
+	// it reads), until it is built; failed for a build that failed.
+	deferred bool
+	closure  *closure
+	failed   bool
 }
 
 func (b *builder) run(ctx context.Context, dirs []string) {
+	b.start(dirs)
+	b.finish(ctx)
+}
+
+// start builds the entry points and every level of Flux Kustomizations
+// under them, and keeps their objects; finish collects the releases.
+func (b *builder) start(dirs []string) {
 	b.secrets, b.configMaps = map[string]map[string]string{}, map[string]map[string]string{}
 	var queue []output
 	for _, d := range dirs {
 		b.built[d] = true
 		queue = append(queue, output{dir: d, file: d})
 	}
+	b.levels(queue)
+}
+
+func (b *builder) levels(queue []output) {
 	for len(queue) > 0 {
 		// The Kustomizations found at one level are independent: they
-		// are built side by side, then taken in order.
+		// are built side by side, then taken in order. With changes, one
+		// whose closure the range does not touch waits (LoadRange), in
+		// its place among the outputs.
 		level := queue
 		queue = nil
-		results := buildAll(level, b.build)
+		var todo []output
 		for i, o := range level {
-			res, err := results[i].res, results[i].err
+			var cl *closure
+			if o.ks != nil && b.changes != nil {
+				cl = staticClosure(b.root, o.dir, components(o.obj), b.changes)
+			}
+			switch {
+			case cl != nil && cl.topRead:
+				if len(cl.remote) > 0 {
+					o.ks.addNote(remoteNote(cl.remote))
+				}
+			case o.ks != nil:
+				b.noteRemote(o)
+			}
+			if cl != nil {
+				level[i].closure = cl
+				if !cl.touched && cl.unsure == "" {
+					level[i].deferred = true
+					continue
+				}
+				o.closure = cl
+			}
+			todo = append(todo, o)
+		}
+		results := buildAll(todo, b.build)
+		next := 0
+		for _, o := range level {
+			if o.deferred {
+				b.outputs = append(b.outputs, &o)
+				continue
+			}
+			res, err := results[next].res, results[next].err
+			next++
 			if err != nil {
 				b.fail(o, err)
 				continue
@@ -155,10 +217,49 @@ func (b *builder) run(ctx context.Context, dirs []string) {
 			b.take(o, res, &queue)
 		}
 	}
+}
+
+func (b *builder) finish(ctx context.Context) {
 	for _, o := range b.outputs {
-		b.collect(ctx, o)
+		if !o.deferred && !o.failed {
+			b.collect(ctx, *o)
+		}
 	}
 	sort.Slice(b.cluster.Releases, func(i, j int) bool { return b.cluster.Releases[i].Key() < b.cluster.Releases[j].Key() })
+}
+
+// fs is the checkout as kustomize reads it, made on first use.
+func (b *builder) fs() (filesys.FileSystem, error) {
+	b.diskOnce.Do(func() { b.disk, b.diskErr = fluxfs.MakeFsOnDiskSecure(b.root) })
+	return b.disk, b.diskErr
+}
+
+// components are a Flux Kustomization's spec.components.
+func components(obj map[string]any) []string {
+	var comps []string
+	if obj != nil {
+		for _, c := range nestedSlice(obj, "spec", "components") {
+			if s, ok := c.(string); ok {
+				comps = append(comps, s)
+			}
+		}
+	}
+	return comps
+}
+
+// noteRemote says which remote resources the build leaves out.
+func (b *builder) noteRemote(o output) {
+	disk, err := b.fs()
+	if err != nil {
+		return
+	}
+	if remote := remoteResources(disk, filepath.Join(b.root, filepath.FromSlash(o.dir))); len(remote) > 0 {
+		o.ks.addNote(remoteNote(remote))
+	}
+}
+
+func remoteNote(remote []string) string {
+	return fmt.Sprintf("remote resources not fetched, the rest is built: %s", strings.Join(remote, ", "))
 }
 
 // take keeps one build's output: its objects, and the Flux Kustomizations
@@ -166,16 +267,8 @@ func (b *builder) run(ctx context.Context, dirs []string) {
 func (b *builder) take(o output, res []*resource.Resource, queue *[]output) {
 	{
 		o.res = res
-		var comps []string
-		if o.obj != nil {
-			for _, c := range nestedSlice(o.obj, "spec", "components") {
-				if s, ok := c.(string); ok {
-					comps = append(comps, s)
-				}
-			}
-		}
-		o.docs = sources(b.root, o.dir, comps)
-		b.outputs = append(b.outputs, o)
+		o.docs = sources(b.root, o.dir, components(o.obj))
+		b.outputs = append(b.outputs, &o)
 		for _, r := range res {
 			b.remember(r, o)
 		}
@@ -338,21 +431,25 @@ func (b *builder) build(o output) ([]*resource.Resource, error) {
 	if obj == nil {
 		obj = map[string]any{"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization", "metadata": map[string]any{"name": "entry"}, "spec": map[string]any{}}
 	}
-	disk, err := fluxfs.MakeFsOnDiskSecure(b.root)
+	disk, err := b.fs()
 	if err != nil {
 		return nil, err
 	}
-	if remote := remoteResources(disk, dir); len(remote) > 0 && o.ks != nil {
-		o.ks.addNote(fmt.Sprintf("remote resources not fetched, the rest is built: %s", strings.Join(remote, ", ")))
-	}
 	key := cacheKey(o.dir, obj)
-	if b.cache != nil {
-		if res, ok := b.cache.lookup(key, b.root); ok {
+	cache := b.cache
+	if o.closure != nil && o.closure.touched {
+		// The range changes what it reads: the other side's build
+		// cannot be this one, and recording every read costs a second
+		// read of each file.
+		cache = nil
+	}
+	if cache != nil {
+		if res, ok := cache.lookup(key, b.root); ok {
 			return res, nil
 		}
 	}
 	fs := newOverlay(disk)
-	if b.cache != nil {
+	if cache != nil {
 		fs.rec = newRecorder(b.root)
 	}
 	data, kfile, ok, err := generate(fs, dir, obj)
@@ -368,8 +465,8 @@ func (b *builder) build(o output) ([]*resource.Resource, error) {
 			return nil, err
 		}
 	}
-	if b.cache != nil {
-		b.cache.store(key, fs.rec, res)
+	if cache != nil {
+		cache.store(key, fs.rec, res)
 	}
 	return res, nil
 }
@@ -468,9 +565,7 @@ func (b *builder) collect(ctx context.Context, o output) {
 		b.fail(o, err)
 		return
 	}
-	if len(missing) > 0 && o.ks != nil {
-		o.ks.addNote(fmt.Sprintf("postBuild.substituteFrom %s not in the repository for this cluster (created outside Git?): its variables are left as written, or take their ${VAR:=default}", strings.Join(missing, ", ")))
-	}
+	b.noteMissing(o, missing)
 	ksKey := ""
 	if o.ks != nil {
 		ksKey = o.ks.Namespace + "/" + o.ks.Name
@@ -523,6 +618,13 @@ func (b *builder) collect(ctx context.Context, o output) {
 			continue
 		}
 		b.cluster.Releases = append(b.cluster.Releases, rel)
+	}
+}
+
+// noteMissing says which substituteFrom objects the repository does not hold.
+func (b *builder) noteMissing(o output, missing []string) {
+	if len(missing) > 0 && o.ks != nil {
+		o.ks.addNote(fmt.Sprintf("postBuild.substituteFrom %s not in the repository for this cluster (created outside Git?): its variables are left as written, or take their ${VAR:=default}", strings.Join(missing, ", ")))
 	}
 }
 

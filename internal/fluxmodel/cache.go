@@ -15,9 +15,10 @@ import (
 )
 
 // Cache keeps kustomize builds for reuse by the next Load of another
-// checkout of the same repository: diff builds BASE, then HEAD, and every
-// Flux Kustomization whose inputs did not change between them is built
-// once. A build is reused when its folder and Flux Kustomization spec are
+// checkout of the same repository: a full diff (LoadCached) builds BASE,
+// then HEAD, and every Flux Kustomization whose inputs did not change
+// between them is built once; LoadRange uses it for the levels it builds
+// on both sides and for a Kustomization it has to build on both. A build is reused when its folder and Flux Kustomization spec are
 // the same and every file, folder listing and existence check the build
 // made reads the same in the other checkout (the files are compared by
 // content hash, so the answer is exactly the one kustomize would give).

@@ -192,15 +192,20 @@ func fluxRoots(root string) (boots, roots []string, err error) {
 			}
 		}
 	}
+	// A holder is covered by a Kustomization whose path is one of the
+	// folders above it (a set: a home-ops repository has a Flux
+	// Kustomization per app, and comparing every holder with every path
+	// grew with their square). One whose path is its own folder is the
+	// bootstrap one: it does not hide its folder.
+	pathSet := map[string]bool{}
+	for _, p := range paths {
+		pathSet[p] = true
+	}
 	for h := range holders {
-		covered := false
-		for _, p := range paths {
-			// A Kustomization whose path is its own folder is the
-			// bootstrap one: it does not hide its folder.
-			if p != h && (p == "." || h == p || strings.HasPrefix(h, p+"/")) {
-				covered = true
-				break
-			}
+		covered := h != "." && pathSet["."]
+		for d := h; !covered && d != "." && d != "/"; {
+			d = path.Dir(d)
+			covered = d != "." && pathSet[d]
 		}
 		if !covered {
 			roots = append(roots, h)

@@ -293,13 +293,7 @@ func (o *runner) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Res
 	// What each cluster applies at BASE and at HEAD: releases are compared
 	// by applied identity (cluster/namespace/name), never by file. A build
 	// that kustomize refuses is an error row naming file:line.
-	// HEAD reuses every kustomize build of BASE whose inputs read the same.
-	builds := fluxmodel.NewCache()
-	bModel, err := fluxmodel.LoadCached(ctx, before.Root, builds)
-	if err != nil {
-		return nil, err
-	}
-	aModel, err := fluxmodel.LoadCached(ctx, after.Root, builds)
+	bModel, aModel, err := o.models(ctx, repo, sp, before.Root, after.Root)
 	if err != nil {
 		return nil, err
 	}
@@ -366,6 +360,41 @@ func (o *runner) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Res
 		res.add(e)
 	}
 	return res, nil
+}
+
+// FullBuildEnv, set to 1, makes diff build both sides whole (the way it
+// did before LoadRange): to compare the two on one range, in tests and
+// by hand.
+const FullBuildEnv = "GITOPS_DIFF_FULL_BUILD"
+
+// models builds BASE and HEAD. Only the Flux Kustomizations the range can
+// affect are built (fluxmodel.LoadRange, from the paths git says the range
+// changes); --all compares every release of HEAD, so it builds both sides
+// whole, HEAD reusing every build of BASE whose inputs read the same.
+func (o *runner) models(ctx context.Context, repo *gitrepo.Repo, sp span, base, head string) (*fluxmodel.Model, *fluxmodel.Model, error) {
+	if o.All || o.Getenv(FullBuildEnv) == "1" {
+		builds := fluxmodel.NewCache()
+		bModel, err := fluxmodel.LoadCached(ctx, base, builds)
+		if err != nil {
+			return nil, nil, err
+		}
+		aModel, err := fluxmodel.LoadCached(ctx, head, builds)
+		return bModel, aModel, err
+	}
+	// Both names of a rename: --no-renames lists it as a deletion and an
+	// addition.
+	out, err := repo.Git(ctx, "diff", "--no-renames", "--name-only", "-z", sp.Base, sp.Head, "--")
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing the paths %s..%s changes: %w", short(sp.Base), short(sp.Head), err)
+	}
+	var changed []string
+	for _, p := range strings.Split(out, "\x00") {
+		if p != "" {
+			changed = append(changed, p)
+		}
+	}
+	bModel, aModel, _, err := fluxmodel.LoadRange(ctx, base, head, changed)
+	return bModel, aModel, err
 }
 
 // displayKey shows a release with no namespace as <no namespace>/name.

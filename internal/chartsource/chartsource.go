@@ -33,6 +33,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cachedir"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 )
@@ -121,21 +122,11 @@ func unresolvable(err error, format string, args ...any) error {
 // CacheRoot is ${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-gitops/charts, the
 // variables read with getenv (USERPROFILE is the home on Windows).
 func CacheRoot(getenv func(string) string) (string, error) {
-	if getenv == nil {
-		getenv = func(string) string { return "" }
+	root, err := cachedir.Root(getenv)
+	if err != nil {
+		return "", err
 	}
-	base := getenv("XDG_CACHE_HOME")
-	if base == "" {
-		home := getenv("HOME")
-		if home == "" {
-			home = getenv("USERPROFILE")
-		}
-		if home == "" {
-			return "", errors.New("finding the cache directory: set XDG_CACHE_HOME or HOME")
-		}
-		base = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(base, "kubectl-gitops", "charts"), nil
+	return filepath.Join(root, "charts"), nil
 }
 
 func (r *Resolver) cacheDir() (string, error) {

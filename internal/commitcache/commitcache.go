@@ -33,7 +33,7 @@ type Store struct {
 	exe string // identifies the executable in every key
 }
 
-// Open returns the store under root (see Root) for the running
+// Open returns the store under root (cachedir.Root) for the running
 // executable. It creates nothing until Put.
 func Open(root string) (*Store, error) {
 	exe, err := executableKey()
@@ -41,26 +41,6 @@ func Open(root string) (*Store, error) {
 		return nil, err
 	}
 	return &Store{dir: filepath.Join(root, "commits"), exe: exe}, nil
-}
-
-// Root is ${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-gitops, the variables
-// read with getenv (USERPROFILE is the home on Windows).
-func Root(getenv func(string) string) (string, error) {
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
-	base := getenv("XDG_CACHE_HOME")
-	if base == "" {
-		home := getenv("HOME")
-		if home == "" {
-			home = getenv("USERPROFILE")
-		}
-		if home == "" {
-			return "", errors.New("finding the cache directory: set XDG_CACHE_HOME or HOME")
-		}
-		base = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(base, "kubectl-gitops"), nil
 }
 
 func executableKey() (string, error) {

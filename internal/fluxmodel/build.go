@@ -72,12 +72,9 @@ func LoadEntries(ctx context.Context, root string) (*Model, error) {
 // whether a repository without entry points is modelled from its
 // HelmRelease files or returned as Plain with no clusters.
 func loadModel(ctx context.Context, root string, cache *Cache, readPlain bool) (*Model, error) {
-	abs, err := filepath.Abs(root)
+	abs, err := resolveRoot(root)
 	if err != nil {
 		return nil, err
-	}
-	if abs, err = filepath.EvalSymlinks(abs); err != nil {
-		return nil, fmt.Errorf("reading the repository at %s: %w", root, err)
 	}
 	layout, eps, err := entryPoints(abs)
 	if err != nil {
@@ -771,4 +768,17 @@ func sources(root, dir string, extra []string) map[string][]docRef {
 		}
 	}
 	return idx
+}
+
+// resolveRoot is the absolute path of the repository at root, symbolic
+// links resolved: kustomize reads it under that name.
+func resolveRoot(root string) (string, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return "", err
+	}
+	if abs, err = filepath.EvalSymlinks(abs); err != nil {
+		return "", fmt.Errorf("reading the repository at %s: %w", root, err)
+	}
+	return abs, nil
 }

@@ -21,12 +21,9 @@ import (
 // Errors are in the cluster's Errors, as Load's are; a dir that is not a
 // folder of the checkout is an error.
 func LoadPath(ctx context.Context, root, dir string) (*Model, error) {
-	abs, err := filepath.Abs(root)
+	abs, err := resolveRoot(root)
 	if err != nil {
 		return nil, err
-	}
-	if abs, err = filepath.EvalSymlinks(abs); err != nil {
-		return nil, fmt.Errorf("reading the repository at %s: %w", root, err)
 	}
 	dir = path.Clean(strings.TrimPrefix(filepath.ToSlash(dir), "./"))
 	if dir == "" || strings.HasPrefix(dir, "../") || dir == ".." || path.IsAbs(dir) {

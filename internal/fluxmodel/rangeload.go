@@ -3,8 +3,6 @@ package fluxmodel
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -87,12 +85,9 @@ type side struct {
 }
 
 func startSide(ctx context.Context, root string, cache *Cache, ch *changes) (*side, error) {
-	abs, err := filepath.Abs(root)
+	abs, err := resolveRoot(root)
 	if err != nil {
 		return nil, err
-	}
-	if abs, err = filepath.EvalSymlinks(abs); err != nil {
-		return nil, fmt.Errorf("reading the repository at %s: %w", root, err)
 	}
 	layout, eps, err := entryPoints(abs)
 	if err != nil {

@@ -506,6 +506,11 @@ func setterOf(r *fluxmodel.Release, key string) (fluxmodel.Setter, bool) {
 // patchOf is a patch file that sets values of r (else any part of its
 // spec), and a line in it; "" when none does.
 func patchOf(r *fluxmodel.Release) (string, int) {
+	return patchWhere(r, func(string) bool { return true })
+}
+
+// patchWhere is patchOf among the patch files that in accepts.
+func patchWhere(r *fluxmodel.Release, in func(file string) bool) (string, int) {
 	var any string
 	var anyLine int
 	keys := make([]string, 0, len(r.Provenance))
@@ -515,7 +520,7 @@ func patchOf(r *fluxmodel.Release) (string, int) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		s := r.Provenance[k]
-		if !s.Patch {
+		if !s.Patch || !in(s.File) {
 			continue
 		}
 		if strings.HasPrefix(k, "spec.values") {

@@ -180,24 +180,5 @@ func under(file, dir string) bool {
 // patchUnder is a patch file under dir that sets values of r (else any
 // part of its spec), and a line in it; "" when none does.
 func patchUnder(r *fluxmodel.Release, dir string) (string, int) {
-	var any string
-	var anyLine int
-	keys := make([]string, 0, len(r.Provenance))
-	for k := range r.Provenance {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		s := r.Provenance[k]
-		if !s.Patch || !under(s.File, dir) {
-			continue
-		}
-		if strings.HasPrefix(k, "spec.values") {
-			return s.File, s.Line
-		}
-		if any == "" {
-			any, anyLine = s.File, s.Line
-		}
-	}
-	return any, anyLine
+	return patchWhere(r, func(file string) bool { return under(file, dir) })
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cachedir"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/commitcache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/exitcode"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
@@ -202,7 +203,7 @@ func (o *Options) Complete(_ context.Context, in command.Inputs, args []string) 
 	}
 	c.contexts = fleetContexts(in.Factory)
 	c.color = term.Color(c.streams.Out, in.Getenv())
-	if root, err := commitcache.Root(in.Getenv()); err == nil {
+	if root, err := cachedir.Root(in.Getenv()); err == nil {
 		c.commits, _ = commitcache.Open(root)
 	}
 	return c, nil

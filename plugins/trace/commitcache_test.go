@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cachedir"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/commitcache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxstatus"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
@@ -44,7 +45,7 @@ func TestCommitFactsCachedAcrossRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
-	root, err := commitcache.Root(os.Getenv)
+	root, err := cachedir.Root(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

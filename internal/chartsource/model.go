@@ -2,7 +2,6 @@ package chartsource
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -53,7 +52,7 @@ func (r *Resolver) fromModel(ctx context.Context, kind, name, ns string) (obj ma
 			if src, ok := r.Files[o.File]; ok {
 				// The file as the command is about to write it: its
 				// document over the applied object.
-				if edited, err := docAtLine(o.File, src, o.Line); err == nil && edited != nil {
+				if edited, err := manifest.DocAtLine(o.File, src, o.Line); err == nil && edited != nil {
 					data = MergeMaps(data, edited)
 				}
 			}
@@ -83,30 +82,4 @@ func (r *Resolver) fromModel(ctx context.Context, kind, name, ns string) (obj ma
 		where += ", a file no cluster of the repository applies"
 	}
 	return data, where, nil
-}
-
-// docAtLine is the document of src that starts last at or before line.
-func docAtLine(file string, src []byte, line int) (map[string]any, error) {
-	docs, bad := manifest.Headers(file, src)
-	if bad != nil {
-		return nil, bad
-	}
-	idx := -1
-	for _, d := range docs {
-		if d.Line <= line {
-			idx = d.Index
-		}
-	}
-	if idx < 0 {
-		return nil, errors.New("no document there")
-	}
-	v, _, err := yamledit.Get(src, idx, yamledit.Path{})
-	if err != nil {
-		return nil, err
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, errors.New("not a map")
-	}
-	return m, nil
 }

@@ -185,3 +185,30 @@ func Group(apiVersion string) string {
 	}
 	return ""
 }
+
+// DocAtLine is the document of src (the file named file) that starts last
+// at or before line: the object the model says starts there, read as a map.
+func DocAtLine(file string, src []byte, line int) (map[string]any, error) {
+	docs, bad := Headers(file, src)
+	if bad != nil {
+		return nil, bad
+	}
+	idx := -1
+	for _, d := range docs {
+		if d.Line <= line {
+			idx = d.Index
+		}
+	}
+	if idx < 0 {
+		return nil, errors.New("no document there")
+	}
+	v, _, err := yamledit.Get(src, idx, yamledit.Path{})
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("not a map")
+	}
+	return m, nil
+}

@@ -207,29 +207,10 @@ func ClusterObjects(c *fluxmodel.Cluster, edited map[string][]byte) func(kind, n
 		}
 		data := o.Data
 		if src, ok := edited[o.File]; ok {
-			if doc, ok := docStartingAt(o.File, src, o.Line); ok {
+			if doc, err := manifest.DocAtLine(o.File, src, o.Line); err == nil {
 				data = chartsource.MergeMaps(data, doc)
 			}
 		}
 		return data, where, true
 	}
-}
-
-// docStartingAt is the document of src that starts last at or before line.
-func docStartingAt(file string, src []byte, line int) (map[string]any, bool) {
-	docs, bad := manifest.Headers(file, src)
-	if bad != nil {
-		return nil, false
-	}
-	idx := -1
-	for _, d := range docs {
-		if d.Line <= line {
-			idx = d.Index
-		}
-	}
-	if idx < 0 {
-		return nil, false
-	}
-	m, err := docMap(src, idx)
-	return m, err == nil
 }

@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// override and promote read manifests through one model (internal/manifest)
-// with one namespace rule, so they give a HelmRelease the same namespace.
+// override and promote read the repository through one model
+// (internal/fluxmodel), so they give a HelmRelease the same namespace.
 // The fixture has the cases where a rule could go wrong: a HelmRelease in
 // a sub-kustomization that sets no namespace but that the staging overlay
 // includes (so kustomize gives it staging's), and a kustomization at
@@ -104,11 +104,13 @@ spec:
 	if pns := promoteNS("worker", "staging"); ons != pns || ons != "sample-app-staging" || path != "apps/staging/extra/worker.yaml" {
 		t.Errorf("worker: override says %q (%s), promote says %q; want sample-app-staging", ons, path, pns)
 	}
-	// The base is built by apps/base/sample-app/kustomization.yaml, which sets
-	// no namespace, and apps/kustomization.yaml does not include it: the
-	// namespace is unknown, never not-this-one.
-	if ons, _ := overrideNS("sample-app", "--path", "apps/base"); ons != "" {
-		t.Errorf("base sample-app: override says namespace %q, want unknown", ons)
+	// --path apps/base builds that folder as a Flux Kustomization with
+	// that path and no targetNamespace would: apps/base/sample-app sets no
+	// namespace, so Flux applies the release into "default" (the API
+	// server's); apps/kustomization.yaml does not include the base, so
+	// its namespace, not-this-one, never applies.
+	if ons, _ := overrideNS("sample-app", "--path", "apps/base"); ons != "default" {
+		t.Errorf("base sample-app: override --path apps/base says namespace %q, want default", ons)
 	}
 	// So with promote's namespace for production, override finds
 	// production's own document (an exact namespace beats an unknown one).

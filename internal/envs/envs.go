@@ -106,20 +106,24 @@ func (e *ConfigError) ExitCode() int { return int(exitcode.Usage) }
 // Load reads root/.gitops.yaml, or infers the environments from the layout
 // under root when the file does not exist. What is wrong with the file or
 // the layout is a *ConfigError.
-func Load(root string) (*Config, error) {
-	b, err := os.ReadFile(filepath.Join(root, FileName))
+func Load(root string) (*Config, error) { return LoadFS(os.DirFS(root)) }
+
+// LoadFS is Load of the repository whose root is fsys (the disk, or a
+// commit's tree).
+func LoadFS(fsys fs.FS) (*Config, error) {
+	b, err := fs.ReadFile(fsys, FileName)
 	switch {
 	case err == nil:
 		cfg, err := Parse(b)
 		if err != nil {
 			return nil, &ConfigError{fmt.Errorf("%s: %w", FileName, err)}
 		}
-		if err := cfg.checkPaths(root); err != nil {
+		if err := cfg.checkPaths(fsys); err != nil {
 			return nil, &ConfigError{fmt.Errorf("%s: %w", FileName, err)}
 		}
 		return cfg, nil
 	case errors.Is(err, fs.ErrNotExist):
-		cfg, err := Infer(os.DirFS(root))
+		cfg, err := Infer(fsys)
 		if err != nil {
 			return nil, &ConfigError{err}
 		}
@@ -182,10 +186,10 @@ func (c *Config) validate() error {
 
 // checkPaths makes sure every listed path exists, so that a renamed
 // directory is reported instead of looking like a missing HelmRelease.
-func (c *Config) checkPaths(root string) error {
+func (c *Config) checkPaths(fsys fs.FS) error {
 	for _, e := range c.Environments {
 		for _, p := range append(append([]string{}, e.Paths...), e.Bases...) {
-			if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(p))); err != nil {
+			if _, err := fs.Stat(fsys, p); err != nil {
 				return fmt.Errorf("environment %q: path %s does not exist in the repository (fix paths in %s)", e.Name, p, FileName)
 			}
 		}

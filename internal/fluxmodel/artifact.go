@@ -3,7 +3,6 @@ package fluxmodel
 import (
 	"fmt"
 	"path"
-	"path/filepath"
 	"strings"
 )
 
@@ -96,7 +95,7 @@ func ksNamespaceOf(ref map[string]any, ksNamespace string) string {
 // (flux2-multi-tenancy's dev-team GitRepository on branch dev-team), not a
 // broken path.
 func (b *builder) elsewhere(kind, name, namespace, p string) string {
-	if kind != "GitRepository" || name == selfSource || isDir(filepath.Join(b.root, filepath.FromSlash(p))) {
+	if kind != "GitRepository" || name == selfSource || b.fl.isDir(b.fl.abs(p)) {
 		return ""
 	}
 	src := b.cluster.Source("GitRepository", namespace, name)

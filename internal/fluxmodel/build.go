@@ -7,15 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
-	fluxfs "github.com/fluxcd/pkg/kustomize/filesys"
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
@@ -68,6 +68,13 @@ func LoadEntries(ctx context.Context, root string) (*Model, error) {
 	return loadModel(ctx, root, nil, false)
 }
 
+// LoadTree is Load of a commit's tree (gitrepo.Repo.ReadTree) shown at
+// root (see TreeRoot), a name that need not be a folder on disk: nothing
+// is read from the disk or written to it.
+func LoadTree(ctx context.Context, root string, tree *gitrepo.Tree) (*Model, error) {
+	return loadFiles(ctx, onTree(root, tree), nil, true)
+}
+
 // loadModel is Load with a cache of builds (nil: none); readPlain says
 // whether a repository without entry points is modelled from its
 // HelmRelease files or returned as Plain with no clusters.
@@ -76,19 +83,23 @@ func loadModel(ctx context.Context, root string, cache *Cache, readPlain bool) (
 	if err != nil {
 		return nil, err
 	}
-	layout, eps, err := entryPoints(abs)
+	return loadFiles(ctx, disk(abs), cache, readPlain)
+}
+
+func loadFiles(ctx context.Context, fl *files, cache *Cache, readPlain bool) (*Model, error) {
+	layout, eps, err := entryPoints(fl)
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Root: abs, Layout: layout, Plain: len(eps) == 0}
+	m := &Model{Root: fl.root, Layout: layout, Plain: len(eps) == 0, fl: fl}
 	if m.Plain && !readPlain {
 		return m, nil
 	}
-	if !buildablePath(abs) {
-		return loadCopy(ctx, abs)
+	if !fl.buildable() {
+		return loadCopy(ctx, fl.root)
 	}
 	if m.Plain {
-		c, err := plainCluster(abs)
+		c, err := plainCluster(fl)
 		if err != nil {
 			return nil, err
 		}
@@ -99,7 +110,7 @@ func loadModel(ctx context.Context, root string, cache *Cache, readPlain bool) (
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		b := &builder{root: abs, cache: cache, cluster: &Cluster{Name: ep.name, Entry: ep.dirs}, built: map[string]bool{}, seen: map[string]bool{}}
+		b := &builder{fl: fl, cache: cache, cluster: &Cluster{Name: ep.name, Entry: ep.dirs}, built: map[string]bool{}, seen: map[string]bool{}}
 		b.run(ctx, ep.dirs)
 		m.Clusters = append(m.Clusters, b.cluster)
 	}
@@ -109,7 +120,7 @@ func loadModel(ctx context.Context, root string, cache *Cache, readPlain bool) (
 
 // builder builds one cluster.
 type builder struct {
-	root    string
+	fl      *files // the checkout
 	cache   *Cache // nil: no reuse
 	cluster *Cluster
 	// built are the paths already built without a Flux Kustomization
@@ -178,7 +189,7 @@ func (b *builder) levels(queue []output) {
 		for i, o := range level {
 			var cl *closure
 			if o.ks != nil && b.changes != nil {
-				cl = staticClosure(b.root, o.dir, components(o.obj), b.changes)
+				cl = staticClosure(b.fl, o.dir, components(o.obj), b.changes)
 			}
 			switch {
 			case cl != nil && cl.topRead:
@@ -227,7 +238,7 @@ func (b *builder) finish(ctx context.Context) {
 
 // fs is the checkout as kustomize reads it, made on first use.
 func (b *builder) fs() (filesys.FileSystem, error) {
-	b.diskOnce.Do(func() { b.disk, b.diskErr = fluxfs.MakeFsOnDiskSecure(b.root) })
+	b.diskOnce.Do(func() { b.disk, b.diskErr = b.fl.kustomize() })
 	return b.disk, b.diskErr
 }
 
@@ -250,7 +261,7 @@ func (b *builder) noteRemote(o output) {
 	if err != nil {
 		return
 	}
-	if remote := remoteResources(disk, filepath.Join(b.root, filepath.FromSlash(o.dir))); len(remote) > 0 {
+	if remote := remoteResources(disk, b.fl.abs(o.dir)); len(remote) > 0 {
 		o.ks.addNote(remoteNote(remote))
 	}
 }
@@ -264,7 +275,7 @@ func remoteNote(remote []string) string {
 func (b *builder) take(o output, res []*resource.Resource, queue *[]output) {
 	{
 		o.res = res
-		o.docs = sources(b.root, o.dir, components(o.obj))
+		o.docs = sources(b.fl, o.dir, components(o.obj))
 		b.outputs = append(b.outputs, &o)
 		for _, r := range res {
 			b.remember(r, o)
@@ -294,9 +305,9 @@ func (b *builder) fail(o output, err error) {
 		be.File, be.Line = o.ks.File, o.ks.Line
 		o.ks.Err = be
 	}
-	if d := diagnose(b.root, o.dir); d != nil {
+	if d := diagnose(b.fl, o.dir); d != nil {
 		be.File, be.Line, be.Err = d.File, d.Line, d.Err
-	} else if f, line := fileInError(b.root, err); f != "" {
+	} else if f, line := fileInError(b.fl, err); f != "" {
 		be.File, be.Line = f, line
 	}
 	b.cluster.Errors = append(b.cluster.Errors, be)
@@ -305,7 +316,7 @@ func (b *builder) fail(o output, err error) {
 // relErr rewrites absolute paths under the root in kustomize's messages to
 // paths relative to the repository.
 func (b *builder) relErr(err error) error {
-	msg := strings.ReplaceAll(err.Error(), b.root+string(filepath.Separator), "")
+	msg := strings.ReplaceAll(err.Error(), b.fl.root+string(filepath.Separator), "")
 	return errors.New(msg)
 }
 
@@ -420,8 +431,8 @@ func nested(m map[string]any, keys ...string) any {
 // Kustomization's overlays on top, or one listing the folder's manifests),
 // kept in memory so that the checkout is never written.
 func (b *builder) build(o output) ([]*resource.Resource, error) {
-	dir := filepath.Join(b.root, filepath.FromSlash(o.dir))
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+	dir := b.fl.abs(o.dir)
+	if st, err := b.fl.stat(dir); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("path %q does not exist in the repository", o.dir)
 	}
 	obj := o.obj
@@ -441,13 +452,13 @@ func (b *builder) build(o output) ([]*resource.Resource, error) {
 		cache = nil
 	}
 	if cache != nil {
-		if res, ok := cache.lookup(key, b.root); ok {
+		if res, ok := cache.lookup(key, b.fl); ok {
 			return res, nil
 		}
 	}
 	fs := newOverlay(disk)
 	if cache != nil {
-		fs.rec = newRecorder(b.root)
+		fs.rec = newRecorder(b.fl)
 	}
 	data, kfile, ok, err := generate(fs, dir, obj)
 	if err != nil {
@@ -498,7 +509,7 @@ func (b *builder) origin(r *resource.Resource, from output) (string, int) {
 		p = o.ConfiguredIn
 	}
 	file := path.Clean(path.Join(dir, filepath.ToSlash(p)))
-	return file, docLine(filepath.Join(b.root, filepath.FromSlash(file)), r.GetKind(), r.GetName())
+	return file, b.fl.docLine(b.fl.abs(file), r.GetKind(), r.GetName())
 }
 
 // stripOrigin removes the annotation withOrigins asked for.
@@ -567,7 +578,7 @@ func (b *builder) collect(ctx context.Context, o output) {
 	if o.ks != nil {
 		ksKey = o.ks.Namespace + "/" + o.ks.Name
 	}
-	chain := patchChain(b.root, o)
+	chain := patchChain(b.fl, o)
 	for _, r := range o.res {
 		if r.GetKind() != "HelmRelease" || group(r.GetApiVersion()) != "helm.toolkit.fluxcd.io" {
 			continue
@@ -606,7 +617,7 @@ func (b *builder) collect(ctx context.Context, o output) {
 				rel.HR = hr
 			}
 		}
-		rel.Provenance = provenance(b.root, file, rel.Name, chain, o)
+		rel.Provenance = provenance(b.fl, file, rel.Name, chain, o)
 		if prev := b.cluster.Release(rel.Namespace, rel.Name); prev != nil {
 			if prev.File != rel.File || prev.Kustomization == rel.Kustomization {
 				b.cluster.Errors = append(b.cluster.Errors, &BuildError{Cluster: b.cluster.Name, Kustomization: ksKey, File: file, Line: line,
@@ -705,7 +716,8 @@ type docRef struct {
 // with those, kustomize annotates every object after every transformer
 // (one per patch), which made a build with 500 patches over 500 objects
 // take minutes (bench/model_bench_test.go).
-func sources(root, dir string, extra []string) map[string][]docRef {
+func sources(fl *files, dir string, extra []string) map[string][]docRef {
+	root := fl.root
 	idx := map[string][]docRef{}
 	seen := map[string]bool{}
 	addFile := func(file string) {
@@ -713,7 +725,7 @@ func sources(root, dir string, extra []string) map[string][]docRef {
 			return
 		}
 		seen[file] = true
-		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+		data, err := fl.readFile(fl.abs(file))
 		if err != nil {
 			return
 		}
@@ -727,16 +739,16 @@ func sources(root, dir string, extra []string) map[string][]docRef {
 			return
 		}
 		seen[dir+"/"] = true
-		_, k := readKustomization(root, dir)
+		_, k := readKustomization(fl, dir)
 		if k == nil {
-			_ = filepath.WalkDir(filepath.Join(root, filepath.FromSlash(dir)), func(p string, d fs.DirEntry, err error) error {
+			_ = fl.walkDir(fl.abs(dir), func(p string, d fs.DirEntry, err error) error {
 				if err != nil {
 					return nil
 				}
 				rel, _ := filepath.Rel(root, p)
 				rel = filepath.ToSlash(rel)
 				if d.IsDir() {
-					if rel != dir && hasKustomization(p) {
+					if rel != dir && fl.hasKustomization(p) {
 						walk(rel)
 						return filepath.SkipDir
 					}
@@ -752,7 +764,7 @@ func sources(root, dir string, extra []string) map[string][]docRef {
 		for _, key := range []string{"resources", "bases", "components"} {
 			for _, r := range seqStrings(child(k, key)) {
 				p := path.Clean(path.Join(dir, r))
-				if isDir(filepath.Join(root, filepath.FromSlash(p))) {
+				if fl.isDir(fl.abs(p)) {
 					walk(p)
 				} else {
 					addFile(p)
@@ -763,7 +775,7 @@ func sources(root, dir string, extra []string) map[string][]docRef {
 	walk(dir)
 	for _, c := range extra {
 		p := path.Clean(path.Join(dir, c))
-		if isDir(filepath.Join(root, filepath.FromSlash(p))) {
+		if fl.isDir(fl.abs(p)) {
 			walk(p)
 		}
 	}

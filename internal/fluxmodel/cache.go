@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -43,6 +43,15 @@ func LoadCached(ctx context.Context, root string, c *Cache) (*Model, error) {
 	return loadModel(ctx, root, c, true)
 }
 
+// LoadCheckout is LoadCached of a checkout on disk or a commit's tree.
+func LoadCheckout(ctx context.Context, co Checkout, c *Cache) (*Model, error) {
+	fl, err := co.files()
+	if err != nil {
+		return nil, err
+	}
+	return loadFiles(ctx, fl, c, true)
+}
+
 type cachedBuild struct {
 	reads []read
 	res   []*resource.Resource
@@ -60,12 +69,12 @@ func cacheKey(dir string, obj map[string]any) string {
 	return dir + "\x00" + string(spec)
 }
 
-func (c *Cache) lookup(key, root string) ([]*resource.Resource, bool) {
+func (c *Cache) lookup(key string, fl *files) ([]*resource.Resource, bool) {
 	c.mu.Lock()
 	cands := append([]*cachedBuild(nil), c.builds[key]...)
 	c.mu.Unlock()
 	for _, cb := range cands {
-		if cb.valid(root) {
+		if cb.valid(fl) {
 			c.hits.Add(1)
 			return cb.res, true
 		}
@@ -84,28 +93,28 @@ func (c *Cache) store(key string, rec *recorder, res []*resource.Resource) {
 	c.builds[key] = append(c.builds[key], &cachedBuild{reads: reads, res: res})
 }
 
-// valid reports whether every read gives the same answer under root.
-func (cb *cachedBuild) valid(root string) bool {
+// valid reports whether every read gives the same answer in fl.
+func (cb *cachedBuild) valid(fl *files) bool {
 	for _, r := range cb.reads {
-		if answer(root, r.op, r.rel) != r.hash {
+		if answer(fl, r.op, r.rel) != r.hash {
 			return false
 		}
 	}
 	return true
 }
 
-// answer asks the question op about rel under root, hashed.
-func answer(root string, op byte, rel string) [32]byte {
-	p := filepath.Join(root, filepath.FromSlash(rel))
+// answer asks the question op about rel in fl, hashed.
+func answer(fl *files, op byte, rel string) [32]byte {
+	p := fl.abs(rel)
 	switch op {
 	case 'f':
-		data, err := os.ReadFile(p)
+		data, err := fl.readFile(p)
 		if err != nil {
 			return sha256.Sum256([]byte("\x00missing"))
 		}
 		return sha256.Sum256(data)
 	case 'e', 'd':
-		st, err := os.Stat(p)
+		st, err := fl.stat(p)
 		s := "none"
 		if err == nil {
 			s = "file"
@@ -115,7 +124,7 @@ func answer(root string, op byte, rel string) [32]byte {
 		}
 		return sha256.Sum256([]byte(s))
 	case 'l':
-		entries, err := os.ReadDir(p)
+		entries, err := fl.readDir(p)
 		if err != nil {
 			return sha256.Sum256([]byte("\x00missing"))
 		}
@@ -126,12 +135,12 @@ func answer(root string, op byte, rel string) [32]byte {
 		return sha256.Sum256([]byte(strings.Join(names, "\x00")))
 	case 'w':
 		var seen []string
-		_ = filepath.Walk(p, func(q string, info os.FileInfo, err error) error {
+		_ = fl.walkDir(p, func(q string, d fs.DirEntry, err error) error {
 			if err != nil {
 				seen = append(seen, "!"+q[len(p):])
 				return nil
 			}
-			if info.IsDir() {
+			if d.IsDir() {
 				seen = append(seen, q[len(p):]+"/")
 			} else {
 				seen = append(seen, q[len(p):])
@@ -143,9 +152,9 @@ func answer(root string, op byte, rel string) [32]byte {
 	return [32]byte{}
 }
 
-// recorder notes what a build reads from the checkout at root.
+// recorder notes what a build reads from the checkout fl.
 type recorder struct {
-	root string
+	fl   *files
 	mu   sync.Mutex
 	seen map[string]bool
 	out  []read
@@ -154,13 +163,13 @@ type recorder struct {
 	bad bool
 }
 
-func newRecorder(root string) *recorder { return &recorder{root: root, seen: map[string]bool{}} }
+func newRecorder(fl *files) *recorder { return &recorder{fl: fl, seen: map[string]bool{}} }
 
 func (r *recorder) note(op byte, abs string) {
 	if r == nil {
 		return
 	}
-	rel, err := filepath.Rel(r.root, filepath.Clean(abs))
+	rel, err := filepath.Rel(r.fl.root, filepath.Clean(abs))
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err != nil || strings.HasPrefix(rel, "..") {
@@ -173,7 +182,7 @@ func (r *recorder) note(op byte, abs string) {
 		return
 	}
 	r.seen[k] = true
-	r.out = append(r.out, read{op: op, rel: rel, hash: answer(r.root, op, rel)})
+	r.out = append(r.out, read{op: op, rel: rel, hash: answer(r.fl, op, rel)})
 }
 
 func (r *recorder) spoil() {

@@ -156,9 +156,9 @@ func (cl *closure) mentions(s string) bool {
 // folder with a kustomization file counts every change directly in it (a
 // new kustomization.yml), and a folder without one counts every change
 // under it (the generated kustomization lists what is there).
-func staticClosure(root, dir string, comps []string, ch *changes) *closure {
+func staticClosure(fl *files, dir string, comps []string, ch *changes) *closure {
 	cl := &closure{provides: map[string][]string{}}
-	s := &closureScan{root: root, ch: ch, cl: cl, seenDir: map[string]bool{}, seenFile: map[string]bool{}}
+	s := &closureScan{fl: fl, ch: ch, cl: cl, seenDir: map[string]bool{}, seenFile: map[string]bool{}}
 	s.dir(dir, true)
 	for _, c := range comps {
 		if cl.unsure != "" {
@@ -171,7 +171,7 @@ func staticClosure(root, dir string, comps []string, ch *changes) *closure {
 		if s.ch.files[p] || s.ch.dirs[p] {
 			cl.touched = true
 		}
-		if isDir(s.abs(p)) {
+		if fl.isDir(s.abs(p)) {
 			s.dir(p, false)
 		}
 	}
@@ -179,13 +179,13 @@ func staticClosure(root, dir string, comps []string, ch *changes) *closure {
 }
 
 type closureScan struct {
-	root              string
+	fl                *files
 	ch                *changes
 	cl                *closure
 	seenDir, seenFile map[string]bool
 }
 
-func (s *closureScan) abs(rel string) string { return filepath.Join(s.root, filepath.FromSlash(rel)) }
+func (s *closureScan) abs(rel string) string { return s.fl.abs(rel) }
 
 // rel cleans a path relative to the root; false (and unsure) when it
 // leaves the repository.
@@ -208,7 +208,7 @@ func (s *closureScan) real(rel string) bool {
 		abs := s.abs(p)
 		link, ok := s.ch.links[abs]
 		if !ok {
-			st, err := os.Lstat(abs)
+			st, err := s.fl.lstat(abs)
 			link = err == nil && st.Mode()&os.ModeSymlink != 0
 			s.ch.links[abs] = link
 		}
@@ -230,7 +230,7 @@ func (s *closureScan) dir(dir string, top bool) {
 	}
 	kr, ok := s.ch.kusts[s.abs(dir)]
 	if !ok {
-		kr.rel, kr.node = readKustomization(s.root, dir)
+		kr.rel, kr.node = readKustomization(s.fl, dir)
 		s.ch.kusts[s.abs(dir)] = kr
 	}
 	kfile, k := kr.rel, kr.node
@@ -323,7 +323,7 @@ func (s *closureScan) ref(dir, v string) {
 	if p == ".." || strings.HasPrefix(p, "../") {
 		// A scalar that is not a path (a label value, "../") can point
 		// out of the repository: it counts only when something is there.
-		if _, err := os.Lstat(s.abs(p)); err == nil {
+		if _, err := s.fl.lstat(s.abs(p)); err == nil {
 			s.cl.unsure = "path " + p + " is outside the repository"
 		}
 		return
@@ -331,7 +331,7 @@ func (s *closureScan) ref(dir, v string) {
 	if s.ch.files[p] || s.ch.dirs[p] {
 		s.cl.touched = true
 	}
-	st, err := os.Lstat(s.abs(p))
+	st, err := s.fl.lstat(s.abs(p))
 	switch {
 	case err != nil:
 	case st.Mode()&os.ModeSymlink != 0:
@@ -348,7 +348,7 @@ func (s *closureScan) ref(dir, v string) {
 // whole takes every file under dir (a folder read as a whole), following
 // the kustomization files of its sub-folders.
 func (s *closureScan) whole(dir string) {
-	_ = filepath.WalkDir(s.abs(dir), func(p string, d fs.DirEntry, err error) error {
+	_ = s.fl.walkDir(s.abs(dir), func(p string, d fs.DirEntry, err error) error {
 		if s.cl.unsure != "" || s.cl.touched {
 			return filepath.SkipAll
 		}
@@ -356,7 +356,7 @@ func (s *closureScan) whole(dir string) {
 			s.cl.unsure = "cannot read " + p
 			return filepath.SkipAll
 		}
-		rel, _ := filepath.Rel(s.root, p)
+		rel, _ := filepath.Rel(s.fl.root, p)
 		rel = filepath.ToSlash(rel)
 		switch {
 		case d.Type()&fs.ModeSymlink != 0:
@@ -366,7 +366,7 @@ func (s *closureScan) whole(dir string) {
 			// never in a range's changed paths, never built.
 			return filepath.SkipDir
 		case d.IsDir():
-			if rel != dir && hasKustomization(p) {
+			if rel != dir && s.fl.hasKustomization(p) {
 				s.dir(rel, false)
 				return filepath.SkipDir
 			}
@@ -386,7 +386,7 @@ func (s *closureScan) file(rel string) {
 	s.seenFile[rel] = true
 	fs, ok := s.ch.scans[s.abs(rel)]
 	if !ok {
-		fs = scanFile(s.abs(rel), rel)
+		fs = scanFile(s.fl, s.abs(rel), rel)
 		s.ch.scans[s.abs(rel)] = fs
 	}
 	if fs.unsure != "" {
@@ -401,9 +401,9 @@ func (s *closureScan) file(rel string) {
 
 // scanFile reads one file for closures: its text, and the names of the
 // documents other builds look up, or why it keeps its Kustomization built.
-func scanFile(abs, rel string) *fileScan {
+func scanFile(fl *files, abs, rel string) *fileScan {
 	fs := &fileScan{provides: map[string][]string{}}
-	data, err := os.ReadFile(abs)
+	data, err := fl.readFile(abs)
 	if err != nil {
 		fs.unsure = "cannot read " + rel
 		return fs

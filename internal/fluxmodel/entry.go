@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -23,18 +22,13 @@ type entryPoint struct {
 
 var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
 
-func hasKustomization(dir string) bool {
-	for _, f := range kustomizationFiles {
-		if st, err := os.Stat(filepath.Join(dir, f)); err == nil && !st.IsDir() {
+func (f *files) hasKustomization(dir string) bool {
+	for _, k := range kustomizationFiles {
+		if st, err := f.stat(filepath.Join(dir, k)); err == nil && !st.IsDir() {
 			return true
 		}
 	}
 	return false
-}
-
-func isDir(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
 }
 
 // entryPoints finds the clusters of the checkout, in this order:
@@ -47,9 +41,10 @@ func isDir(p string) bool {
 //   - a kustomization.yaml at the root.
 //
 // None of them: no entry point, and the model is the files.
-func entryPoints(root string) (string, []entryPoint, error) {
-	if _, err := os.Stat(filepath.Join(root, envs.FileName)); err == nil {
-		cfg, err := envs.Load(root)
+func entryPoints(fl *files) (string, []entryPoint, error) {
+	root := fl.root
+	if _, err := fl.stat(filepath.Join(root, envs.FileName)); err == nil {
+		cfg, err := envs.LoadFS(fl.fsys())
 		if err != nil {
 			return "", nil, err
 		}
@@ -59,7 +54,7 @@ func entryPoints(root string) (string, []entryPoint, error) {
 		}
 		return envs.FileName, out, nil
 	}
-	boots, roots, err := fluxRoots(root)
+	boots, roots, err := fluxRoots(fl)
 	if err != nil {
 		return "", nil, err
 	}
@@ -70,26 +65,26 @@ func entryPoints(root string) (string, []entryPoint, error) {
 		}
 		return "the paths of the bootstrap (flux-system) Kustomizations", out, nil
 	}
-	if isDir(filepath.Join(root, "clusters")) {
+	if fl.isDir(filepath.Join(root, "clusters")) {
 		var out []entryPoint
-		for _, d := range subdirs(root, "clusters") {
+		for _, d := range fl.subdirs("clusters") {
 			out = append(out, entryPoint{name: d, dirs: []string{"clusters/" + d}})
 		}
 		if len(out) > 0 {
 			return "the clusters/<name> folders", out, nil
 		}
 	}
-	if cfg, err := envs.Infer(os.DirFS(root)); err == nil {
+	if cfg, err := envs.Infer(fl.fsys()); err == nil {
 		var out []entryPoint
 		for _, e := range cfg.Environments {
 			out = append(out, entryPoint{name: e.Name, dirs: e.Paths})
 		}
 		return cfg.Source, out, nil
 	}
-	if isDir(filepath.Join(root, "base")) {
+	if fl.isDir(filepath.Join(root, "base")) {
 		var out []entryPoint
-		for _, d := range subdirs(root, ".") {
-			if d != "base" && hasKustomization(filepath.Join(root, d)) {
+		for _, d := range fl.subdirs(".") {
+			if d != "base" && fl.hasKustomization(filepath.Join(root, d)) {
 				out = append(out, entryPoint{name: d, dirs: []string{d}})
 			}
 		}
@@ -104,14 +99,14 @@ func entryPoints(root string) (string, []entryPoint, error) {
 		}
 		return "the folder(s) holding the top Flux Kustomization", out, nil
 	}
-	if hasKustomization(root) {
+	if fl.hasKustomization(root) {
 		return "the kustomization.yaml at the root", []entryPoint{{name: "default", dirs: []string{"."}}}, nil
 	}
 	return "", nil, nil
 }
 
-func subdirs(root, dir string) []string {
-	entries, err := os.ReadDir(filepath.Join(root, dir))
+func (f *files) subdirs(dir string) []string {
+	entries, err := f.readDir(f.abs(dir))
 	if err != nil {
 		return nil
 	}
@@ -127,9 +122,10 @@ func subdirs(root, dir string) []string {
 
 // yamlFiles lists the YAML files under root (slash paths), skipping hidden
 // folders.
-func yamlFiles(root string) ([]string, error) {
+func yamlFiles(fl *files) ([]string, error) {
+	root := fl.root
 	var out []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err := fl.walkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -159,8 +155,8 @@ func clusterName(dir string) string {
 // path holds its own file, as flux bootstrap writes flux-system), and the
 // folders holding a Flux Kustomization that is not inside the path of
 // another one: where a single-cluster repository starts.
-func fluxRoots(root string) (boots, roots []string, err error) {
-	files, err := yamlFiles(root)
+func fluxRoots(fl *files) (boots, roots []string, err error) {
+	files, err := yamlFiles(fl)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -176,7 +172,7 @@ func fluxRoots(root string) (boots, roots []string, err error) {
 			// bootstrap").
 			bootSet[path.Dir(path.Dir(f))] = true
 		}
-		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f)))
+		data, err := fl.readFile(fl.abs(f))
 		if err != nil || !bytes.Contains(data, []byte("kustomize.toolkit.fluxcd.io")) {
 			continue
 		}
@@ -292,8 +288,8 @@ func scalar(n *yaml.Node, key string) string {
 
 // docLine is the line of the document of kind named name (as applied: a
 // prefix or suffix may have been added) in file; 0 when not found.
-func docLine(file, kind, name string) int {
-	d := findDoc(file, kind, name)
+func (f *files) docLine(file, kind, name string) int {
+	d := f.findDoc(file, kind, name)
 	if d == nil {
 		return 0
 	}
@@ -302,8 +298,8 @@ func docLine(file, kind, name string) int {
 
 // findDoc finds the document of kind in file whose name is name, or is
 // contained in name (a namePrefix/nameSuffix added to it), longest first.
-func findDoc(file, kind, name string) *rawDoc {
-	data, err := os.ReadFile(file)
+func (f *files) findDoc(file, kind, name string) *rawDoc {
+	data, err := f.readFile(file)
 	if err != nil {
 		return nil
 	}
@@ -324,14 +320,14 @@ func findDoc(file, kind, name string) *rawDoc {
 
 // plainCluster is the model of a repository with no entry point: every
 // HelmRelease document of its YAML files, as written.
-func plainCluster(root string) (*Cluster, error) {
+func plainCluster(fl *files) (*Cluster, error) {
 	c := &Cluster{Entry: []string{"."}}
-	files, err := yamlFiles(root)
+	files, err := yamlFiles(fl)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range files {
-		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f)))
+		data, err := fl.readFile(fl.abs(f))
 		if err != nil {
 			return nil, err
 		}

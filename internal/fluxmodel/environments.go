@@ -31,12 +31,14 @@ func LoadEnvironments(ctx context.Context, root string) (*envs.Config, *Model, e
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg, err := m.environmentsWith(root)
+	cfg, err := m.environments()
 	return cfg, m, err
 }
 
-func (m *Model) environmentsWith(root string) (*envs.Config, error) {
-	inferred, ierr := envs.Load(root)
+// environments are the environments of the model's checkout without a
+// .gitops.yaml (see LoadEnvironments).
+func (m *Model) environments() (*envs.Config, error) {
+	inferred, ierr := envs.LoadFS(m.files().fsys())
 	if m.Plain {
 		return inferred, ierr
 	}

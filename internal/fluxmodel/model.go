@@ -15,6 +15,7 @@ package fluxmodel
 
 import (
 	"fmt"
+	"io/fs"
 	"sort"
 	"strings"
 
@@ -33,6 +34,28 @@ type Model struct {
 	// Layout says how the entry points were found, for the one line a
 	// command prints about it.
 	Layout string
+	// fl reads the files the model was built from (nil: the disk at
+	// Root).
+	fl *files
+}
+
+// files is what the model reads its checkout through.
+func (m *Model) files() *files {
+	if m.fl == nil {
+		return disk(m.Root)
+	}
+	return m.fl
+}
+
+// FS is the checkout the model was built from, as an io/fs file system
+// rooted at its root.
+func (m *Model) FS() fs.FS { return m.files().fsys() }
+
+// ReadFile reads the file at rel (a slash path relative to the root) as
+// the model sees it: from the disk, or from the commit's tree a model of
+// LoadTree was built from.
+func (m *Model) ReadFile(rel string) ([]byte, error) {
+	return m.files().readFile(m.files().abs(rel))
 }
 
 // Cluster is one environment: what Flux applies from its entry point.

@@ -41,7 +41,7 @@ func LoadPath(ctx context.Context, root, dir string) (*Model, error) {
 		return nil, err
 	}
 	name := "--path " + dir
-	b := &builder{root: abs, cluster: &Cluster{Name: name, Entry: []string{dir}}, built: map[string]bool{}, seen: map[string]bool{}}
+	b := &builder{fl: disk(abs), cluster: &Cluster{Name: name, Entry: []string{dir}}, built: map[string]bool{}, seen: map[string]bool{}}
 	b.run(ctx, []string{dir})
-	return &Model{Root: abs, Clusters: []*Cluster{b.cluster}, Layout: "the build of " + dir + " as a Flux Kustomization with that path"}, nil
+	return &Model{Root: abs, fl: b.fl, Clusters: []*Cluster{b.cluster}, Layout: "the build of " + dir + " as a Flux Kustomization with that path"}, nil
 }

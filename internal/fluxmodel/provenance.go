@@ -2,7 +2,6 @@ package fluxmodel
 
 import (
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -27,7 +26,7 @@ type patchDoc struct {
 // patchChain lists the patches a build applies, in the order kustomize
 // applies them: a base's before the overlay's, the Flux Kustomization's
 // spec.patches last.
-func patchChain(root string, o output) []patchDoc {
+func patchChain(fl *files, o output) []patchDoc {
 	var out []patchDoc
 	seen := map[string]bool{}
 	var walk func(dir string)
@@ -36,14 +35,14 @@ func patchChain(root string, o output) []patchDoc {
 			return
 		}
 		seen[dir] = true
-		kfile, k := readKustomization(root, dir)
+		kfile, k := readKustomization(fl, dir)
 		if k == nil {
 			return
 		}
 		for _, key := range []string{"resources", "components", "bases"} {
 			for _, r := range seqStrings(child(k, key)) {
 				p := path.Clean(path.Join(dir, r))
-				if isDir(filepath.Join(root, filepath.FromSlash(p))) {
+				if fl.isDir(fl.abs(p)) {
 					walk(p)
 				}
 			}
@@ -52,7 +51,7 @@ func patchChain(root string, o output) []patchDoc {
 			for _, p := range ps.Content {
 				tk, tn, has := target(child(p, "target"))
 				if file := scalar(p, "path"); file != "" {
-					out = append(out, fileDocs(root, path.Join(dir, file), tk, tn, has)...)
+					out = append(out, fileDocs(fl, path.Join(dir, file), tk, tn, has)...)
 				} else if inline := child(p, "patch"); inline != nil {
 					out = append(out, inlineDocs(kfile, inline, tk, tn, has)...)
 				}
@@ -63,7 +62,7 @@ func patchChain(root string, o output) []patchDoc {
 				if strings.Contains(p.Value, "\n") {
 					out = append(out, inlineDocs(kfile, p, "", "", false)...)
 				} else {
-					out = append(out, fileDocs(root, path.Join(dir, p.Value), "", "", false)...)
+					out = append(out, fileDocs(fl, path.Join(dir, p.Value), "", "", false)...)
 				}
 			}
 		}
@@ -95,10 +94,10 @@ func target(t *yaml.Node) (kind, name string, ok bool) {
 	return scalar(t, "kind"), scalar(t, "name"), true
 }
 
-func readKustomization(root, dir string) (string, *yaml.Node) {
+func readKustomization(fl *files, dir string) (string, *yaml.Node) {
 	for _, f := range kustomizationFiles {
 		rel := path.Join(dir, f)
-		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+		data, err := fl.readFile(fl.abs(rel))
 		if err != nil {
 			continue
 		}
@@ -124,9 +123,9 @@ func seqStrings(n *yaml.Node) []string {
 	return out
 }
 
-func fileDocs(root, file, tk, tn string, has bool) []patchDoc {
+func fileDocs(fl *files, file, tk, tn string, has bool) []patchDoc {
 	file = path.Clean(file)
-	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+	data, err := fl.readFile(fl.abs(file))
 	if err != nil {
 		return nil
 	}
@@ -179,10 +178,10 @@ func (p patchDoc) applies(name string) bool {
 
 // provenance maps every field of a release to the file and line that set
 // it: the base document first, then every patch that applies, in order.
-func provenance(root, baseFile, name string, chain []patchDoc, o output) map[string]Setter {
+func provenance(fl *files, baseFile, name string, chain []patchDoc, o output) map[string]Setter {
 	out := map[string]Setter{}
 	if baseFile != "" {
-		if d := findDoc(filepath.Join(root, filepath.FromSlash(baseFile)), "HelmRelease", name); d != nil {
+		if d := fl.findDoc(fl.abs(baseFile), "HelmRelease", name); d != nil {
 			name = d.name // the name patches target: before any prefix or suffix
 			walkLines(d.node, "", func(p string, line int) { out[p] = Setter{File: baseFile, Line: line} })
 		}
@@ -241,7 +240,8 @@ func errLine(err error) int {
 
 // fileInError finds the file (under root) a kustomize error is about, and
 // the line when the message has one.
-func fileInError(root string, err error) (string, int) {
+func fileInError(fl *files, err error) (string, int) {
+	root := fl.root
 	msg := err.Error()
 	re := regexp.MustCompile(regexp.QuoteMeta(root+string(filepath.Separator)) + `([^\s'":]+)`)
 	all := re.FindAllStringSubmatch(msg, -1)
@@ -257,7 +257,7 @@ func fileInError(root string, err error) (string, int) {
 // line: a resources entry that does not exist, a file that is not YAML, a
 // kustomization.yaml that does not parse. It returns nil when it finds
 // nothing (the kustomize message is then the error).
-func diagnose(root, dir string) *BuildError {
+func diagnose(fl *files, dir string) *BuildError {
 	seen := map[string]bool{}
 	var walk func(dir string) *BuildError
 	walk = func(dir string) *BuildError {
@@ -265,11 +265,11 @@ func diagnose(root, dir string) *BuildError {
 			return nil
 		}
 		seen[dir] = true
-		kfile, k := readKustomization(root, dir)
+		kfile, k := readKustomization(fl, dir)
 		if kfile == "" {
 			return nil
 		}
-		data, _ := os.ReadFile(filepath.Join(root, filepath.FromSlash(kfile)))
+		data, _ := fl.readFile(fl.abs(kfile))
 		if err := checkYAML(data); err != nil {
 			return &BuildError{File: kfile, Line: errLine(err), Err: err}
 		}
@@ -286,8 +286,8 @@ func diagnose(root, dir string) *BuildError {
 					continue
 				}
 				p := path.Clean(path.Join(dir, n.Value))
-				abs := filepath.Join(root, filepath.FromSlash(p))
-				st, err := os.Stat(abs)
+				abs := fl.abs(p)
+				st, err := fl.stat(abs)
 				switch {
 				case err != nil:
 					return &BuildError{File: kfile, Line: n.Line, Err: fmt.Errorf("%s %q: %s does not exist", key, n.Value, p)}
@@ -296,7 +296,7 @@ func diagnose(root, dir string) *BuildError {
 						return be
 					}
 				default:
-					b, _ := os.ReadFile(abs)
+					b, _ := fl.readFile(abs)
 					if err := checkYAML(b); err != nil {
 						return &BuildError{File: p, Line: errLine(err), Err: fmt.Errorf("not valid YAML: %w", err)}
 					}
@@ -307,7 +307,7 @@ func diagnose(root, dir string) *BuildError {
 		// the file's line.
 		for _, f := range patchFiles(k) {
 			p := path.Clean(path.Join(dir, f))
-			b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+			b, err := fl.readFile(fl.abs(p))
 			if err != nil {
 				continue // kustomize's message says it is missing
 			}

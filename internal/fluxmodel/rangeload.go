@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"sort"
 	"strings"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
 )
 
 // RangeStats says what LoadRange left out.
@@ -42,22 +44,54 @@ type RangeStats struct {
 // itself (a build error, a release applied twice within it) is not
 // known, and its releases are not in the models.
 func LoadRange(ctx context.Context, baseRoot, headRoot string, changed []string) (base, head *Model, st RangeStats, err error) {
-	cache := NewCache()
-	ch := newChanges(changed)
-	bs, err := startSide(ctx, baseRoot, cache, ch)
+	return LoadRangeOf(ctx, Checkout{Root: baseRoot}, Checkout{Root: headRoot}, changed)
+}
+
+// Checkout names one side of LoadRangeOf: a folder on disk, or the tree of
+// a commit (gitrepo.Repo.ReadTree) shown at Root, which need not exist.
+type Checkout struct {
+	Root string
+	Tree *gitrepo.Tree
+}
+
+func (c Checkout) files() (*files, error) {
+	if c.Tree != nil {
+		return onTree(c.Root, c.Tree), nil
+	}
+	abs, err := resolveRoot(c.Root)
+	if err != nil {
+		return nil, err
+	}
+	return disk(abs), nil
+}
+
+// LoadRangeOf is LoadRange of two checkouts, each on disk or a commit's
+// tree: diff reads BASE from git's objects instead of writing a worktree.
+func LoadRangeOf(ctx context.Context, baseSide, headSide Checkout, changed []string) (base, head *Model, st RangeStats, err error) {
+	bfl, err := baseSide.files()
 	if err != nil {
 		return nil, nil, st, err
 	}
-	hs, err := startSide(ctx, headRoot, cache, ch)
+	hfl, err := headSide.files()
+	if err != nil {
+		return nil, nil, st, err
+	}
+	cache := NewCache()
+	ch := newChanges(changed)
+	bs, err := startSide(ctx, bfl, cache, ch)
+	if err != nil {
+		return nil, nil, st, err
+	}
+	hs, err := startSide(ctx, hfl, cache, ch)
 	if err != nil {
 		return nil, nil, st, err
 	}
 	if bs.builders == nil || hs.builders == nil {
 		st.Full = true
-		if base, err = loadModel(ctx, baseRoot, cache, true); err != nil {
+		if base, err = loadFiles(ctx, bfl, cache, true); err != nil {
 			return nil, nil, st, err
 		}
-		head, err = loadModel(ctx, headRoot, cache, true)
+		head, err = loadFiles(ctx, hfl, cache, true)
 		return base, head, st, err
 	}
 	if err := reconcile(ctx, bs, hs); err != nil {
@@ -84,17 +118,13 @@ type side struct {
 	builders map[string]*builder
 }
 
-func startSide(ctx context.Context, root string, cache *Cache, ch *changes) (*side, error) {
-	abs, err := resolveRoot(root)
+func startSide(ctx context.Context, fl *files, cache *Cache, ch *changes) (*side, error) {
+	layout, eps, err := entryPoints(fl)
 	if err != nil {
 		return nil, err
 	}
-	layout, eps, err := entryPoints(abs)
-	if err != nil {
-		return nil, err
-	}
-	s := &side{m: &Model{Root: abs, Layout: layout}}
-	if len(eps) == 0 || !buildablePath(abs) {
+	s := &side{m: &Model{Root: fl.root, Layout: layout, fl: fl}}
+	if len(eps) == 0 || !fl.buildable() {
 		return s, nil
 	}
 	s.builders = map[string]*builder{}
@@ -102,7 +132,7 @@ func startSide(ctx context.Context, root string, cache *Cache, ch *changes) (*si
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		b := &builder{root: abs, cache: cache, changes: ch, cluster: &Cluster{Name: ep.name, Entry: ep.dirs}, built: map[string]bool{}, seen: map[string]bool{}}
+		b := &builder{fl: fl, cache: cache, changes: ch, cluster: &Cluster{Name: ep.name, Entry: ep.dirs}, built: map[string]bool{}, seen: map[string]bool{}}
 		b.start(ep.dirs)
 		s.builders[ep.name] = b
 		s.m.Clusters = append(s.m.Clusters, b.cluster)
@@ -197,7 +227,7 @@ func (b *builder) materialize(outs []*output) {
 			continue
 		}
 		o.res = results[i].res
-		o.docs = sources(b.root, o.dir, components(o.obj))
+		o.docs = sources(b.fl, o.dir, components(o.obj))
 		for _, r := range o.res {
 			b.remember(r, *o)
 		}

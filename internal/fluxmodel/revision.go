@@ -13,25 +13,28 @@ import (
 )
 
 // LoadCommit builds the model of what each cluster applies at commit sha
-// of repo, without touching the checkout: the commit's files are written
-// to a temporary folder (gitrepo.Export), modelled, and removed. The
-// model's Root is the checkout's root, but its files are as sha holds them
-// (they may differ from the checkout's).
+// of repo, without touching the checkout: the commit's files are read
+// from git's objects (gitrepo.Repo.ReadTree) and nothing is written. The
+// model's Root is the checkout's root, but its files (ReadFile) are as
+// sha holds them (they may differ from the checkout's).
 func LoadCommit(ctx context.Context, repo *gitrepo.Repo, sha string) (*Model, error) {
-	tmp, err := os.MkdirTemp("", "kubectl-gitops-model-")
+	tree, err := repo.ReadTree(ctx, sha)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
-	if err := repo.Export(ctx, sha, tmp); err != nil {
-		return nil, err
-	}
-	m, err := Load(ctx, tmp)
+	m, err := LoadTree(ctx, TreeRoot(sha), tree)
 	if err != nil {
 		return nil, fmt.Errorf("modelling commit %s: %w", gitrepo.Short(sha), err)
 	}
 	m.Root = repo.Root
 	return m, nil
+}
+
+// TreeRoot is the name LoadTree shows a commit's tree at: a path that is
+// no folder on disk and that kustomize accepts (the checkout's own may
+// hold a '+' or a space, see buildablePath).
+func TreeRoot(sha string) string {
+	return filepath.Join(string(filepath.Separator), "kubectl-gitops", "commit", gitrepo.Short(sha))
 }
 
 // Touching returns the releases (of every cluster) that take their object
@@ -128,6 +131,7 @@ func inCopy(abs string, load func(tmp string) (*Model, error)) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.Root = abs
+	// The copy is removed: the model reads the checkout itself.
+	m.Root, m.fl = abs, nil
 	return m, nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -131,7 +130,8 @@ func (m *Model) AppliedFiles() map[string]bool {
 // contain every one of needles; a document without metadata.namespace gets
 // the one its kustomization.yaml would give it (see namespaces).
 func (m *Model) ReadUnapplied(ctx context.Context, dir string, needles ...string) (*Unapplied, error) {
-	files, err := yamlFiles(m.Root)
+	fl := m.files()
+	files, err := yamlFiles(fl)
 	if err != nil {
 		return nil, fmt.Errorf("listing the files of %s: %w", m.Root, err)
 	}
@@ -175,7 +175,7 @@ func (m *Model) ReadUnapplied(ctx context.Context, dir string, needles ...string
 				if ctx.Err() != nil {
 					continue
 				}
-				data, err := readInto(ctx, filepath.Join(m.Root, filepath.FromSlash(todo[i])), buf)
+				data, err := fl.readInto(ctx, fl.abs(todo[i]), buf)
 				if len(data) > 0 {
 					buf = data
 				}
@@ -209,7 +209,7 @@ func (m *Model) ReadUnapplied(ctx context.Context, dir string, needles ...string
 			u.Malformed = append(u.Malformed, r.bad)
 		}
 	}
-	ns := newNamespaces(m.Root)
+	ns := newNamespaces(fl)
 	for i := range u.Docs {
 		d := &u.Docs[i]
 		if d.Namespace == "" {
@@ -436,7 +436,7 @@ func (e *AmbiguousError) ExitCode() int { return int(exitcode.Conflict) }
 // one's directory, and otherwise answers unknown (""), which matches any
 // -n.
 type namespaces struct {
-	root  string
+	fl    *files
 	files map[string]*kustFile // by directory; nil when it has none
 	cache map[string][2]string // dir -> {namespace, file}
 }
@@ -447,8 +447,8 @@ type kustFile struct {
 	includes  map[string]bool // directories it lists, repo-relative
 }
 
-func newNamespaces(root string) *namespaces {
-	return &namespaces{root: root, files: map[string]*kustFile{}, cache: map[string][2]string{}}
+func newNamespaces(fl *files) *namespaces {
+	return &namespaces{fl: fl, files: map[string]*kustFile{}, cache: map[string][2]string{}}
 }
 
 // at reads the kustomization file of exactly dir, nil when there is none.
@@ -460,7 +460,7 @@ func (k *namespaces) at(dir string) *kustFile {
 	var kz *kustFile
 	for _, name := range kustomizationFiles {
 		rel := path.Join(dir, name)
-		data, err := os.ReadFile(filepath.Join(k.root, filepath.FromSlash(rel)))
+		data, err := k.fl.readFile(k.fl.abs(rel))
 		if err != nil {
 			continue
 		}

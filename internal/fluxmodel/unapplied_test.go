@@ -136,7 +136,7 @@ func TestUnappliedNamespaceFromKustomization(t *testing.T) {
 	} {
 		writeFile(t, root, p, c)
 	}
-	ns := newNamespaces(root)
+	ns := newNamespaces(disk(root))
 	for _, tc := range []struct{ dir, ns, from string }{
 		{"apps/base/sample-app", "", ""},
 		{"apps/staging", "staging", "apps/staging/kustomization.yaml"},

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -274,26 +272,18 @@ func (e *ChangedError) Quiet() bool { return true }
 
 // compare renders and checks every release the range changes.
 func (o *runner) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Result, error) {
-	tmp, err := os.MkdirTemp("", "kubectl-gitops-diff-")
+	// Both sides are read from git's objects: nothing is checked out or
+	// written, and what the checkout holds beyond HEAD (an edit, an
+	// ignored file) cannot leak into the diff.
+	before, after, err := commitTrees(ctx, repo, sp)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
-	before, cleanB, err := worktree(ctx, repo, filepath.Join(tmp, "base"), sp.Base)
-	if err != nil {
-		return nil, err
-	}
-	defer cleanB()
-	after, cleanA, err := headTree(ctx, repo, filepath.Join(tmp, "head"), sp.Head)
-	if err != nil {
-		return nil, err
-	}
-	defer cleanA()
 
 	// What each cluster applies at BASE and at HEAD: releases are compared
 	// by applied identity (cluster/namespace/name), never by file. A build
 	// that kustomize refuses is an error row naming file:line.
-	bModel, aModel, err := o.models(ctx, repo, sp, before.Root, after.Root)
+	bModel, aModel, err := o.models(ctx, repo, sp, before, after)
 	if err != nil {
 		return nil, err
 	}
@@ -320,8 +310,8 @@ func (o *runner) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Res
 			return nil, fmt.Errorf("probing the cluster: %w", context.Cause(ctx))
 		}
 		return &releasecheck.Checker{
-			Resolver:       &chartsource.Resolver{Repo: after, Objects: releasecheck.ModelObjects(aModel), ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups, Getenv: o.Getenv},
-			BeforeResolver: &chartsource.Resolver{Repo: before, Objects: releasecheck.ModelObjects(bModel), ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups, Getenv: o.Getenv},
+			Resolver:       &chartsource.Resolver{Objects: releasecheck.ModelObjects(aModel), ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups, Getenv: o.Getenv},
+			BeforeResolver: &chartsource.Resolver{Objects: releasecheck.ModelObjects(bModel), ChartDir: o.ChartDir, Cluster: dyn, Lookups: lookups, Getenv: o.Getenv},
 			Cluster:        cl,
 			Offline:        offline,
 		}, nil
@@ -330,7 +320,7 @@ func (o *runner) compare(ctx context.Context, repo *gitrepo.Repo, sp span) (*Res
 	var lr *liveRun // --live: the cluster(s) compared with, each with its checker
 	var checker *releasecheck.Checker
 	if o.Live {
-		lr, err = o.newLiveRun(ctx, after.Root, aModel, newChecker, color)
+		lr, err = o.newLiveRun(ctx, aModel, newChecker, color)
 	} else {
 		checker, err = newChecker(o.factory)
 	}
@@ -371,14 +361,14 @@ const FullBuildEnv = "GITOPS_DIFF_FULL_BUILD"
 // affect are built (fluxmodel.LoadRange, from the paths git says the range
 // changes); --all compares every release of HEAD, so it builds both sides
 // whole, HEAD reusing every build of BASE whose inputs read the same.
-func (o *runner) models(ctx context.Context, repo *gitrepo.Repo, sp span, base, head string) (*fluxmodel.Model, *fluxmodel.Model, error) {
+func (o *runner) models(ctx context.Context, repo *gitrepo.Repo, sp span, base, head fluxmodel.Checkout) (*fluxmodel.Model, *fluxmodel.Model, error) {
 	if o.All || o.Getenv(FullBuildEnv) == "1" {
 		builds := fluxmodel.NewCache()
-		bModel, err := fluxmodel.LoadCached(ctx, base, builds)
+		bModel, err := fluxmodel.LoadCheckout(ctx, base, builds)
 		if err != nil {
 			return nil, nil, err
 		}
-		aModel, err := fluxmodel.LoadCached(ctx, head, builds)
+		aModel, err := fluxmodel.LoadCheckout(ctx, head, builds)
 		return bModel, aModel, err
 	}
 	// Both names of a rename: --no-renames lists it as a deletion and an
@@ -393,7 +383,7 @@ func (o *runner) models(ctx context.Context, repo *gitrepo.Repo, sp span, base, 
 			changed = append(changed, p)
 		}
 	}
-	bModel, aModel, _, err := fluxmodel.LoadRange(ctx, base, head, changed)
+	bModel, aModel, _, err := fluxmodel.LoadRangeOf(ctx, base, head, changed)
 	return bModel, aModel, err
 }
 
@@ -518,36 +508,19 @@ func revParse(ctx context.Context, repo *gitrepo.Repo, rev string) (string, erro
 	return strings.TrimSpace(out), nil
 }
 
-// headTree is the checkout itself when it is at sha with nothing changed,
-// untracked or ignored in it (what a diff of one's own branch usually
-// finds): the model and the checks only read it, and a second checkout of
-// a large repository costs more than the rest of a small diff. Otherwise
-// it is a worktree at sha.
-func headTree(ctx context.Context, repo *gitrepo.Repo, dir, sha string) (*gitrepo.Repo, func(), error) {
-	if cur, err := revParse(ctx, repo, "HEAD"); err == nil && cur == sha {
-		st, err := repo.Git(ctx, "status", "--porcelain", "--untracked-files=all", "--ignored")
-		if err == nil && strings.TrimSpace(st) == "" {
-			return repo, func() {}, nil
-		}
-	}
-	return worktree(ctx, repo, dir, sha)
-}
-
-// worktree checks out sha in dir (a detached worktree of repo), and
-// returns the opened checkout and how to remove it.
-func worktree(ctx context.Context, repo *gitrepo.Repo, dir, sha string) (*gitrepo.Repo, func(), error) {
-	if _, err := repo.Git(ctx, "worktree", "add", "--quiet", "--detach", dir, sha); err != nil {
-		return nil, func() {}, err
-	}
-	clean := func() {
-		_, _ = repo.Git(context.WithoutCancel(ctx), "worktree", "remove", "--force", dir)
-	}
-	wt, err := gitrepo.Open(ctx, dir)
+// commitTrees are the files of BASE and HEAD read from git's objects
+// (gitrepo.Repo.ReadTrees: one git cat-file, a blob the two share read
+// once). A worktree of a large repository costs a file created and
+// removed per entry, seconds on a journaling disk, and reading a clean
+// checkout's files one by one costs more than reading them from git.
+func commitTrees(ctx context.Context, repo *gitrepo.Repo, sp span) (base, head fluxmodel.Checkout, err error) {
+	trees, err := repo.ReadTrees(ctx, sp.Base, sp.Head)
 	if err != nil {
-		clean()
-		return nil, func() {}, err
+		return base, head, err
 	}
-	return wt, clean, nil
+	base = fluxmodel.Checkout{Root: fluxmodel.TreeRoot(sp.Base), Tree: trees[0]}
+	head = fluxmodel.Checkout{Root: fluxmodel.TreeRoot(sp.Head), Tree: trees[1]}
+	return base, head, nil
 }
 
 func short(sha string) string {

@@ -87,7 +87,7 @@ type liveRun struct {
 
 // newLiveRun picks the cluster(s): --env/--all-envs through .gitops.yaml's
 // contexts, else the one of the kubectl flags (--context, --kubeconfig).
-func (o *runner) newLiveRun(ctx context.Context, root string, m *fluxmodel.Model, newChecker func(kube.Factory) (*releasecheck.Checker, error), color bool) (*liveRun, error) {
+func (o *runner) newLiveRun(ctx context.Context, m *fluxmodel.Model, newChecker func(kube.Factory) (*releasecheck.Checker, error), color bool) (*liveRun, error) {
 	lr := &liveRun{clusters: map[string]*liveCluster{}, color: color}
 	var names []string
 	for _, c := range m.Clusters {
@@ -121,7 +121,7 @@ func (o *runner) newLiveRun(ctx context.Context, root string, m *fluxmodel.Model
 		lr.single = lc
 		return lr, nil
 	}
-	cfg, err := envs.Load(root)
+	cfg, err := envs.LoadFS(m.FS())
 	if err != nil {
 		return nil, exitcode.Wrap(exitcode.Usage, fmt.Errorf("--env: reading the environments: %w", err))
 	}

@@ -3,6 +3,7 @@ package gitrepo
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -142,10 +143,10 @@ func TestResolveAndAncestry(t *testing.T) {
 	}
 }
 
-// Export writes a commit's files, as the commit holds them, without
-// touching the checkout: later commits, uncommitted edits and ignored
+// ReadTree reads a commit's files, as the commit holds them, without
+// touching the checkout: later commits, uncommitted edits and export-ignore
 // attributes do not show.
-func TestExport(t *testing.T) {
+func TestReadTreeIsTheCommit(t *testing.T) {
 	ctx := context.Background()
 	tr := newTestRepo(t)
 	tr.commit("attributes", map[string]string{".gitattributes": "apps/** export-ignore\n"})
@@ -169,30 +170,30 @@ func TestExport(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(tr.dir, "clusters/a/k.yaml"), []byte("dirty\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	if err := tr.r.Export(ctx, sha, dir); err != nil {
+	tree, err := tr.r.ReadTree(ctx, sha)
+	if err != nil {
 		t.Fatal(err)
 	}
 	for p, want := range map[string]string{"apps/base/hr.yaml": "kind: HelmRelease\n", "clusters/a/k.yaml": "kind: Kustomization\n", "empty.yaml": "", "apps/link.yaml": "kind: HelmRelease\n"} {
-		got, err := os.ReadFile(filepath.Join(dir, p))
+		got, err := tree.ReadFile(p)
 		if err != nil || string(got) != want {
 			t.Errorf("%s = %q, %v; want %q", p, got, err, want)
 		}
 	}
-	if target, err := os.Readlink(filepath.Join(dir, "apps", "link.yaml")); err != nil || target != "base/hr.yaml" {
-		t.Errorf("apps/link.yaml: symlink to %q, %v", target, err)
+	if st, err := tree.Lstat("apps/link.yaml"); err != nil || st.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("apps/link.yaml: %v, %v; want a symbolic link", st, err)
 	}
-	if st, err := os.Stat(filepath.Join(dir, "apps", "run.sh")); err != nil || st.Mode()&0o100 == 0 {
+	if st, err := tree.Stat("apps/run.sh"); err != nil || st.Mode()&0o100 == 0 {
 		t.Errorf("apps/run.sh: %v, %v; want executable", st, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, ".git")); !os.IsNotExist(err) {
-		t.Errorf(".git in the export: %v", err)
+	if _, err := tree.Stat(".git"); err == nil {
+		t.Errorf(".git is in the tree")
 	}
 	if status := tr.run(tr.dir, "status", "--porcelain"); status != "M clusters/a/k.yaml" {
-		t.Errorf("checkout after Export: status %q", status)
+		t.Errorf("checkout after ReadTree: status %q", status)
 	}
-	if err := tr.r.Export(ctx, "no-such-rev", t.TempDir()); err == nil {
-		t.Error("Export of an unknown revision: no error")
+	if _, err := tr.r.ReadTree(ctx, "no-such-rev"); err == nil {
+		t.Error("ReadTree of an unknown revision: no error")
 	}
 }
 

@@ -44,8 +44,7 @@ type treeFile struct {
 // repository holding one does not cost its size in memory for nothing.
 const inMemory = 1 << 20
 
-// ReadTree reads the files of commit sha (submodules left out, as Export
-// does).
+// ReadTree reads the files of commit sha (submodules left out).
 func (r *Repo) ReadTree(ctx context.Context, sha string) (*Tree, error) {
 	trees, err := r.ReadTrees(ctx, sha)
 	if err != nil {
@@ -380,6 +379,33 @@ func (r *Repo) catFile(ctx context.Context, entries []treeEntry, take func(e tre
 	}
 	if err := cmd.Wait(); err != nil {
 		return &Error{Args: []string{"cat-file", "--batch"}, Stderr: strings.TrimSpace(stderr.String()), Err: err}
+	}
+	return nil
+}
+
+// writeBlobs reads n answers of git cat-file --batch ("<oid> blob <size>\n"
+// then the content and a newline) and hands each content to write.
+func writeBlobs(rd *bufio.Reader, n int, write func(i int, data []byte) error) error {
+	for i := 0; i < n; i++ {
+		header, err := rd.ReadString('\n')
+		if err != nil {
+			return fmt.Errorf("reading git cat-file: %w", err)
+		}
+		f := strings.Fields(header)
+		if len(f) != 3 {
+			return fmt.Errorf("git cat-file: unexpected answer %q", strings.TrimSpace(header))
+		}
+		size, err := strconv.Atoi(f[2])
+		if err != nil {
+			return fmt.Errorf("git cat-file: unexpected size in %q", strings.TrimSpace(header))
+		}
+		data := make([]byte, size+1)
+		if _, err := io.ReadFull(rd, data); err != nil {
+			return fmt.Errorf("reading git cat-file: %w", err)
+		}
+		if err := write(i, data[:size]); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -40,6 +40,23 @@ func TestStatusSingleClusterWithoutConfig(t *testing.T) {
 	}
 }
 
+// A hub cluster that applies one HelmRelease per spoke, each in the
+// spoke's namespace (Flux's hub-and-spoke example): a row per namespace,
+// each with its own chart source, not an error asking for -n.
+func TestStatusHubAndSpoke(t *testing.T) {
+	work := modelFixture(t, "hubspoke")
+	r := plugintest.Run(t, plugintest.Env{Dir: work}, "promote", "status", "-o", "yaml")
+	if r.Code != exitcode.OK || strings.Contains(r.Stdout, "error") || strings.Count(r.Stdout, "\n  name: podinfo\n") != 2 ||
+		!strings.Contains(r.Stdout, "namespace: production") || !strings.Contains(r.Stdout, "namespace: staging") {
+		t.Errorf("exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	// -n picks one row.
+	r = plugintest.Run(t, plugintest.Env{Dir: work}, "promote", "status", "podinfo", "-n", "staging", "-o", "yaml")
+	if r.Code != exitcode.OK || strings.Count(r.Stdout, "\n  name: podinfo\n") != 1 || !strings.Contains(r.Stdout, "namespace: staging") || strings.Contains(r.Stdout, "namespace: production") {
+		t.Errorf("-n staging: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
 // One file that is not YAML stops neither the other releases nor the
 // other environments: the Kustomization holding it is an error row naming
 // the file and line, every other row is printed, and the exit code says a

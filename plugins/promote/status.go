@@ -198,39 +198,76 @@ func buildStatus(w *workspace, only, ns string) (*statusReport, error) {
 	}
 	sort.Strings(namesSorted)
 	for _, name := range namesSorted {
-		rs := releaseStatus{Name: name}
-		for i := range w.cfg.Environments {
-			env := &w.cfg.Environments[i]
-			es := envStatus{Environment: env.Name}
-			rels := clusters[i].Find(ns, name)
-			if len(rels) == 0 {
-				rs.Environments = append(rs.Environments, es)
-				continue
-			}
-			es.Present = true
-			hr, c, err := w.release(env, name, ns)
-			if err != nil {
-				es.Error = err.Error()
-				es.Namespace = rels[0].Namespace
-				if rels[0].Err != nil {
-					rep.broken++
-				}
-				rs.Environments = append(rs.Environments, es)
-				continue
-			}
-			es.Namespace = hr.Namespace
-			src, err := resolveSource(hr, w.view, c)
-			if err != nil {
-				es.Error = err.Error()
-			}
-			es.Source = src
-			es.allValues = flattenValues(hr)
-			rs.Environments = append(rs.Environments, es)
+		for _, rowNS := range rowNamespaces(clusters, name, ns) {
+			rep.HelmReleases = append(rep.HelmReleases, w.releaseRow(rep, clusters, name, rowNS))
 		}
-		markDrift(&rs)
-		rep.HelmReleases = append(rep.HelmReleases, rs)
 	}
 	return rep, nil
+}
+
+// rowNamespaces are the namespaces of name's rows: ns (any, when "") for
+// one row, unless an environment applies name in more than one namespace
+// (a hub cluster holding one HelmRelease per spoke, each in the spoke's
+// namespace, as Flux's hub-and-spoke example does): then a row per
+// namespace, each read as with -n.
+func rowNamespaces(clusters []*fluxmodel.Cluster, name, ns string) []string {
+	if ns != "" {
+		return []string{ns}
+	}
+	split := false
+	set := map[string]bool{}
+	for _, c := range clusters {
+		rels := c.Find("", name)
+		split = split || len(rels) > 1
+		for _, r := range rels {
+			set[r.Namespace] = true
+		}
+	}
+	if !split {
+		return []string{""}
+	}
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// releaseRow is the status of release name (in namespace ns, "" for any)
+// in every environment.
+func (w *workspace) releaseRow(rep *statusReport, clusters []*fluxmodel.Cluster, name, ns string) releaseStatus {
+	rs := releaseStatus{Name: name}
+	for i := range w.cfg.Environments {
+		env := &w.cfg.Environments[i]
+		es := envStatus{Environment: env.Name}
+		rels := clusters[i].Find(ns, name)
+		if len(rels) == 0 {
+			rs.Environments = append(rs.Environments, es)
+			continue
+		}
+		es.Present = true
+		hr, c, err := w.release(env, name, ns)
+		if err != nil {
+			es.Error = err.Error()
+			es.Namespace = rels[0].Namespace
+			if rels[0].Err != nil {
+				rep.broken++
+			}
+			rs.Environments = append(rs.Environments, es)
+			continue
+		}
+		es.Namespace = hr.Namespace
+		src, err := resolveSource(hr, w.view, c)
+		if err != nil {
+			es.Error = err.Error()
+		}
+		es.Source = src
+		es.allValues = flattenValues(hr)
+		rs.Environments = append(rs.Environments, es)
+	}
+	markDrift(&rs)
+	return rs
 }
 
 // problem is the error status exits with when a cluster or release does

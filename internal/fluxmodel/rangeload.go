@@ -335,14 +335,29 @@ var sourceKinds = map[string]bool{"HelmRepository": true, "GitRepository": true,
 func needed(b, h *builder, hs *side, need map[*output]bool) {
 	pend := h.pending()
 	bix, hix := indexObjects(b.cluster), indexObjects(h.cluster)
-	provided := func(kind, name string) {
-		for _, o := range pend {
-			if o.closure.provider(kind, name) {
-				need[o] = true
-			}
+	needSubstituteData(b, h, pend, need)
+	for _, pair := range []struct {
+		bld *builder
+		ix  objIndex
+	}{{b, bix}, {h, hix}} {
+		needLookups(pair.bld, pair.ix, hs, pend, need)
+	}
+	needChangedSources(bix, hix, pend, need)
+}
+
+// provide marks every one of pend that may hold the object kind/name.
+func provide(pend []*output, need map[*output]bool, kind, name string) {
+	for _, o := range pend {
+		if o.closure.provider(kind, name) {
+			need[o] = true
 		}
 	}
-	// Its substituteFrom objects differ between the sides.
+}
+
+// needSubstituteData: a waiting one whose substituteFrom objects differ
+// between the sides (or that no side holds: where it may come from, for
+// the note).
+func needSubstituteData(b, h *builder, pend []*output, need map[*output]bool) {
 	for _, o := range pend {
 		for _, ref := range substituteRefs(o) {
 			kind, key := ref[0], ref[1]
@@ -353,58 +368,62 @@ func needed(b, h *builder, hs *side, need map[*output]bool) {
 			}
 			if !bok && !hok {
 				_, name, _ := strings.Cut(key, "/")
-				provided(kind, name) // where it may come from, for the note
+				provide(pend, need, kind, name)
 			}
 		}
 	}
-	for _, pair := range []struct {
-		bld *builder
-		ix  objIndex
-	}{{b, bix}, {h, hix}} {
-		for _, o := range pair.bld.outputs {
-			if o.deferred || o.failed {
+}
+
+// needLookups: what the built outputs of bld look up and no build holds
+// may be in a waiting one: a substituteFrom object, the same HelmRelease
+// applied twice, a release's chart source (and a HelmChart's own source;
+// in a waiting one of any cluster, as chart look-ups search them all).
+func needLookups(bld *builder, ix objIndex, hs *side, pend []*output, need map[*output]bool) {
+	for _, o := range bld.outputs {
+		if o.deferred || o.failed {
+			continue
+		}
+		for _, ref := range substituteRefs(o) {
+			if _, ok := bld.varData(ref[0], ref[1]); !ok {
+				_, name, _ := strings.Cut(ref[1], "/")
+				provide(pend, need, ref[0], name)
+			}
+		}
+		for _, r := range o.res {
+			if r.GetKind() != "HelmRelease" || group(r.GetApiVersion()) != "helm.toolkit.fluxcd.io" {
 				continue
 			}
-			// A built one's substituteFrom object no build holds.
-			for _, ref := range substituteRefs(o) {
-				if _, ok := pair.bld.varData(ref[0], ref[1]); !ok {
-					_, name, _ := strings.Cut(ref[1], "/")
-					provided(ref[0], name)
-				}
+			provide(pend, need, "HelmRelease", r.GetName())
+			m, err := r.Map()
+			if err != nil {
+				continue
 			}
-			for _, r := range o.res {
-				if r.GetKind() != "HelmRelease" || group(r.GetApiVersion()) != "helm.toolkit.fluxcd.io" {
-					continue
-				}
-				// The same release applied by a waiting one.
-				provided("HelmRelease", r.GetName())
-				// Its chart source (and a HelmChart's own source) that no
-				// build of its cluster holds: in a waiting one, of any
-				// cluster (chart look-ups search them all).
-				m, err := r.Map()
-				if err != nil {
-					continue
-				}
-				kind, ns, name := chartRef(m, r.GetNamespace())
-				for depth := 0; kind != "" && depth < 2; depth++ {
-					src := pair.ix.get(kind, ns, name)
-					if src == nil || strings.Contains(ns+name, "$") {
-						for _, hb := range hs.builders {
-							for _, p := range hb.pending() {
-								if p.closure.provider(kind, name) {
-									need[p] = true
-								}
-							}
-						}
-						break
-					}
-					kind, ns, name = chartRef(map[string]any{"spec": map[string]any{"chart": map[string]any{"spec": nested(src.Data, "spec")}}}, src.Namespace)
-				}
-			}
+			needChartSource(m, r.GetNamespace(), ix, hs, need)
 		}
 	}
-	// A chart source that differs between the sides: every waiting one
-	// that may name it (its releases' Source changes).
+}
+
+// needChartSource follows a release's chart source (two levels: a
+// HelmChart names its own) and, where no build holds it, marks the
+// waiting ones of every cluster that may.
+func needChartSource(release map[string]any, ns string, ix objIndex, hs *side, need map[*output]bool) {
+	kind, ns, name := chartRef(release, ns)
+	for depth := 0; kind != "" && depth < 2; depth++ {
+		src := ix.get(kind, ns, name)
+		if src == nil || strings.Contains(ns+name, "$") {
+			for _, hb := range hs.builders {
+				provide(hb.pending(), need, kind, name)
+			}
+			return
+		}
+		kind, ns, name = chartRef(map[string]any{"spec": map[string]any{"chart": map[string]any{"spec": nested(src.Data, "spec")}}}, src.Namespace)
+	}
+}
+
+// needChangedSources: a chart source that differs between the sides
+// marks every waiting one that may name it (its releases' Source
+// changes).
+func needChangedSources(bix, hix objIndex, pend []*output, need map[*output]bool) {
 	for _, pair := range [][2]objIndex{{bix, hix}, {hix, bix}} {
 		for k, o := range pair[0] {
 			if !sourceKinds[o.Kind] {

@@ -658,14 +658,7 @@ func (b *builder) vars(o output) (vars map[string]string, missing []string, err 
 		name, _ := ref["name"].(string)
 		optional, _ := ref["optional"].(bool)
 		key := o.ks.Namespace + "/" + name
-		var data map[string]string
-		var found bool
-		switch kind {
-		case "ConfigMap":
-			data, found = b.configMaps[key]
-		case "Secret":
-			data, found = b.secrets[key]
-		}
+		data, found := b.varData(kind, key)
 		if !found {
 			if !optional {
 				missing = append(missing, kind+" "+key)

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/readlimit"
 )
 
 // files is a checkout as the model reads it: the disk under root, or the
@@ -61,11 +62,19 @@ func (f *files) readFile(p string) ([]byte, error) {
 	return f.tree.ReadFile(rel)
 }
 
-// readInto is readInto (read_unix.go) on the disk: the bytes of p, a file
-// that is regular and not larger than readlimit allows.
+// readInto is the bytes of p, a file that is regular and not larger than
+// readlimit allows: readInto (read_unix.go) on the disk, the same checks
+// before a tree's blob is read.
 func (f *files) readInto(ctx context.Context, p string, buf []byte) ([]byte, error) {
 	if f.tree == nil {
 		return readInto(ctx, p, buf)
+	}
+	st, err := f.stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := readlimit.Check(ctx, p, st); err != nil {
+		return nil, err
 	}
 	return f.readFile(p)
 }

@@ -57,6 +57,23 @@ func TestStatusHubAndSpoke(t *testing.T) {
 	}
 }
 
+// With a .gitops.yaml whose environment names its namespace, that
+// namespace settles which release the environment means: one row, as
+// before, not a row per namespace.
+func TestStatusEnvironmentNamespaceSettlesTheRow(t *testing.T) {
+	env := binarytest.Env(t.TempDir(), "Setup", "setup@example.com")
+	work := filepath.Join(t.TempDir(), "work")
+	binarytest.CopyTree(t, "../../internal/fluxmodel/testdata/hubspoke", work)
+	if err := os.WriteFile(filepath.Join(work, ".gitops.yaml"), []byte("environments:\n  - name: hub\n    paths: [hub]\n    namespace: staging\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	binarytest.Commit(t, env, work, "init")
+	r := plugintest.Run(t, plugintest.Env{Dir: work}, "promote", "status", "-o", "yaml")
+	if r.Code != exitcode.OK || strings.Count(r.Stdout, "\n  name: podinfo\n") != 1 || !strings.Contains(r.Stdout, "namespace: staging") || strings.Contains(r.Stdout, "namespace: production") {
+		t.Errorf("exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
 // One file that is not YAML stops neither the other releases nor the
 // other environments: the Kustomization holding it is an error row naming
 // the file and line, every other row is printed, and the exit code says a

@@ -89,6 +89,19 @@ func openWorkspace(ctx context.Context, dir string, errOut io.Writer, describe b
 	return &workspace{repo: repo, cfg: cfg, view: newView(m)}, nil
 }
 
+// applied are the HelmReleases name (in namespace ns when it is not "")
+// that cluster c of env applies; with no ns, several are narrowed to the
+// one in env's own namespace (.gitops.yaml) when there is one.
+func applied(env *envs.Environment, c *fluxmodel.Cluster, name, ns string) []*fluxmodel.Release {
+	rels := c.Find(ns, name)
+	if len(rels) > 1 && ns == "" && env.Namespace != "" {
+		if in := c.Find(env.Namespace, name); len(in) == 1 {
+			rels = in
+		}
+	}
+	return rels
+}
+
 // release finds HelmRelease name (in namespace ns when it is not "") in
 // what env applies, with a suggestion when it is not there.
 func (w *workspace) release(env *envs.Environment, name, ns string) (*object, *fluxmodel.Cluster, error) {
@@ -96,12 +109,7 @@ func (w *workspace) release(env *envs.Environment, name, ns string) (*object, *f
 	if err != nil {
 		return nil, nil, err
 	}
-	rels := c.Find(ns, name)
-	if len(rels) > 1 && ns == "" && env.Namespace != "" {
-		if in := c.Find(env.Namespace, name); len(in) == 1 {
-			rels = in
-		}
-	}
+	rels := applied(env, c, name, ns)
 	switch {
 	case len(rels) == 0:
 		msg := fmt.Sprintf("HelmRelease %s not found in environment %s (%d HelmReleases applied from %s)", name, env.Name, len(c.Releases), strings.Join(c.Entry, ", "))

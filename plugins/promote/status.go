@@ -198,7 +198,7 @@ func buildStatus(w *workspace, only, ns string) (*statusReport, error) {
 	}
 	sort.Strings(namesSorted)
 	for _, name := range namesSorted {
-		for _, rowNS := range rowNamespaces(clusters, name, ns) {
+		for _, rowNS := range w.rowNamespaces(clusters, name, ns) {
 			rep.HelmReleases = append(rep.HelmReleases, w.releaseRow(rep, clusters, name, rowNS))
 		}
 	}
@@ -207,19 +207,19 @@ func buildStatus(w *workspace, only, ns string) (*statusReport, error) {
 
 // rowNamespaces are the namespaces of name's rows: ns (any, when "") for
 // one row, unless an environment applies name in more than one namespace
-// (a hub cluster holding one HelmRelease per spoke, each in the spoke's
-// namespace, as Flux's hub-and-spoke example does): then a row per
-// namespace, each read as with -n.
-func rowNamespaces(clusters []*fluxmodel.Cluster, name, ns string) []string {
+// that its own namespace does not settle (a hub cluster holding one
+// HelmRelease per spoke, each in the spoke's namespace, as Flux's
+// hub-and-spoke example does): then a row per namespace, each read as
+// with -n.
+func (w *workspace) rowNamespaces(clusters []*fluxmodel.Cluster, name, ns string) []string {
 	if ns != "" {
 		return []string{ns}
 	}
 	split := false
 	set := map[string]bool{}
-	for _, c := range clusters {
-		rels := c.Find("", name)
-		split = split || len(rels) > 1
-		for _, r := range rels {
+	for i, c := range clusters {
+		split = split || len(applied(&w.cfg.Environments[i], c, name, "")) > 1
+		for _, r := range c.Find("", name) {
 			set[r.Namespace] = true
 		}
 	}

@@ -79,11 +79,11 @@ func LoadTree(ctx context.Context, root string, tree *gitrepo.Tree) (*Model, err
 // whether a repository without entry points is modelled from its
 // HelmRelease files or returned as Plain with no clusters.
 func loadModel(ctx context.Context, root string, cache *Cache, readPlain bool) (*Model, error) {
-	abs, err := resolveRoot(root)
+	fl, err := Checkout{Root: root}.files()
 	if err != nil {
 		return nil, err
 	}
-	return loadFiles(ctx, disk(abs), cache, readPlain)
+	return loadFiles(ctx, fl, cache, readPlain)
 }
 
 func loadFiles(ctx context.Context, fl *files, cache *Cache, readPlain bool) (*Model, error) {

@@ -284,6 +284,19 @@ func Publish(tb testing.TB, env []string, work string) string {
 	return remote
 }
 
+// WriteFile writes content to rel (a slash path) under root, creating
+// the folders on the way; a failure fails tb.
+func WriteFile(tb testing.TB, root, rel, content string) {
+	tb.Helper()
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // CopyTree copies the files under from to the directory to, creating
 // directories as needed.
 func CopyTree(tb testing.TB, from, to string) {

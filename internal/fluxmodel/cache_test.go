@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"runtime"
 	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
 )
 
 // checkout copies a fixture to a new folder, as diff's worktrees are.
@@ -20,17 +22,6 @@ func checkout(t *testing.T, fixture string, edit func(root string)) string {
 		edit(root)
 	}
 	return root
-}
-
-func writeFile(t *testing.T, root, rel, content string) {
-	t.Helper()
-	p := filepath.Join(root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // sameModel fails unless the two models hold the same releases, composed
@@ -57,7 +48,7 @@ func TestCacheReusesUnchangedBuilds(t *testing.T) {
 	ctx := context.Background()
 	base := checkout(t, "overlay", nil)
 	head := checkout(t, "overlay", func(root string) {
-		writeFile(t, root, "apps/staging/podinfo-values.yaml", `apiVersion: helm.toolkit.fluxcd.io/v2
+		binarytest.WriteFile(t, root, "apps/staging/podinfo-values.yaml", `apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease
 metadata:
   name: podinfo
@@ -114,7 +105,7 @@ func TestCacheSeesANewFileInAGeneratedFolder(t *testing.T) {
 		if err := os.Remove(filepath.Join(root, "kubernetes/apps/media/jellyfin/app/kustomization.yaml")); err != nil {
 			t.Fatal(err)
 		}
-		writeFile(t, root, "kubernetes/apps/media/jellyfin/app/extra.yaml", `apiVersion: helm.toolkit.fluxcd.io/v2
+		binarytest.WriteFile(t, root, "kubernetes/apps/media/jellyfin/app/extra.yaml", `apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease
 metadata:
   name: jellyseerr

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
 )
 
 func load(t *testing.T, name string) *Model {
@@ -256,8 +258,8 @@ func TestLoadWritesNothing(t *testing.T) {
 // them all, and finds the broken one.
 func TestLoadEntriesReadsNoPlainFile(t *testing.T) {
 	root := t.TempDir()
-	writeFile(t, root, "apps/web.yaml", "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\n  namespace: apps\nspec:\n  values:\n    a: 1\n")
-	writeFile(t, root, "apps/broken.yaml", "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: broken\n  namespace: apps\nspec:\n  values: {a: [\n")
+	binarytest.WriteFile(t, root, "apps/web.yaml", "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\n  namespace: apps\nspec:\n  values:\n    a: 1\n")
+	binarytest.WriteFile(t, root, "apps/broken.yaml", "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: broken\n  namespace: apps\nspec:\n  values: {a: [\n")
 	full, err := Load(context.Background(), root)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/fluxmodel"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/releasecheck"
 )
@@ -115,18 +116,7 @@ spec:
 		files["apps/"+c+"/gen/a.yaml"] = hr("gen-a", "")
 	}
 	for rel, content := range files {
-		writeRange(t, root, rel, content)
-	}
-}
-
-func writeRange(t *testing.T, root, rel, content string) {
-	t.Helper()
-	p := filepath.Join(root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
+		binarytest.WriteFile(t, root, rel, content)
 	}
 }
 
@@ -140,7 +130,7 @@ func editRange(t *testing.T, root, rel, old, new string) {
 	if !strings.Contains(string(b), old) {
 		t.Fatalf("%s lacks %q", rel, old)
 	}
-	writeRange(t, root, rel, strings.Replace(string(b), old, new, 1))
+	binarytest.WriteFile(t, root, rel, strings.Replace(string(b), old, new, 1))
 }
 
 // changedPaths is what `git diff --no-renames --name-only` lists between
@@ -294,7 +284,7 @@ func TestRangeNewFileInGeneratedFolder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		writeRange(t, head, "apps/staging/gen/sub/b.yaml", strings.Replace(string(b), "name: gen-a", "name: gen-b", 1))
+		binarytest.WriteFile(t, head, "apps/staging/gen/sub/b.yaml", strings.Replace(string(b), "name: gen-a", "name: gen-b", 1))
 	}, "staging/apps/gen-b")
 }
 
@@ -320,7 +310,7 @@ func TestRangeNewKustomizationFileInAFolder(t *testing.T) {
 	// A kustomization.yml next to the spec.path's kustomization.yaml:
 	// kustomize refuses the folder, on HEAD only.
 	checkRange(t, func(head string) {
-		writeRange(t, head, "apps/staging/worker/kustomization.yml", "resources:\n  - ../../../base/worker\n")
+		binarytest.WriteFile(t, head, "apps/staging/worker/kustomization.yml", "resources:\n  - ../../../base/worker\n")
 	}, "staging/apps/worker")
 }
 
@@ -339,6 +329,6 @@ func TestRangeReleaseAppliedTwice(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		writeRange(t, head, "apps/staging/gen/worker.yaml", strings.Replace(string(b), "replicaCount: 1", "replicaCount: 4", 1))
+		binarytest.WriteFile(t, head, "apps/staging/gen/worker.yaml", strings.Replace(string(b), "replicaCount: 1", "replicaCount: 4", 1))
 	}, "staging (apps/staging/gen/worker.yaml)")
 }

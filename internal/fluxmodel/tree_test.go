@@ -2,14 +2,16 @@ package fluxmodel
 
 import (
 	"context"
+	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/readlimit"
 )
 
 // The model of a commit's tree (LoadTree, what diff and trace build from
@@ -36,28 +38,7 @@ func TestTreeModelIsTheDiskModel(t *testing.T) {
 				t.Fatal(err)
 			}
 			wu, werr := want.ReadUnapplied(ctx, "")
-			git := func(args ...string) string {
-				t.Helper()
-				cmd := exec.Command("git", args...)
-				cmd.Dir = root
-				cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_NOSYSTEM=1", "HOME=/nonexistent")
-				out, err := cmd.CombinedOutput()
-				if err != nil {
-					t.Fatalf("git %v: %v\n%s", args, err, out)
-				}
-				return strings.TrimSpace(string(out))
-			}
-			git("init", "-q")
-			git("add", "-A")
-			git("commit", "-qm", "fixture")
-			repo, err := gitrepo.Open(ctx, root)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tree, err := repo.ReadTree(ctx, git("rev-parse", "HEAD"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			tree := commitTree(t, root)
 			if err := os.RemoveAll(root); err != nil {
 				t.Fatal(err)
 			}
@@ -91,4 +72,48 @@ func errorTexts(errs []error, root string) []string {
 		out = append(out, strings.ReplaceAll(e.Error(), root+string(filepath.Separator), ""))
 	}
 	return out
+}
+
+// A file over readlimit's bound is refused from a commit's tree as it is
+// from the disk, before its bytes are read: the tree is no way around the
+// bound.
+func TestTreeReadsKeepTheBound(t *testing.T) {
+	ctx := readlimit.WithMax(context.Background(), 64)
+	root := checkout(t, "plain", func(root string) {
+		binarytest.WriteFile(t, root, "releases/big.yaml", "kind: HelmRelease\n"+strings.Repeat("# padding\n", 20))
+	})
+	want, err := Load(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, werr := want.ReadUnapplied(ctx, "", "HelmRelease")
+	var tooLarge *readlimit.TooLargeError
+	if !errors.As(werr, &tooLarge) {
+		t.Fatalf("disk: ReadUnapplied = %v, want a TooLargeError", werr)
+	}
+	got, err := LoadTree(context.Background(), TreeRoot("0123456789abcdef"), commitTree(t, root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, gerr := got.ReadUnapplied(ctx, "", "HelmRelease"); !errors.As(gerr, &tooLarge) {
+		t.Fatalf("tree: ReadUnapplied = %v, want a TooLargeError as from the disk", gerr)
+	}
+}
+
+// commitTree commits the folder root as a new repository and reads the
+// commit's tree.
+func commitTree(t *testing.T, root string) *gitrepo.Tree {
+	t.Helper()
+	ctx := context.Background()
+	env := binarytest.Env(t.TempDir(), "Setup", "setup@example.com")
+	binarytest.Commit(t, env, root, "fixture")
+	repo, err := gitrepo.Open(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := repo.ReadTree(ctx, strings.TrimSpace(binarytest.Git(t, env, root, "rev-parse", "HEAD")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree
 }

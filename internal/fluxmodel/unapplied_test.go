@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/binarytest"
 )
 
 func hrDoc(name, ns string) string {
@@ -40,7 +42,7 @@ func TestFindUnappliedInAPlainRepository(t *testing.T) {
 		"notes.txt":                       "kind: HelmRelease name: podinfo",
 		"broken/podinfo-broken.yaml":      "kind: HelmRelease\nmetadata:\n  name: [podinfo\n",
 	} {
-		writeFile(t, root, p, c)
+		binarytest.WriteFile(t, root, p, c)
 	}
 	m, err := LoadEntries(ctx, root)
 	if err != nil {
@@ -134,7 +136,7 @@ func TestUnappliedNamespaceFromKustomization(t *testing.T) {
 		"apps/broken/kustomization.yaml":           "namespace: [\n",
 		"apps/staging/deep/no-kustomization/x.yml": hrDoc("x", ""),
 	} {
-		writeFile(t, root, p, c)
+		binarytest.WriteFile(t, root, p, c)
 	}
 	ns := newNamespaces(disk(root))
 	for _, tc := range []struct{ dir, ns, from string }{

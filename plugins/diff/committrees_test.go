@@ -23,28 +23,28 @@ func TestCommitTrees(t *testing.T) {
 	}{
 		{name: "clean"},
 		{name: "edited file", change: func(t *testing.T, work string, env []string) {
-			writeTreeFile(t, work, "apps/podinfo.yaml", "kind: HelmRelease # edited\n")
+			binarytest.WriteFile(t, work, "apps/podinfo.yaml", "kind: HelmRelease # edited\n")
 		}},
 		{name: "staged file", change: func(t *testing.T, work string, env []string) {
-			writeTreeFile(t, work, "apps/podinfo.yaml", "kind: HelmRelease # staged\n")
+			binarytest.WriteFile(t, work, "apps/podinfo.yaml", "kind: HelmRelease # staged\n")
 			binarytest.Git(t, env, work, "add", "apps/podinfo.yaml")
 		}},
 		{name: "untracked file", change: func(t *testing.T, work string, env []string) {
-			writeTreeFile(t, work, "apps/new/extra.yaml", "kind: HelmRelease\n")
+			binarytest.WriteFile(t, work, "apps/new/extra.yaml", "kind: HelmRelease\n")
 		}},
 		{name: "ignored file", change: func(t *testing.T, work string, env []string) {
-			writeTreeFile(t, work, "apps/local.yaml", "kind: HelmRelease\n")
+			binarytest.WriteFile(t, work, "apps/local.yaml", "kind: HelmRelease\n")
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			base := t.TempDir()
 			env := binarytest.Env(base, "Differ", "differ@example.com")
 			work := filepath.Join(base, "work")
-			writeTreeFile(t, work, ".gitignore", "apps/local.yaml\n")
-			writeTreeFile(t, work, "apps/podinfo.yaml", "kind: HelmRelease\n")
-			writeTreeFile(t, work, "apps/gone.yaml", "kind: HelmRelease # removed by the second commit\n")
+			binarytest.WriteFile(t, work, ".gitignore", "apps/local.yaml\n")
+			binarytest.WriteFile(t, work, "apps/podinfo.yaml", "kind: HelmRelease\n")
+			binarytest.WriteFile(t, work, "apps/gone.yaml", "kind: HelmRelease # removed by the second commit\n")
 			binarytest.Commit(t, env, work, "first")
-			writeTreeFile(t, work, "apps/podinfo.yaml", "kind: HelmRelease # second\n")
+			binarytest.WriteFile(t, work, "apps/podinfo.yaml", "kind: HelmRelease # second\n")
 			binarytest.Git(t, env, work, "rm", "-q", "apps/gone.yaml")
 			binarytest.Git(t, env, work, "commit", "-qam", "second")
 			if tc.change != nil {
@@ -107,16 +107,5 @@ func TestCommitTrees(t *testing.T) {
 				t.Fatalf("BASE and HEAD share the root %s", b.Root)
 			}
 		})
-	}
-}
-
-func writeTreeFile(t *testing.T, root, rel, content string) {
-	t.Helper()
-	p := filepath.Join(root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
